@@ -1,0 +1,94 @@
+// Lint rules, including the folder boundaries of the architecture: only electron/ imports
+// `electron`; renderer/ has no Node; shared/ has no Node, DOM or electron.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import globals from 'globals';
+import reactHooks from 'eslint-plugin-react-hooks';
+
+const nodeModules = [
+  'node:*',
+  'fs',
+  'fs/*',
+  'path',
+  'os',
+  'child_process',
+  'crypto',
+  'net',
+  'tls',
+  'http',
+  'https',
+  'stream',
+  'util',
+  'worker_threads',
+  'better-sqlite3',
+  'keytar',
+  'undici',
+  'pdfkit',
+  'fastify',
+];
+
+const noElectron = { name: 'electron', message: 'Only electron/ may import electron.' };
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'out/', '.vite/', 'var/', 'test-results/', 'coverage/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['server-mock/**', 'client/**', 'test/**', 'bench/**'],
+    rules: { 'no-restricted-imports': ['error', { paths: [noElectron] }] },
+  },
+  {
+    files: ['renderer/**'],
+    languageOptions: { globals: { ...globals.browser } },
+    plugins: { 'react-hooks': reactHooks },
+    rules: {
+      ...reactHooks.configs.recommended.rules,
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noElectron],
+          patterns: [
+            { group: nodeModules, message: 'renderer/ runs in the browser: no Node modules.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['shared/**'],
+    languageOptions: { globals: { ...globals['shared-node-browser'] } },
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noElectron],
+          patterns: [
+            { group: nodeModules, message: 'shared/ is pure TypeScript: no Node modules.' },
+            { group: ['react', 'react-dom', 'react/*'], message: 'shared/ has no DOM code.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
+        'window',
+        'document',
+        'navigator',
+        'localStorage',
+        'process',
+        'Buffer',
+        'require',
+        '__dirname',
+      ],
+    },
+  },
+);
