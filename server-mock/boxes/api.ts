@@ -1,0 +1,180 @@
+/**
+ * @module boxes/api
+ * The contract between the data center (function server, patent Fig. 1 part 34) and its secure
+ * boxes (parts 38–44). The data center holds only what is here: records with wrapped keys and
+ * MACs, verifiers encrypted under the authentication box's key, signatures. No plaintext key
+ * ever crosses this line.
+ *
+ * Every call is one framed command to a box process; errors come back as BoxError with a code.
+ */
+import type { MailClass } from '../../shared/mail-class';
+
+/** Error codes a box answers with. */
+export const BOX_ERROR_CODES = [
+  'METER_RECORD_BAD_MAC', // the record's MAC does not verify (altered or swapped record)
+  'FRESHNESS_MISMATCH', // the record's counter/digest is not what the box's NVM holds (stale or replayed)
+  'UNKNOWN_METER', // the box has no NVM entry for this serial
+  'INSUFFICIENT_FUNDS', // descending register too low for the postage asked
+  'BAD_REQUEST', // the command or its arguments are malformed
+  'TAMPERED', // the box detected tampering (NVM integrity) and has zeroized: it serves nothing
+  'SELF_TEST_FAILED', // a power-up known-answer test failed: the box serves nothing
+  'AUTH_FAILED', // wrong password or a bad/expired session grant
+  'BAD_SIGNATURE', // a transaction record's signature does not verify
+  'BOX_UNAVAILABLE', // the box process is not running or died mid-command (data center side)
+  'METER_SUSPENDED', // the record verifies but the meter's status is 'suspended': no postage
+  'INTERNAL_ERROR', // the box failed in a way none of the above describes (see the box log)
+] as const;
+export type BoxErrorCode = (typeof BOX_ERROR_CODES)[number];
+
+export class BoxError extends Error {
+  constructor(
+    readonly code: BoxErrorCode,
+    message: string,
+    readonly box?: string,
+    /** Machine-readable facts, e.g. FRESHNESS_MISMATCH carries { nvmCounter, recordCounter }. */
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'BoxError';
+  }
+}
+
+/** The meter record (patent: meter record 64), as stored in the database. */
+export interface MeterRecord {
+  serial: string; // device ID, 12 chars A-Z0-9, e.g. "VPM000000001" (demo meters: "VPD...")
+  accountId: string; // mailer id that owns it
+  status: 'active' | 'suspended';
+  demo: boolean;
+  ascendingCents: number;
+  descendingCents: number;
+  creditedCents: number; // total funded: refills + refunds; invariant asc + desc = credited
+  counter: number; // record update counter: the freshness data
+  wrappedKey: string; // base64: the token private key wrapped for the meter box (AES-256-GCM)
+  certificateSerial: string; // 16 hex digits
+  keyVersion: number;
+  macPeriod: string; // "YYYY-MM": the key period whose per-meter key made `mac`
+  mac: string; // base64 HMAC-SHA-256 over the canonical encoding of every field above
+}
+
+/** One mail piece to dispense. */
+export interface PieceRequest {
+  pieceId: string; // UUID, chosen by the data center
+  postageCents: number; // > 0
+  mailClass: MailClass;
+  originZip: string; // 5 digits
+  destinationZip: string; // 5 or 9 digits
+  mailingDate: string; // YYYY-MM-DD
+}
+
+export interface IssuedIndicium {
+  pieceId: string;
+  indicium: string; // base64 of the indicium bytes (shared/indicium codec, signed)
+  ascendingCents: number;
+  descendingCents: number;
+  postageCents: number;
+}
+
+export interface DispenseResult {
+  record: MeterRecord; // counter + 1, MACed in the current period
+  indicia: IssuedIndicium[];
+}
+
+/** What the meter box journals per meter: the last command's outcome, to recover after a crash. */
+export interface JournalEntry {
+  kind: 'dispense' | 'credit';
+  requestId: string;
+  previousDigest: string; // digest of the record the command was given
+  record: MeterRecord; // the record it returned
+  indicia: IssuedIndicium[];
+  amountCents?: number; // credit only
+  reference?: string; // credit only
+}
+
+export interface MeterBoxApi {
+  /** Fig. 4 steps 200–265 for a batch of pieces of one meter. `requestId` names the command in the journal. */
+  dispense(args: {
+    requestId: string;
+    record: MeterRecord;
+    pieces: PieceRequest[];
+  }): Promise<DispenseResult>;
+  /** Refill or refund: descending += amount, credited += amount, counter + 1. */
+  credit(args: {
+    requestId: string;
+    record: MeterRecord;
+    amountCents: number;
+    reference: string;
+  }): Promise<{ record: MeterRecord }>;
+  /** The journaled last command for this meter (after a crash between box and database). */
+  recover(args: { serial: string }): Promise<JournalEntry | null>;
+  /** Signature check of an indicium against the meter's key the box knows. */
+  verifyIndicium(args: { indicium: string }): Promise<{ valid: boolean; serial: string }>;
+}
+
+/** Key management: the steel box creates meter accounts (patent part 38). */
+export interface SteelBoxApi {
+  createMeter(args: {
+    accountId: string;
+    demo: boolean;
+  }): Promise<{ record: MeterRecord; certificatePem: string }>;
+  /** The vendor CA certificate that signs every meter certificate. */
+  vendorCa(): Promise<{ certificatePem: string }>;
+}
+
+/** A session grant issued by the authentication box. */
+export interface SessionGrant {
+  mailerId: string;
+  sessionId: string;
+  expiresAt: string; // ISO time
+  signature: string; // base64, made inside the authentication box
+}
+
+export interface AuthBoxApi {
+  /** Turns a password into a verifier (scrypt) encrypted under the box's key. */
+  enroll(args: { mailerId: string; password: string }): Promise<{ verifier: string }>;
+  /** Checks a password against a stored verifier inside the box; answers a signed, expiring grant. */
+  authenticate(args: {
+    mailerId: string;
+    password: string;
+    verifier: string;
+    ttlSeconds: number;
+  }): Promise<SessionGrant>;
+  /** Checks a grant's signature and expiry. AUTH_FAILED if bad or expired. */
+  checkGrant(args: { grant: SessionGrant }): Promise<{ mailerId: string; sessionId: string }>;
+}
+
+export interface TransactionBoxApi {
+  /** Signs a transaction record (login, refill receipt, refund receipt) in canonical JSON form. */
+  sign(args: { kind: string; body: Record<string, unknown> }): Promise<{ signature: string }>;
+  verify(args: {
+    kind: string;
+    body: Record<string, unknown>;
+    signature: string;
+  }): Promise<{ valid: boolean }>;
+}
+
+/** The running set of boxes, as the data center sees them. */
+export interface Boxes {
+  meter: MeterBoxApi;
+  steel: SteelBoxApi;
+  auth: AuthBoxApi;
+  txn: TransactionBoxApi;
+  close(): Promise<void>;
+}
+
+/** What each error code means, for logs, admin views and the test that every code is documented. */
+export const BOX_ERROR_DOCS: Record<BoxErrorCode, string> = {
+  METER_RECORD_BAD_MAC:
+    'The meter record was altered, swapped, or MACed in a key period outside the window: fraud alert.',
+  FRESHNESS_MISMATCH:
+    "The record is not the one the meter box issued last. details.nvmCounter is the box's counter; if details.journaled is true, call recover(serial) and store the journaled record.",
+  UNKNOWN_METER: 'The meter box has no NVM entry for this serial (and the record is not a first use).',
+  INSUFFICIENT_FUNDS: 'The descending register is lower than the postage asked: refill first.',
+  BAD_REQUEST: 'The command, its version or its arguments are malformed.',
+  TAMPERED: 'The box found its NVM altered, zeroized its keys and serves nothing.',
+  SELF_TEST_FAILED: 'A power-up known-answer test failed: the box serves nothing.',
+  AUTH_FAILED: 'Wrong password, a verifier that does not open, or a bad or expired session grant.',
+  BAD_SIGNATURE: 'A transaction record signature is malformed (not 64 bytes of base64).',
+  BOX_UNAVAILABLE: 'The box process is not running or died before it answered.',
+  METER_SUSPENDED: 'The meter is suspended: it dispenses no postage.',
+  INTERNAL_ERROR: 'The box failed unexpectedly; the box log has the reason.',
+};

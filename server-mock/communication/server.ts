@@ -1,0 +1,273 @@
+/**
+ * @module communication/server
+ * The communication server (patent part 32): HTTPS only, JSON, fastify. Every request is
+ * validated at the edge against the schemas in shared/api (the client types its calls from the
+ * same ones); every error leaves as `{ "error": { "code", "message" } }` with no internals.
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
+import { Value } from '@sinclair/typebox/value';
+import { Type, type TSchema } from '@sinclair/typebox';
+import * as S from '../../shared/api/schemas';
+import { ApiError } from '../function/api-error';
+import type { Caller, DataCenter } from '../function/data-center';
+
+export interface ServerOptions {
+  tls: { key: string; cert: string };
+  version: string;
+  /** Sign-on and sign-up attempts per minute per address. */
+  authRateLimit?: number;
+  log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+const BODY_LIMIT = 512 * 1024;
+const errorSchema = {
+  400: S.ErrorBody,
+  401: S.ErrorBody,
+  402: S.ErrorBody,
+  403: S.ErrorBody,
+  404: S.ErrorBody,
+  409: S.ErrorBody,
+  423: S.ErrorBody,
+  429: S.ErrorBody,
+};
+
+function send(reply: FastifyReply, error: ApiError): FastifyReply {
+  return reply.code(error.status).send({ error: { code: error.code, message: error.message } });
+}
+
+function bearer(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (typeof header !== 'string') return undefined;
+  const match = /^Bearer ([A-Za-z0-9_-]{20,200})$/.exec(header);
+  return match?.[1];
+}
+
+export async function buildServer(
+  dc: DataCenter,
+  options: ServerOptions,
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    https: { key: options.tls.key, cert: options.tls.cert },
+    bodyLimit: BODY_LIMIT,
+    logger: false,
+    return503OnClosing: true,
+  });
+
+  // Validation with TypeBox: bodies are never coerced (a string is not a number); query strings
+  // are converted from text first.
+  app.setValidatorCompiler(({ schema, httpPart }) => {
+    const check = TypeCompiler.Compile(schema as TSchema);
+    return (data: unknown) => {
+      const value =
+        httpPart === 'querystring'
+          ? Value.Default(schema as TSchema, Value.Convert(schema as TSchema, data))
+          : data;
+      if (check.Check(value)) return { value };
+      const first = check.Errors(value).First();
+      const where = first?.path ? `${httpPart}${first.path.replace(/\//g, '.')}` : httpPart;
+      return { error: new ApiError('BAD_REQUEST', `${where}: ${first?.message ?? 'invalid'}`) };
+    };
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    if (error instanceof ApiError) return send(reply, error);
+    const e = error as {
+      code?: string;
+      statusCode?: number;
+      validation?: unknown;
+      message: string;
+    };
+    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return send(
+        reply,
+        new ApiError('BODY_TOO_LARGE', `request body: larger than ${BODY_LIMIT} bytes`),
+      );
+    if (e.statusCode === 429)
+      return send(reply, new ApiError('RATE_LIMITED', 'too many requests; wait a minute'));
+    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
+      const message =
+        e.code?.startsWith('FST_ERR_CTP') || e.code === 'FST_ERR_VALIDATION'
+          ? e.message
+          : 'request could not be read';
+      return send(reply, new ApiError('BAD_REQUEST', `request: ${message}`));
+    }
+    options.log?.('internal-error', {
+      route: request.routeOptions.url ?? 'unknown',
+      error: e.message,
+    });
+    return send(reply, new ApiError('INTERNAL', 'internal error; nothing was charged'));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    send(
+      reply,
+      new ApiError('NOT_FOUND', `${request.method} ${request.url.split('?')[0]}: no such route`),
+    ),
+  );
+
+  await app.register(rateLimit, { global: false });
+  await app.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Virtual Postage Meter data center',
+        version: options.version,
+        description:
+          'The data center of WO 98/57304: meters, postage, refills, refunds, verification.',
+      },
+      components: { securitySchemes: { session: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+
+  const authed = async (request: FastifyRequest): Promise<Caller> =>
+    dc.authenticate(bearer(request));
+  const authLimit = { rateLimit: { max: options.authRateLimit ?? 30, timeWindow: '1 minute' } };
+
+  app.get('/v1/health', { schema: { response: { 200: S.Health } } }, async () => ({
+    status: 'ok' as const,
+    version: options.version,
+    boxes: { meter: 'up', steel: 'up', auth: 'up', txn: 'up' },
+  }));
+  app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  app.post(
+    '/v1/signup',
+    {
+      config: authLimit,
+      schema: { body: S.SignUpRequest, response: { 201: S.Account, ...errorSchema } },
+    },
+    async (request, reply) => {
+      const account = await dc.signUp(request.body as S.SignUpRequest);
+      return reply.code(201).send(account);
+    },
+  );
+  app.post(
+    '/v1/sessions',
+    {
+      config: authLimit,
+      schema: { body: S.SignInRequest, response: { 200: S.SignInResponse, ...errorSchema } },
+    },
+    async (request) => dc.signIn(request.body as S.SignInRequest, request.ip),
+  );
+  app.delete(
+    '/v1/sessions/current',
+    { schema: { security: [{ session: [] }] } },
+    async (request, reply) => {
+      await dc.signOut(await authed(request));
+      return reply.code(204).send();
+    },
+  );
+
+  app.get(
+    '/v1/account',
+    { schema: { security: [{ session: [] }], response: { 200: S.Account, ...errorSchema } } },
+    async (request) => dc.account(await authed(request)),
+  );
+  app.put(
+    '/v1/account/settings',
+    {
+      schema: {
+        security: [{ session: [] }],
+        body: S.SettingsRequest,
+        response: { 200: S.Account, ...errorSchema },
+      },
+    },
+    async (request) => dc.settings(await authed(request), request.body as S.SettingsRequest),
+  );
+  app.post(
+    '/v1/refills',
+    {
+      schema: {
+        security: [{ session: [] }],
+        body: S.RefillRequest,
+        response: { 200: S.Account, ...errorSchema },
+      },
+    },
+    async (request) => dc.refill(await authed(request), request.body as S.RefillRequest),
+  );
+  app.post(
+    '/v1/pieces',
+    {
+      schema: {
+        security: [{ session: [] }],
+        body: S.DispenseRequest,
+        response: { 200: S.DispenseResponse, ...errorSchema },
+      },
+    },
+    async (request) => dc.dispense(await authed(request), request.body as S.DispenseRequest),
+  );
+  app.post(
+    '/v1/refunds',
+    {
+      schema: {
+        security: [{ session: [] }],
+        body: S.RefundRequest,
+        response: { 200: S.RefundResponse, ...errorSchema },
+      },
+    },
+    async (request) => dc.refund(await authed(request), request.body as S.RefundRequest),
+  );
+  app.get(
+    '/v1/history',
+    {
+      schema: {
+        security: [{ session: [] }],
+        querystring: S.HistoryQuery,
+        response: { 200: S.HistoryResponse, ...errorSchema },
+      },
+    },
+    async (request) => dc.history(await authed(request), request.query as S.HistoryQuery),
+  );
+  app.get(
+    '/v1/history.csv',
+    { schema: { security: [{ session: [] }] } },
+    async (request, reply) => {
+      const caller = await authed(request);
+      let csv = '';
+      for await (const line of dc.historyCsv(caller)) csv += line;
+      return reply
+        .type('text/csv; charset=utf-8')
+        .header('content-disposition', 'attachment; filename="postage-history.csv"')
+        .send(csv);
+    },
+  );
+
+  app.get('/v1/certificates', { schema: { response: { 200: S.CertificateBundle } } }, async () =>
+    dc.certificateBundle(),
+  );
+  app.get(
+    '/v1/certificates/:serial',
+    { schema: { params: Type.Object({ serial: Type.String({ pattern: '^[0-9a-fA-F]{16}$' }) }) } },
+    async (request, reply) => {
+      const pem = await dc.certificate((request.params as { serial: string }).serial);
+      return reply.type('application/x-pem-file').send(pem);
+    },
+  );
+  app.post(
+    '/v1/verify',
+    { schema: { body: S.VerifyRequest, response: { 200: S.VerifyResponse, ...errorSchema } } },
+    async (request) => dc.verify(request.body as S.VerifyRequest),
+  );
+
+  app.get(
+    '/v1/admin/alerts',
+    {
+      schema: { security: [{ session: [] }], response: { 200: S.AlertsResponse, ...errorSchema } },
+    },
+    async (request) => {
+      const token = bearer(request);
+      const expected = await dc.storage.adminTokenHash();
+      const given = createHash('sha256')
+        .update(token ?? '')
+        .digest('hex');
+      if (!token || !expected || !timingSafeEqual(Buffer.from(given), Buffer.from(expected))) {
+        throw new ApiError('FORBIDDEN', 'alerts: administrator token required');
+      }
+      return { alerts: await dc.alerts() };
+    },
+  );
+
+  return app;
+}

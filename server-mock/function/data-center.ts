@@ -1,0 +1,804 @@
+/**
+ * @module function/data-center
+ * The function server (patent part 34): the request flows of Fig. 3 over the storage (36) and the
+ * secure boxes (38–44). For a postage request: load mailer and meter record → authentication
+ * box (session grant) → meter box (Fig. 4) → one database transaction storing the new record and
+ * the transaction records → answer. Requests for one meter are serialized; other meters run in
+ * parallel. An indicium is answered only after the COMMIT that records it returned.
+ */
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { decodeIndicium, INDICIUM_LENGTH, PAYLOAD_LENGTH } from '../../shared/indicium/codec';
+import { verifyIndicium, type Verdict } from '../../shared/indicium/verify';
+import type * as Api from '../../shared/api/schemas';
+import {
+  BoxError,
+  type Boxes,
+  type IssuedIndicium,
+  type JournalEntry,
+  type MeterRecord,
+} from '../boxes/api';
+import type { MailerRow, PieceRow, Storage } from '../storage/storage';
+import { StorageConflictError } from '../storage/storage';
+import { ApiError } from './api-error';
+import type { CardProcessor } from './card-processor';
+import { KeyedMutex } from './keyed-mutex';
+
+export interface DataCenterOptions {
+  /** Every meter created here is a demo meter (offline demo mode). */
+  demo: boolean;
+  sessionTtlSeconds?: number;
+  refundWindowDays?: number;
+  maxFailedLogins?: number;
+  lockoutSeconds?: number;
+  log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+export interface Caller {
+  mailerId: string;
+  tokenHash: string;
+}
+
+const sha256 = (data: string | Uint8Array): string =>
+  createHash('sha256').update(data).digest('hex');
+
+/** A piece id derived from the mailer and the client's idempotency key: a retry finds its piece. */
+export function pieceIdFor(mailerId: string, idempotencyKey: string): string {
+  const h = createHash('sha256').update(`piece\n${mailerId}\n${idempotencyKey}`).digest();
+  h[6] = ((h[6] as number) & 0x0f) | 0x80; // UUID version 8 (custom)
+  h[8] = ((h[8] as number) & 0x3f) | 0x80; // RFC 4122 variant
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+const today = (): string => new Date().toISOString().slice(0, 10);
+
+/** Canonical JSON (sorted keys) for what the transaction box signs. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(
+      ([, v]) => v !== undefined,
+    );
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export class DataCenter {
+  private readonly meterLocks = new KeyedMutex();
+  private readonly loginLocks = new KeyedMutex();
+  private vendorCaPem: string | undefined;
+  private readonly ttl: number;
+  private readonly refundWindowMs: number;
+  private readonly maxFailed: number;
+  private readonly lockoutMs: number;
+
+  constructor(
+    readonly storage: Storage,
+    readonly boxes: Boxes,
+    private readonly cards: CardProcessor,
+    private readonly options: DataCenterOptions,
+  ) {
+    this.ttl = options.sessionTtlSeconds ?? 8 * 3600;
+    this.refundWindowMs = (options.refundWindowDays ?? 30) * 86_400_000;
+    this.maxFailed = options.maxFailedLogins ?? 5;
+    this.lockoutMs = (options.lockoutSeconds ?? 900) * 1000;
+  }
+
+  private log(event: string, fields: Record<string, unknown>): void {
+    this.options.log?.(event, fields);
+  }
+
+  // ---- sign-up, sign-on, sessions -------------------------------------------------------------
+
+  async signUp(req: Api.SignUpRequest): Promise<Api.Account> {
+    if (await this.storage.findMailerByUsername(req.username)) {
+      throw new ApiError('USERNAME_TAKEN', `user name "${req.username}" is taken`);
+    }
+    const mailerId = randomUUID();
+    const { verifier } = await this.boxes.auth.enroll({ mailerId, password: req.password });
+    const { record, certificatePem } = await this.boxes.steel.createMeter({
+      accountId: mailerId,
+      demo: this.options.demo,
+    });
+    const mailer: MailerRow = {
+      id: mailerId,
+      username: req.username,
+      name: req.name,
+      originZip: req.originZip,
+      verifier,
+      createdAt: new Date().toISOString(),
+      failedLogins: 0,
+      lockedUntil: null,
+      lowBalanceCents: 1000,
+      autoRefillCents: null,
+      cardToken: null,
+      demo: this.options.demo,
+    };
+    try {
+      await this.storage.createMailer(mailer);
+    } catch (error) {
+      if (String(error).includes('UNIQUE'))
+        throw new ApiError('USERNAME_TAKEN', `user name "${req.username}" is taken`);
+      throw error;
+    }
+    await this.storage.insertMeter(mailerId, record, certificatePem);
+    this.log('signup', { mailerId, meter: record.serial });
+    return this.accountOf(mailer, record);
+  }
+
+  async signIn(req: Api.SignInRequest, address: string): Promise<Api.SignInResponse> {
+    return this.loginLocks.run(req.username, async () => {
+      const mailer = await this.storage.findMailerByUsername(req.username);
+      if (!mailer) throw new ApiError('BAD_CREDENTIALS', 'sign-on: user name or password is wrong');
+      const now = Date.now();
+      if (mailer.lockedUntil && Date.parse(mailer.lockedUntil) > now) {
+        throw new ApiError(
+          'ACCOUNT_LOCKED',
+          `sign-on: too many failed attempts; try again after ${mailer.lockedUntil}`,
+        );
+      }
+      let grant;
+      try {
+        grant = await this.boxes.auth.authenticate({
+          mailerId: mailer.id,
+          password: req.password,
+          verifier: mailer.verifier,
+          ttlSeconds: this.ttl,
+        });
+      } catch (error) {
+        if (!(error instanceof BoxError) || error.code !== 'AUTH_FAILED') throw error;
+        const failures = mailer.failedLogins + 1;
+        const locked = failures >= this.maxFailed;
+        await this.storage.setLoginFailures(
+          mailer.id,
+          locked ? 0 : failures,
+          locked ? new Date(now + this.lockoutMs).toISOString() : null,
+        );
+        if (locked) {
+          await this.storage.addAlert({
+            meterSerial: null,
+            code: 'LOGIN_LOCKOUT',
+            reason: `user ${mailer.username}: ${failures} failed sign-ons from ${address}; locked`,
+          });
+          throw new ApiError(
+            'ACCOUNT_LOCKED',
+            'sign-on: too many failed attempts; the account is locked for 15 minutes',
+          );
+        }
+        throw new ApiError('BAD_CREDENTIALS', 'sign-on: user name or password is wrong');
+      }
+      if (mailer.failedLogins > 0 || mailer.lockedUntil)
+        await this.storage.setLoginFailures(mailer.id, 0, null);
+
+      // The previous login record must still carry the transaction box's signature.
+      const previous = await this.storage.lastLogin(mailer.id);
+      if (previous) {
+        const { valid } = await this.boxes.txn.verify({
+          kind: 'login',
+          body: JSON.parse(previous.body) as Record<string, unknown>,
+          signature: previous.signature,
+        });
+        if (!valid) {
+          await this.storage.addAlert({
+            meterSerial: null,
+            code: 'LOGIN_RECORD_BAD_SIGNATURE',
+            reason: `user ${mailer.username}: login record ${previous.id} was altered`,
+          });
+        }
+      }
+      const at = new Date().toISOString();
+      const body = {
+        mailerId: mailer.id,
+        at,
+        address,
+        sessionId: grant.sessionId,
+        previous: previous?.id ?? null,
+      };
+      const { signature } = await this.boxes.txn.sign({ kind: 'login', body });
+      await this.storage.insertLogin({
+        mailerId: mailer.id,
+        at,
+        address,
+        body: canonicalJson(body),
+        signature,
+      });
+
+      const token = randomBytes(32).toString('base64url');
+      await this.storage.insertSession({
+        tokenHash: sha256(token),
+        mailerId: mailer.id,
+        grant: JSON.stringify(grant),
+        expiresAt: grant.expiresAt,
+        revoked: false,
+      });
+      const record = await this.meterOf(mailer.id);
+      this.log('signin', { mailerId: mailer.id });
+      return {
+        session: { token, expiresAt: grant.expiresAt, mailerId: mailer.id },
+        account: this.accountOf(mailer, record),
+        previousLogin: previous?.at ?? null,
+      };
+    });
+  }
+
+  /** Resolves a bearer token to its mailer, through the authentication box's grant check. */
+  async authenticate(token: string | undefined): Promise<Caller> {
+    if (!token) throw new ApiError('UNAUTHENTICATED', 'sign in first: no session token was sent');
+    const tokenHash = sha256(token);
+    const session = await this.storage.getSession(tokenHash);
+    if (!session || session.revoked)
+      throw new ApiError('UNAUTHENTICATED', 'session: unknown or signed out; sign in again');
+    if (Date.parse(session.expiresAt) <= Date.now())
+      throw new ApiError('SESSION_EXPIRED', 'session: expired; sign in again');
+    try {
+      const { mailerId } = await this.boxes.auth.checkGrant({ grant: JSON.parse(session.grant) });
+      if (mailerId !== session.mailerId)
+        throw new ApiError('UNAUTHENTICATED', 'session: grant does not match');
+      return { mailerId, tokenHash };
+    } catch (error) {
+      if (error instanceof BoxError && error.code === 'AUTH_FAILED')
+        throw new ApiError('SESSION_EXPIRED', 'session: no longer valid; sign in again');
+      throw error;
+    }
+  }
+
+  async signOut(caller: Caller): Promise<void> {
+    await this.storage.revokeSession(caller.tokenHash);
+  }
+
+  // ---- account -------------------------------------------------------------------------------
+
+  private async meterOf(mailerId: string): Promise<MeterRecord> {
+    const record = await this.storage.getMeterByMailer(mailerId);
+    if (!record) throw new ApiError('NOT_FOUND', 'account: this mailer has no meter');
+    return record;
+  }
+
+  private async mailerOf(mailerId: string): Promise<MailerRow> {
+    const mailer = await this.storage.getMailer(mailerId);
+    if (!mailer) throw new ApiError('UNAUTHENTICATED', 'account: unknown mailer; sign in again');
+    return mailer;
+  }
+
+  private accountOf(mailer: MailerRow, record: MeterRecord): Api.Account {
+    return {
+      username: mailer.username,
+      name: mailer.name,
+      originZip: mailer.originZip,
+      meterSerial: record.serial,
+      certificateSerial: record.certificateSerial,
+      balanceCents: record.descendingCents,
+      ascendingCents: record.ascendingCents,
+      creditedCents: record.creditedCents,
+      lowBalanceCents: mailer.lowBalanceCents,
+      autoRefillCents: mailer.autoRefillCents,
+      demo: record.demo,
+      status: record.status,
+    };
+  }
+
+  async account(caller: Caller): Promise<Api.Account> {
+    return this.accountOf(
+      await this.mailerOf(caller.mailerId),
+      await this.meterOf(caller.mailerId),
+    );
+  }
+
+  async settings(caller: Caller, req: Api.SettingsRequest): Promise<Api.Account> {
+    await this.storage.updateMailerSettings(caller.mailerId, req);
+    return this.account(caller);
+  }
+
+  // ---- the meter box, with fraud checks and crash recovery ----------------------------------
+
+  /**
+   * Runs one meter box command on the stored record. A MAC failure or a freshness mismatch that
+   * the box's journal does not explain ends the transaction with a fraud alert. A record exactly
+   * one step behind the box (a crash between box and database) is recovered from the journal,
+   * and the caller starts over.
+   */
+  private async withMeterBox<T>(
+    record: MeterRecord,
+    command: (record: MeterRecord) => Promise<T>,
+  ): Promise<T | 'recovered'> {
+    try {
+      return await command(record);
+    } catch (error) {
+      if (!(error instanceof BoxError)) throw error;
+      switch (error.code) {
+        case 'METER_RECORD_BAD_MAC':
+          await this.alert(
+            record.serial,
+            error.code,
+            `meter record failed its MAC check: altered or swapped (${error.message})`,
+          );
+          throw new ApiError(
+            'METER_INTEGRITY',
+            `meter ${record.serial}: the stored meter record failed its security check; nothing was charged`,
+          );
+        case 'FRESHNESS_MISMATCH': {
+          const journal = await this.boxes.meter.recover({ serial: record.serial });
+          if (journal && journal.record.counter === record.counter + 1) {
+            await this.storeRecovered(record, journal);
+            return 'recovered';
+          }
+          await this.alert(
+            record.serial,
+            error.code,
+            `meter record is not the one the meter box issued last (stale, replayed or rolled back): ${error.message}`,
+          );
+          throw new ApiError(
+            'METER_INTEGRITY',
+            `meter ${record.serial}: the stored meter record is out of date; nothing was charged`,
+          );
+        }
+        case 'INSUFFICIENT_FUNDS':
+          throw new ApiError(
+            'INSUFFICIENT_FUNDS',
+            `postage: more than the balance of ${record.descendingCents} cents`,
+          );
+        case 'BOX_UNAVAILABLE':
+        case 'TAMPERED':
+        case 'SELF_TEST_FAILED':
+          throw new ApiError('SERVICE_UNAVAILABLE', `meter box: ${error.code}`);
+        default:
+          throw error;
+      }
+    }
+  }
+
+  private async alert(serial: string | null, code: string, reason: string): Promise<void> {
+    await this.storage.addAlert({ meterSerial: serial, code, reason });
+    this.log('fraud-alert', { meter: serial, code, reason });
+  }
+
+  private piecesFrom(
+    record: MeterRecord,
+    mailerId: string,
+    originZip: string,
+    indicia: IssuedIndicium[],
+    keys: Map<string, string>,
+  ): PieceRow[] {
+    const createdAt = new Date().toISOString();
+    return indicia.map((issued) => {
+      const bytes = new Uint8Array(Buffer.from(issued.indicium, 'base64'));
+      const { fields } = decodeIndicium(bytes);
+      return {
+        pieceId: issued.pieceId,
+        meterSerial: record.serial,
+        mailerId,
+        idempotencyKey: keys.get(issued.pieceId) ?? null,
+        indicium: bytes,
+        signature: bytes.slice(PAYLOAD_LENGTH, INDICIUM_LENGTH),
+        postageCents: issued.postageCents,
+        ascendingCents: issued.ascendingCents,
+        descendingCents: issued.descendingCents,
+        mailClass: fields.mailClass,
+        originZip: fields.originZip || originZip,
+        destinationZip: fields.destinationZip,
+        mailingDate: fields.mailingDate,
+        createdAt,
+        status: 'issued' as const,
+      };
+    });
+  }
+
+  private async storeRecovered(stored: MeterRecord, journal: JournalEntry): Promise<void> {
+    const mailerId = stored.accountId;
+    const mailer = await this.storage.getMailer(mailerId);
+    if (journal.kind === 'dispense') {
+      const pieces = this.piecesFrom(
+        journal.record,
+        mailerId,
+        mailer?.originZip ?? '00000',
+        journal.indicia,
+        new Map(),
+      );
+      await this.storage.commitRecovered({
+        record: journal.record,
+        expectedCounter: stored.counter,
+        pieces,
+      });
+    } else {
+      const createdAt = new Date().toISOString();
+      const reference = journal.reference ?? 'unknown';
+      const amountCents = journal.amountCents ?? 0;
+      const body = { reference, amountCents, meter: stored.serial, recovered: true, at: createdAt };
+      const { signature } = await this.boxes.txn.sign({
+        kind: reference.startsWith('refund:') ? 'refund' : 'refill',
+        body,
+      });
+      const isRefund = reference.startsWith('refund:');
+      const pieceId = reference.slice('refund:'.length);
+      await this.storage.commitRecovered({
+        record: journal.record,
+        expectedCounter: stored.counter,
+        ...(isRefund
+          ? { refund: { pieceId, amountCents, createdAt, receipt: canonicalJson(body), signature } }
+          : {
+              refill: {
+                id: reference.replace(/^refill:/, ''),
+                mailerId,
+                amountCents,
+                cardLast4: '----',
+                createdAt,
+                receipt: canonicalJson(body),
+                signature,
+              },
+            }),
+      });
+    }
+    this.log('recovered', {
+      meter: stored.serial,
+      counter: journal.record.counter,
+      kind: journal.kind,
+    });
+  }
+
+  // ---- dispense --------------------------------------------------------------------------------
+
+  async dispense(caller: Caller, req: Api.DispenseRequest): Promise<Api.DispenseResponse> {
+    const mailer = await this.mailerOf(caller.mailerId);
+    const mailingDate = req.mailingDate ?? today();
+    const days = (Date.parse(mailingDate) - Date.parse(today())) / 86_400_000;
+    if (!Number.isFinite(days) || days < 0 || days > 30) {
+      throw new ApiError(
+        'BAD_REQUEST',
+        `mailing date ${mailingDate}: must be today or within the next 30 days`,
+      );
+    }
+    const keys = new Set<string>();
+    for (const piece of req.pieces) {
+      if (keys.has(piece.idempotencyKey))
+        throw new ApiError(
+          'BAD_REQUEST',
+          `pieces: idempotency key ${piece.idempotencyKey} appears twice`,
+        );
+      keys.add(piece.idempotencyKey);
+    }
+    const first = await this.meterOf(caller.mailerId);
+    return this.meterLocks.run(first.serial, async () => {
+      for (let attempt = 0; ; attempt++) {
+        const record = await this.meterOf(caller.mailerId);
+        const ids = req.pieces.map((p) => pieceIdFor(caller.mailerId, p.idempotencyKey));
+        const existing = await Promise.all(ids.map((id) => this.storage.getPiece(id)));
+        existing.forEach((row, i) => {
+          const asked = req.pieces[i] as Api.PieceSpec;
+          const destination = asked.destinationZip.replace('-', '');
+          if (
+            row &&
+            (row.postageCents !== asked.postageCents ||
+              row.mailClass !== asked.mailClass ||
+              row.destinationZip !== destination)
+          ) {
+            throw new ApiError(
+              'IDEMPOTENCY_CONFLICT',
+              `piece ${i + 1}: key ${asked.idempotencyKey} was used for a different piece`,
+            );
+          }
+        });
+        const todo = req.pieces
+          .map((p, i) => ({ p, id: ids[i] as string }))
+          .filter((_, i) => !existing[i]);
+        let fresh: PieceRow[] = [];
+        if (todo.length > 0) {
+          if (record.status !== 'active')
+            throw new ApiError('METER_SUSPENDED', `meter ${record.serial}: suspended`);
+          const total = todo.reduce((sum, t) => sum + t.p.postageCents, 0);
+          if (total > record.descendingCents) {
+            throw new ApiError(
+              'INSUFFICIENT_FUNDS',
+              `postage: ${total} cents asked, balance is ${record.descendingCents} cents`,
+            );
+          }
+          const result = await this.withMeterBox(record, (rec) =>
+            this.boxes.meter.dispense({
+              requestId: randomUUID(),
+              record: rec,
+              pieces: todo.map((t) => ({
+                pieceId: t.id,
+                postageCents: t.p.postageCents,
+                mailClass: t.p.mailClass,
+                originZip: mailer.originZip,
+                destinationZip: t.p.destinationZip.replace('-', ''),
+                mailingDate,
+              })),
+            }),
+          );
+          if (result === 'recovered') {
+            if (attempt >= 2)
+              throw new ApiError(
+                'SERVICE_UNAVAILABLE',
+                'meter: recovery did not settle; try again',
+              );
+            continue;
+          }
+          const keyOf = new Map(todo.map((t) => [t.id, t.p.idempotencyKey]));
+          fresh = this.piecesFrom(
+            result.record,
+            caller.mailerId,
+            mailer.originZip,
+            result.indicia,
+            keyOf,
+          );
+          try {
+            await this.storage.commitDispense({
+              record: result.record,
+              expectedCounter: record.counter,
+              pieces: fresh,
+            });
+          } catch (error) {
+            if (error instanceof StorageConflictError)
+              throw new ApiError(
+                'SERVICE_UNAVAILABLE',
+                'meter: the record changed meanwhile; try again',
+              );
+            throw error;
+          }
+          await this.maybeAutoRefill(mailer, result.record);
+        }
+        const freshById = new Map(fresh.map((row) => [row.pieceId, row]));
+        const pieces = ids.map((id, i) => {
+          const row = existing[i] ?? freshById.get(id);
+          if (!row) throw new ApiError('INTERNAL', 'dispense: a piece went missing');
+          return this.issued(
+            row,
+            existing[i] !== undefined,
+            (req.pieces[i] as Api.PieceSpec).idempotencyKey,
+          );
+        });
+        const after = await this.meterOf(caller.mailerId);
+        return { pieces, balanceCents: after.descendingCents };
+      }
+    });
+  }
+
+  private issued(
+    row: PieceRow,
+    replayed: boolean,
+    key: string | null = row.idempotencyKey,
+  ): Api.IssuedPiece {
+    return {
+      pieceId: row.pieceId,
+      idempotencyKey: key,
+      indicium: Buffer.from(row.indicium).toString('base64'),
+      postageCents: row.postageCents,
+      ascendingCents: row.ascendingCents,
+      descendingCents: row.descendingCents,
+      mailClass: row.mailClass as Api.IssuedPiece['mailClass'],
+      destinationZip: row.destinationZip,
+      mailingDate: row.mailingDate,
+      createdAt: row.createdAt,
+      status: row.status,
+      replayed,
+    };
+  }
+
+  // ---- refill and refund --------------------------------------------------------------------
+
+  private async credit(
+    caller: Caller,
+    amountCents: number,
+    reference: string,
+    kind: 'refill' | 'refund',
+    extra: { cardLast4?: string; pieceId?: string },
+  ): Promise<MeterRecord> {
+    for (let attempt = 0; ; attempt++) {
+      const record = await this.meterOf(caller.mailerId);
+      const result = await this.withMeterBox(record, (rec) =>
+        this.boxes.meter.credit({ requestId: randomUUID(), record: rec, amountCents, reference }),
+      );
+      if (result === 'recovered') {
+        if (attempt >= 2)
+          throw new ApiError('SERVICE_UNAVAILABLE', 'meter: recovery did not settle; try again');
+        continue;
+      }
+      const createdAt = new Date().toISOString();
+      const body = {
+        kind,
+        reference,
+        amountCents,
+        meter: record.serial,
+        mailerId: caller.mailerId,
+        at: createdAt,
+      };
+      const { signature } = await this.boxes.txn.sign({ kind, body });
+      const receipt = canonicalJson(body);
+      await this.storage.commitCredit({
+        record: result.record,
+        expectedCounter: record.counter,
+        ...(kind === 'refill'
+          ? {
+              refill: {
+                id: reference.replace(/^refill:/, ''),
+                mailerId: caller.mailerId,
+                amountCents,
+                cardLast4: extra.cardLast4 ?? '----',
+                createdAt,
+                receipt,
+                signature,
+              },
+            }
+          : {
+              refund: {
+                pieceId: extra.pieceId as string,
+                amountCents,
+                createdAt,
+                receipt,
+                signature,
+              },
+            }),
+      });
+      return result.record;
+    }
+  }
+
+  async refill(caller: Caller, req: Api.RefillRequest): Promise<Api.Account> {
+    const mailer = await this.mailerOf(caller.mailerId);
+    const record = await this.meterOf(caller.mailerId);
+    const refillId = pieceIdFor(caller.mailerId, `refill:${req.idempotencyKey}`);
+    return this.meterLocks.run(record.serial, async () => {
+      if (await this.storage.refillExists(refillId)) return this.account(caller);
+      const charge = await this.cards.charge(req.cardNumber, req.amountCents, refillId);
+      if (!charge)
+        throw new ApiError('CARD_DECLINED', 'refill: the card was declined; nothing was charged');
+      await this.credit(caller, req.amountCents, `refill:${refillId}`, 'refill', {
+        cardLast4: charge.last4,
+      });
+      await this.storage.updateMailerSettings(caller.mailerId, {
+        lowBalanceCents: mailer.lowBalanceCents,
+        autoRefillCents: mailer.autoRefillCents,
+        cardToken: charge.cardToken,
+      });
+      this.log('refill', { mailerId: caller.mailerId, amountCents: req.amountCents });
+      return this.account(caller);
+    });
+  }
+
+  private async maybeAutoRefill(mailer: MailerRow, record: MeterRecord): Promise<void> {
+    if (
+      !mailer.autoRefillCents ||
+      !mailer.cardToken ||
+      record.descendingCents >= mailer.lowBalanceCents
+    )
+      return;
+    const refillId = pieceIdFor(mailer.id, `auto:${record.serial}:${record.counter}`);
+    const charge = await this.cards.chargeToken(mailer.cardToken, mailer.autoRefillCents, refillId);
+    if (!charge) {
+      this.log('auto-refill-declined', { mailerId: mailer.id });
+      return;
+    }
+    await this.credit(
+      { mailerId: mailer.id, tokenHash: '' },
+      mailer.autoRefillCents,
+      `refill:${refillId}`,
+      'refill',
+      { cardLast4: charge.last4 },
+    );
+  }
+
+  async refund(caller: Caller, req: Api.RefundRequest): Promise<Api.RefundResponse> {
+    const record = await this.meterOf(caller.mailerId);
+    return this.meterLocks.run(record.serial, async () => {
+      const piece = await this.storage.getPiece(req.pieceId);
+      if (!piece || piece.mailerId !== caller.mailerId)
+        throw new ApiError('PIECE_NOT_FOUND', `piece ${req.pieceId}: not found in your history`);
+      if (piece.status !== 'issued')
+        throw new ApiError('REFUND_NOT_ALLOWED', `piece ${req.pieceId}: already refunded`);
+      if (Date.now() - Date.parse(piece.createdAt) > this.refundWindowMs) {
+        throw new ApiError(
+          'REFUND_NOT_ALLOWED',
+          `piece ${req.pieceId}: older than 30 days; refunds are for unused pieces within 30 days`,
+        );
+      }
+      if ((await this.storage.verificationsOf(sha256(piece.indicium))) > 0) {
+        throw new ApiError(
+          'REFUND_NOT_ALLOWED',
+          `piece ${req.pieceId}: the post office has already scanned it`,
+        );
+      }
+      const after = await this.credit(
+        caller,
+        piece.postageCents,
+        `refund:${piece.pieceId}`,
+        'refund',
+        { pieceId: piece.pieceId },
+      );
+      this.log('refund', { mailerId: caller.mailerId, pieceId: piece.pieceId });
+      return {
+        pieceId: piece.pieceId,
+        refundedCents: piece.postageCents,
+        balanceCents: after.descendingCents,
+      };
+    });
+  }
+
+  // ---- history, certificates, verification, alerts -----------------------------------------
+
+  async history(caller: Caller, query: Api.HistoryQuery): Promise<Api.HistoryResponse> {
+    const page = query.page ?? 1;
+    const pageSize = query.pageSize ?? 50;
+    const { items, total } = await this.storage.history(caller.mailerId, page, pageSize, query.q);
+    return { items: items.map((row) => this.historyItem(row)), total, page, pageSize };
+  }
+
+  historyItem(row: PieceRow): Api.HistoryItem {
+    return {
+      pieceId: row.pieceId,
+      createdAt: row.createdAt,
+      mailingDate: row.mailingDate,
+      postageCents: row.postageCents,
+      mailClass: row.mailClass as Api.HistoryItem['mailClass'],
+      destinationZip: row.destinationZip,
+      ascendingCents: row.ascendingCents,
+      status: row.status,
+      refundable:
+        row.status === 'issued' && Date.now() - Date.parse(row.createdAt) <= this.refundWindowMs,
+      indicium: Buffer.from(row.indicium).toString('base64'),
+    };
+  }
+
+  async *historyCsv(caller: Caller): AsyncIterable<string> {
+    yield 'piece_id,created_at,mailing_date,mail_class,destination_zip,postage,ascending_register,status\n';
+    for await (const row of this.storage.allPieces(caller.mailerId)) {
+      const dollars = (c: number) => `${Math.floor(c / 100)}.${String(c % 100).padStart(2, '0')}`;
+      yield `${row.pieceId},${row.createdAt},${row.mailingDate},${row.mailClass},${row.destinationZip},${dollars(row.postageCents)},${dollars(row.ascendingCents)},${row.status}\n`;
+    }
+  }
+
+  async vendorCa(): Promise<string> {
+    this.vendorCaPem ??= (await this.boxes.steel.vendorCa()).certificatePem;
+    return this.vendorCaPem;
+  }
+
+  async certificate(serial: string): Promise<string> {
+    const pem = await this.storage.certificate(serial.toLowerCase());
+    if (!pem)
+      throw new ApiError('NOT_FOUND', `certificate ${serial}: not issued by this data center`);
+    return pem;
+  }
+
+  async certificateBundle(): Promise<Api.CertificateBundle> {
+    return { vendorCaPem: await this.vendorCa(), certificates: await this.storage.certificates() };
+  }
+
+  async verify(req: Api.VerifyRequest): Promise<Api.VerifyResponse> {
+    const bytes = new Uint8Array(Buffer.from(req.indicium, 'base64'));
+    const vendorCaPem = await this.vendorCa();
+    const result = await verifyIndicium(bytes, {
+      vendorCaPem,
+      find: (serial) => this.storage.certificate(serial),
+    });
+    let verdict: Verdict = result.verdict;
+    let reason = result.reason;
+    let seenBefore = 0;
+    if (verdict === 'valid' || verdict === 'demo-sample') {
+      seenBefore = await this.storage.noteVerification(sha256(bytes), new Date().toISOString());
+      const piece = result.indicium
+        ? await this.storage.getPiece(result.indicium.fields.pieceId)
+        : undefined;
+      if (!piece) {
+        verdict = 'bad-signature';
+        reason = 'signed by a meter key but not recorded by the data center';
+        await this.alert(
+          result.indicium?.fields.deviceId ?? null,
+          'UNRECORDED_INDICIUM',
+          `an indicium with a valid signature is not in the transaction records`,
+        );
+      } else if (piece.status === 'refunded') {
+        verdict = 'duplicate';
+        reason = `piece ${piece.pieceId} was refunded; it is not valid postage`;
+      } else if (seenBefore > 0 && verdict === 'valid') {
+        verdict = 'duplicate';
+        reason = `seen ${seenBefore} time(s) before: a copy of postage already used`;
+      }
+    }
+    return { verdict, reason, seenBefore };
+  }
+
+  async alerts(): Promise<Api.FraudAlert[]> {
+    return this.storage.listAlerts();
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * @module storage/migrations
+ * Versioned schema of the data center's SQLite database. Each entry moves the schema one version
+ * up (PRAGMA user_version); applied in one transaction at open.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE mailers (              -- mailer database (62)
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
+    origin_zip TEXT NOT NULL,
+    verifier TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    failed_logins INTEGER NOT NULL DEFAULT 0,
+    locked_until TEXT,
+    low_balance_cents INTEGER NOT NULL DEFAULT 1000,
+    auto_refill_cents INTEGER,
+    card_token TEXT,
+    demo INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE meters (               -- meter database (60)
+    serial TEXT PRIMARY KEY,
+    mailer_id TEXT NOT NULL UNIQUE REFERENCES mailers(id),
+    certificate_serial TEXT NOT NULL UNIQUE,
+    certificate_pem TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE TABLE meter_records (        -- meter records (64): the MACed record, one per meter
+    serial TEXT PRIMARY KEY REFERENCES meters(serial),
+    account_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    demo INTEGER NOT NULL,
+    ascending_cents INTEGER NOT NULL,
+    descending_cents INTEGER NOT NULL,
+    credited_cents INTEGER NOT NULL,
+    counter INTEGER NOT NULL,
+    wrapped_key TEXT NOT NULL,
+    certificate_serial TEXT NOT NULL,
+    key_version INTEGER NOT NULL,
+    mac_period TEXT NOT NULL,
+    mac TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+  );
+  CREATE TABLE pieces (               -- transaction records: one per indicium issued
+    piece_id TEXT PRIMARY KEY,
+    meter_serial TEXT NOT NULL REFERENCES meters(serial),
+    mailer_id TEXT NOT NULL,
+    idempotency_key TEXT,
+    indicium BLOB NOT NULL,
+    signature BLOB NOT NULL,
+    postage_cents INTEGER NOT NULL,
+    ascending_cents INTEGER NOT NULL,
+    descending_cents INTEGER NOT NULL,
+    mail_class TEXT NOT NULL,
+    origin_zip TEXT NOT NULL,
+    destination_zip TEXT NOT NULL,
+    mailing_date TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'issued',
+    UNIQUE (meter_serial, ascending_cents),
+    UNIQUE (mailer_id, idempotency_key)
+  );
+  CREATE INDEX pieces_by_mailer ON pieces (mailer_id, created_at DESC);
+  CREATE TABLE refills (
+    id TEXT PRIMARY KEY,
+    meter_serial TEXT NOT NULL,
+    mailer_id TEXT NOT NULL,
+    amount_cents INTEGER NOT NULL,
+    card_last4 TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    receipt TEXT NOT NULL,
+    signature TEXT NOT NULL
+  );
+  CREATE TABLE refunds (
+    piece_id TEXT PRIMARY KEY REFERENCES pieces(piece_id),
+    meter_serial TEXT NOT NULL,
+    amount_cents INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    receipt TEXT NOT NULL,
+    signature TEXT NOT NULL
+  );
+  CREATE TABLE logins (               -- login records, signed by the transaction box
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    mailer_id TEXT NOT NULL,
+    at TEXT NOT NULL,
+    address TEXT NOT NULL,
+    body TEXT NOT NULL,
+    signature TEXT NOT NULL
+  );
+  CREATE INDEX logins_by_mailer ON logins (mailer_id, id DESC);
+  CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    mailer_id TEXT NOT NULL,
+    grant_json TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE fraud_alerts (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created_at TEXT NOT NULL,
+    meter_serial TEXT,
+    code TEXT NOT NULL,
+    reason TEXT NOT NULL
+  );
+  CREATE TABLE verifications (
+    digest TEXT PRIMARY KEY,
+    seen INTEGER NOT NULL,
+    first_at TEXT NOT NULL,
+    last_at TEXT NOT NULL
+  );
+  CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+  `,
+];

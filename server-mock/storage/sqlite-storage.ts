@@ -1,0 +1,571 @@
+/**
+ * @module storage/sqlite-storage
+ * The Storage interface on one SQLite file (better-sqlite3) in WAL mode with synchronous=FULL.
+ *
+ * Writes go through one queue and are group-committed: every write waiting when the queue runs is
+ * wrapped in one BEGIN IMMEDIATE … COMMIT, each in its own SAVEPOINT, so one failing write rolls
+ * back alone. A write's promise settles only after COMMIT returned, so nothing leaves the data
+ * center before it is durable (DESIGN.md, "Facts from the field": group commit).
+ */
+import Database from 'better-sqlite3';
+import type { MeterRecord } from '../boxes/api';
+import { MIGRATIONS } from './migrations';
+import {
+  StorageConflictError,
+  type AlertRow,
+  type CreditCommit,
+  type DispenseCommit,
+  type LoginRow,
+  type MailerRow,
+  type PieceRow,
+  type SessionRow,
+  type Storage,
+} from './storage';
+
+type Row = Record<string, unknown>;
+interface PendingWrite {
+  run: (db: Database.Database) => unknown;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+const toMailer = (r: Row): MailerRow => ({
+  id: r.id as string,
+  username: r.username as string,
+  name: r.name as string,
+  originZip: r.origin_zip as string,
+  verifier: r.verifier as string,
+  createdAt: r.created_at as string,
+  failedLogins: r.failed_logins as number,
+  lockedUntil: (r.locked_until as string | null) ?? null,
+  lowBalanceCents: r.low_balance_cents as number,
+  autoRefillCents: (r.auto_refill_cents as number | null) ?? null,
+  cardToken: (r.card_token as string | null) ?? null,
+  demo: r.demo === 1,
+});
+
+const toRecord = (r: Row): MeterRecord => ({
+  serial: r.serial as string,
+  accountId: r.account_id as string,
+  status: r.status as MeterRecord['status'],
+  demo: r.demo === 1,
+  ascendingCents: r.ascending_cents as number,
+  descendingCents: r.descending_cents as number,
+  creditedCents: r.credited_cents as number,
+  counter: r.counter as number,
+  wrappedKey: r.wrapped_key as string,
+  certificateSerial: r.certificate_serial as string,
+  keyVersion: r.key_version as number,
+  macPeriod: r.mac_period as string,
+  mac: r.mac as string,
+});
+
+const toPiece = (r: Row): PieceRow => ({
+  pieceId: r.piece_id as string,
+  meterSerial: r.meter_serial as string,
+  mailerId: r.mailer_id as string,
+  idempotencyKey: (r.idempotency_key as string | null) ?? null,
+  indicium: new Uint8Array(r.indicium as Buffer),
+  signature: new Uint8Array(r.signature as Buffer),
+  postageCents: r.postage_cents as number,
+  ascendingCents: r.ascending_cents as number,
+  descendingCents: r.descending_cents as number,
+  mailClass: r.mail_class as string,
+  originZip: r.origin_zip as string,
+  destinationZip: r.destination_zip as string,
+  mailingDate: r.mailing_date as string,
+  createdAt: r.created_at as string,
+  status: r.status as PieceRow['status'],
+});
+
+const recordParams = (rec: MeterRecord, now: string) => ({
+  serial: rec.serial,
+  account_id: rec.accountId,
+  status: rec.status,
+  demo: rec.demo ? 1 : 0,
+  ascending_cents: rec.ascendingCents,
+  descending_cents: rec.descendingCents,
+  credited_cents: rec.creditedCents,
+  counter: rec.counter,
+  wrapped_key: rec.wrappedKey,
+  certificate_serial: rec.certificateSerial,
+  key_version: rec.keyVersion,
+  mac_period: rec.macPeriod,
+  mac: rec.mac,
+  updated_at: now,
+});
+
+export class SqliteStorage implements Storage {
+  private readonly db: Database.Database;
+  private queue: PendingWrite[] = [];
+  private scheduled = false;
+  private closed = false;
+
+  constructor(file: string) {
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = FULL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+  }
+
+  private migrate(): void {
+    const version = this.db.pragma('user_version', { simple: true }) as number;
+    if (version > MIGRATIONS.length) {
+      throw new Error(
+        `database: schema version ${version} is newer than this program (${MIGRATIONS.length}); update the data center`,
+      );
+    }
+    this.db.transaction(() => {
+      for (let v = version; v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v] as string);
+      this.db.pragma(`user_version = ${MIGRATIONS.length}`);
+    })();
+  }
+
+  /** Queues a write; resolves after the COMMIT that made it durable. */
+  private write<T>(run: (db: Database.Database) => T): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('database: closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    if (batch.length === 0) return;
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+      for (const item of batch) {
+        this.db.exec('SAVEPOINT w');
+        try {
+          outcomes.push({ ok: true, value: item.run(this.db) });
+          this.db.exec('RELEASE w');
+        } catch (error) {
+          this.db.exec('ROLLBACK TO w');
+          this.db.exec('RELEASE w');
+          outcomes.push({ ok: false, value: error });
+        }
+      }
+      this.db.exec('COMMIT');
+    } catch (error) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      for (const item of batch) item.reject(error);
+      return;
+    }
+    batch.forEach((item, i) => {
+      const outcome = outcomes[i] as { ok: boolean; value: unknown };
+      if (outcome.ok) item.resolve(outcome.value);
+      else item.reject(outcome.value);
+    });
+  }
+
+  private get(sql: string, ...params: unknown[]): Row | undefined {
+    return this.db.prepare(sql).get(...params) as Row | undefined;
+  }
+
+  async createMailer(m: MailerRow): Promise<void> {
+    await this.write((db) =>
+      db
+        .prepare(
+          `INSERT INTO mailers (id, username, name, origin_zip, verifier, created_at, failed_logins, locked_until,
+             low_balance_cents, auto_refill_cents, card_token, demo)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          m.id,
+          m.username,
+          m.name,
+          m.originZip,
+          m.verifier,
+          m.createdAt,
+          m.failedLogins,
+          m.lockedUntil,
+          m.lowBalanceCents,
+          m.autoRefillCents,
+          m.cardToken,
+          m.demo ? 1 : 0,
+        ),
+    );
+  }
+
+  async findMailerByUsername(username: string): Promise<MailerRow | undefined> {
+    const row = this.get('SELECT * FROM mailers WHERE username = ?', username);
+    return row && toMailer(row);
+  }
+
+  async getMailer(id: string): Promise<MailerRow | undefined> {
+    const row = this.get('SELECT * FROM mailers WHERE id = ?', id);
+    return row && toMailer(row);
+  }
+
+  async setLoginFailures(
+    mailerId: string,
+    failedLogins: number,
+    lockedUntil: string | null,
+  ): Promise<void> {
+    await this.write((db) =>
+      db
+        .prepare('UPDATE mailers SET failed_logins = ?, locked_until = ? WHERE id = ?')
+        .run(failedLogins, lockedUntil, mailerId),
+    );
+  }
+
+  async updateMailerSettings(
+    mailerId: string,
+    s: { lowBalanceCents: number; autoRefillCents: number | null; cardToken?: string | null },
+  ): Promise<void> {
+    await this.write((db) => {
+      db.prepare(
+        'UPDATE mailers SET low_balance_cents = ?, auto_refill_cents = ? WHERE id = ?',
+      ).run(s.lowBalanceCents, s.autoRefillCents, mailerId);
+      if (s.cardToken !== undefined)
+        db.prepare('UPDATE mailers SET card_token = ? WHERE id = ?').run(s.cardToken, mailerId);
+    });
+  }
+
+  async insertMeter(mailerId: string, record: MeterRecord, certificatePem: string): Promise<void> {
+    const now = new Date().toISOString();
+    await this.write((db) => {
+      db.prepare(
+        'INSERT INTO meters (serial, mailer_id, certificate_serial, certificate_pem, created_at) VALUES (?, ?, ?, ?, ?)',
+      ).run(record.serial, mailerId, record.certificateSerial, certificatePem, now);
+      db.prepare(
+        `INSERT INTO meter_records (serial, account_id, status, demo, ascending_cents, descending_cents, credited_cents, counter,
+           wrapped_key, certificate_serial, key_version, mac_period, mac, updated_at)
+         VALUES (@serial, @account_id, @status, @demo, @ascending_cents, @descending_cents, @credited_cents, @counter,
+           @wrapped_key, @certificate_serial, @key_version, @mac_period, @mac, @updated_at)`,
+      ).run(recordParams(record, now));
+    });
+  }
+
+  async getMeterRecord(serial: string): Promise<MeterRecord | undefined> {
+    const row = this.get('SELECT * FROM meter_records WHERE serial = ?', serial);
+    return row && toRecord(row);
+  }
+
+  async getMeterByMailer(mailerId: string): Promise<MeterRecord | undefined> {
+    const row = this.get(
+      'SELECT r.* FROM meter_records r JOIN meters m ON m.serial = r.serial WHERE m.mailer_id = ?',
+      mailerId,
+    );
+    return row && toRecord(row);
+  }
+
+  async listMeterSerials(): Promise<string[]> {
+    return (this.db.prepare('SELECT serial FROM meters ORDER BY serial').all() as Row[]).map(
+      (r) => r.serial as string,
+    );
+  }
+
+  private storeRecord(
+    db: Database.Database,
+    record: MeterRecord,
+    expectedCounter: number | null,
+  ): void {
+    const params = recordParams(record, new Date().toISOString());
+    const sql = `UPDATE meter_records SET account_id = @account_id, status = @status, demo = @demo, ascending_cents = @ascending_cents,
+        descending_cents = @descending_cents, credited_cents = @credited_cents, counter = @counter, wrapped_key = @wrapped_key,
+        certificate_serial = @certificate_serial, key_version = @key_version, mac_period = @mac_period, mac = @mac, updated_at = @updated_at
+      WHERE serial = @serial ${expectedCounter === null ? '' : 'AND counter = @expected'}`;
+    const result = db
+      .prepare(sql)
+      .run(expectedCounter === null ? params : { ...params, expected: expectedCounter });
+    if (result.changes !== 1)
+      throw new StorageConflictError(
+        `meter ${record.serial}: the stored record changed during the transaction`,
+      );
+  }
+
+  private insertPieces(db: Database.Database, pieces: PieceRow[]): void {
+    const insert = db.prepare(
+      `INSERT INTO pieces (piece_id, meter_serial, mailer_id, idempotency_key, indicium, signature, postage_cents, ascending_cents,
+         descending_cents, mail_class, origin_zip, destination_zip, mailing_date, created_at, status)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    for (const p of pieces) {
+      insert.run(
+        p.pieceId,
+        p.meterSerial,
+        p.mailerId,
+        p.idempotencyKey,
+        Buffer.from(p.indicium),
+        Buffer.from(p.signature),
+        p.postageCents,
+        p.ascendingCents,
+        p.descendingCents,
+        p.mailClass,
+        p.originZip,
+        p.destinationZip,
+        p.mailingDate,
+        p.createdAt,
+        p.status,
+      );
+    }
+  }
+
+  private applyCredit(db: Database.Database, c: CreditCommit): void {
+    if (c.refill) {
+      const r = c.refill;
+      db.prepare(
+        'INSERT INTO refills (id, meter_serial, mailer_id, amount_cents, card_last4, created_at, receipt, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ).run(
+        r.id,
+        c.record.serial,
+        r.mailerId,
+        r.amountCents,
+        r.cardLast4,
+        r.createdAt,
+        r.receipt,
+        r.signature,
+      );
+    }
+    if (c.refund) {
+      const r = c.refund;
+      db.prepare(
+        'INSERT INTO refunds (piece_id, meter_serial, amount_cents, created_at, receipt, signature) VALUES (?, ?, ?, ?, ?, ?)',
+      ).run(r.pieceId, c.record.serial, r.amountCents, r.createdAt, r.receipt, r.signature);
+      const changed = db
+        .prepare("UPDATE pieces SET status = 'refunded' WHERE piece_id = ? AND status = 'issued'")
+        .run(r.pieceId);
+      if (changed.changes !== 1)
+        throw new StorageConflictError(`piece ${r.pieceId}: already refunded`);
+    }
+  }
+
+  async commitDispense(c: DispenseCommit): Promise<void> {
+    await this.write((db) => {
+      this.storeRecord(db, c.record, c.expectedCounter);
+      this.insertPieces(db, c.pieces);
+    });
+  }
+
+  async commitCredit(c: CreditCommit): Promise<void> {
+    await this.write((db) => {
+      this.storeRecord(db, c.record, c.expectedCounter);
+      this.applyCredit(db, c);
+    });
+  }
+
+  async commitRecovered(c: DispenseCommit | CreditCommit): Promise<void> {
+    await this.write((db) => {
+      this.storeRecord(db, c.record, c.expectedCounter);
+      if ('pieces' in c) {
+        const known = db.prepare('SELECT 1 FROM pieces WHERE piece_id = ?');
+        this.insertPieces(
+          db,
+          c.pieces.filter((p) => !known.get(p.pieceId)),
+        );
+      } else {
+        this.applyCredit(db, c);
+      }
+    });
+  }
+
+  async getPiece(pieceId: string): Promise<PieceRow | undefined> {
+    const row = this.get('SELECT * FROM pieces WHERE piece_id = ?', pieceId);
+    return row && toPiece(row);
+  }
+
+  async history(
+    mailerId: string,
+    page: number,
+    pageSize: number,
+    query?: string,
+  ): Promise<{ items: PieceRow[]; total: number }> {
+    const filter = query
+      ? `AND (destination_zip LIKE @q OR piece_id LIKE @q OR mail_class LIKE @q OR mailing_date LIKE @q)`
+      : '';
+    const params = {
+      mailerId,
+      q: `%${(query ?? '').replace(/[%_\\]/g, '\\$&')}%`,
+      limit: pageSize,
+      offset: (page - 1) * pageSize,
+    };
+    const where = `WHERE mailer_id = @mailerId ${filter.replace(/LIKE @q/g, "LIKE @q ESCAPE '\\'")}`;
+    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM pieces ${where}`).get(params) as Row)
+      .n as number;
+    const rows = this.db
+      .prepare(
+        `SELECT * FROM pieces ${where} ORDER BY created_at DESC, ascending_cents DESC LIMIT @limit OFFSET @offset`,
+      )
+      .all(params) as Row[];
+    return { items: rows.map(toPiece), total };
+  }
+
+  async *allPieces(mailerId: string): AsyncIterable<PieceRow> {
+    const rows = this.db
+      .prepare('SELECT * FROM pieces WHERE mailer_id = ? ORDER BY created_at, ascending_cents')
+      .all(mailerId) as Row[];
+    for (const row of rows) yield toPiece(row);
+  }
+
+  async totalRefunded(serial: string): Promise<number> {
+    return (
+      this.get(
+        'SELECT COALESCE(SUM(amount_cents), 0) AS n FROM refunds WHERE meter_serial = ?',
+        serial,
+      ) as Row
+    ).n as number;
+  }
+
+  async totalRefilled(serial: string): Promise<number> {
+    return (
+      this.get(
+        'SELECT COALESCE(SUM(amount_cents), 0) AS n FROM refills WHERE meter_serial = ?',
+        serial,
+      ) as Row
+    ).n as number;
+  }
+
+  async refillExists(id: string): Promise<boolean> {
+    return this.get('SELECT 1 AS one FROM refills WHERE id = ?', id) !== undefined;
+  }
+
+  async verificationsOf(digest: string): Promise<number> {
+    return (
+      (this.get('SELECT seen FROM verifications WHERE digest = ?', digest)?.seen as
+        number | undefined) ?? 0
+    );
+  }
+
+  async insertLogin(l: Omit<LoginRow, 'id'>): Promise<void> {
+    await this.write((db) =>
+      db
+        .prepare(
+          'INSERT INTO logins (mailer_id, at, address, body, signature) VALUES (?, ?, ?, ?, ?)',
+        )
+        .run(l.mailerId, l.at, l.address, l.body, l.signature),
+    );
+  }
+
+  async lastLogin(mailerId: string): Promise<LoginRow | undefined> {
+    const r = this.get(
+      'SELECT * FROM logins WHERE mailer_id = ? ORDER BY id DESC LIMIT 1',
+      mailerId,
+    );
+    return (
+      r && {
+        id: r.id as number,
+        mailerId: r.mailer_id as string,
+        at: r.at as string,
+        address: r.address as string,
+        body: r.body as string,
+        signature: r.signature as string,
+      }
+    );
+  }
+
+  async insertSession(s: SessionRow): Promise<void> {
+    await this.write((db) =>
+      db
+        .prepare(
+          'INSERT INTO sessions (token_hash, mailer_id, grant_json, expires_at, revoked) VALUES (?, ?, ?, ?, 0)',
+        )
+        .run(s.tokenHash, s.mailerId, s.grant, s.expiresAt),
+    );
+  }
+
+  async getSession(tokenHash: string): Promise<SessionRow | undefined> {
+    const r = this.get('SELECT * FROM sessions WHERE token_hash = ?', tokenHash);
+    return (
+      r && {
+        tokenHash: r.token_hash as string,
+        mailerId: r.mailer_id as string,
+        grant: r.grant_json as string,
+        expiresAt: r.expires_at as string,
+        revoked: r.revoked === 1,
+      }
+    );
+  }
+
+  async revokeSession(tokenHash: string): Promise<void> {
+    await this.write((db) =>
+      db.prepare('UPDATE sessions SET revoked = 1 WHERE token_hash = ?').run(tokenHash),
+    );
+  }
+
+  async addAlert(a: {
+    meterSerial: string | null;
+    code: string;
+    reason: string;
+  }): Promise<AlertRow> {
+    const createdAt = new Date().toISOString();
+    const id = await this.write(
+      (db) =>
+        db
+          .prepare(
+            'INSERT INTO fraud_alerts (created_at, meter_serial, code, reason) VALUES (?, ?, ?, ?)',
+          )
+          .run(createdAt, a.meterSerial, a.code, a.reason).lastInsertRowid,
+    );
+    return { id: Number(id), createdAt, ...a };
+  }
+
+  async listAlerts(limit = 1000): Promise<AlertRow[]> {
+    return (
+      this.db.prepare('SELECT * FROM fraud_alerts ORDER BY id DESC LIMIT ?').all(limit) as Row[]
+    ).map((r) => ({
+      id: r.id as number,
+      createdAt: r.created_at as string,
+      meterSerial: (r.meter_serial as string | null) ?? null,
+      code: r.code as string,
+      reason: r.reason as string,
+    }));
+  }
+
+  async certificate(serialHex: string): Promise<string | undefined> {
+    return this.get('SELECT certificate_pem FROM meters WHERE certificate_serial = ?', serialHex)
+      ?.certificate_pem as string | undefined;
+  }
+
+  async certificates(): Promise<Record<string, string>> {
+    const rows = this.db
+      .prepare('SELECT certificate_serial, certificate_pem FROM meters')
+      .all() as Row[];
+    return Object.fromEntries(
+      rows.map((r) => [r.certificate_serial as string, r.certificate_pem as string]),
+    );
+  }
+
+  async noteVerification(digest: string, at: string): Promise<number> {
+    return this.write((db) => {
+      const before = (
+        db.prepare('SELECT seen FROM verifications WHERE digest = ?').get(digest) as Row | undefined
+      )?.seen as number | undefined;
+      db.prepare(
+        'INSERT INTO verifications (digest, seen, first_at, last_at) VALUES (?, 1, ?, ?) ON CONFLICT(digest) DO UPDATE SET seen = seen + 1, last_at = excluded.last_at',
+      ).run(digest, at, at);
+      return before ?? 0;
+    });
+  }
+
+  async setAdminTokenHash(hash: string): Promise<void> {
+    await this.write((db) =>
+      db
+        .prepare(
+          "INSERT INTO settings (key, value) VALUES ('admin_token_hash', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        )
+        .run(hash),
+    );
+  }
+
+  async adminTokenHash(): Promise<string | undefined> {
+    return this.get("SELECT value FROM settings WHERE key = 'admin_token_hash'")?.value as
+      string | undefined;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.flush();
+    this.closed = true;
+    this.db.close();
+  }
+}
