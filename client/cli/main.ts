@@ -5,26 +5,10 @@
  * 3 not signed in, 4 data center unreachable, 5 verification failed (`vpm verify`).
  */
 import { Command, CommanderError } from 'commander';
+import { CliError, EXIT } from './errors';
+import { registerDatacenterCommands } from './datacenter-command';
 
-export const EXIT = {
-  ok: 0,
-  refused: 1,
-  usage: 2,
-  signedOut: 3,
-  unreachable: 4,
-  invalid: 5,
-} as const;
-
-/** An error the CLI prints as one line, with the exit code it maps to. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: number = EXIT.refused,
-  ) {
-    super(message);
-    this.name = 'CliError';
-  }
-}
+export { CliError, EXIT };
 
 function notYet(feature: string): never {
   throw new CliError(`${feature}: not yet available in this build`, EXIT.usage);
@@ -46,6 +30,7 @@ export function buildProgram(): Command {
     .command('bench')
     .description('run the benchmarks')
     .action(() => notYet('bench'));
+  registerDatacenterCommands(program);
   return program;
 }
 
