@@ -76,7 +76,9 @@ function checkDate(text: string): number {
   const m = DATE.exec(text);
   if (!m) fail(`mailing date "${text}" is not YYYY-MM-DD`);
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const date = new Date(Date.UTC(y, mo - 1, d));
+  // setUTCFullYear, not Date.UTC: Date.UTC maps years 0-99 to 1900-1999.
+  const date = new Date(0);
+  date.setUTCFullYear(y, mo - 1, d);
   if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) {
     fail(`mailing date "${text}" is not a calendar date`);
   }

@@ -55,24 +55,31 @@ export async function verifyIndicium(
       indicium,
     };
   }
-  const cert = new x509.X509Certificate(pem);
-  const ca = new x509.X509Certificate(certs.vendorCaPem);
-  const mailed = new Date(`${fields.mailingDate}T12:00:00Z`);
-  const trusted =
-    certificateSerialHex(cert) === fields.certificateSerial &&
-    cert.subject === `CN=${fields.deviceId}` &&
-    cert.issuer === ca.subject &&
-    (await cert.verify({ publicKey: ca.publicKey, date: mailed }));
-  if (!trusted) {
+  let key: Awaited<ReturnType<typeof crypto.subtle.importKey>> | undefined;
+  let trusted = false;
+  try {
+    const cert = new x509.X509Certificate(pem);
+    const ca = new x509.X509Certificate(certs.vendorCaPem);
+    const mailed = new Date(`${fields.mailingDate}T12:00:00Z`);
+    trusted =
+      certificateSerialHex(cert) === fields.certificateSerial &&
+      cert.subject === `CN=${fields.deviceId}` &&
+      cert.issuer === ca.subject &&
+      (await cert.verify({ publicKey: ca.publicKey, date: mailed }));
+    if (trusted) {
+      key = await crypto.subtle.importKey('spki', cert.publicKey.rawData, ECDSA, false, ['verify']);
+    }
+  } catch {
+    // A certificate that does not parse, verify or carry a P-256 key is not a meter certificate.
+    trusted = false;
+  }
+  if (!trusted || !key) {
     return {
       verdict: 'unknown-certificate',
       reason: `certificate ${fields.certificateSerial} is not a vendor certificate for meter ${fields.deviceId} on ${fields.mailingDate}`,
       indicium,
     };
   }
-  const key = await crypto.subtle.importKey('spki', cert.publicKey.rawData, ECDSA, false, [
-    'verify',
-  ]);
   const ok = await crypto.subtle.verify(
     { name: 'ECDSA', hash: 'SHA-256' },
     key,

@@ -1,0 +1,270 @@
+/**
+ * @module print/render
+ * The local print driver's renderer: a batch of pieces becomes ONE PDF, one piece per page (or
+ * per label position on a sheet), at the exact size of the medium. The Data Matrix is vector
+ * rectangles; the human-readable values come from the decoded indicium, never from the caller,
+ * so the print cannot say something the signed data does not. Pages are written to the output
+ * stream as they are made and the producer waits for the stream to drain, so memory stays flat
+ * however long the batch is.
+ */
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import PDFDocument from 'pdfkit';
+import { decodeIndicium, type IndiciumFields } from '../../shared/indicium';
+import { MAIL_CLASSES } from '../../shared/mail-class';
+import { formatDollars } from '../../shared/money';
+import { formatZip, normalizeZip } from '../../shared/zip';
+import { MODULE_PT, darkRuns, dataMatrixModules } from './datamatrix';
+import { PrintError } from './errors';
+import { layoutPiece, type Box } from './layout';
+import { mediumById, mm, type Medium, type MediumId } from './media';
+
+export interface Address {
+  name: string;
+  /** Company or c/o line. */
+  company?: string;
+  street: string;
+  street2?: string;
+  city: string;
+  /** Two-letter state. */
+  state: string;
+  /** 5 digits or ZIP+4. */
+  zip: string;
+}
+
+export interface PrintPiece {
+  /** The signed indicium bytes as the data center returned them (146 bytes, version 1). */
+  indicium: Uint8Array;
+  recipient: Address;
+  /** Overrides the batch's return address for this piece. */
+  returnAddress?: Address;
+}
+
+/** Per-printer offsets that move everything on the page, in millimetres (+x right, +y down). */
+export interface Calibration {
+  xMm: number;
+  yMm: number;
+}
+
+export interface RenderOptions {
+  media: Medium | MediumId;
+  calibration?: Calibration;
+  returnAddress?: Address;
+  /** PDF document title. */
+  title?: string;
+}
+
+export interface RenderResult {
+  pages: number;
+  pieces: number;
+}
+
+export const SAMPLE_TEXT = 'SAMPLE — NOT VALID POSTAGE';
+const MAX_CALIBRATION_MM = 20;
+const BOLD = 'Helvetica-Bold';
+const REGULAR = 'Helvetica';
+
+function checkCalibration(calibration: Calibration | undefined): Calibration {
+  const c = calibration ?? { xMm: 0, yMm: 0 };
+  for (const value of [c.xMm, c.yMm]) {
+    if (!Number.isFinite(value) || Math.abs(value) > MAX_CALIBRATION_MM) {
+      throw new PrintError(
+        'PRINT_BAD_CALIBRATION',
+        `calibration: offsets must be numbers between -${MAX_CALIBRATION_MM} and ${MAX_CALIBRATION_MM} mm; got x=${String(c.xMm)}, y=${String(c.yMm)}`,
+      );
+    }
+  }
+  return c;
+}
+
+function addressLines(address: Address, what: string): string[] {
+  for (const key of ['name', 'street', 'city', 'state', 'zip'] as const) {
+    if (!address[key]?.trim()) {
+      throw new PrintError('PRINT_BAD_ADDRESS', `${what}: the ${key} is missing; fill it in`);
+    }
+  }
+  const lines = [address.name, address.company, address.street, address.street2];
+  const zip = formatZip(normalizeZip(address.zip));
+  lines.push(`${address.city} ${address.state.toUpperCase()} ${zip}`);
+  return lines.filter((l): l is string => Boolean(l?.trim())).map((l) => l.trim().toUpperCase());
+}
+
+function decodePiece(piece: PrintPiece, index: number): IndiciumFields {
+  let fields: IndiciumFields;
+  try {
+    fields = decodeIndicium(piece.indicium).fields;
+  } catch (error) {
+    throw new PrintError(
+      'PRINT_BAD_INDICIUM',
+      `piece ${index + 1}: ${error instanceof Error ? error.message : String(error)}; request the indicium again`,
+    );
+  }
+  const recipientZip = normalizeZip(piece.recipient.zip);
+  if (recipientZip.slice(0, 5) !== fields.destinationZip.slice(0, 5)) {
+    throw new PrintError(
+      'PRINT_ZIP_MISMATCH',
+      `piece ${index + 1}: the recipient ZIP ${formatZip(recipientZip)} differs from the indicium's destination ZIP ${formatZip(fields.destinationZip)}; correct the address or request a new indicium`,
+    );
+  }
+  return fields;
+}
+
+/** Writes one text line, shrinking the font so it fits the width; never breaks pages. */
+function fitLine(
+  doc: PDFKit.PDFDocument,
+  text: string,
+  x: number,
+  y: number,
+  width: number,
+  font: string,
+  size: number,
+): number {
+  doc.font(font).fontSize(size);
+  let s = size;
+  while (s > 4 && doc.widthOfString(text) > width) {
+    s -= 0.5;
+    doc.fontSize(s);
+  }
+  doc.text(text, x, y, { lineBreak: false });
+  return s * 1.2;
+}
+
+function drawLines(
+  doc: PDFKit.PDFDocument,
+  lines: string[],
+  box: Box,
+  font: string,
+  size: number,
+): void {
+  let y = box.y;
+  for (const line of lines) {
+    if (y + size > box.y + box.height) break;
+    y += fitLine(doc, line, box.x, y, box.width, font, size);
+  }
+}
+
+function drawSymbol(doc: PDFKit.PDFDocument, bytes: Uint8Array, box: Box): void {
+  const matrix = dataMatrixModules(bytes);
+  // All runs go into one path filled once, so adjacent rows show no seams when rasterized.
+  for (const run of darkRuns(matrix)) {
+    doc.rect(
+      box.x + run.column * MODULE_PT,
+      box.y + run.row * MODULE_PT,
+      run.length * MODULE_PT,
+      MODULE_PT,
+    );
+  }
+  doc.fill('black');
+}
+
+function drawPiece(
+  doc: PDFKit.PDFDocument,
+  medium: Medium,
+  slotIndex: number,
+  piece: PrintPiece,
+  fields: IndiciumFields,
+  returnAddress: Address | undefined,
+  calibration: Calibration,
+): void {
+  const slot = medium.slots[slotIndex];
+  if (!slot) throw new Error(`render: medium ${medium.id} has no slot ${slotIndex}`);
+  const layout = layoutPiece(medium, slot);
+  doc.save();
+  doc.translate(slot.x + mm(calibration.xMm), slot.y + mm(calibration.yMm));
+  doc.fillColor('black');
+
+  drawSymbol(doc, piece.indicium, layout.symbol);
+  const hr = layout.humanReadable;
+  let y = hr.y;
+  y += fitLine(doc, 'US POSTAGE', hr.x, y, hr.width, BOLD, 9);
+  y += fitLine(doc, formatDollars(fields.postageCents), hr.x, y, hr.width, BOLD, 15);
+  y += fitLine(doc, MAIL_CLASSES[fields.mailClass].label, hr.x, y, hr.width, REGULAR, 7);
+  y += fitLine(doc, `Mailed ${fields.mailingDate}`, hr.x, y, hr.width, REGULAR, 7);
+  y += fitLine(doc, `From ZIP ${fields.originZip}`, hr.x, y, hr.width, REGULAR, 7);
+  y += fitLine(doc, `Meter ${fields.deviceId}`, hr.x, y, hr.width, REGULAR, 7);
+  if (fields.demo) fitLine(doc, SAMPLE_TEXT, hr.x, y, hr.width, BOLD, 7);
+
+  const from = piece.returnAddress ?? returnAddress;
+  if (from) drawLines(doc, addressLines(from, 'return address'), layout.returnAddress, REGULAR, 8);
+  drawLines(doc, addressLines(piece.recipient, 'recipient'), layout.recipient, REGULAR, 11);
+
+  if (fields.demo) {
+    const b = layout.sampleBanner;
+    doc.lineWidth(1.5).rect(b.x, b.y, b.width, b.height).stroke('black');
+    const size = Math.min(14, b.height - 6);
+    doc.font(BOLD).fontSize(size);
+    const w = Math.min(doc.widthOfString(SAMPLE_TEXT), b.width - 8);
+    fitLine(doc, SAMPLE_TEXT, b.x + (b.width - w) / 2, b.y + (b.height - size) / 2, w, BOLD, size);
+  }
+  doc.restore();
+}
+
+async function* asAsync<T>(items: AsyncIterable<T> | Iterable<T>): AsyncGenerator<T> {
+  for await (const item of items) yield item;
+}
+
+/**
+ * Renders a batch into one PDF written to `out` (which it ends), one piece per page or label
+ * position. Refuses a piece whose indicium does not decode or whose ZIP is not the indicium's.
+ */
+export async function renderPieces(
+  pieces: AsyncIterable<PrintPiece> | Iterable<PrintPiece>,
+  opts: RenderOptions,
+  out: Writable,
+): Promise<RenderResult> {
+  const medium = typeof opts.media === 'string' ? mediumById(opts.media) : opts.media;
+  const calibration = checkCalibration(opts.calibration);
+  const doc = new PDFDocument({
+    autoFirstPage: false,
+    margin: 0,
+    compress: true,
+    info: { Title: opts.title ?? `Postage, ${medium.label}`, Producer: 'vpm print driver' },
+  });
+  let failed: Error | undefined;
+  const onError = (error: Error): void => {
+    failed ??= error;
+  };
+  out.on('error', onError);
+  doc.on('error', onError);
+  doc.on('data', (chunk: Buffer) => {
+    if (!failed) out.write(chunk);
+  });
+  const ended = once(doc, 'end');
+
+  let count = 0;
+  let pages = 0;
+  let slot = medium.slots.length;
+  try {
+    for await (const piece of asAsync(pieces)) {
+      if (failed) break;
+      const fields = decodePiece(piece, count);
+      if (slot >= medium.slots.length) {
+        doc.addPage({ size: [medium.width, medium.height], margin: 0 });
+        pages += 1;
+        slot = 0;
+        // The previous page has been written by now; wait if the consumer is behind.
+        if (out.writableNeedDrain) await once(out, 'drain');
+      }
+      drawPiece(doc, medium, slot, piece, fields, opts.returnAddress, calibration);
+      slot += 1;
+      count += 1;
+    }
+  } catch (error) {
+    doc.end();
+    out.destroy(error instanceof Error ? error : new Error(String(error)));
+    throw error;
+  }
+  if (count === 0 && !failed) {
+    doc.end();
+    out.destroy();
+    throw new PrintError('PRINT_NO_PIECES', 'print: the batch has no pieces; add at least one');
+  }
+  doc.end();
+  await ended;
+  if (failed) throw failed;
+  out.end();
+  await once(out, 'finish');
+  out.off('error', onError);
+  if (failed) throw failed;
+  return { pages, pieces: count };
+}
