@@ -167,7 +167,8 @@ export const BOX_ERROR_DOCS: Record<BoxErrorCode, string> = {
     'The meter record was altered, swapped, or MACed in a key period outside the window: fraud alert.',
   FRESHNESS_MISMATCH:
     "The record is not the one the meter box issued last. details.nvmCounter is the box's counter; if details.journaled is true, call recover(serial) and store the journaled record.",
-  UNKNOWN_METER: 'The meter box has no NVM entry for this serial (and the record is not a first use).',
+  UNKNOWN_METER:
+    'The meter box has no NVM entry for this serial (and the record is not a first use).',
   INSUFFICIENT_FUNDS: 'The descending register is lower than the postage asked: refill first.',
   BAD_REQUEST: 'The command, its version or its arguments are malformed.',
   TAMPERED: 'The box found its NVM altered, zeroized its keys and serves nothing.',

@@ -1,0 +1,231 @@
+/**
+ * @module boxes/box-main
+ * Entry point of one box process: `node --import tsx box-main.ts <box> <dataDir>` (patent Fig. 2:
+ * each box is its own secure co-processor). At power-up: NVM integrity check, then the
+ * known-answer self-tests; then an announcement frame (id 0) saying ready or why not. A box that
+ * failed stays up and refuses every command with TAMPERED or SELF_TEST_FAILED.
+ * Group commit: frames that arrive together are run one after the other (check, then work), the
+ * NVM changes of the whole batch are committed with one fsync, and only then are the answers
+ * written. A tamper found while running zeroizes the keys. Test-only environment:
+ *   VPM_BOX_CLOCK=<ISO time>            pins the box's clock
+ *   VPM_BOX_FORCE_SELFTEST_FAIL=<alg>   forces one known-answer test to fail
+ *   VPM_BOX_TEST_PAUSE=before-commit|after-commit  stops before answering (to kill -9 the box)
+ */
+import { join } from 'node:path';
+import { BoxError, type BoxErrorCode } from './api';
+import type { BoxContext, BoxProgram } from './box-program';
+import { BOX_TYPES, isBoxName } from './box-types';
+import { Nvm, TamperError } from './nvm';
+import {
+  FrameReader,
+  HELLO_ID,
+  PROTOCOL_VERSION,
+  encodeFrame,
+  type AnswerFrame,
+  type FrameEvent,
+  type RequestFrame,
+} from './protocol';
+import { runSelfTests } from './self-test';
+
+const [name = '', dataDir = ''] = process.argv.slice(2);
+const log = (message: string): void => {
+  process.stderr.write(`${message}\n`);
+};
+
+if (!isBoxName(name) || dataDir === '') {
+  log(`box-main: usage: box-main.ts <meter|steel|auth|txn> <dataDir>`);
+  process.exit(64);
+}
+
+const clock = process.env.VPM_BOX_CLOCK;
+const now = (): Date => (clock ? new Date(clock) : new Date());
+const pausePoint = process.env.VPM_BOX_TEST_PAUSE;
+
+let failure: { code: BoxErrorCode; message: string } | undefined;
+let nvm: Nvm | undefined;
+let program: BoxProgram | undefined;
+
+function tamper(reason: string): void {
+  if (failure?.code === 'TAMPERED') return;
+  failure = { code: 'TAMPERED', message: `box ${name}: tampered: ${reason}; keys zeroized` };
+  program?.zeroize();
+  nvm?.zeroize();
+  program = undefined;
+  log(failure.message);
+}
+
+async function powerUp(): Promise<void> {
+  try {
+    nvm = Nvm.open(join(dataDir, 'boxes', name), name);
+    for (const note of nvm.notes) log(`box ${name}: ${note}`);
+  } catch (error) {
+    tamper(error instanceof Error ? error.message : String(error));
+    return;
+  }
+  const failed = runSelfTests(
+    BOX_TYPES[name as keyof typeof BOX_TYPES].selfTests,
+    process.env.VPM_BOX_FORCE_SELFTEST_FAIL,
+  );
+  if (failed) {
+    failure = {
+      code: 'SELF_TEST_FAILED',
+      message: `box ${name}: self-test failed: ${failed} known-answer test`,
+    };
+    nvm.zeroize();
+    log(failure.message);
+    return;
+  }
+  const ctx: BoxContext = { nvm, now, log: (m) => log(`box ${name}: ${m}`) };
+  try {
+    program = await BOX_TYPES[name as keyof typeof BOX_TYPES].create(ctx);
+  } catch (error) {
+    if (error instanceof TamperError) tamper(error.message);
+    else {
+      failure = {
+        code: 'INTERNAL_ERROR',
+        message: `box ${name}: cannot start: ${error instanceof Error ? error.message : String(error)}`,
+      };
+      log(failure.message);
+    }
+  }
+}
+
+const errorFrame = (
+  id: number | null,
+  code: BoxErrorCode,
+  message: string,
+  details?: Record<string, unknown>,
+): AnswerFrame => ({
+  v: 1,
+  id,
+  ok: false,
+  error: details ? { code, message, details } : { code, message },
+});
+
+async function handle(event: FrameEvent): Promise<AnswerFrame> {
+  if (event.kind === 'oversized')
+    return errorFrame(null, 'BAD_REQUEST', `frame: ${event.length} bytes exceeds the maximum`);
+  let request: Partial<RequestFrame>;
+  try {
+    request = JSON.parse(event.body.toString('utf8')) as Partial<RequestFrame>;
+  } catch {
+    return errorFrame(null, 'BAD_REQUEST', 'frame: not JSON');
+  }
+  const id =
+    typeof request === 'object' &&
+    request !== null &&
+    Number.isSafeInteger(request.id) &&
+    (request.id as number) > 0
+      ? (request.id as number)
+      : null;
+  if (id === null) return errorFrame(null, 'BAD_REQUEST', 'frame: id must be a positive integer');
+  if (request.v !== PROTOCOL_VERSION)
+    return errorFrame(id, 'BAD_REQUEST', `frame: unknown protocol version ${String(request.v)}`);
+  if (failure || !program) {
+    const f = failure ?? { code: 'INTERNAL_ERROR' as const, message: `box ${name}: not ready` };
+    return errorFrame(id, f.code, f.message);
+  }
+  const cmd =
+    typeof request.cmd === 'string' && Object.hasOwn(program.commands, request.cmd)
+      ? program.commands[request.cmd]
+      : undefined;
+  if (!cmd)
+    return errorFrame(
+      id,
+      'BAD_REQUEST',
+      `frame: unknown command "${String(request.cmd)}" for box ${name}`,
+    );
+  try {
+    const checked = cmd.check(request.args) as never;
+    const value = await cmd.work(checked);
+    return { v: 1, id, ok: true, value: value === undefined ? null : value };
+  } catch (error) {
+    if (error instanceof BoxError) return errorFrame(id, error.code, error.message, error.details);
+    if (error instanceof TamperError) {
+      tamper(error.message);
+      return errorFrame(id, 'TAMPERED', (failure as { message: string } | undefined)?.message ?? 'tampered');
+    }
+    log(
+      `box ${name}: internal error in ${request.cmd}: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return errorFrame(id, 'INTERNAL_ERROR', `${request.cmd}: internal error in box ${name}`);
+  }
+}
+
+const reader = new FrameReader();
+const queue: FrameEvent[] = [];
+let draining = false;
+let ended = false;
+const BATCH_LIMIT = 512;
+
+async function drain(): Promise<void> {
+  while (queue.length > 0) {
+    const batch = queue.splice(0, BATCH_LIMIT);
+    const answers: AnswerFrame[] = [];
+    for (const event of batch) answers.push(await handle(event));
+    if (nvm && !failure && nvm.hasStaged) {
+      if (pausePoint === 'before-commit') await new Promise(() => undefined);
+      try {
+        nvm.commit();
+      } catch (error) {
+        if (!(error instanceof TamperError)) {
+          log(
+            `box ${name}: NVM write failed: ${error instanceof Error ? error.message : String(error)}; stopping`,
+          );
+          process.exit(70);
+        }
+        tamper((error as TamperError).message);
+      }
+      if (pausePoint === 'after-commit') await new Promise(() => undefined);
+    }
+    if (failure) {
+      // Tampered during this batch: nothing it did is durable or trustworthy.
+      for (let i = 0; i < answers.length; i++) {
+        const a = answers[i]!;
+        if (a.ok) answers[i] = errorFrame(a.id, failure.code, failure.message);
+      }
+    }
+    process.stdout.write(Buffer.concat(answers.map(encodeFrame)));
+  }
+  draining = false;
+  if (ended) process.exit(0);
+}
+
+function schedule(): void {
+  if (draining) return;
+  draining = true;
+  setImmediate(() => void drain());
+}
+
+await powerUp();
+process.stdout.write(
+  encodeFrame(
+    failure
+      ? errorFrame(HELLO_ID, failure.code, failure.message)
+      : ({
+          v: 1,
+          id: HELLO_ID,
+          ok: true,
+          value: { box: name, pid: process.pid },
+        } satisfies AnswerFrame),
+  ),
+);
+
+process.stdin.on('data', (chunk: Buffer) => {
+  queue.push(...reader.push(chunk));
+  schedule();
+});
+process.stdin.on('end', () => {
+  ended = true;
+  if (!draining) process.exit(0);
+});
+
+// Tamper check while idle, too: an NVM file changed behind the box's back.
+setInterval(() => {
+  if (!nvm || failure) return;
+  try {
+    nvm.checkUnchanged();
+  } catch (error) {
+    if (error instanceof TamperError) tamper(error.message);
+  }
+}, 2000).unref();

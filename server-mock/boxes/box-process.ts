@@ -1,0 +1,181 @@
+/**
+ * @module boxes/box-process
+ * The data center's side of one box (patent Fig. 1: the function server talks to each secure
+ * box over the internal link). Spawns `node --import tsx box-main.ts <box> <dataDir>`, waits for
+ * its start-up announcement, frames commands, correlates answers by id, and turns error answers
+ * into BoxError. If the process dies, every pending call fails with BOX_UNAVAILABLE. The box's
+ * stderr (which never carries secrets) goes line by line to the given log.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { BoxError } from './api';
+import type { BoxName } from './box-types';
+import { FrameReader, HELLO_ID, PROTOCOL_VERSION, encodeFrame, type AnswerFrame } from './protocol';
+
+const BOX_MAIN = fileURLToPath(new URL('./box-main.ts', import.meta.url));
+
+export interface BoxProcessOptions {
+  /** Extra environment for the box (test switches such as VPM_BOX_CLOCK). */
+  env?: Record<string, string | undefined>;
+  log?: (line: string) => void;
+  readyTimeoutMs?: number;
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: BoxError): void;
+}
+
+export class BoxProcess {
+  private child: ChildProcess | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private exited: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly name: BoxName,
+    private readonly dataDir: string,
+    private readonly opts: BoxProcessOptions = {},
+  ) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Spawns the box and resolves once it announced it is ready; rejects with its reason. */
+  start(): Promise<void> {
+    const log = this.opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const child = spawn(process.execPath, ['--import', 'tsx', BOX_MAIN, this.name, this.dataDir], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...this.opts.env },
+    });
+    this.child = child;
+    const reader = new FrameReader();
+    let stderrTail = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (text: string) => {
+      const lines = (stderrTail + text).split('\n');
+      stderrTail = lines.pop() ?? '';
+      for (const line of lines) if (line) log(`[box ${this.name}] ${line}`);
+    });
+    child.stdin.on('error', () => undefined); // EPIPE after a crash: the exit handler reports it
+    return new Promise<void>((resolve, reject) => {
+      let ready = false;
+      const timer = setTimeout(() => {
+        if (!ready) {
+          child.kill('SIGKILL');
+          reject(
+            new BoxError('BOX_UNAVAILABLE', `box ${this.name}: did not start in time`, this.name),
+          );
+        }
+      }, this.opts.readyTimeoutMs ?? 30_000);
+      this.exited = new Promise<void>((done) => {
+        child.on('exit', (code, signal) => {
+          clearTimeout(timer);
+          if (this.child === child) this.child = undefined;
+          const why = `box ${this.name}: process exited (${signal ?? `code ${String(code)}`})`;
+          for (const p of this.pending.values())
+            p.reject(new BoxError('BOX_UNAVAILABLE', why, this.name));
+          this.pending.clear();
+          if (!ready)
+            reject(new BoxError('BOX_UNAVAILABLE', `${why} before it was ready`, this.name));
+          done();
+        });
+      });
+      child.stdout.on('data', (chunk: Buffer) => {
+        for (const event of reader.push(chunk)) {
+          if (event.kind !== 'frame') continue;
+          const answer = JSON.parse(event.body.toString('utf8')) as AnswerFrame;
+          if (answer.id === HELLO_ID && !ready) {
+            ready = true;
+            clearTimeout(timer);
+            if (answer.ok) resolve();
+            else
+              reject(
+                new BoxError(
+                  answer.error.code,
+                  answer.error.message,
+                  this.name,
+                  answer.error.details,
+                ),
+              );
+            continue;
+          }
+          if (answer.id === null) {
+            log(
+              `[box ${this.name}] protocol error: ${answer.ok ? 'unexpected answer' : answer.error.message}`,
+            );
+            continue;
+          }
+          const p = this.pending.get(answer.id);
+          if (!p) continue;
+          this.pending.delete(answer.id);
+          if (answer.ok) p.resolve(answer.value);
+          else
+            p.reject(
+              new BoxError(
+                answer.error.code,
+                answer.error.message,
+                this.name,
+                answer.error.details,
+              ),
+            );
+        }
+      });
+    });
+  }
+
+  /** Sends one command; resolves with its value or rejects with a BoxError. */
+  call<T>(cmd: string, args: unknown): Promise<T> {
+    const child = this.child;
+    if (!child?.stdin?.writable) {
+      return Promise.reject(
+        new BoxError('BOX_UNAVAILABLE', `box ${this.name}: not running`, this.name),
+      );
+    }
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      try {
+        child.stdin!.write(encodeFrame({ v: PROTOCOL_VERSION, id, cmd, args }));
+      } catch (error) {
+        this.pending.delete(id);
+        reject(
+          new BoxError(
+            'BAD_REQUEST',
+            `box ${this.name}: ${error instanceof Error ? error.message : String(error)}`,
+            this.name,
+          ),
+        );
+      }
+    });
+  }
+
+  /** Writes raw bytes to the box (protocol tests only). */
+  writeRaw(bytes: Buffer): void {
+    this.child?.stdin?.write(bytes);
+  }
+
+  /** Sends a raw request frame and waits for the answer with that id (protocol tests only). */
+  rawRequest(frame: Record<string, unknown> & { id: number }): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.pending.set(frame.id, { resolve, reject });
+      this.writeRaw(encodeFrame(frame));
+    });
+  }
+
+  /** Kills the process with a signal (tests: SIGKILL mid-command). */
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    this.child?.kill(signal);
+  }
+
+  /** Closes stdin so the box finishes its queue and exits; kills it if it hangs. */
+  async stop(timeoutMs = 5000): Promise<void> {
+    const child = this.child;
+    if (!child) return this.exited;
+    child.stdin?.end();
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * @module boxes/ceremony
+ * The key ceremony of the manufacturing box (patent part 38, key management system): run once
+ * by `vpm datacenter init`. It creates the top-level keys — token-key wrap master, record MAC
+ * master, the authentication box's verifier and grant keys, the transaction box's signing key,
+ * the vendor CA (ECDSA P-256, self-signed) — and seeds each box's NVM with only the secrets that
+ * box needs, plus a box secret of its own for its NVM integrity check. The secrets exist in this
+ * process only for the ceremony and are overwritten afterwards; the running data center never
+ * sees them. DIR/boxes/vendor-ca.pem is the public CA certificate.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync, webcrypto } from 'node:crypto';
+import { join } from 'node:path';
+import * as x509 from '@peculiar/x509';
+import type { BoxName } from './box-types';
+import { randomBytes } from './crypto-kit';
+import { createNvm, type KeyFileBody } from './nvm';
+
+x509.cryptoProvider.set(webcrypto as never);
+
+export const VENDOR_CA_YEARS = 20;
+export const VENDOR_CA_FILE = 'vendor-ca.pem';
+
+export interface InitOptions {
+  /** Subject of the vendor CA. */
+  vendorName?: string;
+  /** Time of the ceremony (tests). */
+  now?: Date;
+}
+
+export interface InitResult {
+  vendorCaPem: string;
+}
+
+const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
+
+/** Runs the key ceremony into DIR/boxes/. Refuses if the boxes are already initialised. */
+export async function initBoxes(dataDir: string, opts: InitOptions = {}): Promise<InitResult> {
+  const root = join(dataDir, 'boxes');
+  if (existsSync(root))
+    throw new Error(`initBoxes: ${root} already exists: the boxes are already initialised`);
+  const now = opts.now ?? new Date();
+  const wrapMaster = randomBytes(32);
+  const recordMaster = randomBytes(32);
+  const verifierKey = randomBytes(32);
+  const grantKey = randomBytes(32);
+
+  const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+  const caKeys = (await webcrypto.subtle.generateKey(alg, true, [
+    'sign',
+    'verify',
+  ])) as webcrypto.CryptoKeyPair;
+  const notAfter = new Date(now);
+  notAfter.setUTCFullYear(notAfter.getUTCFullYear() + VENDOR_CA_YEARS);
+  const serial = randomBytes(8);
+  serial[0] = serial[0]! & 0x7f || 0x01;
+  const caCert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial.toString('hex'),
+    name: `CN=${opts.vendorName ?? 'VPM Vendor CA'}`,
+    notBefore: now,
+    notAfter,
+    signingAlgorithm: alg,
+    keys: caKeys,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+        true,
+      ),
+      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
+    ],
+  });
+  const caPem = caCert.toString('pem');
+  const caPrivate = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', caKeys.privateKey));
+  const txnKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const txnPrivate = txnKey.privateKey.export({ format: 'der', type: 'pkcs8' });
+
+  const seeds: Record<
+    BoxName,
+    { keys: Record<string, string>; public: Record<string, string>; state: Record<string, unknown> }
+  > = {
+    meter: {
+      keys: { wrapMaster: b64(wrapMaster), recordMaster: b64(recordMaster) },
+      public: {},
+      state: {},
+    },
+    steel: {
+      keys: {
+        wrapMaster: b64(wrapMaster),
+        recordMaster: b64(recordMaster),
+        caPrivateKey: b64(caPrivate),
+      },
+      public: { caCertificatePem: caPem },
+      state: { 'next:live': 1, 'next:demo': 1 },
+    },
+    auth: {
+      keys: { verifierKey: b64(verifierKey), grantKey: b64(grantKey) },
+      public: {},
+      state: {},
+    },
+    txn: {
+      keys: { signingKey: b64(txnPrivate) },
+      public: { publicKeyPem: txnKey.publicKey.export({ format: 'pem', type: 'spki' }).toString() },
+      state: {},
+    },
+  };
+  mkdirSync(root, { recursive: true, mode: 0o700 });
+  for (const [box, seed] of Object.entries(seeds)) {
+    const body: KeyFileBody = {
+      v: 1,
+      box,
+      keys: { boxSecret: b64(randomBytes(32)), ...seed.keys },
+      public: seed.public,
+    };
+    createNvm(join(root, box), body, seed.state);
+  }
+  writeFileSync(join(root, VENDOR_CA_FILE), caPem, { mode: 0o644 });
+  for (const secret of [wrapMaster, recordMaster, verifierKey, grantKey, caPrivate, txnPrivate])
+    secret.fill(0);
+  return { vendorCaPem: caPem };
+}

@@ -1,0 +1,146 @@
+/**
+ * @module boxes/crypto-kit
+ * The few primitives every emulated secure box uses (patent Fig. 2, the boxes' cryptographic
+ * core): SHA-256, HMAC-SHA-256, HKDF-SHA-256, AES-256-GCM wrap/unwrap, ECDSA P-256 with r||s
+ * signatures, canonical JSON and strict base64. All of node:crypto, all synchronous, so a box can
+ * run a batch of commands without yielding. The power-up self-tests (self-test.ts) check exactly
+ * these functions.
+ */
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  hkdfSync,
+  randomBytes as nodeRandomBytes,
+  sign,
+  timingSafeEqual,
+  verify,
+  type KeyObject,
+} from 'node:crypto';
+
+export function sha256(data: Uint8Array | string): Buffer {
+  return createHash('sha256').update(data).digest();
+}
+
+export function hmacSha256(key: Uint8Array, data: Uint8Array | string): Buffer {
+  return createHmac('sha256', key).update(data).digest();
+}
+
+/** HKDF-SHA-256 (RFC 5869). */
+export function hkdf(
+  ikm: Uint8Array,
+  salt: Uint8Array | string,
+  info: string,
+  length = 32,
+): Buffer {
+  return Buffer.from(hkdfSync('sha256', ikm, salt, info, length));
+}
+
+/** Constant-time equality of two byte strings of possibly different lengths. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+let lastRandomBlock: Buffer | undefined;
+
+/**
+ * Random bytes with the continuous random-source test (FIPS 140 style): every 16-byte block
+ * drawn is compared with the previous one; a repeat means the source is stuck.
+ */
+export function randomBytes(length: number): Buffer {
+  const out = nodeRandomBytes(Math.max(length, 16));
+  const block = out.subarray(0, 16);
+  if (lastRandomBlock && lastRandomBlock.equals(block)) {
+    throw new Error('random source: continuous test failed (repeated block)');
+  }
+  lastRandomBlock = Buffer.from(block);
+  return out.subarray(0, length);
+}
+
+/** AES-256-GCM: output iv(12) || ciphertext || tag(16). */
+export function aesGcmSeal(
+  key: Uint8Array,
+  plaintext: Uint8Array,
+  aad: string,
+  iv?: Uint8Array,
+): Buffer {
+  const nonce = iv ?? randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, nonce);
+  cipher.setAAD(Buffer.from(aad, 'utf8'));
+  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
+  return Buffer.concat([nonce, body, cipher.getAuthTag()]);
+}
+
+/** Opens what aesGcmSeal made; returns undefined when the tag does not verify. */
+export function aesGcmOpen(key: Uint8Array, sealed: Uint8Array, aad: string): Buffer | undefined {
+  if (sealed.length < 12 + 16) return undefined;
+  const iv = sealed.subarray(0, 12);
+  const tag = sealed.subarray(sealed.length - 16);
+  const body = sealed.subarray(12, sealed.length - 16);
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, iv);
+    decipher.setAAD(Buffer.from(aad, 'utf8'));
+    decipher.setAuthTag(tag);
+    return Buffer.concat([decipher.update(body), decipher.final()]);
+  } catch {
+    return undefined;
+  }
+}
+
+/** ECDSA P-256 / SHA-256 signature as r || s (64 bytes). */
+export function ecdsaSign(privateKey: KeyObject, data: Uint8Array): Buffer {
+  return sign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+}
+
+export function ecdsaVerify(
+  publicKey: KeyObject,
+  data: Uint8Array,
+  signature: Uint8Array,
+): boolean {
+  if (signature.length !== 64) return false;
+  return verify('sha256', data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature);
+}
+
+export function privateKeyFromPkcs8(der: Uint8Array): KeyObject {
+  return createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' });
+}
+
+export function publicKeyFromSpki(der: Uint8Array): KeyObject {
+  return createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' });
+}
+
+/** Pairwise-consistency test of a key pair: sign a fresh message and verify it. */
+export function pairwiseConsistent(privateKey: KeyObject, publicKey: KeyObject): boolean {
+  const message = randomBytes(32);
+  return ecdsaVerify(publicKey, message, ecdsaSign(privateKey, message));
+}
+
+/** Strict base64: undefined unless the text is the canonical encoding of its bytes. */
+export function fromBase64(text: unknown): Buffer | undefined {
+  if (typeof text !== 'string') return undefined;
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.toString('base64') === text ? bytes : undefined;
+}
+
+/** Canonical JSON: object keys sorted, no whitespace; only plain JSON values. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value === 'boolean' || typeof value === 'string') {
+    return JSON.stringify(value);
+  }
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new TypeError('canonical JSON: non-finite number');
+    return JSON.stringify(value);
+  }
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (typeof value === 'object') {
+    const entries = Object.keys(value)
+      .sort()
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`);
+    return `{${entries.join(',')}}`;
+  }
+  throw new TypeError(`canonical JSON: unsupported ${typeof value}`);
+}

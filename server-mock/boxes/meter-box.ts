@@ -1,0 +1,367 @@
+/**
+ * @module boxes/meter-box
+ * The meter box (patent part 44, Fig. 4 steps 200–265). For one meter per command:
+ *   205–215 verify the record MAC (METER_RECORD_BAD_MAC)
+ *   220–230 compare the record's freshness (counter and digest) with this box's NVM
+ *           (FRESHNESS_MISMATCH; UNKNOWN_METER)
+ *   235     unwrap the token key (AES-256-GCM under HKDF(wrap master, serial))
+ *   240     accounting: ascending += postage, descending −= postage per piece (INSUFFICIENT_FUNDS)
+ *   245–250 new counter; the NVM entry (counter, digest, journal) is staged
+ *   255     one signed indicium per piece (ECDSA P-256 over the shared indicium payload)
+ *   260–265 MAC the new record in the current key period; the NVM is committed (fsync) before
+ *           the answer leaves the box (box-main.ts group commit).
+ * First use: a MAC-valid record with counter 0 for a serial the NVM does not know is accepted
+ * (the steel box's first record) and creates the NVM entry. Once the entry exists, a replayed
+ * counter-0 record no longer matches it and is refused. NVM key "m:<serial>" → MeterEntry.
+ */
+import type { KeyObject } from 'node:crypto';
+import { createPublicKey } from 'node:crypto';
+import { assembleIndicium, decodeIndicium, encodePayload } from '../../shared/indicium/codec';
+import {
+  BoxError,
+  type IssuedIndicium,
+  type JournalEntry,
+  type MeterRecord,
+  type PieceRequest,
+} from './api';
+import { command, secret, type BoxContext, type BoxProgram, type BoxType } from './box-program';
+import {
+  ecdsaSign,
+  ecdsaVerify,
+  pairwiseConsistent,
+  privateKeyFromPkcs8,
+  publicKeyFromSpki,
+  sameBytes,
+  hmacSha256,
+} from './crypto-kit';
+import {
+  macRecord,
+  periodAccepted,
+  periodOf,
+  recordDigest,
+  recordMacInput,
+  recordMacKey,
+  unwrapTokenKey,
+} from './record-mac';
+import * as v from './validate';
+
+/** Software ID the meter box writes into every indicium. */
+export const METER_SOFTWARE_ID = 'VPM1';
+
+/** What the meter box's NVM holds per meter. */
+export interface MeterEntry {
+  counter: number;
+  digest: string;
+  publicKey: string; // SPKI, base64: lets verifyIndicium work without the record
+  certificateSerial: string;
+  journal: JournalEntry | null;
+}
+
+interface TokenKey {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  spki: string;
+}
+
+const KEY_CACHE_LIMIT = 10_000;
+const entryKey = (serial: string): string => `m:${serial}`;
+
+function fail(
+  code:
+    | 'METER_RECORD_BAD_MAC'
+    | 'FRESHNESS_MISMATCH'
+    | 'UNKNOWN_METER'
+    | 'INSUFFICIENT_FUNDS'
+    | 'METER_SUSPENDED'
+    | 'BAD_REQUEST',
+  message: string,
+  details?: Record<string, unknown>,
+): never {
+  throw new BoxError(code, message, 'meter', details);
+}
+
+function createMeterBox(ctx: BoxContext): BoxProgram {
+  const wrapMaster = secret(ctx, 'wrapMaster', 32);
+  const recordMaster = secret(ctx, 'recordMaster', 32);
+  const keyCache = new Map<string, TokenKey>();
+
+  /** Steps 205–215. */
+  function verifyMac(record: MeterRecord): void {
+    const current = periodOf(ctx.now());
+    if (!periodAccepted(record.macPeriod, current)) {
+      fail(
+        'METER_RECORD_BAD_MAC',
+        `record ${record.serial}: key period ${record.macPeriod} is outside the accepted window (now ${current})`,
+      );
+    }
+    const { mac, ...body } = record;
+    const expected = hmacSha256(
+      recordMacKey(recordMaster, record.serial, record.macPeriod),
+      recordMacInput(body),
+    );
+    if (!sameBytes(Buffer.from(mac, 'base64'), expected)) {
+      fail('METER_RECORD_BAD_MAC', `record ${record.serial}: MAC does not verify`);
+    }
+    if (record.ascendingCents + record.descendingCents !== record.creditedCents) {
+      // A MAC-valid record always balances; this one was made with a leaked key.
+      fail('METER_RECORD_BAD_MAC', `record ${record.serial}: registers do not balance`);
+    }
+  }
+
+  /** Steps 220–230. Returns the NVM entry, or undefined for a first use. */
+  function checkFreshness(record: MeterRecord): MeterEntry | undefined {
+    const entry = ctx.nvm.get<MeterEntry>(entryKey(record.serial));
+    if (!entry) {
+      if (record.counter === 0) return undefined;
+      fail('UNKNOWN_METER', `meter ${record.serial}: this meter box has no freshness entry for it`);
+    }
+    const digest = recordDigest(record);
+    if (record.counter !== entry.counter || digest !== entry.digest) {
+      const journaled = entry.journal?.previousDigest === digest;
+      fail(
+        'FRESHNESS_MISMATCH',
+        `meter ${record.serial}: record counter ${record.counter} is not the box's last issued record (counter ${entry.counter})` +
+          (journaled ? '; it is the predecessor of the journaled record: recover it' : ''),
+        {
+          serial: record.serial,
+          nvmCounter: entry.counter,
+          recordCounter: record.counter,
+          journaled,
+        },
+      );
+    }
+    return entry;
+  }
+
+  /** Step 235, with the pairwise-consistency test on first import. */
+  function tokenKey(record: MeterRecord, entry: MeterEntry | undefined): TokenKey {
+    let key = keyCache.get(record.wrappedKey);
+    if (!key) {
+      const pkcs8 = unwrapTokenKey(
+        wrapMaster,
+        record.serial,
+        record.keyVersion,
+        Buffer.from(record.wrappedKey, 'base64'),
+      );
+      if (!pkcs8)
+        fail(
+          'METER_RECORD_BAD_MAC',
+          `record ${record.serial}: token key does not unwrap for this serial`,
+        );
+      const privateKey = privateKeyFromPkcs8(pkcs8);
+      pkcs8.fill(0);
+      const publicKey = createPublicKey(privateKey);
+      if (!pairwiseConsistent(privateKey, publicKey)) {
+        fail('METER_RECORD_BAD_MAC', `record ${record.serial}: token key pair is not consistent`);
+      }
+      const spki = publicKey.export({ format: 'der', type: 'spki' }).toString('base64');
+      key = { privateKey, publicKey, spki };
+      if (keyCache.size >= KEY_CACHE_LIMIT) keyCache.delete(keyCache.keys().next().value as string);
+      keyCache.set(record.wrappedKey, key);
+    }
+    if (entry && entry.publicKey !== key.spki) {
+      fail(
+        'METER_RECORD_BAD_MAC',
+        `record ${record.serial}: token key is not the one this box knows`,
+      );
+    }
+    return key;
+  }
+
+  /** Steps 245–265 common to dispense and credit: stage the NVM entry, MAC the new record. */
+  function issue(
+    old: MeterRecord,
+    next: Omit<MeterRecord, 'mac' | 'macPeriod'>,
+    key: TokenKey,
+    journal: Omit<JournalEntry, 'record' | 'previousDigest'>,
+  ): MeterRecord {
+    const record = macRecord(recordMaster, next, periodOf(ctx.now()));
+    const entry: MeterEntry = {
+      counter: record.counter,
+      digest: recordDigest(record),
+      publicKey: key.spki,
+      certificateSerial: record.certificateSerial,
+      journal: { ...journal, previousDigest: recordDigest(old), record },
+    };
+    ctx.nvm.stage(entryKey(record.serial), entry);
+    return record;
+  }
+
+  const dispense = command({
+    check(args: unknown) {
+      const a = v.object(args, 'dispense');
+      v.exactKeys(a, 'dispense', ['requestId', 'record', 'pieces']);
+      const requestId = v.text(a.requestId, 'requestId', 128);
+      const record = v.meterRecord(a.record);
+      return { requestId, record, pieces: v.pieces(a.pieces, record) };
+    },
+    work({
+      requestId,
+      record,
+      pieces,
+    }: {
+      requestId: string;
+      record: MeterRecord;
+      pieces: PieceRequest[];
+    }) {
+      verifyMac(record);
+      const entry = checkFreshness(record);
+      if (record.status !== 'active') fail('METER_SUSPENDED', `meter ${record.serial}: suspended`);
+      const key = tokenKey(record, entry);
+      // Step 240: accounting.
+      const total = pieces.reduce((sum, p) => sum + p.postageCents, 0);
+      if (total > record.descendingCents) {
+        fail(
+          'INSUFFICIENT_FUNDS',
+          `meter ${record.serial}: ${total} cents asked, ${record.descendingCents} available`,
+          {
+            totalCents: total,
+            descendingCents: record.descendingCents,
+          },
+        );
+      }
+      if (record.ascendingCents + total > Number.MAX_SAFE_INTEGER)
+        fail('BAD_REQUEST', 'ascending register would overflow');
+      // Step 255: one token (indicium) per piece, each with its own register values.
+      let ascending = record.ascendingCents;
+      let descending = record.descendingCents;
+      const indicia: IssuedIndicium[] = pieces.map((p) => {
+        ascending += p.postageCents;
+        descending -= p.postageCents;
+        const payload = encodePayload({
+          demo: record.demo,
+          mailClass: p.mailClass,
+          certificateSerial: record.certificateSerial,
+          deviceId: record.serial,
+          ascendingCents: ascending,
+          postageCents: p.postageCents,
+          mailingDate: p.mailingDate,
+          originZip: p.originZip,
+          destinationZip: p.destinationZip,
+          softwareId: METER_SOFTWARE_ID,
+          descendingCents: descending,
+          pieceId: p.pieceId,
+        });
+        const signature = ecdsaSign(key.privateKey, payload);
+        return {
+          pieceId: p.pieceId,
+          indicium: Buffer.from(assembleIndicium(payload, signature)).toString('base64'),
+          ascendingCents: ascending,
+          descendingCents: descending,
+          postageCents: p.postageCents,
+        };
+      });
+      const { mac: _mac, macPeriod: _period, ...body } = record;
+      const next = issue(
+        record,
+        {
+          ...body,
+          ascendingCents: ascending,
+          descendingCents: descending,
+          counter: record.counter + 1,
+        },
+        key,
+        {
+          kind: 'dispense',
+          requestId,
+          indicia,
+        },
+      );
+      return { record: next, indicia };
+    },
+  });
+
+  const credit = command({
+    check(args: unknown) {
+      const a = v.object(args, 'credit');
+      v.exactKeys(a, 'credit', ['requestId', 'record', 'amountCents', 'reference']);
+      return {
+        requestId: v.text(a.requestId, 'requestId', 128),
+        record: v.meterRecord(a.record),
+        amountCents: v.integer(a.amountCents, 'amountCents', 1, 1e12),
+        reference: v.text(a.reference, 'reference', 200),
+      };
+    },
+    work({
+      requestId,
+      record,
+      amountCents,
+      reference,
+    }: {
+      requestId: string;
+      record: MeterRecord;
+      amountCents: number;
+      reference: string;
+    }) {
+      verifyMac(record);
+      const entry = checkFreshness(record);
+      const key = tokenKey(record, entry);
+      if (record.creditedCents + amountCents > Number.MAX_SAFE_INTEGER)
+        fail('BAD_REQUEST', 'credited total would overflow');
+      const { mac: _mac, macPeriod: _period, ...body } = record;
+      const next = issue(
+        record,
+        {
+          ...body,
+          descendingCents: record.descendingCents + amountCents,
+          creditedCents: record.creditedCents + amountCents,
+          counter: record.counter + 1,
+        },
+        key,
+        { kind: 'credit', requestId, indicia: [], amountCents, reference },
+      );
+      return { record: next };
+    },
+  });
+
+  const recover = command({
+    check(args: unknown) {
+      const a = v.object(args, 'recover');
+      v.exactKeys(a, 'recover', ['serial']);
+      return v.text(a.serial, 'serial', 12, v.SERIAL_PATTERN);
+    },
+    work(serial: string) {
+      return ctx.nvm.get<MeterEntry>(entryKey(serial))?.journal ?? null;
+    },
+  });
+
+  const verifyIndicium = command({
+    check(args: unknown) {
+      const a = v.object(args, 'verifyIndicium');
+      v.exactKeys(a, 'verifyIndicium', ['indicium']);
+      const bytes = v.base64(a.indicium, 'indicium', 1024);
+      try {
+        return decodeIndicium(bytes);
+      } catch (error) {
+        return v.bad(`indicium: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    },
+    work(decoded: ReturnType<typeof decodeIndicium>) {
+      const serial = decoded.fields.deviceId;
+      const entry = ctx.nvm.get<MeterEntry>(entryKey(serial));
+      if (!entry) fail('UNKNOWN_METER', `meter ${serial}: this meter box does not know it`);
+      const valid =
+        entry.certificateSerial === decoded.fields.certificateSerial &&
+        ecdsaVerify(
+          publicKeyFromSpki(Buffer.from(entry.publicKey, 'base64')),
+          decoded.payload,
+          decoded.signature,
+        );
+      return { valid, serial };
+    },
+  });
+
+  return {
+    commands: { dispense, credit, recover, verifyIndicium },
+    zeroize() {
+      keyCache.clear();
+      wrapMaster.fill(0);
+      recordMaster.fill(0);
+    },
+  };
+}
+
+export const meterBox: BoxType = {
+  selfTests: ['sha256', 'hmac-sha256', 'aes-256-gcm', 'hkdf-sha256', 'ecdsa-p256', 'random'],
+  create: createMeterBox,
+};
