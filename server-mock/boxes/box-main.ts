@@ -143,7 +143,11 @@ async function handle(event: FrameEvent): Promise<AnswerFrame> {
     if (error instanceof BoxError) return errorFrame(id, error.code, error.message, error.details);
     if (error instanceof TamperError) {
       tamper(error.message);
-      return errorFrame(id, 'TAMPERED', (failure as { message: string } | undefined)?.message ?? 'tampered');
+      return errorFrame(
+        id,
+        'TAMPERED',
+        (failure as { message: string } | undefined)?.message ?? 'tampered',
+      );
     }
     log(
       `box ${name}: internal error in ${request.cmd}: ${error instanceof Error ? error.message : String(error)}`,

@@ -33,7 +33,7 @@ export function hmacSha256(key: Uint8Array, data: Uint8Array | string): Buffer {
 export function hkdf(
   ikm: Uint8Array,
   salt: Uint8Array | string,
-  info: string,
+  info: Uint8Array | string,
   length = 32,
 ): Buffer {
   return Buffer.from(hkdfSync('sha256', ikm, salt, info, length));
