@@ -60,12 +60,16 @@ export async function verifyIndicium(
   try {
     const cert = new x509.X509Certificate(pem);
     const ca = new x509.X509Certificate(certs.vendorCaPem);
-    const mailed = new Date(`${fields.mailingDate}T12:00:00Z`);
+    // The certificate must be valid on the day of mailing (any time that day, in any zone).
+    const dayStart = Date.parse(`${fields.mailingDate}T00:00:00Z`) - 14 * 3_600_000;
+    const dayEnd = Date.parse(`${fields.mailingDate}T23:59:59Z`) + 12 * 3_600_000;
     trusted =
       certificateSerialHex(cert) === fields.certificateSerial &&
       cert.subject === `CN=${fields.deviceId}` &&
       cert.issuer === ca.subject &&
-      (await cert.verify({ publicKey: ca.publicKey, date: mailed }));
+      cert.notBefore.getTime() <= dayEnd &&
+      cert.notAfter.getTime() >= dayStart &&
+      (await cert.verify({ publicKey: ca.publicKey, signatureOnly: true }));
     if (trusted) {
       key = await crypto.subtle.importKey('spki', cert.publicKey.rawData, ECDSA, false, ['verify']);
     }

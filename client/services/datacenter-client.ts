@@ -1,0 +1,188 @@
+/**
+ * @module services/datacenter-client
+ * The mailer's side of the link to the data center's communication server (patent Fig. 1):
+ * HTTPS over undici with the data center's CA pinned, a keep-alive pool, timeouts, and retries
+ * of network failures. Only requests that are safe to repeat are retried: reads, and writes that
+ * carry an idempotency key, so a retry returns the same indicium and never charges twice.
+ */
+import { Agent, errors as undiciErrors, request } from 'undici';
+import { API_ERRORS, isApiErrorCode } from '../../shared/api/errors';
+import type * as Api from '../../shared/api/schemas';
+
+/** An error from the data center or the network, with a stable code and advice for the mailer. */
+export class DataCenterError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly status = 0,
+  ) {
+    super(message);
+    this.name = 'DataCenterError';
+  }
+}
+
+export interface DataCenterClientOptions {
+  serverUrl: string;
+  /** PEM of the data center's CA: the only CA this client trusts for it. */
+  caPem: string;
+  token?: string;
+  timeoutMs?: number;
+  retries?: number;
+}
+
+const RETRYABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_CLOSED',
+]);
+
+function networkCode(error: unknown): string | undefined {
+  const e = error as { code?: string; cause?: { code?: string } };
+  return e?.code ?? e?.cause?.code;
+}
+
+export class DataCenterClient {
+  private readonly agent: Agent;
+  private readonly base: URL;
+  token: string | undefined;
+
+  constructor(private readonly options: DataCenterClientOptions) {
+    this.base = new URL(options.serverUrl);
+    if (this.base.protocol !== 'https:')
+      throw new DataCenterError(
+        'BAD_SERVER_URL',
+        `data center URL ${options.serverUrl}: must start with https://`,
+      );
+    const timeout = options.timeoutMs ?? 30_000;
+    this.agent = new Agent({
+      connect: { ca: options.caPem, rejectUnauthorized: true, timeout },
+      keepAliveTimeout: 30_000,
+      connections: 16,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+    });
+    this.token = options.token;
+  }
+
+  private async call<T>(
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    path: string,
+    body?: unknown,
+    retrySafe = method === 'GET',
+  ): Promise<{ status: number; data: T; text: string }> {
+    const attempts = retrySafe ? (this.options.retries ?? 4) + 1 : 1;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const response = await request(new URL(path, this.base), {
+          method,
+          dispatcher: this.agent,
+          headers: {
+            accept: 'application/json',
+            ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+            ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+          },
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
+        const text = await response.body.text();
+        const isJson = String(response.headers['content-type'] ?? '').includes('json');
+        const data = (isJson && text ? JSON.parse(text) : undefined) as T;
+        if (response.statusCode >= 400) {
+          const err = (data as Api.ErrorBody | undefined)?.error;
+          const code = err?.code ?? 'INTERNAL';
+          if (response.statusCode === 503 && retrySafe && attempt < attempts) {
+            await new Promise((r) => setTimeout(r, 200 * attempt));
+            continue;
+          }
+          const advice = isApiErrorCode(code) ? ` ${API_ERRORS[code].advice}` : '';
+          throw new DataCenterError(
+            code,
+            `${err?.message ?? `data center answered ${response.statusCode}`}.${advice}`,
+            response.statusCode,
+          );
+        }
+        return { status: response.statusCode, data, text };
+      } catch (error) {
+        if (error instanceof DataCenterError) throw error;
+        const code = networkCode(error);
+        if (code && RETRYABLE.has(code) && attempt < attempts) {
+          await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+          continue;
+        }
+        if (error instanceof undiciErrors.UndiciError || code) {
+          const tls =
+            code?.startsWith('ERR_TLS') ||
+            code?.includes('CERT') ||
+            code === 'DEPTH_ZERO_SELF_SIGNED_CERT' ||
+            code === 'SELF_SIGNED_CERT_IN_CHAIN';
+          throw new DataCenterError(
+            tls ? 'UNTRUSTED_SERVER' : 'UNREACHABLE',
+            tls
+              ? `data center at ${this.base.origin}: its certificate is not signed by the pinned CA (${code}); check --ca`
+              : `data center at ${this.base.origin}: cannot be reached (${code ?? 'network error'}); check that it is running and the URL is right, then try again`,
+          );
+        }
+        throw error;
+      }
+    }
+  }
+
+  health() {
+    return this.call<{ status: string; version: string }>('GET', '/v1/health').then((r) => r.data);
+  }
+  signUp(body: Api.SignUpRequest) {
+    return this.call<Api.Account>('POST', '/v1/signup', body).then((r) => r.data);
+  }
+  async signIn(body: Api.SignInRequest): Promise<Api.SignInResponse> {
+    const { data } = await this.call<Api.SignInResponse>('POST', '/v1/sessions', body);
+    this.token = data.session.token;
+    return data;
+  }
+  async signOut(): Promise<void> {
+    if (!this.token) return;
+    await this.call('DELETE', '/v1/sessions/current', undefined, true);
+    this.token = undefined;
+  }
+  account() {
+    return this.call<Api.Account>('GET', '/v1/account').then((r) => r.data);
+  }
+  settings(body: Api.SettingsRequest) {
+    return this.call<Api.Account>('PUT', '/v1/account/settings', body, true).then((r) => r.data);
+  }
+  refill(body: Api.RefillRequest) {
+    return this.call<Api.Account>('POST', '/v1/refills', body, true).then((r) => r.data);
+  }
+  /** Buys indicia; every piece carries its idempotency key, so the request is safe to retry. */
+  dispense(body: Api.DispenseRequest) {
+    return this.call<Api.DispenseResponse>('POST', '/v1/pieces', body, true).then((r) => r.data);
+  }
+  refund(body: Api.RefundRequest) {
+    return this.call<Api.RefundResponse>('POST', '/v1/refunds', body, true).then((r) => r.data);
+  }
+  history(query: Api.HistoryQuery) {
+    const params = new URLSearchParams();
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, String(v));
+    return this.call<Api.HistoryResponse>('GET', `/v1/history?${params}`).then((r) => r.data);
+  }
+  historyCsv() {
+    return this.call<undefined>('GET', '/v1/history.csv').then((r) => r.text);
+  }
+  certificates() {
+    return this.call<Api.CertificateBundle>('GET', '/v1/certificates').then((r) => r.data);
+  }
+  verify(indicium: Uint8Array) {
+    return this.call<Api.VerifyResponse>(
+      'POST',
+      '/v1/verify',
+      { indicium: Buffer.from(indicium).toString('base64') },
+      true,
+    ).then((r) => r.data);
+  }
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
