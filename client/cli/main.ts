@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT } from './errors';
 import { registerDatacenterCommands } from './datacenter-command';
+import { registerVerifyCommand } from './verify-command';
 
 export { CliError, EXIT };
 
@@ -31,6 +32,7 @@ export function buildProgram(): Command {
     .description('run the benchmarks')
     .action(() => notYet('bench'));
   registerDatacenterCommands(program);
+  registerVerifyCommand(program);
   return program;
 }
 
