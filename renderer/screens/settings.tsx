@@ -1,0 +1,229 @@
+/**
+ * @module renderer/screens/settings
+ * Settings: the data center's URL and CA (pinned), demo mode, default printer and medium, and
+ * per-printer calibration offsets (millimetres) that shift the print to fit the paper.
+ */
+import { useEffect, useState, type FormEvent } from 'react';
+import type { Calibration, Media, PrinterInfo, Settings } from '../../shared/ipc';
+import { CheckboxField, Notice, SelectField, TextField } from '../components/fields';
+import { MEDIA_OPTIONS, PDF_ONLY, printerOptions, toPrinter } from '../options';
+import { compact, type Errors } from '../validate';
+import { call, placeError } from '../vpm';
+
+function parseMm(value: string): number | null {
+  const v = value.trim();
+  if (!/^-?\d{1,2}(\.\d{1,2})?$/.test(v)) return null;
+  const n = Number(v);
+  return n >= -25 && n <= 25 ? n : null;
+}
+
+export function SettingsScreen(props: { onSaved: () => void; onBack?: () => void }) {
+  const [settings, setSettings] = useState<Settings | null>(null);
+  const [printers, setPrinters] = useState<PrinterInfo[]>([]);
+  const [serverUrl, setServerUrl] = useState('');
+  const [caPath, setCaPath] = useState('');
+  const [calPrinter, setCalPrinter] = useState('');
+  const [cal, setCal] = useState({ x: '0', y: '0' });
+  const [errors, setErrors] = useState<Errors>({});
+  const [notice, setNotice] = useState<{ kind: 'error' | 'success'; text: string } | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    void Promise.all([call('settings:get', {}), call('printers:list', {})]).then(([s, p]) => {
+      if (!live) return;
+      if (s.ok) {
+        setSettings(s.value);
+        setServerUrl(s.value.serverUrl);
+        setCaPath(s.value.caPath ?? '');
+      } else {
+        setNotice({ kind: 'error', text: s.error.message });
+      }
+      if (p.ok) {
+        setPrinters(p.value);
+        const first = p.value[0]?.name ?? '';
+        setCalPrinter(first);
+        const c = s.ok ? s.value.calibration[first] : undefined;
+        setCal({ x: String(c?.xMm ?? 0), y: String(c?.yMm ?? 0) });
+      }
+    });
+    return () => {
+      live = false;
+    };
+  }, []);
+
+  if (settings === null) {
+    return (
+      <section aria-labelledby="settings-title">
+        <h1 id="settings-title" tabIndex={-1}>
+          Settings
+        </h1>
+        {notice ? (
+          <Notice kind={notice.kind}>{notice.text}</Notice>
+        ) : (
+          <p className="muted">Loading…</p>
+        )}
+      </section>
+    );
+  }
+
+  const update = (patch: Partial<Settings>) => setSettings({ ...settings, ...patch });
+
+  const pickCalPrinter = (name: string) => {
+    setCalPrinter(name);
+    const c: Calibration | undefined = settings.calibration[name];
+    setCal({ x: String(c?.xMm ?? 0), y: String(c?.yMm ?? 0) });
+  };
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    const url = serverUrl.trim();
+    let urlError: string | null = null;
+    try {
+      if (new URL(url).protocol !== 'https:')
+        urlError = 'The data center URL must start with https://.';
+    } catch {
+      urlError = 'Enter the data center URL, like https://meter.example.com.';
+    }
+    const x = parseMm(cal.x);
+    const y = parseMm(cal.y);
+    const found = compact({
+      serverUrl: urlError,
+      calX:
+        calPrinter !== '' && x === null ? 'Enter millimetres between -25 and 25, like 1.5.' : null,
+      calY:
+        calPrinter !== '' && y === null ? 'Enter millimetres between -25 and 25, like -0.5.' : null,
+    });
+    setErrors(found);
+    setNotice(null);
+    if (Object.keys(found).length > 0) return;
+    const calibration = { ...settings.calibration };
+    if (calPrinter !== '' && x !== null && y !== null) calibration[calPrinter] = { xMm: x, yMm: y };
+    const next: Settings = {
+      ...settings,
+      serverUrl: url,
+      caPath: caPath.trim() === '' ? null : caPath.trim(),
+      calibration,
+    };
+    const result = await call('settings:set', next);
+    if (result.ok) {
+      setSettings(result.value);
+      setNotice({ kind: 'success', text: 'Settings saved.' });
+      props.onSaved();
+    } else {
+      const placed = placeError(result.error, ['serverUrl', 'caPath']);
+      setErrors(placed.fieldErrors);
+      if (placed.formError) setNotice({ kind: 'error', text: placed.formError });
+    }
+  };
+
+  return (
+    <section aria-labelledby="settings-title">
+      <h1 id="settings-title" tabIndex={-1}>
+        Settings
+      </h1>
+      <form className="settings" onSubmit={(e) => void submit(e)} noValidate>
+        {notice ? <Notice kind={notice.kind}>{notice.text}</Notice> : null}
+        <fieldset className="card">
+          <legend>Data center</legend>
+          <CheckboxField
+            id="settings-demo"
+            label="Demo mode"
+            hint="Runs a data center on this computer with a demo account. Indicia are samples, not valid postage."
+            checked={settings.demoMode}
+            onChecked={(demoMode) => update({ demoMode })}
+          />
+          <TextField
+            id="settings-server-url"
+            label="Data center URL"
+            type="url"
+            inputMode="url"
+            autoComplete="off"
+            value={serverUrl}
+            onValue={setServerUrl}
+            error={errors.serverUrl}
+            disabled={settings.demoMode}
+          />
+          <TextField
+            id="settings-ca-path"
+            label="Data center CA certificate file (optional)"
+            hint="Path to the PEM file from your vendor. Leave empty to use the certificate saved when you enrolled."
+            autoComplete="off"
+            value={caPath}
+            onValue={setCaPath}
+            error={errors.caPath}
+            disabled={settings.demoMode}
+          />
+        </fieldset>
+        <fieldset className="card">
+          <legend>Printing</legend>
+          <div className="row">
+            <SelectField
+              id="settings-printer"
+              className="grow"
+              label="Default printer"
+              value={settings.defaultPrinter ?? PDF_ONLY}
+              onValue={(v) => update({ defaultPrinter: toPrinter(v) })}
+              options={printerOptions(printers)}
+            />
+            <SelectField
+              id="settings-media"
+              className="grow"
+              label="Default medium"
+              value={settings.defaultMedia}
+              onValue={(v) => update({ defaultMedia: v as Media })}
+              options={MEDIA_OPTIONS}
+            />
+          </div>
+        </fieldset>
+        <fieldset className="card">
+          <legend>Calibration</legend>
+          <p className="hint">
+            If the print lands off the paper&apos;s marks, shift it: positive moves right and down.
+          </p>
+          {printers.length === 0 ? (
+            <p className="muted">No printers found. Calibration applies to printers only.</p>
+          ) : (
+            <div className="row">
+              <SelectField
+                id="settings-cal-printer"
+                className="grow"
+                label="Calibrate printer"
+                value={calPrinter}
+                onValue={pickCalPrinter}
+                options={printers.map((p) => ({ value: p.name, label: p.name }))}
+              />
+              <TextField
+                id="settings-cal-x"
+                className="medium"
+                label="Horizontal offset (mm)"
+                inputMode="decimal"
+                value={cal.x}
+                onValue={(x) => setCal((c) => ({ ...c, x }))}
+                error={errors.calX}
+              />
+              <TextField
+                id="settings-cal-y"
+                className="medium"
+                label="Vertical offset (mm)"
+                inputMode="decimal"
+                value={cal.y}
+                onValue={(y) => setCal((c) => ({ ...c, y }))}
+                error={errors.calY}
+              />
+            </div>
+          )}
+        </fieldset>
+        <div className="actions">
+          <button type="submit" className="button-primary">
+            Save settings
+          </button>
+          {props.onBack ? (
+            <button type="button" className="button-link" onClick={props.onBack}>
+              Back to sign on
+            </button>
+          ) : null}
+        </div>
+      </form>
+    </section>
+  );
+}
