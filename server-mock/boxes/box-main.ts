@@ -14,7 +14,7 @@
 import { join } from 'node:path';
 import { BoxError, type BoxErrorCode } from './api';
 import type { BoxContext, BoxProgram } from './box-program';
-import { BOX_TYPES, isBoxName } from './box-types';
+import { isBoxName, loadBoxType, type BoxName } from './box-types';
 import { Nvm, TamperError } from './nvm';
 import {
   FrameReader,
@@ -55,6 +55,7 @@ function tamper(reason: string): void {
 }
 
 async function powerUp(): Promise<void> {
+  const boxType = await loadBoxType(name as BoxName);
   try {
     nvm = Nvm.open(join(dataDir, 'boxes', name), name);
     for (const note of nvm.notes) log(`box ${name}: ${note}`);
@@ -62,10 +63,7 @@ async function powerUp(): Promise<void> {
     tamper(error instanceof Error ? error.message : String(error));
     return;
   }
-  const failed = runSelfTests(
-    BOX_TYPES[name as keyof typeof BOX_TYPES].selfTests,
-    process.env.VPM_BOX_FORCE_SELFTEST_FAIL,
-  );
+  const failed = runSelfTests(boxType.selfTests, process.env.VPM_BOX_FORCE_SELFTEST_FAIL);
   if (failed) {
     failure = {
       code: 'SELF_TEST_FAILED',
@@ -77,7 +75,7 @@ async function powerUp(): Promise<void> {
   }
   const ctx: BoxContext = { nvm, now, log: (m) => log(`box ${name}: ${m}`) };
   try {
-    program = await BOX_TYPES[name as keyof typeof BOX_TYPES].create(ctx);
+    program = await boxType.create(ctx);
   } catch (error) {
     if (error instanceof TamperError) tamper(error.message);
     else {
@@ -215,6 +213,7 @@ process.stdout.write(
   ),
 );
 
+process.stdout.on('error', () => process.exit(0)); // the data center went away
 process.stdin.on('data', (chunk: Buffer) => {
   queue.push(...reader.push(chunk));
   schedule();

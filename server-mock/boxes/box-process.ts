@@ -45,7 +45,7 @@ export class BoxProcess {
   /** Spawns the box and resolves once it announced it is ready; rejects with its reason. */
   start(): Promise<void> {
     const log = this.opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-    const child = spawn(process.execPath, ['--import', 'tsx', BOX_MAIN, this.name, this.dataDir], {
+    const child = spawn(process.execPath, ['--import', TSX_LOADER, BOX_MAIN, this.name, this.dataDir], {
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...this.opts.env },
     });

@@ -1,23 +1,29 @@
 /**
  * @module boxes/box-types
  * The box types by name (the folder name under DIR/boxes/): patent parts 38 (steel), 40 (auth),
- * 42 (txn) and 44 (meter).
+ * 42 (txn) and 44 (meter). Loaded lazily, so each box process loads only its own code.
  */
-import { authBox } from './auth-box';
 import type { BoxType } from './box-program';
-import { meterBox } from './meter-box';
-import { steelBox } from './steel-box';
-import { txnBox } from './txn-box';
 
 export const BOX_NAMES = ['meter', 'steel', 'auth', 'txn'] as const;
 export type BoxName = (typeof BOX_NAMES)[number];
 
-export const BOX_TYPES: Record<BoxName, BoxType> = {
-  meter: meterBox,
-  steel: steelBox,
-  auth: authBox,
-  txn: txnBox,
-};
+export async function loadBoxType(name: BoxName): Promise<BoxType> {
+  switch (name) {
+    case 'meter':
+      return (await import('./meter-box')).meterBox;
+    case 'steel':
+      return (await import('./steel-box')).steelBox;
+    case 'auth':
+      return (await import('./auth-box')).authBox;
+    case 'txn':
+      return (await import('./txn-box')).txnBox;
+    default: {
+      const missing: never = name;
+      throw new Error(`unknown box ${String(missing)}`);
+    }
+  }
+}
 
 export function isBoxName(name: string): name is BoxName {
   return (BOX_NAMES as readonly string[]).includes(name);

@@ -53,11 +53,13 @@ export async function startBoxes(dataDir: string, opts: StartOptions = {}): Prom
   });
   const procs = {} as Record<BoxName, BoxProcess>;
   for (const name of BOX_NAMES) procs[name] = new BoxProcess(name, dataDir, optionsFor(name));
-  const started = await Promise.allSettled(BOX_NAMES.map((name) => procs[name].start()));
-  const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) {
+  // Fail fast: the first box that refuses to start stops the others.
+  try {
+    await Promise.all(BOX_NAMES.map((name) => procs[name].start()));
+  } catch (error) {
+    for (const name of BOX_NAMES) procs[name].kill('SIGKILL');
     await Promise.all(BOX_NAMES.map((name) => procs[name].stop()));
-    throw failed.reason;
+    throw error;
   }
   const call =
     <A, R>(name: BoxName, cmd: string) =>

@@ -1,0 +1,165 @@
+/**
+ * Crash safety (DESIGN.md "Freshness and crash safety"): kill -9 the meter box in the middle of
+ * a command, restart it, and reconcile as the data center does (retry → FRESHNESS_MISMATCH with
+ * journaled → recover → store the journaled record). The outcome is one consistent state and
+ * never two indicia with the same ascending register value. Also: key period rotation.
+ */
+import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  BoxError,
+  recordDigest,
+  type BoxSet,
+  type IssuedIndicium,
+  type MeterRecord,
+} from '../../../server-mock/boxes/index';
+import { expectBoxError, freshBoxes, fundedMeter, piece, type Fixture } from './helpers';
+
+let fx: Fixture;
+beforeAll(async () => {
+  fx = await freshBoxes();
+});
+afterAll(async () => {
+  await fx.dispose();
+});
+
+/** What the data center does with a dispense whose answer it may have lost. */
+async function dispenseOrRecover(
+  boxes: BoxSet,
+  stored: MeterRecord,
+  requestId: string,
+): Promise<{ record: MeterRecord; indicia: IssuedIndicium[]; recovered: boolean }> {
+  try {
+    const result = await boxes.meter.dispense({
+      requestId,
+      record: stored,
+      pieces: [piece(), piece()],
+    });
+    return { ...result, recovered: false };
+  } catch (error) {
+    if (
+      !(error instanceof BoxError) ||
+      error.code !== 'FRESHNESS_MISMATCH' ||
+      error.details?.journaled !== true
+    )
+      throw error;
+    const journal = await boxes.meter.recover({ serial: stored.serial });
+    expect(journal?.previousDigest).toBe(recordDigest(stored));
+    return { record: journal!.record, indicia: journal!.indicia, recovered: true };
+  }
+}
+
+const logSize = (): number => statSync(join(fx.dir, 'boxes', 'meter', 'state.log')).size;
+
+async function waitFor(condition: () => boolean, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('MeterBox crash safety', () => {
+  it('after a kill -9 once the NVM is written but before the answer, the journaled record and indicia are recovered', async () => {
+    const stored = await fundedMeter(fx.boxes, 10_000);
+    await fx.boxes.restart('meter', { env: { VPM_BOX_TEST_PAUSE: 'after-commit' } });
+    const before = logSize();
+    const requestId = randomUUID();
+    const lost = fx.boxes.meter.dispense({ requestId, record: stored, pieces: [piece(), piece()] });
+    await waitFor(() => logSize() > before);
+    process.kill(fx.boxes.pids().meter!, 'SIGKILL');
+    await expectBoxError(lost, 'BOX_UNAVAILABLE');
+    await fx.boxes.restart('meter');
+    const outcome = await dispenseOrRecover(fx.boxes, stored, randomUUID());
+    expect(outcome.recovered).toBe(true);
+    expect(outcome.record.counter).toBe(stored.counter + 1);
+    expect((await fx.boxes.meter.recover({ serial: stored.serial }))?.requestId).toBe(requestId);
+    const next = await fx.boxes.meter.dispense({
+      requestId: randomUUID(),
+      record: outcome.record,
+      pieces: [piece()],
+    });
+    const ascending = [...outcome.indicia, ...next.indicia].map((i) => i.ascendingCents);
+    expect(new Set(ascending).size).toBe(ascending.length);
+  });
+
+  it('after a kill -9 before the NVM is written, nothing happened and the same record dispenses', async () => {
+    const stored = await fundedMeter(fx.boxes, 10_000);
+    await fx.boxes.restart('meter', { env: { VPM_BOX_TEST_PAUSE: 'before-commit' } });
+    const lost = fx.boxes.meter.dispense({
+      requestId: randomUUID(),
+      record: stored,
+      pieces: [piece()],
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    process.kill(fx.boxes.pids().meter!, 'SIGKILL');
+    await expectBoxError(lost, 'BOX_UNAVAILABLE');
+    await fx.boxes.restart('meter');
+    const outcome = await dispenseOrRecover(fx.boxes, stored, randomUUID());
+    expect(outcome.recovered).toBe(false);
+    expect(outcome.indicia.map((i) => i.ascendingCents)).toEqual([
+      stored.ascendingCents + 73,
+      stored.ascendingCents + 146,
+    ]);
+  });
+
+  it('after kills at random moments, the recovered history has unique ascending registers and balances', async () => {
+    let stored = await fundedMeter(fx.boxes, 100_000);
+    const released: IssuedIndicium[] = [];
+    for (let round = 0; round < 3; round++) {
+      const inflight = [0, 1, 2].map(() => randomUUID());
+      // several commands in flight for the same record: only the first can win
+      const calls = inflight.map((requestId) =>
+        fx.boxes.meter
+          .dispense({ requestId, record: stored, pieces: [piece()] })
+          .catch((e: unknown) => e),
+      );
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 15)));
+      process.kill(fx.boxes.pids().meter!, 'SIGKILL');
+      const answers = await Promise.all(calls);
+      const won = answers.find(
+        (a): a is { record: MeterRecord; indicia: IssuedIndicium[] } => !(a instanceof Error),
+      );
+      await fx.boxes.restart('meter');
+      if (won) {
+        stored = won.record;
+        released.push(...won.indicia);
+      } else {
+        const outcome = await dispenseOrRecover(fx.boxes, stored, randomUUID());
+        stored = outcome.record;
+        released.push(...outcome.indicia);
+      }
+    }
+    const ascending = released.map((i) => i.ascendingCents);
+    expect(new Set(ascending).size).toBe(ascending.length);
+    expect(stored.ascendingCents + stored.descendingCents).toBe(stored.creditedCents);
+    expect(Math.max(...ascending)).toBe(stored.ascendingCents);
+  });
+});
+
+describe('MeterBox key periods', () => {
+  it('verifies records MACed in an older period, MACs new ones in the current period, and refuses periods outside the window', async () => {
+    const stored = await fundedMeter(fx.boxes, 1_000);
+    const later = new Date();
+    later.setUTCDate(1);
+    later.setUTCMonth(later.getUTCMonth() + 1);
+    await fx.boxes.restart('meter', { env: { VPM_BOX_CLOCK: later.toISOString() } });
+    const next = await fx.boxes.meter.dispense({
+      requestId: randomUUID(),
+      record: stored,
+      pieces: [piece()],
+    });
+    expect(next.record.macPeriod).toBe(later.toISOString().slice(0, 7));
+    expect(next.record.macPeriod).not.toBe(stored.macPeriod);
+    const muchLater = new Date(later);
+    muchLater.setUTCMonth(muchLater.getUTCMonth() + 24);
+    await fx.boxes.restart('meter', { env: { VPM_BOX_CLOCK: muchLater.toISOString() } });
+    await expectBoxError(
+      fx.boxes.meter.dispense({ requestId: randomUUID(), record: next.record, pieces: [piece()] }),
+      'METER_RECORD_BAD_MAC',
+    );
+    await fx.boxes.restart('meter');
+  });
+});
