@@ -7,6 +7,8 @@
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT } from './errors';
 import { registerDatacenterCommands } from './datacenter-command';
+import { registerClientCommands } from './client-commands';
+import { registerDemoCommands } from './demo-command';
 import { registerVerifyCommand } from './verify-command';
 
 export { CliError, EXIT };
@@ -24,9 +26,10 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help to see the options)');
 
   program
-    .command('app-demo')
-    .description('start the product in offline demo mode')
-    .action(() => notYet('app-demo'));
+    .option('--server <url>', 'data center URL (or VPM_SERVER; default: the last sign-on)')
+    .option('--ca <file>', "data center's CA certificate, pinned (or VPM_CA)");
+  registerClientCommands(program);
+  registerDemoCommands(program);
   program
     .command('bench')
     .description('run the benchmarks')
@@ -34,6 +37,27 @@ export function buildProgram(): Command {
   registerDatacenterCommands(program);
   registerVerifyCommand(program);
   return program;
+}
+
+/** Maps an error from the services to a message and an exit code. */
+function explain(error: unknown): { message: string; exitCode: number } {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: string }).code;
+  switch (code) {
+    case 'UNREACHABLE':
+    case 'UNTRUSTED_SERVER':
+      return { message, exitCode: EXIT.unreachable };
+    case 'NOT_SIGNED_IN':
+    case 'UNAUTHENTICATED':
+    case 'SESSION_EXPIRED':
+      return { message, exitCode: EXIT.signedOut };
+    case 'BAD_AMOUNT':
+    case 'BAD_ZIP':
+    case 'NO_RATE':
+      return { message, exitCode: EXIT.usage };
+    default:
+      return { message, exitCode: EXIT.refused };
+  }
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -48,8 +72,9 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`vpm: ${error.message}\n`);
       return error.exitCode;
     }
-    process.stderr.write(`vpm: ${error instanceof Error ? error.message : String(error)}\n`);
-    return EXIT.refused;
+    const { message, exitCode } = explain(error);
+    process.stderr.write(`vpm: ${message}\n`);
+    return exitCode;
   }
 }
 

@@ -1,11 +1,22 @@
 /**
  * @module cli/verify-command
- * `vpm verify FILE --certs BUNDLE [--allow-sample]`: the verifier on the command line. Prints
+ * `vpm verify FILE [--certs BUNDLE] [--allow-sample]`: the verifier on the command line. Prints
  * one verdict line on stdout (valid, demo sample, bad signature, unknown certificate, duplicate,
  * unreadable); exits 0 only for valid postage (or a demo sample with --allow-sample), else 5.
  */
 import type { Command } from 'commander';
-import { VerifyError, loadBundle, verifyScan, VERDICT_LABEL } from '../verify';
+import { DataCenterClient } from '../services/datacenter-client';
+import { configHome } from '../services/config';
+import { openKeychain } from '../services/keychain';
+import { SessionManager } from '../services/session';
+import {
+  VerifyError,
+  bundleSource,
+  loadBundle,
+  verifyScan,
+  VERDICT_LABEL,
+  type VerifyScanOptions,
+} from '../verify';
 import { CliError, EXIT } from './errors';
 
 interface VerifyFlags {
@@ -20,23 +31,42 @@ export function registerVerifyCommand(program: Command): void {
     .argument('<file>', 'scan of the piece: PNG, JPEG or PDF')
     .option('--certs <file>', 'offline certificate bundle (JSON: vendorCaPem, certificates)')
     .option('--allow-sample', 'exit 0 for a demo sample too')
-    .action(async (file: string, flags: VerifyFlags) => {
-      if (!flags.certs) {
-        throw new CliError(
-          'verify: --certs FILE is required: online verification against the data center is not in this build yet; pass the offline certificate bundle',
-          EXIT.usage,
-        );
-      }
+    .action(async (file: string, flags: VerifyFlags, command: Command) => {
       let report;
+      let online: DataCenterClient | undefined;
       try {
-        const certificates = await loadBundle(flags.certs);
-        report = await verifyScan(file, { certificates });
+        let options: VerifyScanOptions;
+        if (flags.certs) {
+          options = { certificates: await loadBundle(flags.certs) };
+        } else {
+          // Online: the data center's certificate directory, and its record of indicia seen before.
+          const session = new SessionManager(
+            configHome(),
+            await openKeychain(),
+            command.optsWithGlobals(),
+          );
+          const server = await session.server().catch(() => {
+            throw new CliError(
+              'verify: no data center configured; pass --server URL --ca FILE, or an offline bundle with --certs FILE',
+              EXIT.usage,
+            );
+          });
+          online = new DataCenterClient({ serverUrl: server.serverUrl, caPem: server.caPem });
+          const client = online;
+          options = {
+            certificates: bundleSource(await client.certificates()),
+            seenBefore: async (bytes) => (await client.verify(bytes)).verdict === 'duplicate',
+          };
+        }
+        report = await verifyScan(file, options);
       } catch (error) {
         if (error instanceof VerifyError) {
           const usage = error.code === 'VERIFY_BAD_BUNDLE' || error.code === 'VERIFY_FILE_MISSING';
           throw new CliError(error.message, usage ? EXIT.usage : EXIT.refused);
         }
         throw error;
+      } finally {
+        await online?.close();
       }
       process.stdout.write(`${report.line}\n`);
       const accepted =

@@ -13,6 +13,8 @@ import type { BoxName } from './box-types';
 import { FrameReader, HELLO_ID, PROTOCOL_VERSION, encodeFrame, type AnswerFrame } from './protocol';
 
 const BOX_MAIN = fileURLToPath(new URL('./box-main.ts', import.meta.url));
+// tsx resolved from this package, so boxes start whatever the working directory is.
+const TSX_LOADER = import.meta.resolve('tsx');
 
 export interface BoxProcessOptions {
   /** Extra environment for the box (test switches such as VPM_BOX_CLOCK). */
@@ -45,10 +47,14 @@ export class BoxProcess {
   /** Spawns the box and resolves once it announced it is ready; rejects with its reason. */
   start(): Promise<void> {
     const log = this.opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-    const child = spawn(process.execPath, ['--import', TSX_LOADER, BOX_MAIN, this.name, this.dataDir], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-      env: { ...process.env, ...this.opts.env },
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', TSX_LOADER, BOX_MAIN, this.name, this.dataDir],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: { ...process.env, ...this.opts.env },
+      },
+    );
     this.child = child;
     const reader = new FrameReader();
     let stderrTail = '';

@@ -1,0 +1,349 @@
+/**
+ * @module cli/client-commands
+ * The mailer's commands: signup, login, logout, balance, refill, print, batch, history, refund.
+ */
+import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { isMailClass, MAIL_CLASS_NAMES, type MailClass } from '../../shared/mail-class';
+import { formatDollars, parseDollars } from '../../shared/money';
+import { normalizeZip } from '../../shared/zip';
+import { isMediumId, MEDIUM_IDS, type Address, type MediumId } from '../print/index';
+import type { Progress } from '../services/postage-service';
+import { quote } from '../services/rates';
+import { cliContext, readPassword, type CliContext } from './context';
+import { CliError, EXIT } from './errors';
+
+const out = (line: string) => process.stdout.write(`${line}\n`);
+
+async function withContext<T>(command: Command, work: (ctx: CliContext) => Promise<T>): Promise<T> {
+  const ctx = await cliContext(command);
+  try {
+    return await work(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+/** "NAME, STREET, CITY, ST ZIP" (a second street line may follow the first). */
+export function parseAddress(text: string): Address {
+  const parts = text.split(',').map((p) => p.trim());
+  const last = parts.pop() ?? '';
+  const match = /^([A-Za-z]{2})\s+(\d{5}(?:-?\d{4})?)$/.exec(last);
+  if (parts.length < 3 || parts.length > 4 || !match) {
+    throw new CliError(
+      `--to "${text}": write it as "NAME, STREET, CITY, ST ZIP", e.g. "Ann Lee, 1 Main St, Springfield, IL 62701"`,
+      EXIT.usage,
+    );
+  }
+  const [name, street, ...rest] = parts as [string, string, ...string[]];
+  const city = rest.pop() as string;
+  return {
+    name,
+    street,
+    ...(rest[0] ? { street2: rest[0] } : {}),
+    city,
+    state: (match[1] as string).toUpperCase(),
+    zip: normalizeZip(match[2] as string),
+  };
+}
+
+function media(value: string): MediumId {
+  if (!isMediumId(value))
+    throw new CliError(
+      `--media ${value}: unknown; choose one of ${MEDIUM_IDS.join(', ')}`,
+      EXIT.usage,
+    );
+  return value;
+}
+
+function mailClass(value: string): MailClass {
+  if (!isMailClass(value))
+    throw new CliError(
+      `--class ${value}: unknown; choose one of ${MAIL_CLASS_NAMES.join(', ')}`,
+      EXIT.usage,
+    );
+  return value;
+}
+
+function target(opts: { out?: string; printer?: string }): { out?: string; printer?: string } {
+  if (!opts.out === !opts.printer)
+    throw new CliError('give exactly one of --out FILE.pdf or --printer QUEUE', EXIT.usage);
+  return opts.out ? { out: opts.out } : { printer: opts.printer as string };
+}
+
+function progressBar(p: Progress): void {
+  if (!process.stderr.isTTY && p.done !== p.total && p.done % 500 !== 0) return;
+  const width = 30;
+  const filled = Math.round((p.done / Math.max(1, p.total)) * width);
+  const label = p.phase === 'charging' ? 'Buying postage' : 'Rendering     ';
+  process.stderr.write(
+    `${process.stderr.isTTY ? '\r' : ''}${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total}${process.stderr.isTTY && p.done < p.total ? '' : '\n'}`,
+  );
+}
+
+export function registerClientCommands(program: Command): void {
+  program
+    .command('signup')
+    .description('create a mailer account and its meter at the data center')
+    .requiredOption('--user <name>', 'user name (lowercase letters, digits, . _ -)')
+    .requiredOption(
+      '--zip <zip>',
+      'origin ZIP code (5 digits): where your mail enters the mail stream',
+    )
+    .option('--name <name>', 'your or your business name')
+    .option('--password-stdin', 'read the password from standard input')
+    .action(
+      async (
+        opts: { user: string; zip: string; name?: string; passwordStdin?: boolean },
+        command: Command,
+      ) =>
+        withContext(command, async (ctx) => {
+          const password = await readPassword(
+            opts.passwordStdin ?? false,
+            'Choose a password (at least 10 characters): ',
+          );
+          const account = await ctx.session.signUp({
+            username: opts.user,
+            password,
+            name: opts.name ?? opts.user,
+            originZip: opts.zip,
+          });
+          out(
+            `Account ${account.username} created with meter ${account.meterSerial}. Sign in with: vpm login --user ${account.username}`,
+          );
+        }),
+    );
+
+  program
+    .command('login')
+    .description('sign in; the password is kept in the OS keychain when there is one')
+    .requiredOption('--user <name>', 'user name')
+    .option('--password-stdin', 'read the password from standard input')
+    .action(async (opts: { user: string; passwordStdin?: boolean }, command: Command) =>
+      withContext(command, async (ctx) => {
+        const password = await readPassword(opts.passwordStdin ?? false);
+        const { account, previousLogin } = await ctx.session.signIn(opts.user, password);
+        out(
+          `Signed in as ${account.username}, meter ${account.meterSerial}, balance ${formatDollars(account.balanceCents)}.`,
+        );
+        if (previousLogin) out(`Previous sign-on: ${previousLogin}`);
+        if (ctx.session.keychain.kind === 'none') {
+          out(
+            `No OS keychain here: only the session token is kept, in ${ctx.home}/session.json (mode 0600); sign in again when it expires.`,
+          );
+        }
+      }),
+    );
+
+  program
+    .command('logout')
+    .description('sign out and remove the saved credentials')
+    .action(async (_opts: unknown, command: Command) =>
+      withContext(command, async (ctx) => {
+        await ctx.session.signOut();
+        out('Signed out; saved credentials removed.');
+      }),
+    );
+
+  program
+    .command('balance')
+    .description("show the meter's registers")
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { json?: boolean }, command: Command) =>
+      withContext(command, async (ctx) => {
+        const a = await ctx.session.call((c) => c.account());
+        if (opts.json) {
+          out(
+            JSON.stringify({
+              balanceCents: a.balanceCents,
+              ascendingCents: a.ascendingCents,
+              creditedCents: a.creditedCents,
+              meterSerial: a.meterSerial,
+              demo: a.demo,
+            }),
+          );
+          return;
+        }
+        out(
+          `Meter ${a.meterSerial}${a.demo ? ' (demo)' : ''}: balance ${formatDollars(a.balanceCents)}, used ${formatDollars(a.ascendingCents)}, funded ${formatDollars(a.creditedCents)}`,
+        );
+        if (a.balanceCents < a.lowBalanceCents)
+          out(
+            `Balance is below ${formatDollars(a.lowBalanceCents)}: refill with vpm refill AMOUNT`,
+          );
+      }),
+    );
+
+  program
+    .command('refill')
+    .description('add funds to the meter (prepaid, by card)')
+    .argument('<amount>', 'dollars, e.g. 50 or 25.00')
+    .option('--card <number>', 'card number (test cards: 4242424242424242)', '4242424242424242')
+    .action(async (amount: string, opts: { card: string }, command: Command) =>
+      withContext(command, async (ctx) => {
+        const amountCents = parseDollars(amount);
+        const a = await ctx.session.call((c) =>
+          c.refill({
+            amountCents,
+            cardNumber: opts.card.replace(/[\s-]/g, ''),
+            idempotencyKey: `refill-${randomUUID()}`,
+          }),
+        );
+        out(`Added ${formatDollars(amountCents)}. Balance ${formatDollars(a.balanceCents)}.`);
+      }),
+    );
+
+  program
+    .command('print')
+    .description('buy postage for one piece and print it')
+    .requiredOption('--to <address>', 'recipient: "NAME, STREET, CITY, ST ZIP"')
+    .option('--postage <dollars>', 'postage amount, e.g. 0.78')
+    .option('--weight <oz>', 'weight in ounces: postage from the rate table')
+    .option('--class <class>', `mail class: ${MAIL_CLASS_NAMES.join(', ')}`, 'first-class')
+    .option('--media <media>', `medium: ${MEDIUM_IDS.join(', ')}`, 'env10')
+    .option('--out <file>', 'write the PDF here')
+    .option('--printer <queue>', 'send to this printer queue')
+    .action(
+      async (
+        opts: {
+          to: string;
+          postage?: string;
+          weight?: string;
+          class: string;
+          media: string;
+          out?: string;
+          printer?: string;
+        },
+        command: Command,
+      ) =>
+        withContext(command, async (ctx) => {
+          const recipient = parseAddress(opts.to);
+          const cls = mailClass(opts.class);
+          const where = target(opts);
+          if (!opts.postage && !opts.weight)
+            throw new CliError('give --postage DOLLARS or --weight OUNCES', EXIT.usage);
+          const postageCents = opts.postage
+            ? parseDollars(opts.postage)
+            : quote(cls, Number(opts.weight));
+          if (postageCents <= 0)
+            throw new CliError('--postage: must be more than 0.00', EXIT.usage);
+          const r = await ctx.postage.printOne(
+            { recipient, postageCents, mailClass: cls },
+            { ...where, media: media(opts.media) },
+          );
+          out(
+            `Piece ${r.piece.pieceId}: ${formatDollars(r.piece.postageCents)} ${cls}. Balance ${formatDollars(r.balanceCents)}.`,
+          );
+          out(
+            r.jobId
+              ? `Sent to printer ${where.printer} as job ${r.jobId}.`
+              : `PDF written to ${r.pdfPath}.`,
+          );
+        }),
+    );
+
+  program
+    .command('batch')
+    .description(
+      'buy and print postage for every address in a CSV file (name,street,city,state,zip[,postage][,class][,weight])',
+    )
+    .argument('<file>', 'CSV address list with a header row')
+    .option('--media <media>', `medium: ${MEDIUM_IDS.join(', ')}`, 'env10')
+    .option('--out <file>', 'write one PDF here')
+    .option('--printer <queue>', 'send one job to this printer queue')
+    .option(
+      '--resume',
+      'finish an interrupted run of this file; pieces already paid are not charged again',
+    )
+    .action(
+      async (
+        file: string,
+        opts: { media: string; out?: string; printer?: string; resume?: boolean },
+        command: Command,
+      ) =>
+        withContext(command, async (ctx) => {
+          const where = target(opts);
+          const csv = await readFile(file, 'utf8').catch(() => {
+            throw new CliError(`${file}: cannot be read`, EXIT.usage);
+          });
+          const r = await ctx.postage.runBatch(
+            csv,
+            { ...where, media: media(opts.media) },
+            { resume: opts.resume ?? false, onProgress: progressBar },
+          );
+          out(
+            `Batch: ${r.pieces} pieces (${r.charged} charged now, ${r.pieces - r.charged} already paid). Balance ${formatDollars(r.balanceCents)}.`,
+          );
+          out(
+            r.jobId
+              ? `Sent to printer ${where.printer} as job ${r.jobId}.`
+              : `PDF written to ${r.pdfPath} (${r.pages} pages).`,
+          );
+        }),
+    );
+
+  program
+    .command('history')
+    .description('list the pieces you bought')
+    .option('--csv', 'all pieces as CSV')
+    .option('--page <n>', 'page', '1')
+    .option('--search <text>', 'match piece id, ZIP, class or date')
+    .action(async (opts: { csv?: boolean; page: string; search?: string }, command: Command) =>
+      withContext(command, async (ctx) => {
+        if (opts.csv) {
+          process.stdout.write(await ctx.session.call((c) => c.historyCsv()));
+          return;
+        }
+        const page = Number(opts.page);
+        if (!Number.isInteger(page) || page < 1)
+          throw new CliError('--page: a whole number from 1', EXIT.usage);
+        const h = await ctx.session.call((c) =>
+          c.history({ page, pageSize: 50, ...(opts.search ? { q: opts.search } : {}) }),
+        );
+        if (h.items.length === 0) out('No pieces yet.');
+        for (const i of h.items)
+          out(
+            `${i.createdAt}  ${i.pieceId}  ${formatDollars(i.postageCents).padStart(8)}  ${i.mailClass.padEnd(16)} to ${i.destinationZip.padEnd(9)}  ${i.status}${i.refundable ? ' (refundable)' : ''}`,
+          );
+        out(
+          `Page ${h.page} of ${Math.max(1, Math.ceil(h.total / h.pageSize))} (${h.total} pieces)`,
+        );
+      }),
+    );
+
+  program
+    .command('refund')
+    .description('refund an unused piece (within 30 days, once)')
+    .argument('<pieceId>', 'the piece id (vpm history lists them)')
+    .action(async (pieceId: string, _opts: unknown, command: Command) =>
+      withContext(command, async (ctx) => {
+        const r = await ctx.postage.refund(pieceId);
+        out(
+          `Refunded ${formatDollars(r.refundedCents)} for piece ${r.pieceId}. Balance ${formatDollars(r.balanceCents)}.`,
+        );
+      }),
+    );
+
+  program
+    .command('reprint')
+    .description('print an issued piece again (not charged)')
+    .argument('<pieceId>', 'the piece id')
+    .option('--media <media>', 'medium', 'env10')
+    .option('--out <file>', 'write the PDF here')
+    .option('--printer <queue>', 'send to this printer queue')
+    .action(
+      async (
+        pieceId: string,
+        opts: { media: string; out?: string; printer?: string },
+        command: Command,
+      ) =>
+        withContext(command, async (ctx) => {
+          const r = await ctx.postage.reprint(pieceId, {
+            ...target(opts),
+            media: media(opts.media),
+          });
+          out(r.jobId ? `Reprint sent as job ${r.jobId}.` : `Reprint written to ${r.pdfPath}.`);
+        }),
+    );
+}

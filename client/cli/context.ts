@@ -1,0 +1,68 @@
+/**
+ * @module cli/context
+ * What every client command needs: the config home, the keychain, a session manager and the
+ * postage service, built from the global options (--server, --ca) and the environment.
+ */
+import type { Command } from 'commander';
+import { configHome } from '../services/config';
+import { openKeychain } from '../services/keychain';
+import { PostageService } from '../services/postage-service';
+import { SessionManager } from '../services/session';
+
+export interface CliContext {
+  home: string;
+  session: SessionManager;
+  postage: PostageService;
+  close(): Promise<void>;
+}
+
+export async function cliContext(command: Command): Promise<CliContext> {
+  const flags = command.optsWithGlobals<{ server?: string; ca?: string }>();
+  const home = configHome();
+  const keychain = await openKeychain();
+  const session = new SessionManager(home, keychain, { server: flags.server, ca: flags.ca });
+  return {
+    home,
+    session,
+    postage: new PostageService(session, home),
+    close: () => session.close(),
+  };
+}
+
+/** Reads a password: from stdin with --password-stdin, else asked for without echo. */
+export async function readPassword(fromStdin: boolean, prompt = 'Password: '): Promise<string> {
+  if (fromStdin || !process.stdin.isTTY) {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks)
+      .toString('utf8')
+      .replace(/\r?\n$/, '');
+  }
+  process.stderr.write(prompt);
+  const stdin = process.stdin;
+  stdin.setRawMode(true);
+  stdin.resume();
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const onData = (data: Buffer) => {
+      for (const ch of data.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') {
+          stdin.setRawMode(false);
+          stdin.pause();
+          stdin.off('data', onData);
+          process.stderr.write('\n');
+          resolve(text);
+          return;
+        }
+        if (ch === '\u0003') {
+          stdin.setRawMode(false);
+          reject(new Error('cancelled'));
+          return;
+        }
+        if (ch === '\u007f') text = text.slice(0, -1);
+        else text += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}

@@ -1,0 +1,72 @@
+/**
+ * @module services/demo
+ * Offline demo: the real data center code embedded on loopback (random port, its own fresh data
+ * directory, every meter a demo meter), a demo mailer signed in with demo funds. Every indicium it
+ * issues carries the demo flag and prints as SAMPLE — NOT VALID POSTAGE.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initDataCenter, startDataCenter, type RunningDataCenter } from '../../server-mock/index';
+import type { Keychain } from './keychain';
+import { SessionManager } from './session';
+
+export const DEMO_FUNDS_CENTS = 10_000;
+export const DEMO_USER = 'demo';
+
+const noKeychain: Keychain = {
+  kind: 'none',
+  get: async () => null,
+  set: async () => undefined,
+  delete: async () => false,
+};
+
+export interface Demo {
+  running: RunningDataCenter;
+  session: SessionManager;
+  home: string;
+  username: string;
+  close(): Promise<void>;
+}
+
+/** Starts the embedded demo data center and signs in a demo mailer with demo funds. */
+export async function startDemo(options: { onStep?: (step: string) => void } = {}): Promise<Demo> {
+  const step = options.onStep ?? (() => undefined);
+  const base = await mkdtemp(join(tmpdir(), 'vpm-demo-'));
+  const dataDir = join(base, 'datacenter');
+  step('Creating the demo data center (key ceremony)…');
+  await initDataCenter(dataDir, { demo: true });
+  step('Starting its secure boxes and HTTPS server on loopback…');
+  const running = await startDataCenter({ dataDir, host: '127.0.0.1', port: 0 });
+  const home = join(base, 'client');
+  const session = new SessionManager(
+    home,
+    noKeychain,
+    { server: running.url, ca: running.caPath },
+    {},
+  );
+  // The demo password lives only in this process's memory, like the demo account itself.
+  const password = randomBytes(18).toString('base64url');
+  step('Creating the demo mailer and adding demo funds…');
+  await session.signUp({ username: DEMO_USER, password, name: 'Demo Mailer', originZip: '20260' });
+  await session.signIn(DEMO_USER, password, false);
+  await session.call((c) =>
+    c.refill({
+      amountCents: DEMO_FUNDS_CENTS,
+      cardNumber: '4242424242424242',
+      idempotencyKey: 'demo-initial-funds',
+    }),
+  );
+  return {
+    running,
+    session,
+    home,
+    username: DEMO_USER,
+    async close() {
+      await session.close();
+      await running.close();
+      await rm(base, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,295 @@
+/**
+ * @module services/postage-service
+ * Buying and printing postage on the mailer's side: one piece, a batch from a CSV address list
+ * (checked whole first, then charged in chunks with one idempotency key per row kept in a resume
+ * file written before anything is sent, so an interrupted batch resumes without charging twice),
+ * reprints (never charged) and refunds. Output is one PDF file or one printer job.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type * as Api from '../../shared/api/schemas';
+import { decodeIndicium } from '../../shared/indicium/codec';
+import type { MailClass } from '../../shared/mail-class';
+import {
+  printPieces,
+  renderToFile,
+  type Address,
+  type Calibration,
+  type MediumId,
+  type PrintPiece,
+} from '../print/index';
+import { parseBatchCsv, type BatchPiece } from './batch-csv';
+import { readJson, writePrivate } from './config';
+import type { SessionManager } from './session';
+
+export interface Output {
+  /** Write the PDF here… */
+  out?: string;
+  /** …or send it to this printer queue (the PDF is then kept in the client's folder). */
+  printer?: string;
+  media: MediumId;
+  calibration?: Calibration;
+  returnAddress?: Address;
+}
+
+export interface OutputResult {
+  pdfPath: string | null;
+  jobId: string | null;
+  pages: number;
+}
+
+export interface Progress {
+  phase: 'charging' | 'rendering';
+  done: number;
+  total: number;
+}
+
+export class BatchInvalidError extends Error {
+  readonly code = 'BATCH_INVALID';
+  constructor(readonly errors: { line: number; message: string }[]) {
+    super(
+      `batch: ${errors.length} bad row(s), nothing was charged:\n${errors.map((e) => `  line ${e.line}: ${e.message}`).join('\n')}`,
+    );
+  }
+}
+
+interface ResumeFile {
+  batchId: string;
+  csvDigest: string;
+  keys: Record<string, string>; // line → idempotency key
+  paid: Record<string, string>; // line → piece id
+  complete: boolean;
+}
+
+interface JournalLine {
+  pieceId: string;
+  recipient: Address;
+}
+
+const CHUNK = 100;
+
+export class PostageService {
+  constructor(
+    private readonly session: SessionManager,
+    private readonly home: string,
+  ) {}
+
+  private get journalFile() {
+    return join(this.home, 'pieces.jsonl');
+  }
+
+  /** Keeps each piece's recipient locally (the data center never sees addresses) for reprints. */
+  private async remember(lines: JournalLine[]): Promise<void> {
+    await mkdir(this.home, { recursive: true, mode: 0o700 });
+    await appendFile(this.journalFile, lines.map((l) => JSON.stringify(l)).join('\n') + '\n', {
+      mode: 0o600,
+    });
+  }
+
+  private async recipients(): Promise<Map<string, Address>> {
+    const map = new Map<string, Address>();
+    const text = await readFile(this.journalFile, 'utf8').catch(() => '');
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      const entry = JSON.parse(line) as JournalLine;
+      map.set(entry.pieceId, entry.recipient);
+    }
+    return map;
+  }
+
+  async output(
+    pieces: PrintPiece[] | AsyncIterable<PrintPiece>,
+    output: Output,
+    name: string,
+  ): Promise<OutputResult> {
+    const opts = {
+      media: output.media,
+      ...(output.calibration ? { calibration: output.calibration } : {}),
+      ...(output.returnAddress ? { returnAddress: output.returnAddress } : {}),
+    };
+    if (output.printer) {
+      const result = await printPieces(pieces, { ...opts, printer: output.printer, title: name });
+      return { pdfPath: null, jobId: result.job.id, pages: result.pages };
+    }
+    const pdfPath = output.out ?? join(this.home, 'output', `${name}.pdf`);
+    await mkdir(join(pdfPath, '..'), { recursive: true });
+    const result = await renderToFile(pieces, opts, pdfPath);
+    return { pdfPath, jobId: null, pages: result.pages };
+  }
+
+  /** Buys one indicium and prints it. The key makes a retry return the same indicium. */
+  async printOne(
+    piece: {
+      recipient: Address;
+      postageCents: number;
+      mailClass: MailClass;
+      idempotencyKey?: string;
+      mailingDate?: string;
+    },
+    output: Output,
+  ): Promise<{ piece: Api.IssuedPiece; balanceCents: number } & OutputResult> {
+    const idempotencyKey = piece.idempotencyKey ?? randomUUID();
+    const response = await this.session.call((c) =>
+      c.dispense({
+        pieces: [
+          {
+            idempotencyKey,
+            postageCents: piece.postageCents,
+            mailClass: piece.mailClass,
+            destinationZip: piece.recipient.zip,
+          },
+        ],
+        ...(piece.mailingDate ? { mailingDate: piece.mailingDate } : {}),
+      }),
+    );
+    const issued = response.pieces[0] as Api.IssuedPiece;
+    await this.remember([{ pieceId: issued.pieceId, recipient: piece.recipient }]);
+    const result = await this.output(
+      [{ indicium: Buffer.from(issued.indicium, 'base64'), recipient: piece.recipient }],
+      output,
+      `piece-${issued.pieceId}`,
+    );
+    return { piece: issued, balanceCents: response.balanceCents, ...result };
+  }
+
+  /** Checks a CSV whole, without charging. */
+  validate(csv: string) {
+    return parseBatchCsv(csv);
+  }
+
+  private resumePath(digest: string) {
+    return join(this.home, 'batches', `${digest.slice(0, 32)}.json`);
+  }
+
+  /**
+   * Runs a batch: validates every row first (nothing charged on any error), then charges in
+   * chunks and renders one PDF or one printer job. `resume` continues an interrupted run of the
+   * same file with the same keys, so only unpaid rows are charged.
+   */
+  async runBatch(
+    csv: string,
+    output: Output,
+    options: { resume?: boolean; batchId?: string; onProgress?: (p: Progress) => void } = {},
+  ): Promise<{ pieces: number; charged: number; balanceCents: number } & OutputResult> {
+    const parsed = parseBatchCsv(csv);
+    if (parsed.errors.length > 0) throw new BatchInvalidError(parsed.errors);
+    const digest = createHash('sha256')
+      .update(options.batchId ?? '')
+      .update('\n')
+      .update(csv)
+      .digest('hex');
+    const file = this.resumePath(digest);
+    let state = await readJson<ResumeFile>(file);
+    if (options.resume && !state)
+      throw new Error(
+        'batch: there is no interrupted run of this file to resume; run it without --resume',
+      );
+    if (!options.resume && state && !state.complete && !options.batchId) {
+      throw new Error(
+        'batch: an earlier run of this file was interrupted; add --resume to finish it without charging twice',
+      );
+    }
+    if (!state || (!options.resume && !options.batchId)) {
+      const batchId = options.batchId ?? randomUUID();
+      state = { batchId, csvDigest: digest, keys: {}, paid: {}, complete: false };
+      for (const p of parsed.pieces) state.keys[p.line] = `b-${batchId}-${p.line}`.slice(0, 128);
+    }
+    // The keys are on disk before the first request leaves.
+    await mkdir(join(this.home, 'batches'), { recursive: true, mode: 0o700 });
+    await writePrivate(file, JSON.stringify(state));
+
+    const total = parsed.pieces.length;
+    const byLine = new Map<number, Api.IssuedPiece>();
+    let charged = 0;
+    let balanceCents = 0;
+    for (let i = 0; i < total; i += CHUNK) {
+      const chunk = parsed.pieces.slice(i, i + CHUNK);
+      const response = await this.session.call((c) =>
+        c.dispense({
+          pieces: chunk.map((p) => ({
+            idempotencyKey: (state as ResumeFile).keys[p.line] as string,
+            postageCents: p.postageCents,
+            mailClass: p.mailClass,
+            destinationZip: p.recipient.zip,
+          })),
+        }),
+      );
+      balanceCents = response.balanceCents;
+      response.pieces.forEach((issued, j) => {
+        const piece = chunk[j] as BatchPiece;
+        byLine.set(piece.line, issued);
+        if (!issued.replayed) charged++;
+        (state as ResumeFile).paid[piece.line] = issued.pieceId;
+      });
+      await this.remember(
+        response.pieces.map((issued, j) => ({
+          pieceId: issued.pieceId,
+          recipient: (chunk[j] as BatchPiece).recipient,
+        })),
+      );
+      await writePrivate(file, JSON.stringify(state));
+      options.onProgress?.({ phase: 'charging', done: Math.min(i + CHUNK, total), total });
+    }
+    let rendered = 0;
+    const pieces = async function* (): AsyncIterable<PrintPiece> {
+      for (const p of parsed.pieces) {
+        const issued = byLine.get(p.line) as Api.IssuedPiece;
+        yield { indicium: Buffer.from(issued.indicium, 'base64'), recipient: p.recipient };
+        rendered++;
+        if (rendered % 100 === 0 || rendered === total)
+          options.onProgress?.({ phase: 'rendering', done: rendered, total });
+      }
+    };
+    const result = await this.output(pieces(), output, `batch-${state.batchId}`);
+    state.complete = true;
+    await writePrivate(file, JSON.stringify(state));
+    return { pieces: total, charged, balanceCents, ...result };
+  }
+
+  /** Prints an issued piece again. Never charges. */
+  async reprint(pieceId: string, output: Output): Promise<OutputResult> {
+    const piece = await this.findPiece(pieceId);
+    const recipient = (await this.recipients()).get(piece.pieceId) ?? {
+      name: '',
+      street: '',
+      city: '',
+      state: '',
+      zip: piece.destinationZip,
+    };
+    return this.output(
+      [{ indicium: Buffer.from(piece.indicium, 'base64'), recipient }],
+      output,
+      `reprint-${piece.pieceId}`,
+    );
+  }
+
+  async findPiece(pieceId: string): Promise<Api.HistoryItem> {
+    const page = await this.session.call((c) => c.history({ q: pieceId, pageSize: 5 }));
+    const piece = page.items.find((i) => i.pieceId === pieceId);
+    if (!piece)
+      throw Object.assign(
+        new Error(`piece ${pieceId}: not in your history; vpm history lists your pieces`),
+        { code: 'PIECE_NOT_FOUND' },
+      );
+    return piece;
+  }
+
+  refund(pieceId: string) {
+    return this.session.call((c) => c.refund({ pieceId }));
+  }
+
+  /** Removes a finished batch's resume file. */
+  async forget(csv: string, batchId?: string): Promise<void> {
+    const digest = createHash('sha256')
+      .update(batchId ?? '')
+      .update('\n')
+      .update(csv)
+      .digest('hex');
+    await rm(this.resumePath(digest), { force: true });
+  }
+
+  static describe(indicium: string) {
+    return decodeIndicium(new Uint8Array(Buffer.from(indicium, 'base64'))).fields;
+  }
+}
