@@ -339,6 +339,23 @@ export class DataCenter {
             'INSUFFICIENT_FUNDS',
             `postage: more than the balance of ${record.descendingCents} cents`,
           );
+        case 'METER_SUSPENDED':
+          throw new ApiError('METER_SUSPENDED', `meter ${record.serial}: suspended`);
+        case 'BAD_REQUEST':
+          // The box refused the stored record's shape (a column edited to a value no record can
+          // hold): tampering or corruption, never a caller's mistake.
+          if (/^record[.:]/.test(error.message)) {
+            await this.alert(
+              record.serial,
+              'METER_RECORD_MALFORMED',
+              `meter record is malformed: altered in the database (${error.message})`,
+            );
+            throw new ApiError(
+              'METER_INTEGRITY',
+              `meter ${record.serial}: the stored meter record failed its security check; nothing was charged`,
+            );
+          }
+          throw error;
         case 'BOX_UNAVAILABLE':
         case 'TAMPERED':
         case 'SELF_TEST_FAILED':
@@ -484,15 +501,9 @@ export class DataCenter {
           .filter((_, i) => !existing[i]);
         let fresh: PieceRow[] = [];
         if (todo.length > 0) {
-          if (record.status !== 'active')
-            throw new ApiError('METER_SUSPENDED', `meter ${record.serial}: suspended`);
-          const total = todo.reduce((sum, t) => sum + t.p.postageCents, 0);
-          if (total > record.descendingCents) {
-            throw new ApiError(
-              'INSUFFICIENT_FUNDS',
-              `postage: ${total} cents asked, balance is ${record.descendingCents} cents`,
-            );
-          }
+          // Status and funds are the meter box's to judge: the stored record is trusted only
+          // after the box verified its MAC and freshness (a tampered status or register must
+          // raise a fraud alert, not a plain refusal).
           const result = await this.withMeterBox(record, (rec) =>
             this.boxes.meter.dispense({
               requestId: randomUUID(),
