@@ -94,3 +94,20 @@ export function unrecorded(db: Database.Database, received: Iterable<string>): s
   for (const b64 of received) if (!find.get(Buffer.from(b64, 'base64'))) missing.push(b64);
   return missing;
 }
+
+/** A fingerprint of everything a refused request must not change: money, pieces, accounts. */
+export function moneySnapshot(db: Database.Database): string {
+  const one = (sql: string) => JSON.stringify(db.prepare(sql).all());
+  return [
+    one(
+      'SELECT serial, ascending_cents, descending_cents, credited_cents, counter, mac FROM meter_records ORDER BY serial',
+    ),
+    one("SELECT COUNT(*) AS n, COALESCE(SUM(status = 'refunded'), 0) AS r FROM pieces"),
+    one('SELECT COUNT(*) AS n FROM refills'),
+    one('SELECT COUNT(*) AS n FROM refunds'),
+    one('SELECT COUNT(*) AS n FROM mailers'),
+    one('SELECT COUNT(*) AS n FROM meters'),
+    one('SELECT COUNT(*) AS n, COALESCE(SUM(revoked), 0) AS r FROM sessions'),
+    one('SELECT id, low_balance_cents, auto_refill_cents FROM mailers ORDER BY id'),
+  ].join('\n');
+}
