@@ -11,7 +11,7 @@ import { call } from './vpm';
 export function usePrintSetup() {
   const [printers, setPrinters] = useState<PrinterInfo[]>([]);
   const [printer, setPrinter] = useState<string>(PDF_ONLY);
-  const [media, setMedia] = useState<Media>('envelope-10');
+  const [media, setMedia] = useState<Media>('env10');
   const [error, setError] = useState<string | null>(null);
 
   useEffect(() => {

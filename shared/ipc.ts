@@ -42,14 +42,19 @@ export const US_STATE_PATTERN = '^[A-Z]{2}$';
 export const CARD_NUMBER_PATTERN = '^[0-9]{12,19}$';
 
 /**
- * Print media the print driver lays out exactly (sizes in millimetres, landscape for envelopes).
+ * Print media the print driver lays out exactly (client/print/media.ts holds the sizes; envelopes are landscape).
  * The indicium goes in the upper right with DMM 604.4.3.3's clear zone.
  */
 export const MEDIA = {
-  'envelope-10': { label: '#10 envelope (9½ × 4⅛ in)', widthMm: 241.3, heightMm: 104.8 },
-  'envelope-6x9': { label: '6 × 9 in envelope', widthMm: 228.6, heightMm: 152.4 },
-  'label-4x6': { label: '4 × 6 in shipping label', widthMm: 101.6, heightMm: 152.4 },
-  'label-2x7': { label: '2¼ × 7 in postage label', widthMm: 177.8, heightMm: 57.2 },
+  env10: { label: '#10 envelope (9½ × 4⅛ in)' },
+  env9: { label: '#9 envelope (8⅞ × 3⅞ in)' },
+  'env6-3-4': { label: '#6¾ envelope (6½ × 3⅝ in)' },
+  env6x9: { label: '6 × 9 in envelope' },
+  env9x12: { label: '9 × 12 in envelope' },
+  c5: { label: 'C5 envelope (229 × 162 mm)' },
+  dl: { label: 'DL envelope (220 × 110 mm)' },
+  label4x6: { label: '4 × 6 in label (thermal roll)' },
+  sheet2x4x6: { label: 'Letter sheet with two 4 × 6 in labels' },
 } as const;
 export type Media = keyof typeof MEDIA;
 export const MEDIA_NAMES = Object.keys(MEDIA) as Media[];
@@ -182,7 +187,7 @@ export const DEFAULT_SETTINGS: Settings = {
   caPath: null,
   demoMode: true,
   defaultPrinter: null,
-  defaultMedia: 'envelope-10',
+  defaultMedia: 'env10',
   calibration: {},
 };
 

@@ -174,7 +174,7 @@ describe('createIpcRouter()', () => {
       const csv = 'name,street,city,state,zip,mail_class,weight_oz\n';
       await invoke(
         'batch:run',
-        { csv, media: 'label-4x6', printer: null, batchId: 'batch-0001' },
+        { csv, media: 'label4x6', printer: null, batchId: 'batch-0001' },
         ev,
       );
       expect(send).toHaveBeenCalledWith('batch:progress', {

@@ -1,0 +1,295 @@
+/**
+ * @module services
+ * The client services behind the desktop app's IPC map (shared/ipc.ts): one method per channel,
+ * over the same session, postage and print code the `vpm` CLI uses. Electron main calls them
+ * through its IPC router; the browser tests bridge them into the page. No `electron` here.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type * as Api from '../../shared/api/schemas';
+import type {
+  Account,
+  ClientRuntime,
+  ClientServices,
+  CreateClientServices,
+  Settings,
+} from '../../shared/ipc';
+import { PrintError } from '../print/errors';
+import { CupsPrinterDriver } from '../print/printers';
+import { DataCenterError } from './datacenter-client';
+import { startDemo, type Demo } from './demo';
+import { openKeychain } from './keychain';
+import { PostageService } from './postage-service';
+import { previewSvg } from './preview';
+import { quote, RATE_TABLE } from './rates';
+import { SessionManager } from './session';
+
+/** An error the app shows as is: a stable code and a message that says what to do. */
+export class ServiceError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = 'ServiceError';
+  }
+}
+
+const CODE_MAP: Record<string, string> = {
+  UNAUTHENTICATED: 'NOT_SIGNED_IN',
+  SESSION_EXPIRED: 'NOT_SIGNED_IN',
+  NOT_SIGNED_IN: 'NOT_SIGNED_IN',
+  UNREACHABLE: 'UNREACHABLE',
+  UNTRUSTED_SERVER: 'UNREACHABLE',
+  REFUND_NOT_ALLOWED: 'NOT_REFUNDABLE',
+};
+
+/** Turns any error from below into a ServiceError with a code the renderer knows. */
+function asServiceError(error: unknown): ServiceError {
+  if (error instanceof ServiceError) return error;
+  if (error instanceof PrintError) return new ServiceError('PRINTER_FAILED', error.message);
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof DataCenterError || code)
+    return new ServiceError(CODE_MAP[code ?? ''] ?? code ?? 'INTERNAL', message);
+  return new ServiceError('INTERNAL', 'Something went wrong; try again. Details are in the log.');
+}
+
+function toAccount(a: Api.Account): Account {
+  return {
+    username: a.username,
+    name: a.name || null,
+    originZip: a.originZip,
+    meterSerial: a.meterSerial,
+    balanceCents: a.balanceCents,
+    ascendingCents: a.ascendingCents,
+    lowBalanceCents: a.lowBalanceCents,
+    autoRefillCents: a.autoRefillCents,
+    demo: a.demo,
+  };
+}
+
+export const createClientServices: CreateClientServices = async (options) => {
+  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  const keychain = await openKeychain();
+  let settings: Settings = await options.settings.load();
+  let demo: Demo | undefined;
+  let session = new SessionManager(join(options.dataDir, 'client'), keychain, {
+    server: settings.serverUrl,
+    ...(settings.caPath ? { ca: settings.caPath } : {}),
+  });
+  let postage = new PostageService(session, join(options.dataDir, 'client'));
+  const printers = new CupsPrinterDriver();
+  let account: Api.Account | undefined;
+
+  const output = (printer: string | null, media: Settings['defaultMedia']) => ({
+    ...(printer ? { printer } : {}),
+    media,
+    ...(printer && settings.calibration[printer]
+      ? { calibration: settings.calibration[printer] }
+      : {}),
+  });
+
+  const refreshAccount = async () => {
+    account = await session.call((c) => c.account());
+    return toAccount(account);
+  };
+
+  const raw: ClientServices = {
+    'auth:signUp': async (req) => {
+      const created = await session.signUp({
+        username: req.username.toLowerCase(),
+        password: req.password,
+        name: req.name ?? req.username,
+        originZip: req.originZip,
+      });
+      await session.signIn(created.username, req.password, false);
+      return refreshAccount();
+    },
+    'auth:signIn': async (req) => {
+      await session.signIn(req.username.toLowerCase(), req.password, req.remember);
+      return refreshAccount();
+    },
+    'auth:signInRemembered': async () => ((await session.renew()) ? refreshAccount() : null),
+    'auth:signOut': async () => {
+      await session.signOut();
+      account = undefined;
+      return null;
+    },
+    'account:get': async () => refreshAccount(),
+    'account:refill': async (req) => {
+      await session.call((c) =>
+        c.refill({
+          amountCents: req.amountCents,
+          cardNumber: req.cardNumber,
+          idempotencyKey: `refill-${crypto.randomUUID()}`,
+        }),
+      );
+      return refreshAccount();
+    },
+    'account:setLowBalance': async (req) => {
+      await session.call((c) =>
+        c.settings({ lowBalanceCents: req.thresholdCents, autoRefillCents: req.autoRefillCents }),
+      );
+      return refreshAccount();
+    },
+    'postage:rates': async () => RATE_TABLE,
+    'postage:quote': async (req) => {
+      try {
+        return { postageCents: quote(req.mailClass, req.weightOz) };
+      } catch (error) {
+        throw new ServiceError('NO_RATE', (error as Error).message, '/weightOz');
+      }
+    },
+    'piece:preview': async (req) => ({
+      svg: previewSvg({
+        ...req,
+        originZip: account?.originZip ?? '00000',
+        deviceId: account?.meterSerial ?? 'PREVIEW00000',
+      }),
+    }),
+    'piece:print': async (req) => {
+      const r = await postage.printOne(
+        {
+          recipient: req.recipient,
+          postageCents: req.postageCents,
+          mailClass: req.mailClass,
+          idempotencyKey: req.idempotencyKey,
+        },
+        output(req.printer, req.media),
+      );
+      return {
+        pieceId: r.piece.pieceId,
+        pdfPath: r.pdfPath ?? '',
+        jobId: r.jobId,
+        balanceCents: r.balanceCents,
+      };
+    },
+    'batch:validate': async (req) => {
+      const parsed = postage.validate(req.csv);
+      return {
+        rows: parsed.pieces.length + parsed.errors.length,
+        errors: parsed.errors,
+        totalCents: parsed.totalCents,
+        items: parsed.pieces.slice(0, 1000).map((p) => ({
+          line: p.line,
+          name: p.recipient.name,
+          city: p.recipient.city,
+          state: p.recipient.state,
+          zip: p.recipient.zip,
+          mailClass: p.mailClass,
+          postageCents: p.postageCents,
+        })),
+      };
+    },
+    'batch:run': async (req, context) => {
+      const r = await postage.runBatch(req.csv, output(req.printer, req.media), {
+        batchId: req.batchId,
+        resume: true,
+        onProgress: (p) => {
+          if (p.phase === 'charging')
+            context.emit('batch:progress', { batchId: req.batchId, done: p.done, total: p.total });
+        },
+      });
+      return {
+        pieces: r.pieces,
+        pdfPath: r.pdfPath ?? '',
+        jobId: r.jobId,
+        balanceCents: r.balanceCents,
+      };
+    },
+    'history:list': async (req) => {
+      const h = await session.call((c) =>
+        c.history({
+          page: req.page + 1,
+          pageSize: req.pageSize,
+          ...(req.query ? { q: req.query } : {}),
+        }),
+      );
+      return {
+        items: h.items.map((i) => ({
+          pieceId: i.pieceId,
+          createdAt: i.createdAt,
+          postageCents: i.postageCents,
+          destinationZip: i.destinationZip,
+          mailClass: i.mailClass,
+          status: i.status,
+          refundable: i.refundable,
+        })),
+        total: h.total,
+      };
+    },
+    'history:exportCsv': async () => ({ csv: await session.call((c) => c.historyCsv()) }),
+    'history:reprint': async (req) => {
+      const r = await postage.reprint(req.pieceId, output(req.printer, req.media));
+      return { pdfPath: r.pdfPath ?? '', jobId: r.jobId };
+    },
+    'history:refund': async (req) => {
+      const r = await postage.refund(req.pieceId);
+      return { balanceCents: r.balanceCents };
+    },
+    'printers:list': async () =>
+      (await printers.listPrinters()).map((p) => ({
+        name: p.name,
+        isDefault: p.isDefault,
+        media: p.media,
+      })),
+    'settings:get': async () => settings,
+    'settings:set': async (req) => {
+      await options.settings.save(req);
+      const serverChanged = req.serverUrl !== settings.serverUrl || req.caPath !== settings.caPath;
+      settings = req;
+      if (serverChanged && !demo) {
+        await session.close();
+        session = new SessionManager(join(options.dataDir, 'client'), keychain, {
+          server: settings.serverUrl,
+          ...(settings.caPath ? { ca: settings.caPath } : {}),
+        });
+        postage = new PostageService(session, join(options.dataDir, 'client'));
+      }
+      return settings;
+    },
+    'app:info': async () => ({ demo: demo !== undefined, version: options.appVersion }),
+  };
+
+  // Every method reports failures as ServiceErrors (a stable code and a message for the user).
+  const services = Object.fromEntries(
+    Object.entries(raw).map(([channel, method]) => [
+      channel,
+      async (request: never, context: never) => {
+        try {
+          return await (method as (r: never, c: never) => Promise<unknown>)(request, context);
+        } catch (error) {
+          const wrapped = asServiceError(error);
+          if (wrapped.code === 'INTERNAL')
+            options.log?.(
+              'error',
+              `${channel}: ${error instanceof Error ? error.stack : String(error)}`,
+            );
+          throw wrapped;
+        }
+      },
+    ]),
+  ) as unknown as ClientServices;
+
+  const runtime: ClientRuntime = {
+    services,
+    async startDemo() {
+      if (!demo) {
+        demo = await startDemo({ onStep: (s) => options.log?.('info', s) });
+        await session.close();
+        session = demo.session;
+        postage = new PostageService(session, demo.home);
+        await refreshAccount();
+      }
+      return { serverUrl: demo.running.url, username: demo.username };
+    },
+    async close() {
+      await session.close();
+      await demo?.close();
+      demo = undefined;
+    },
+  };
+  return runtime;
+};
