@@ -96,7 +96,8 @@ export class BoxProcess {
             ready = true;
             clearTimeout(timer);
             if (answer.ok) resolve();
-            else
+            else {
+              child.stdin.end(); // a box that refused to start is of no use: let it exit
               reject(
                 new BoxError(
                   answer.error.code,
@@ -105,6 +106,7 @@ export class BoxProcess {
                   answer.error.details,
                 ),
               );
+            }
             continue;
           }
           if (answer.id === null) {

@@ -6,6 +6,7 @@ import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BoxError, initBoxes, startBoxes } from '../../../server-mock/boxes/index';
+import { BoxProcess } from '../../../server-mock/boxes/box-process';
 import { expectBoxError, freshDir, fundedMeter, piece } from './helpers';
 
 const quiet = { log: () => undefined };
@@ -63,9 +64,12 @@ describe('Tamper response', () => {
     const keys = JSON.parse(original) as { keys: Record<string, string> };
     keys.keys.grantKey = Buffer.alloc(32, 7).toString('base64');
     writeFileSync(path, JSON.stringify(keys));
-    const error = await startError(dir);
+    const error = await new BoxProcess('auth', dir, quiet).start().then(
+      () => undefined,
+      (e: unknown) => e as BoxError,
+    );
     expect(error).toMatchObject({ code: 'TAMPERED', box: 'auth' });
-    expect(error.message).toMatch(/keys\.json checksum/);
+    expect(error?.message).toMatch(/keys\.json checksum/);
     writeFileSync(path, original);
   });
 
@@ -92,8 +96,16 @@ describe('Power-up self-tests', () => {
     const scrypt = await startError(dir, { VPM_BOX_FORCE_SELFTEST_FAIL: 'scrypt' });
     expect(scrypt).toMatchObject({ code: 'SELF_TEST_FAILED', box: 'auth' });
     expect(scrypt.message).toMatch(/scrypt known-answer test/);
-    const ecdsa = await startError(dir, { VPM_BOX_FORCE_SELFTEST_FAIL: 'ecdsa-p256' });
-    expect(ecdsa.code).toBe('SELF_TEST_FAILED');
+    const txn = new BoxProcess('txn', dir, {
+      ...quiet,
+      env: { VPM_BOX_FORCE_SELFTEST_FAIL: 'ecdsa-p256' },
+    });
+    const ecdsa = (await txn.start().then(
+      () => undefined,
+      (e: unknown) => e,
+    )) as BoxError;
+    await txn.stop();
+    expect(ecdsa).toMatchObject({ code: 'SELF_TEST_FAILED', box: 'txn' });
     expect(ecdsa.message).toMatch(/ecdsa-p256/);
     rmSync(dir, { recursive: true, force: true });
   });
