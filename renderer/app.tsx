@@ -75,7 +75,7 @@ export function App() {
   return (
     <div className="app">
       {demo ? (
-        <div className="demo-banner" role="note" aria-label="Demo mode">
+        <div className="demo-banner" role="note" aria-label="Demo banner">
           <strong>Demo mode</strong> — the data center runs on this computer with a demo account.
           Every indicium is a SAMPLE and is not valid postage.
         </div>

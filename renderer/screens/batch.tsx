@@ -23,6 +23,7 @@ export function Batch(props: { onBalance: (cents: number) => void }) {
   const [progress, setProgress] = useState<{ done: number; total: number } | null>(null);
   const [notice, setNotice] = useState<{ kind: 'error' | 'success'; text: string } | null>(null);
   const [running, setRunning] = useState(false);
+  const [printed, setPrinted] = useState(false);
   const setup = usePrintSetup();
 
   useEffect(() => {
@@ -39,6 +40,7 @@ export function Batch(props: { onBalance: (cents: number) => void }) {
     setProgress(null);
     setFileError(null);
     setFile(null);
+    setPrinted(false);
     if (chosen === undefined) return;
     if (chosen.size > MAX_FILE_BYTES) {
       setFileError('This file is larger than 20 MB; split it into smaller batches.');
@@ -72,6 +74,7 @@ export function Batch(props: { onBalance: (cents: number) => void }) {
     setRunning(false);
     if (result.ok) {
       props.onBalance(result.value.balanceCents);
+      setPrinted(true);
       setProgress({ done: result.value.pieces, total: result.value.pieces });
       setNotice({
         kind: 'success',
@@ -225,15 +228,21 @@ export function Batch(props: { onBalance: (cents: number) => void }) {
             <button
               type="button"
               className="button-primary"
-              disabled={running || validRows === 0}
+              disabled={running || printed || validRows === 0 || checked.errors.length > 0}
               onClick={() => void run()}
             >
               {running
                 ? 'Printing…'
-                : `Print ${validRows} ${validRows === 1 ? 'piece' : 'pieces'}` +
-                  (checked.errors.length > 0 ? ' (skip rows with errors)' : '')}
+                : printed
+                  ? 'Batch printed'
+                  : `Print ${validRows} ${validRows === 1 ? 'piece' : 'pieces'}`}
             </button>
           </div>
+          {checked.errors.length > 0 ? (
+            <p className="hint">
+              Nothing is printed while a row has an error: fix the file, then choose it again.
+            </p>
+          ) : null}
         </div>
       ) : null}
     </section>

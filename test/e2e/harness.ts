@@ -24,7 +24,7 @@
  *               'Origin ZIP code'; button 'Create account'
  *   Shell:      navigation 'Main' with buttons 'Dashboard', 'New mail piece', 'Batch',
  *               'History', 'Settings' (aria-current="page" on the current one); 'Sign out';
- *               getByLabel('Balance') in the top bar; role note 'Demo mode' when in demo mode
+ *               getByLabel('Balance') in the top bar; role note 'Demo banner' when in demo mode
  *   Dashboard:  'Refill amount', 'Card number', button 'Refill'; 'Warn when the balance is
  *               below', 'Refill automatically', 'Automatic refill amount',
  *               button 'Save low-balance settings'
@@ -41,6 +41,7 @@
  *   Settings:   'Demo mode', 'Data center URL', 'Data center CA certificate file (optional)',
  *               'Default printer', 'Default medium', 'Calibrate printer',
  *               'Horizontal offset (mm)', 'Vertical offset (mm)', button 'Save settings'
+ *   Labels match as substrings unless { exact: true } (e.g. 'Password' on sign-up).
  *   Messages:   form errors role alert; successes role status; a field's error is its
  *               accessible description (toHaveAccessibleDescription).
  */
@@ -143,43 +144,37 @@ export interface AppHarness {
   close(): Promise<void>;
 }
 
-/** What the page's globals look like to the bridge (this file is typed without the DOM lib). */
-interface PageGlobals {
-  __vpmInvoke(channel: string, request: unknown): Promise<unknown>;
-  __vpmEmit(event: string, payload: unknown): void;
-  document: {
-    addEventListener(
-      type: 'securitypolicyviolation',
-      listener: (e: { violatedDirective: string; blockedURI: string }) => void,
-    ): void;
-  };
-}
-
-/** Runs in the page before its scripts: builds window.vpm exactly as the preload does. */
-function installVpm({ channels }: { channels: string[] }) {
-  type Listener = (payload: unknown) => void;
-  const page = globalThis as unknown as PageGlobals;
-  const listeners = new Set<Listener>();
-  const api: Record<string, unknown> = {};
+/**
+ * Runs in the page before its scripts: builds window.vpm exactly as the preload does. Kept as
+ * plain JavaScript text: a function would be serialized after the TypeScript transform, which
+ * may add helpers that do not exist in the page.
+ */
+function installVpmScript(channels: readonly string[]): string {
+  return `(() => {
+  const channels = ${JSON.stringify(channels)};
+  const listeners = new Set();
+  const api = {};
   for (const channel of channels) {
-    api[channel] = (request: unknown) => page.__vpmInvoke(channel, request);
+    api[channel] = (request) => window.__vpmInvoke(channel, request);
   }
-  api.onBatchProgress = (listener: Listener) => {
+  api.onBatchProgress = (listener) => {
     listeners.add(listener);
-    return () => {
-      listeners.delete(listener);
-    };
+    return () => { listeners.delete(listener); };
   };
-  Object.defineProperty(globalThis, '__vpmEmit', {
-    value: (event: string, payload: unknown) => {
+  Object.defineProperty(window, '__vpmEmit', {
+    value: (event, payload) => {
       if (event === 'batch:progress') for (const l of listeners) l(payload);
     },
   });
-  Object.defineProperty(globalThis, 'vpm', { value: Object.freeze(api) });
-  page.document.addEventListener('securitypolicyviolation', (e) => {
-    console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
+  Object.defineProperty(window, 'vpm', { value: Object.freeze(api) });
+  document.addEventListener('securitypolicyviolation', (e) => {
+    console.error('CSP violation: ' + e.violatedDirective + ' ' + e.blockedURI);
   });
+})();`;
 }
+
+/** Console noise that is expected: the meta CSP carries frame-ancestors for the packaged app. */
+const EXPECTED_CONSOLE = [/'frame-ancestors' is ignored when delivered via a <meta> element/];
 
 /** Builds and serves the renderer, launches Chromium, bridges window.vpm, opens the app. */
 export async function startApp(options: StartAppOptions): Promise<AppHarness> {
@@ -201,16 +196,20 @@ export async function startApp(options: StartAppOptions): Promise<AppHarness> {
   const calls: AppHarness['calls'] = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
   page.on('console', (message) => {
-    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+    const text = message.text();
+    if (message.type() === 'error' && !EXPECTED_CONSOLE.some((re) => re.test(text))) {
+      problems.push(`console: ${text}`);
+    }
   });
 
   const serviceContext: ServiceContext = {
     emit(event: IpcEvent, payload: unknown) {
       page
-        .evaluate(([e, p]) => (globalThis as unknown as PageGlobals).__vpmEmit(e, p), [
-          event,
-          payload,
-        ] as const)
+        .evaluate(
+          ([e, p]) =>
+            (globalThis as unknown as { __vpmEmit(e: string, p: unknown): void }).__vpmEmit(e, p),
+          [event, payload] as const,
+        )
         .catch((error: unknown) =>
           log('warn', `e2e: event ${event} not delivered: ${String(error)}`),
         );
@@ -225,7 +224,7 @@ export async function startApp(options: StartAppOptions): Promise<AppHarness> {
     });
     return result;
   });
-  await page.addInitScript(installVpm, { channels: [...IPC_CHANNELS] });
+  await page.addInitScript({ content: installVpmScript(IPC_CHANNELS) });
   await page.goto(url);
 
   return {
