@@ -1,13 +1,15 @@
 /**
  * @module print/datamatrix
- * The indicium as a Data Matrix (ECC 200) symbol: bwip-js computes the module matrix (bytes are
- * carried in Base 256 mode, so 146 bytes give a 48 × 48 symbol) and the renderer draws each dark
+ * The indicium as a Data Matrix (ECC 200) symbol: bwip-js computes the module matrix (always a
+ * 48 × 48 symbol, which carries the 146 bytes in any encodation) and the renderer draws each dark
  * run as a vector rectangle. Also an SVG preview for the UI.
  */
 import bwipjs from 'bwip-js/node';
 
 /** Module size on paper: 1.5 pt = 0.53 mm, about 4 pixels at 200 dpi; 48 modules = 1 inch. */
 export const MODULE_PT = 1.5;
+/** Modules on each side of the symbol. */
+export const SYMBOL_MODULES = 48;
 /** Quiet zone around the symbol, in modules (ECC 200 needs 1; scanners like more). */
 export const QUIET_ZONE_MODULES = 4;
 
@@ -33,8 +35,20 @@ function binaryText(bytes: Uint8Array): string {
 
 /** Encodes bytes as a Data Matrix ECC 200 module matrix. */
 export function dataMatrixModules(bytes: Uint8Array): ModuleMatrix {
-  const [symbol] = bwipjs.raw({ bcid: 'datamatrix', text: binaryText(bytes), binarytext: true });
+  // A fixed 48 × 48 symbol (174 data codewords, room for 146 bytes in any encodation), so every
+  // indicium has the same size on paper and the layout does not depend on the data.
+  const options = {
+    bcid: 'datamatrix',
+    text: binaryText(bytes),
+    binarytext: true,
+    rows: SYMBOL_MODULES,
+    columns: SYMBOL_MODULES,
+  };
+  const [symbol] = bwipjs.raw(options);
   if (!symbol || !('pixs' in symbol)) throw new Error('datamatrix: bwip-js returned no matrix');
+  if (symbol.pixx !== SYMBOL_MODULES || symbol.pixy !== SYMBOL_MODULES) {
+    throw new Error(`datamatrix: expected a 48 × 48 symbol, got ${symbol.pixx} × ${symbol.pixy}`);
+  }
   return { columns: symbol.pixx, rows: symbol.pixy, dark: Uint8Array.from(symbol.pixs) };
 }
 

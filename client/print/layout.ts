@@ -4,7 +4,7 @@
  * the USPS IBI placement (DMM 604.4.3.3): the indicium in the upper right, with a ½-inch clear
  * zone to its left and below it that nothing else enters. Pure geometry, so tests can check it.
  */
-import { MODULE_PT, QUIET_ZONE_MODULES } from './datamatrix';
+import { MODULE_PT, QUIET_ZONE_MODULES, SYMBOL_MODULES } from './datamatrix';
 import { inches, type Medium, type Slot } from './media';
 
 export interface Box {
@@ -36,7 +36,7 @@ export const HUMAN_READABLE_GAP = 8;
 
 /** Computes the layout of one piece in a slot of the given size, for an envelope or a label. */
 export function layoutPiece(medium: Medium, slot: Slot): PieceLayout {
-  const symbolSize = 48 * MODULE_PT;
+  const symbolSize = SYMBOL_MODULES * MODULE_PT;
   const quiet = QUIET_ZONE_MODULES * MODULE_PT;
   const symbol: Box = {
     x: slot.width - EDGE_MARGIN - symbolSize,

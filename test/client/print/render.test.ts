@@ -1,0 +1,283 @@
+/**
+ * Tests of the renderer (client/print/render.ts, layout.ts, media.ts): exact page sizes for every
+ * medium (pdfinfo), vector symbol, human-readable block from the decoded indicium, demo marking,
+ * clear zone, calibration, refusals, and a 1,000-piece batch streamed into one PDF.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  MEDIA,
+  MEDIUM_IDS,
+  PrintError,
+  SAMPLE_TEXT,
+  darkRuns,
+  dataMatrixModules,
+  dataMatrixSvg,
+  layoutPiece,
+  mediumById,
+  renderPieces,
+  renderToFile,
+  type Box,
+  type PrintPiece,
+} from '../../../client/print';
+import { makePki, type Meter } from '../../fixtures/indicium/meter-pki';
+import { RETURN_ADDRESS, dmtxHex, pdfInfo, pieceFor, rasterize, run } from './helpers';
+
+let dir: string;
+let meter: Meter;
+let piece: PrintPiece;
+let demo: PrintPiece;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vpm-render-test-'));
+  const pki = await makePki();
+  meter = pki.meters[0] as Meter;
+  piece = await pieceFor(meter, { postageCents: 73, mailingDate: '2026-11-25' });
+  demo = await pieceFor(meter, { demo: true, postageCents: 68 });
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const inside = (inner: Box, outer: Box): boolean =>
+  inner.x >= outer.x - 1e-9 &&
+  inner.y >= outer.y - 1e-9 &&
+  inner.x + inner.width <= outer.x + outer.width + 1e-9 &&
+  inner.y + inner.height <= outer.y + outer.height + 1e-9;
+const overlaps = (a: Box, b: Box): boolean =>
+  a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+async function text(pdf: string): Promise<string> {
+  return (await run('pdftotext', ['-layout', pdf, '-'])).stdout.toString('utf8');
+}
+
+describe('media catalogue', () => {
+  const expected: Record<string, [number, number]> = {
+    env10: [684, 297],
+    env9: [639, 279],
+    'env6-3-4': [468, 261],
+    env6x9: [648, 432],
+    env9x12: [864, 648],
+    c5: [(229 * 72) / 25.4, (162 * 72) / 25.4],
+    dl: [(220 * 72) / 25.4, (110 * 72) / 25.4],
+    label4x6: [288, 432],
+    sheet2x4x6: [612, 792],
+  };
+
+  it('has exact sizes; envelopes landscape, labels and the sheet portrait', () => {
+    expect([...MEDIUM_IDS].sort()).toEqual(Object.keys(expected).sort());
+    for (const id of MEDIUM_IDS) {
+      const m = MEDIA[id];
+      expect([m.width, m.height]).toEqual(expected[id]);
+      expect(m.orientation).toBe(m.kind === 'envelope' ? 'landscape' : 'portrait');
+      expect(m.width > m.height).toBe(m.kind === 'envelope');
+    }
+  });
+
+  it('refuses an unknown medium id, naming the known ones', () => {
+    expect(() => mediumById('a4')).toThrow(PrintError);
+    expect(() => mediumById('a4')).toThrow(/env10/);
+  });
+
+  it('keeps the clear zone free and every block on the piece, for every slot', () => {
+    for (const id of MEDIUM_IDS) {
+      const medium = MEDIA[id];
+      for (const slot of medium.slots) {
+        const l = layoutPiece(medium, slot);
+        const piece: Box = { x: 0, y: 0, width: slot.width, height: slot.height };
+        for (const box of [l.symbol, l.humanReadable, l.returnAddress, l.recipient, l.sampleBanner])
+          expect(inside(box, piece), `${id}`).toBe(true);
+        expect(inside(l.symbol, l.indicium)).toBe(true);
+        expect(inside(l.humanReadable, l.indicium)).toBe(true);
+        for (const other of [l.returnAddress, l.recipient, l.sampleBanner])
+          expect(overlaps(other, l.clearZone), `${id}`).toBe(false);
+        // Upper right: the symbol lies in the upper-right quarter of the piece.
+        expect(l.symbol.x).toBeGreaterThanOrEqual(slot.width / 2);
+        expect(l.symbol.y + l.symbol.height).toBeLessThanOrEqual(slot.height / 2);
+        // Half an inch clear to the left of and below the indicium.
+        expect(l.indicium.x - l.clearZone.x).toBeCloseTo(36);
+        expect(l.clearZone.y + l.clearZone.height - (l.indicium.y + l.indicium.height)).toBe(36);
+        expect(l.recipient.height).toBeGreaterThan(40);
+      }
+    }
+    const [left, right] = MEDIA.sheet2x4x6.slots;
+    expect(left && right && overlaps(left, right)).toBe(false);
+  });
+});
+
+describe('renderPieces()', () => {
+  it('makes the PDF page exactly the medium for every medium', async () => {
+    for (const id of MEDIUM_IDS) {
+      const file = join(dir, `${id}.pdf`);
+      const result = await renderToFile(
+        [piece],
+        { media: id, returnAddress: RETURN_ADDRESS },
+        file,
+      );
+      expect(result).toEqual({ pages: 1, pieces: 1 });
+      const info = await pdfInfo(file);
+      expect(info.pages).toBe(1);
+      const [w, h] = info.sizes[0] ?? [0, 0];
+      expect(w, id).toBeCloseTo(MEDIA[id].width, 2);
+      expect(h, id).toBeCloseTo(MEDIA[id].height, 2);
+    }
+  });
+
+  it('draws the symbol as vector shapes, with no raster image in the PDF', async () => {
+    const file = join(dir, 'vector.pdf');
+    await renderToFile([piece], { media: 'env10' }, file);
+    const images = (await run('pdfimages', ['-list', file])).stdout.toString().trim().split('\n');
+    expect(images.length).toBe(2); // the header lines only
+    const matrix = dataMatrixModules(piece.indicium);
+    expect([matrix.columns, matrix.rows]).toEqual([48, 48]);
+    expect(darkRuns(matrix).reduce((n, r) => n + r.length, 0)).toBe(
+      matrix.dark.reduce((n, d) => n + d, 0),
+    );
+  });
+
+  it('prints the human-readable block from the decoded indicium', async () => {
+    const file = join(dir, 'human.pdf');
+    await renderToFile([piece], { media: 'env10', returnAddress: RETURN_ADDRESS }, file);
+    const t = await text(file);
+    for (const expected of [
+      'US POSTAGE',
+      '$0.73',
+      'First-Class Mail',
+      'Mailed 2026-11-25',
+      'From ZIP 20260',
+      `Meter ${meter.deviceId}`,
+      'ADA LOVELACE',
+      'ALAMEDA CA 94501-3301',
+      'CHARLES BABBAGE',
+      'DIFFERENCE ENGINES LTD',
+    ]) {
+      expect(t).toContain(expected);
+    }
+    expect(t).not.toContain('SAMPLE');
+  });
+
+  it('marks a demo piece SAMPLE — NOT VALID POSTAGE, beside the indicium and across the piece', async () => {
+    const file = join(dir, 'demo.pdf');
+    await renderToFile([demo], { media: 'env10' }, file);
+    const t = await text(file);
+    expect(t.split(SAMPLE_TEXT).length - 1).toBe(2);
+    expect(t).toContain('$0.68');
+  });
+
+  it('encodes the indicium bytes exactly (dmtxread, 200 dpi)', async () => {
+    const file = join(dir, 'bytes.pdf');
+    await renderToFile([piece], { media: 'label4x6' }, file);
+    const png = await rasterize(file, join(dir, 'bytes'));
+    expect(await dmtxHex(png)).toBe(hex(piece.indicium));
+  });
+
+  it('moves everything by the calibration offsets', async () => {
+    const at = async (name: string, calibration?: { xMm: number; yMm: number }) => {
+      const file = join(dir, `${name}.pdf`);
+      await renderToFile(
+        [piece],
+        { media: 'env10', ...(calibration ? { calibration } : {}) },
+        file,
+      );
+      const html = (await run('pdftotext', ['-bbox', file, '-'])).stdout.toString();
+      const m = /<word xMin="([\d.]+)" yMin="([\d.]+)"[^>]*>US<\/word>/.exec(html);
+      return [Number(m?.[1]), Number(m?.[2])];
+    };
+    const [x0, y0] = await at('cal0');
+    const [x1, y1] = await at('cal1', { xMm: 10, yMm: -5 });
+    expect((x1 ?? 0) - (x0 ?? 0)).toBeCloseTo((10 * 72) / 25.4, 1);
+    expect((y1 ?? 0) - (y0 ?? 0)).toBeCloseTo((-5 * 72) / 25.4, 1);
+    await expect(
+      renderPieces([piece], { media: 'env10', calibration: { xMm: 50, yMm: 0 } }, sink()),
+    ).rejects.toMatchObject({ code: 'PRINT_BAD_CALIBRATION' });
+  });
+
+  it('puts two pieces on each 2-up sheet', async () => {
+    const file = join(dir, 'sheet.pdf');
+    const result = await renderToFile([piece, demo, piece], { media: 'sheet2x4x6' }, file);
+    expect(result).toEqual({ pages: 2, pieces: 3 });
+    expect((await pdfInfo(file)).pages).toBe(2);
+    const t = await text(file);
+    expect(t.split('US POSTAGE').length - 1).toBe(3);
+  });
+
+  it('refuses a piece whose indicium does not decode, or whose ZIP is not the indicium’s', async () => {
+    const broken = { ...piece, indicium: piece.indicium.slice(0, 140) };
+    await expect(renderPieces([piece, broken], { media: 'env10' }, sink())).rejects.toMatchObject({
+      code: 'PRINT_BAD_INDICIUM',
+      message: expect.stringMatching(/piece 2: indicium: truncated/),
+    });
+    const elsewhere = { ...piece, recipient: { ...piece.recipient, zip: '10001' } };
+    await expect(renderPieces([elsewhere], { media: 'env10' }, sink())).rejects.toMatchObject({
+      code: 'PRINT_ZIP_MISMATCH',
+    });
+    const noStreet = { ...piece, recipient: { ...piece.recipient, street: ' ' } };
+    await expect(renderPieces([noStreet], { media: 'env10' }, sink())).rejects.toMatchObject({
+      code: 'PRINT_BAD_ADDRESS',
+    });
+    await expect(renderPieces([], { media: 'env10' }, sink())).rejects.toMatchObject({
+      code: 'PRINT_NO_PIECES',
+    });
+  });
+
+  it('streams a 1,000-piece batch from an async iterable into one 1,000-page PDF', async () => {
+    const file = join(dir, 'batch.pdf');
+    async function* pieces(): AsyncGenerator<PrintPiece> {
+      for (let i = 0; i < 1000; i++) yield i % 2 ? piece : demo;
+    }
+    const result = await renderToFile(pieces(), { media: 'env10' }, file);
+    expect(result).toEqual({ pages: 1000, pieces: 1000 });
+    const info = await pdfInfo(file);
+    expect(info.pages).toBe(1000);
+    expect(info.sizes.length).toBe(1000);
+    expect(info.sizes.every(([w, h]) => w === 684 && h === 297)).toBe(true);
+    const last = await rasterize(file, join(dir, 'batch-last'), { page: 1000 });
+    expect(await dmtxHex(last)).toBe(hex(piece.indicium));
+  }, 180_000);
+
+  it('writes pages as it goes, waiting for a slow consumer', async () => {
+    let written = 0;
+    let maxBacklog = 0;
+    let drawnWhenFirstWrite = -1;
+    let drawn = 0;
+    const slow = new Writable({
+      highWaterMark: 1024,
+      write(chunk: Buffer, _enc, cb) {
+        if (drawnWhenFirstWrite < 0) drawnWhenFirstWrite = drawn;
+        written += chunk.length;
+        maxBacklog = Math.max(maxBacklog, slow.writableLength);
+        setTimeout(cb, 1);
+      },
+    });
+    function* pieces(): Generator<PrintPiece> {
+      for (drawn = 0; drawn < 40; drawn++) yield piece;
+    }
+    const result = await renderPieces(pieces(), { media: 'env10' }, slow);
+    expect(result.pages).toBe(40);
+    expect(drawnWhenFirstWrite).toBeLessThan(5); // the first page left before the batch ended
+    expect(maxBacklog).toBeLessThan(64 * 1024); // never more than about a page queued
+    expect(written).toBeGreaterThan(40 * 1000);
+  });
+});
+
+describe('dataMatrixSvg()', () => {
+  it('gives an SVG preview of the symbol with its quiet zone', () => {
+    const svg = dataMatrixSvg(piece.indicium, 3);
+    expect(svg).toMatch(
+      /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" width="168" height="168" viewBox="0 0 56 56"/,
+    );
+    expect(svg).toContain('<path d="M4 4h');
+  });
+});
+
+function sink(): Writable {
+  return new Writable({
+    write(_c, _e, cb) {
+      cb();
+    },
+  });
+}
