@@ -67,7 +67,8 @@ interface JournalLine {
   recipient: Address;
 }
 
-const CHUNK = 100;
+// Pieces per request; VPM_BATCH_CHUNK lowers it (tests interrupt a batch between chunks).
+const CHUNK = Math.min(500, Math.max(1, Number(process.env.VPM_BATCH_CHUNK) || 100));
 
 export class PostageService {
   constructor(

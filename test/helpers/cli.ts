@@ -1,0 +1,84 @@
+/**
+ * Test helper: runs `vpm` as a real process, and a real data center process started with
+ * `vpm datacenter start --port 0`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const VPM = resolve(import.meta.dirname, '../../bin/vpm.mjs');
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export function vpm(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
+): Promise<RunResult> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, [VPM, ...args], {
+      env: { ...process.env, ...options.env },
+      cwd: options.cwd ?? tmpdir(),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', fail);
+    child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+export interface DataCenterProcess {
+  dir: string;
+  url: string;
+  caPath: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Inits a data center in a fresh dir and starts it as its own process on a free port. */
+export async function startDataCenterProcess(
+  options: { demo?: boolean } = {},
+): Promise<DataCenterProcess> {
+  const dir = await mkdtemp(join(tmpdir(), 'vpm-dcp-'));
+  const init = await vpm([
+    'datacenter',
+    'init',
+    '--data',
+    dir,
+    ...(options.demo ? ['--demo'] : []),
+  ]);
+  if (init.code !== 0) throw new Error(`datacenter init failed: ${init.stderr}`);
+  const child = spawn(
+    process.execPath,
+    [VPM, 'datacenter', 'start', '--data', dir, '--port', '0'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const url = await new Promise<string>((done, fail) => {
+    let text = '';
+    child.stdout?.on('data', (d) => {
+      text += d;
+      const m = /listening at (https:\/\/\S+)/.exec(text);
+      if (m) done(m[1] as string);
+    });
+    child.on('exit', (code) => fail(new Error(`data center exited early (${code}): ${text}`)));
+  });
+  return {
+    dir,
+    url,
+    caPath: join(dir, 'tls', 'ca.pem'),
+    child,
+    stop: () =>
+      new Promise((done) => {
+        if (child.exitCode !== null) return done();
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  };
+}
