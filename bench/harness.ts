@@ -60,10 +60,22 @@ async function waitGone(pids: number[], timeoutMs = 15_000): Promise<void> {
 }
 
 /** Starts `vpm datacenter start --data DIR --port 0` and waits for its URL. */
-export async function spawnDataCenter(dir: string): Promise<DataCenterProcess> {
+export async function spawnDataCenter(
+  dir: string,
+  options: { execArgv?: string[] } = {},
+): Promise<DataCenterProcess> {
   const child: ChildProcess = spawn(
     process.execPath,
-    ['bin/vpm.mjs', 'datacenter', 'start', '--data', dir, '--port', '0'],
+    [
+      ...(options.execArgv ?? []),
+      'bin/vpm.mjs',
+      'datacenter',
+      'start',
+      '--data',
+      dir,
+      '--port',
+      '0',
+    ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let stderr = '';

@@ -167,32 +167,42 @@ export class SqliteStorage implements Storage {
     });
   }
 
+  /** Prepared statements, compiled once per SQL text (preparing cost as much as running). */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private stmt(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
   private get(sql: string, ...params: unknown[]): Row | undefined {
-    return this.db.prepare(sql).get(...params) as Row | undefined;
+    return this.stmt(sql).get(...params) as Row | undefined;
   }
 
   async createMailer(m: MailerRow): Promise<void> {
-    await this.write((db) =>
-      db
-        .prepare(
-          `INSERT INTO mailers (id, username, name, origin_zip, verifier, created_at, failed_logins, locked_until,
+    await this.write(() =>
+      this.stmt(
+        `INSERT INTO mailers (id, username, name, origin_zip, verifier, created_at, failed_logins, locked_until,
              low_balance_cents, auto_refill_cents, card_token, demo)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(
-          m.id,
-          m.username,
-          m.name,
-          m.originZip,
-          m.verifier,
-          m.createdAt,
-          m.failedLogins,
-          m.lockedUntil,
-          m.lowBalanceCents,
-          m.autoRefillCents,
-          m.cardToken,
-          m.demo ? 1 : 0,
-        ),
+      ).run(
+        m.id,
+        m.username,
+        m.name,
+        m.originZip,
+        m.verifier,
+        m.createdAt,
+        m.failedLogins,
+        m.lockedUntil,
+        m.lowBalanceCents,
+        m.autoRefillCents,
+        m.cardToken,
+        m.demo ? 1 : 0,
+      ),
     );
   }
 
@@ -211,10 +221,12 @@ export class SqliteStorage implements Storage {
     failedLogins: number,
     lockedUntil: string | null,
   ): Promise<void> {
-    await this.write((db) =>
-      db
-        .prepare('UPDATE mailers SET failed_logins = ?, locked_until = ? WHERE id = ?')
-        .run(failedLogins, lockedUntil, mailerId),
+    await this.write(() =>
+      this.stmt('UPDATE mailers SET failed_logins = ?, locked_until = ? WHERE id = ?').run(
+        failedLogins,
+        lockedUntil,
+        mailerId,
+      ),
     );
   }
 
@@ -222,22 +234,24 @@ export class SqliteStorage implements Storage {
     mailerId: string,
     s: { lowBalanceCents: number; autoRefillCents: number | null; cardToken?: string | null },
   ): Promise<void> {
-    await this.write((db) => {
-      db.prepare(
-        'UPDATE mailers SET low_balance_cents = ?, auto_refill_cents = ? WHERE id = ?',
-      ).run(s.lowBalanceCents, s.autoRefillCents, mailerId);
+    await this.write(() => {
+      this.stmt('UPDATE mailers SET low_balance_cents = ?, auto_refill_cents = ? WHERE id = ?').run(
+        s.lowBalanceCents,
+        s.autoRefillCents,
+        mailerId,
+      );
       if (s.cardToken !== undefined)
-        db.prepare('UPDATE mailers SET card_token = ? WHERE id = ?').run(s.cardToken, mailerId);
+        this.stmt('UPDATE mailers SET card_token = ? WHERE id = ?').run(s.cardToken, mailerId);
     });
   }
 
   async insertMeter(mailerId: string, record: MeterRecord, certificatePem: string): Promise<void> {
     const now = new Date().toISOString();
-    await this.write((db) => {
-      db.prepare(
+    await this.write(() => {
+      this.stmt(
         'INSERT INTO meters (serial, mailer_id, certificate_serial, certificate_pem, created_at) VALUES (?, ?, ?, ?, ?)',
       ).run(record.serial, mailerId, record.certificateSerial, certificatePem, now);
-      db.prepare(
+      this.stmt(
         `INSERT INTO meter_records (serial, account_id, status, demo, ascending_cents, descending_cents, credited_cents, counter,
            wrapped_key, certificate_serial, key_version, mac_period, mac, updated_at)
          VALUES (@serial, @account_id, @status, @demo, @ascending_cents, @descending_cents, @credited_cents, @counter,
@@ -260,7 +274,7 @@ export class SqliteStorage implements Storage {
   }
 
   async listMeterSerials(): Promise<string[]> {
-    return (this.db.prepare('SELECT serial FROM meters ORDER BY serial').all() as Row[]).map(
+    return (this.stmt('SELECT serial FROM meters ORDER BY serial').all() as Row[]).map(
       (r) => r.serial as string,
     );
   }
@@ -275,9 +289,9 @@ export class SqliteStorage implements Storage {
         descending_cents = @descending_cents, credited_cents = @credited_cents, counter = @counter, wrapped_key = @wrapped_key,
         certificate_serial = @certificate_serial, key_version = @key_version, mac_period = @mac_period, mac = @mac, updated_at = @updated_at
       WHERE serial = @serial ${expectedCounter === null ? '' : 'AND counter = @expected'}`;
-    const result = db
-      .prepare(sql)
-      .run(expectedCounter === null ? params : { ...params, expected: expectedCounter });
+    const result = this.stmt(sql).run(
+      expectedCounter === null ? params : { ...params, expected: expectedCounter },
+    );
     if (result.changes !== 1)
       throw new StorageConflictError(
         `meter ${record.serial}: the stored record changed during the transaction`,
@@ -285,7 +299,7 @@ export class SqliteStorage implements Storage {
   }
 
   private insertPieces(db: Database.Database, pieces: PieceRow[]): void {
-    const insert = db.prepare(
+    const insert = this.stmt(
       `INSERT INTO pieces (piece_id, meter_serial, mailer_id, idempotency_key, indicium, signature, postage_cents, ascending_cents,
          descending_cents, mail_class, origin_zip, destination_zip, mailing_date, created_at, status)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -314,7 +328,7 @@ export class SqliteStorage implements Storage {
   private applyCredit(db: Database.Database, c: CreditCommit): void {
     if (c.refill) {
       const r = c.refill;
-      db.prepare(
+      this.stmt(
         'INSERT INTO refills (id, meter_serial, mailer_id, amount_cents, card_last4, created_at, receipt, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ).run(
         r.id,
@@ -329,12 +343,12 @@ export class SqliteStorage implements Storage {
     }
     if (c.refund) {
       const r = c.refund;
-      db.prepare(
+      this.stmt(
         'INSERT INTO refunds (piece_id, meter_serial, amount_cents, created_at, receipt, signature) VALUES (?, ?, ?, ?, ?, ?)',
       ).run(r.pieceId, c.record.serial, r.amountCents, r.createdAt, r.receipt, r.signature);
-      const changed = db
-        .prepare("UPDATE pieces SET status = 'refunded' WHERE piece_id = ? AND status = 'issued'")
-        .run(r.pieceId);
+      const changed = this.stmt(
+        "UPDATE pieces SET status = 'refunded' WHERE piece_id = ? AND status = 'issued'",
+      ).run(r.pieceId);
       if (changed.changes !== 1)
         throw new StorageConflictError(`piece ${r.pieceId}: already refunded`);
     }
@@ -358,7 +372,7 @@ export class SqliteStorage implements Storage {
     await this.write((db) => {
       this.storeRecord(db, c.record, c.expectedCounter);
       if ('pieces' in c) {
-        const known = db.prepare('SELECT 1 FROM pieces WHERE piece_id = ?');
+        const known = this.stmt('SELECT 1 FROM pieces WHERE piece_id = ?');
         this.insertPieces(
           db,
           c.pieces.filter((p) => !known.get(p.pieceId)),
@@ -390,7 +404,7 @@ export class SqliteStorage implements Storage {
       offset: (page - 1) * pageSize,
     };
     const where = `WHERE mailer_id = @mailerId ${filter.replace(/LIKE @q/g, "LIKE @q ESCAPE '\\'")}`;
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM pieces ${where}`).get(params) as Row)
+    const total = (this.stmt(`SELECT COUNT(*) AS n FROM pieces ${where}`).get(params) as Row)
       .n as number;
     const rows = this.db
       .prepare(
@@ -437,12 +451,10 @@ export class SqliteStorage implements Storage {
   }
 
   async insertLogin(l: Omit<LoginRow, 'id'>): Promise<void> {
-    await this.write((db) =>
-      db
-        .prepare(
-          'INSERT INTO logins (mailer_id, at, address, body, signature) VALUES (?, ?, ?, ?, ?)',
-        )
-        .run(l.mailerId, l.at, l.address, l.body, l.signature),
+    await this.write(() =>
+      this.stmt(
+        'INSERT INTO logins (mailer_id, at, address, body, signature) VALUES (?, ?, ?, ?, ?)',
+      ).run(l.mailerId, l.at, l.address, l.body, l.signature),
     );
   }
 
@@ -464,12 +476,10 @@ export class SqliteStorage implements Storage {
   }
 
   async insertSession(s: SessionRow): Promise<void> {
-    await this.write((db) =>
-      db
-        .prepare(
-          'INSERT INTO sessions (token_hash, mailer_id, grant_json, expires_at, revoked) VALUES (?, ?, ?, ?, 0)',
-        )
-        .run(s.tokenHash, s.mailerId, s.grant, s.expiresAt),
+    await this.write(() =>
+      this.stmt(
+        'INSERT INTO sessions (token_hash, mailer_id, grant_json, expires_at, revoked) VALUES (?, ?, ?, ?, 0)',
+      ).run(s.tokenHash, s.mailerId, s.grant, s.expiresAt),
     );
   }
 
@@ -487,8 +497,8 @@ export class SqliteStorage implements Storage {
   }
 
   async revokeSession(tokenHash: string): Promise<void> {
-    await this.write((db) =>
-      db.prepare('UPDATE sessions SET revoked = 1 WHERE token_hash = ?').run(tokenHash),
+    await this.write(() =>
+      this.stmt('UPDATE sessions SET revoked = 1 WHERE token_hash = ?').run(tokenHash),
     );
   }
 
@@ -499,19 +509,17 @@ export class SqliteStorage implements Storage {
   }): Promise<AlertRow> {
     const createdAt = new Date().toISOString();
     const id = await this.write(
-      (db) =>
-        db
-          .prepare(
-            'INSERT INTO fraud_alerts (created_at, meter_serial, code, reason) VALUES (?, ?, ?, ?)',
-          )
-          .run(createdAt, a.meterSerial, a.code, a.reason).lastInsertRowid,
+      () =>
+        this.stmt(
+          'INSERT INTO fraud_alerts (created_at, meter_serial, code, reason) VALUES (?, ?, ?, ?)',
+        ).run(createdAt, a.meterSerial, a.code, a.reason).lastInsertRowid,
     );
     return { id: Number(id), createdAt, ...a };
   }
 
   async listAlerts(limit = 1000): Promise<AlertRow[]> {
     return (
-      this.db.prepare('SELECT * FROM fraud_alerts ORDER BY id DESC LIMIT ?').all(limit) as Row[]
+      this.stmt('SELECT * FROM fraud_alerts ORDER BY id DESC LIMIT ?').all(limit) as Row[]
     ).map((r) => ({
       id: r.id as number,
       createdAt: r.created_at as string,
@@ -536,11 +544,11 @@ export class SqliteStorage implements Storage {
   }
 
   async noteVerification(digest: string, at: string): Promise<number> {
-    return this.write((db) => {
+    return this.write(() => {
       const before = (
-        db.prepare('SELECT seen FROM verifications WHERE digest = ?').get(digest) as Row | undefined
+        this.stmt('SELECT seen FROM verifications WHERE digest = ?').get(digest) as Row | undefined
       )?.seen as number | undefined;
-      db.prepare(
+      this.stmt(
         'INSERT INTO verifications (digest, seen, first_at, last_at) VALUES (?, 1, ?, ?) ON CONFLICT(digest) DO UPDATE SET seen = seen + 1, last_at = excluded.last_at',
       ).run(digest, at, at);
       return before ?? 0;
@@ -548,12 +556,10 @@ export class SqliteStorage implements Storage {
   }
 
   async setAdminTokenHash(hash: string): Promise<void> {
-    await this.write((db) =>
-      db
-        .prepare(
-          "INSERT INTO settings (key, value) VALUES ('admin_token_hash', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-        )
-        .run(hash),
+    await this.write(() =>
+      this.stmt(
+        "INSERT INTO settings (key, value) VALUES ('admin_token_hash', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      ).run(hash),
     );
   }
 

@@ -126,12 +126,13 @@ describe('DataCenter against a tampered database', () => {
   it('refuses a record whose fields no longer have the record shape', async () => {
     const m = await funded();
     const original = meterRow(db, m.serial);
-    for (const edit of [
+    const edits: MeterRow[] = [
       { status: 'activf' },
       { certificate_serial: 'zz' + String(original.certificate_serial).slice(2) },
       { mac: 'not base64!' },
       { descending_cents: -5 },
-    ]) {
+    ];
+    for (const edit of edits) {
       writeRecord(db, m.serial, { ...original, ...edit });
       await expectRefused(m, 'METER_RECORD_MALFORMED');
     }

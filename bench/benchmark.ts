@@ -1,0 +1,311 @@
+/**
+ * @module bench/benchmark
+ * The data center's benchmark (issue 9; DESIGN.md "Performance targets"): a data center on
+ * loopback (its own process, file database, real box processes, TLS) driven by concurrent undici
+ * clients dispensing postage across many meters — closed loop for the peak rate and latency, then
+ * open loop at half that rate for the latency goal — beside the raw one-core ECDSA P-256 signing
+ * rate and the raw durable SQLite commit rate of the same machine, measured in the same run.
+ * Also Data Matrix encoding per symbol: bwip-js (what the client uses) and `zint` when present.
+ */
+import { execFileSync } from 'node:child_process';
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import bwipjs from 'bwip-js/node';
+import { initDataCenter } from '../server-mock/index';
+import { DataCenterError } from '../client/services/datacenter-client';
+import {
+  closeMailers,
+  makeMailers,
+  readCa,
+  sleep,
+  spawnDataCenter,
+  spec,
+  type Mailer,
+} from './harness';
+
+export interface BenchmarkOptions {
+  /** Finishes within two minutes. */
+  quick?: boolean;
+  /** Prints only the JSON object. */
+  json?: boolean;
+  log?: (line: string) => void;
+  /** Writes a V8 CPU profile of the data center process here (node --cpu-prof). */
+  profileDir?: string;
+}
+
+export interface BenchmarkResult {
+  datacenter: {
+    txPerSec: number;
+    p50Ms: number;
+    p95Ms: number;
+    p99Ms: number;
+    ecdsaSignPerSec: number;
+    sqliteCommitPerSec: number;
+    /** p99 with the offered load at half of txPerSec (the issue's latency goal). */
+    p99MsAtHalfLoad: number;
+    /** txPerSec / ecdsaSignPerSec and txPerSec / sqliteCommitPerSec. */
+    ratioToEcdsa: number;
+    ratioToSqlite: number;
+    mailers: number;
+    inFlight: number;
+    errors: Record<string, number>;
+  };
+  client: {
+    batch1000Ms: number | null;
+    barcodeMsPerSymbol: number | null;
+    zintMsPerSymbol: number | null;
+  };
+}
+
+const round = (x: number, digits = 2) => Number(x.toFixed(digits));
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i] as number;
+}
+
+/** One core signing as fast as it can: what every postage transaction must do at least once. */
+export function ecdsaSignRate(durationMs: number): number {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const payload = randomBytes(82);
+  let n = 0;
+  const start = performance.now();
+  let now = start;
+  while (now - start < durationMs) {
+    for (let i = 0; i < 50; i++)
+      sign('sha256', payload, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+    n += 50;
+    now = performance.now();
+  }
+  return n / ((now - start) / 1000);
+}
+
+/** Durable commits per second: WAL, synchronous=FULL, one small insert per transaction. */
+export async function sqliteCommitRate(durationMs: number): Promise<number> {
+  const dir = await mkdtemp(join(tmpdir(), 'vpm-bench-sql-'));
+  const db = new Database(join(dir, 'commit.db'));
+  try {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v BLOB NOT NULL)');
+    const insert = db.prepare('INSERT INTO t (v) VALUES (?)');
+    const value = randomBytes(64);
+    let n = 0;
+    const start = performance.now();
+    let now = start;
+    while (now - start < durationMs) {
+      db.exec('BEGIN IMMEDIATE');
+      insert.run(value);
+      db.exec('COMMIT');
+      n++;
+      now = performance.now();
+    }
+    return n / ((now - start) / 1000);
+  } finally {
+    db.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const PAYLOAD_BYTES = 146;
+
+/** bwip-js Data Matrix encoding of a 146-byte indicium, per symbol (as client/print does it). */
+export function bwipMsPerSymbol(count: number): number {
+  const encode = (bytes: Buffer) => {
+    let text = '';
+    for (const b of bytes) text += String.fromCharCode(b);
+    bwipjs.raw({ bcid: 'datamatrix', text, binarytext: true });
+  };
+  for (let i = 0; i < 20; i++) encode(randomBytes(PAYLOAD_BYTES)); // warm-up (JIT)
+  const inputs = Array.from({ length: count }, () => randomBytes(PAYLOAD_BYTES));
+  const start = performance.now();
+  for (const bytes of inputs) encode(bytes);
+  return (performance.now() - start) / count;
+}
+
+/** `zint -b 71` on the same payloads, in one batch run (no process start per symbol). */
+export async function zintMsPerSymbol(count: number): Promise<number | null> {
+  try {
+    execFileSync('zint', ['--version'], { stdio: 'ignore' });
+  } catch {
+    return null;
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'vpm-bench-zint-'));
+  try {
+    const lines = Array.from({ length: count }, () =>
+      [...randomBytes(PAYLOAD_BYTES)].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join(''),
+    );
+    const input = join(dir, 'input.txt');
+    await writeFile(input, lines.join('\n') + '\n');
+    const args = [
+      '-b',
+      '71',
+      '--binary',
+      '--esc',
+      '--batch',
+      '--filetype=TXT',
+      '-o',
+      join(dir, '~~~~~.txt'),
+    ];
+    const start = performance.now();
+    execFileSync('zint', [...args, '-i', input], { stdio: 'ignore' });
+    return (performance.now() - start) / count;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+interface Phase {
+  latencies: number[];
+  done: number;
+  seconds: number;
+  errors: Record<string, number>;
+}
+
+async function dispenseOnce(mailer: Mailer, phase: Phase, record: boolean): Promise<void> {
+  const start = performance.now();
+  try {
+    await mailer.client.dispense({ pieces: [spec(1 + Math.floor(Math.random() * 60))] });
+    if (record) {
+      phase.latencies.push(performance.now() - start);
+      phase.done++;
+    }
+  } catch (error) {
+    const code = error instanceof DataCenterError ? error.code : 'THROWN';
+    phase.errors[code] = (phase.errors[code] ?? 0) + 1;
+  }
+}
+
+/** Closed loop: `perMailer` requests always in flight per meter; measures after a warm-up. */
+async function closedLoop(
+  mailers: Mailer[],
+  perMailer: number,
+  warmupMs: number,
+  measureMs: number,
+): Promise<Phase> {
+  const phase: Phase = { latencies: [], done: 0, seconds: measureMs / 1000, errors: {} };
+  const t0 = performance.now();
+  const from = t0 + warmupMs;
+  const until = from + measureMs;
+  const worker = async (m: Mailer) => {
+    for (;;) {
+      const now = performance.now();
+      if (now >= until) return;
+      await dispenseOnce(m, phase, now >= from);
+    }
+  };
+  await Promise.all(mailers.flatMap((m) => Array.from({ length: perMailer }, () => worker(m))));
+  return phase;
+}
+
+/** Open loop: requests arrive at `rate` per second whatever the answers do. */
+async function openLoop(mailers: Mailer[], rate: number, measureMs: number): Promise<Phase> {
+  const phase: Phase = { latencies: [], done: 0, seconds: measureMs / 1000, errors: {} };
+  const pending: Promise<void>[] = [];
+  const interval = 1000 / rate;
+  const start = performance.now();
+  for (let i = 0; ; i++) {
+    const due = start + i * interval;
+    if (due - start >= measureMs) break;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    pending.push(dispenseOnce(mailers[i % mailers.length] as Mailer, phase, true));
+  }
+  await Promise.all(pending);
+  return phase;
+}
+
+/** Runs the whole benchmark and returns (and prints) the issue's JSON object. */
+export async function runBenchmark(options: BenchmarkOptions = {}): Promise<BenchmarkResult> {
+  const quick = options.quick ?? false;
+  const print = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const say = (line: string) => {
+    if (!options.json) print(line);
+  };
+  const mailerCount = quick ? 16 : 32;
+  const perMailer = quick ? 3 : 4;
+  const measureMs = quick ? 12_000 : 30_000;
+
+  say('Raw rates of this machine (one core):');
+  const ecdsa = ecdsaSignRate(quick ? 1500 : 4000);
+  say(`  ECDSA P-256 sign          ${ecdsa.toFixed(0)} /s`);
+  const sqlite = await sqliteCommitRate(quick ? 1500 : 4000);
+  say(`  SQLite durable commit     ${sqlite.toFixed(0)} /s  (WAL, synchronous=FULL)`);
+  const bwip = bwipMsPerSymbol(quick ? 100 : 500);
+  say(`  Data Matrix, bwip-js      ${bwip.toFixed(2)} ms/symbol (146 bytes)`);
+  const zint = await zintMsPerSymbol(quick ? 100 : 500);
+  say(
+    `  Data Matrix, zint -b 71   ${zint === null ? 'zint not installed' : `${zint.toFixed(2)} ms/symbol`}`,
+  );
+
+  const dir = await mkdtemp(join(tmpdir(), 'vpm-bench-dc-'));
+  let dc: Awaited<ReturnType<typeof spawnDataCenter>> | undefined;
+  let mailers: Mailer[] = [];
+  try {
+    await initDataCenter(dir);
+    const caPem = await readCa(dir);
+    dc = await spawnDataCenter(dir, {
+      execArgv: options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [],
+    });
+    say(`Data center at ${dc.url} (own process, 4 box processes, SQLite WAL FULL, TLS)`);
+    const groups = 8;
+    for (let i = 0; i < mailerCount; i += groups) {
+      const made = await Promise.all(
+        Array.from({ length: Math.min(groups, mailerCount - i) }, (_, j) =>
+          makeMailers(dc!.url, caPem, 1, 10_000_000, `bench${i + j}`),
+        ),
+      );
+      mailers.push(...made.flat());
+    }
+    say(`  ${mailerCount} mailers, ${perMailer} requests in flight each, 1 piece per request`);
+    const peak = await closedLoop(mailers, perMailer, quick ? 2000 : 5000, measureMs);
+    const sorted = [...peak.latencies].sort((a, b) => a - b);
+    const txPerSec = peak.done / peak.seconds;
+    say(
+      `  peak: ${txPerSec.toFixed(0)} tx/s, p50 ${percentile(sorted, 50).toFixed(1)} ms, p95 ${percentile(sorted, 95).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms`,
+    );
+    const half = await openLoop(mailers, Math.max(1, txPerSec / 2), quick ? 6000 : 15_000);
+    const halfSorted = [...half.latencies].sort((a, b) => a - b);
+    say(
+      `  at half load (${(txPerSec / 2).toFixed(0)} tx/s offered): p50 ${percentile(halfSorted, 50).toFixed(1)} ms, p99 ${percentile(halfSorted, 99).toFixed(1)} ms`,
+    );
+    const errors: Record<string, number> = { ...peak.errors };
+    for (const [k, v] of Object.entries(half.errors)) errors[k] = (errors[k] ?? 0) + v;
+    const result: BenchmarkResult = {
+      datacenter: {
+        txPerSec: round(txPerSec, 1),
+        p50Ms: round(percentile(sorted, 50)),
+        p95Ms: round(percentile(sorted, 95)),
+        p99Ms: round(percentile(sorted, 99)),
+        ecdsaSignPerSec: round(ecdsa, 0),
+        sqliteCommitPerSec: round(sqlite, 0),
+        p99MsAtHalfLoad: round(percentile(halfSorted, 99)),
+        ratioToEcdsa: round(txPerSec / ecdsa, 3),
+        ratioToSqlite: round(txPerSec / sqlite, 3),
+        mailers: mailerCount,
+        inFlight: mailerCount * perMailer,
+        errors,
+      },
+      client: {
+        batch1000Ms: null, // the client's CSV → PDF batch is measured once it exists
+        barcodeMsPerSymbol: round(bwip, 3),
+        zintMsPerSymbol: zint === null ? null : round(zint, 3),
+      },
+    };
+    say(
+      `  ratio to one-core ECDSA: ${result.datacenter.ratioToEcdsa} (goal ≥ 0.25); to SQLite commits: ${result.datacenter.ratioToSqlite}`,
+    );
+    if (options.json) print(JSON.stringify(result));
+    else say(JSON.stringify(result, null, 2));
+    return result;
+  } finally {
+    await closeMailers(mailers);
+    mailers = [];
+    await dc?.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}

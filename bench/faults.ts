@@ -1,0 +1,546 @@
+/**
+ * @module bench/faults
+ * The fault campaigns of issue 9, "Proof under load and faults": what lets a postal operator
+ * trust the data center (DESIGN.md, "Freshness and crash safety").
+ *   crash  — kill -9 the data center process, and separately a box process, at random moments
+ *            under concurrent load; restart; check the money and the records.
+ *   tamper — random single-byte edits of meter records, records swapped between meters, stale
+ *            records (rollbacks): each refused, each alerted, nothing dispensed.
+ *   fuzz   — fast-check bodies, headers and paths for every route: only 4xx with the JSON error
+ *            shape (never 5xx), and nothing changed by a refused request.
+ *   abuse  — password guessing hits the lockout; one mailer cannot reach another's meter,
+ *            history or refunds.
+ * Small by default (CI); `long` for deep runs.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { Agent, request } from 'undici';
+import type Database from 'better-sqlite3';
+import { initDataCenter, startDataCenter, type RunningDataCenter } from '../server-mock/index';
+import type { BoxSet } from '../server-mock/boxes/index';
+import { DataCenterError } from '../client/services/datacenter-client';
+import {
+  duplicateAscending,
+  ledgerProblems,
+  meterRow,
+  moneySnapshot,
+  openDb,
+  RECORD_COLUMNS,
+  unrecorded,
+  writeRecord,
+  type MeterRow,
+} from './database';
+import {
+  closeMailers,
+  makeMailers,
+  PASSWORD,
+  readCa,
+  reconnect,
+  runLoad,
+  settle,
+  sleep,
+  spawnDataCenter,
+  spec,
+  type Mailer,
+} from './harness';
+
+export interface FaultCampaignOptions {
+  long?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface FaultReport {
+  /** One line per property checked, with how many times. */
+  checked: string[];
+  /** Every violation found; empty when the data center held. */
+  problems: string[];
+}
+
+interface Sizes {
+  dcKills: number;
+  boxKills: number;
+  mailers: number;
+  inFlight: number;
+  tampers: number;
+  fuzzRuns: number;
+}
+
+const SMALL: Sizes = { dcKills: 1, boxKills: 1, mailers: 2, inFlight: 3, tampers: 6, fuzzRuns: 40 };
+const LONG: Sizes = {
+  dcKills: 10,
+  boxKills: 20,
+  mailers: 8,
+  inFlight: 4,
+  tampers: 200,
+  fuzzRuns: 1500,
+};
+
+const randomInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min));
+
+class Campaign {
+  readonly checked = new Map<string, number>();
+  readonly problems: string[] = [];
+  constructor(readonly log: (line: string) => void) {}
+
+  check(what: string, ok: boolean, detail = ''): void {
+    this.checked.set(what, (this.checked.get(what) ?? 0) + 1);
+    if (!ok) {
+      this.problems.push(`${what}${detail ? `: ${detail}` : ''}`);
+      this.log(`  PROBLEM ${what}${detail ? `: ${detail}` : ''}`);
+    }
+  }
+}
+
+/** The invariants after a crash and restart, plus "every meter still dispenses". */
+async function checkAfterCrash(
+  c: Campaign,
+  dir: string,
+  received: string[],
+  mailers: Mailer[],
+): Promise<void> {
+  const db = openDb(dir);
+  try {
+    const ledger = ledgerProblems(db);
+    c.check(
+      'ascending + descending = credited, pieces add up',
+      ledger.length === 0,
+      ledger.join('; '),
+    );
+    const dup = duplicateAscending(db);
+    c.check('no two pieces share (meter, ascending register)', dup.length === 0, dup.join(', '));
+    const missing = unrecorded(db, received);
+    c.check(
+      'every indicium a client received is recorded',
+      missing.length === 0,
+      `${missing.length} of ${received.length} missing`,
+    );
+  } finally {
+    db.close();
+  }
+  for (const m of mailers) {
+    try {
+      await m.client.dispense({ pieces: [spec(1)] });
+      c.check('every meter still dispenses after the restart', true);
+    } catch (error) {
+      c.check(
+        'every meter still dispenses after the restart',
+        false,
+        `${m.serial}: ${String(error)}`,
+      );
+    }
+  }
+}
+
+async function crashDataCenter(c: Campaign, dir: string, s: Sizes): Promise<void> {
+  const caPem = await readCa(dir);
+  let dc = await spawnDataCenter(dir);
+  let mailers = await makeMailers(dc.url, caPem, s.mailers, 10_000_000, 'crash');
+  try {
+    for (let round = 1; round <= s.dcKills; round++) {
+      let stop!: () => void;
+      const load = runLoad(mailers, s.inFlight, new Promise<void>((r) => (stop = r)));
+      const at = randomInt(100, 1500);
+      await sleep(at);
+      await dc.crash();
+      stop();
+      const outcome = await load;
+      await closeMailers(mailers);
+      dc = await spawnDataCenter(dir);
+      mailers = reconnect(mailers, dc.url, caPem);
+      const retried = await settle(outcome, mailers);
+      c.check(
+        'a retried key after a crash is answered (same indicium or a fresh one), never refused',
+        Object.keys(retried.refused).length === 0,
+        JSON.stringify(retried.refused),
+      );
+      await checkAfterCrash(c, dir, outcome.received, mailers);
+      c.log(
+        `  data center kill ${round}/${s.dcKills} at ${at} ms: ${outcome.ok} answered, ${retried.replayed} replayed and ${retried.fresh} fresh on retry`,
+      );
+    }
+  } finally {
+    await closeMailers(mailers);
+    await dc.stop();
+  }
+}
+
+async function crashBoxes(
+  c: Campaign,
+  dir: string,
+  running: RunningDataCenter,
+  s: Sizes,
+): Promise<void> {
+  const caPem = await readCa(dir);
+  const boxes = running.boxes as BoxSet;
+  const mailers = await makeMailers(running.url, caPem, s.mailers, 10_000_000, 'boxcrash');
+  try {
+    for (let round = 1; round <= s.boxKills; round++) {
+      const name = round % 3 === 0 ? (['auth', 'txn'] as const)[round % 2]! : 'meter';
+      let stop!: () => void;
+      const load = runLoad(mailers, s.inFlight, new Promise<void>((r) => (stop = r)));
+      const at = randomInt(100, 1000);
+      await sleep(at);
+      const pid = boxes.pids()[name];
+      if (pid) process.kill(pid, 'SIGKILL');
+      await sleep(randomInt(20, 300));
+      await boxes.restart(name);
+      await sleep(200);
+      stop();
+      const outcome = await load;
+      const retried = await settle(outcome, mailers);
+      c.check(
+        'a retried key after a box crash is answered, never refused',
+        Object.keys(retried.refused).length === 0,
+        JSON.stringify(retried.refused),
+      );
+      await checkAfterCrash(c, dir, outcome.received, mailers);
+      c.log(
+        `  ${name} box kill ${round}/${s.boxKills} at ${at} ms: ${outcome.ok} answered, ${JSON.stringify(outcome.errors)} while down`,
+      );
+    }
+  } finally {
+    await closeMailers(mailers);
+  }
+}
+
+/** The record as the data center reads it (demo is 1 or anything else). */
+const asRead = (row: MeterRow) =>
+  JSON.stringify(RECORD_COLUMNS.map((k) => (k === 'demo' ? row[k] === 1 : row[k])));
+
+function byteEdit(row: MeterRow): { column: string; row: MeterRow } {
+  const column = RECORD_COLUMNS[randomInt(0, RECORD_COLUMNS.length)] as string;
+  const text = String(row[column]);
+  const at = randomInt(0, text.length);
+  const numeric = typeof row[column] === 'number';
+  let ch = text[at] as string;
+  while (ch === text[at])
+    ch = numeric ? String(randomInt(0, 10)) : String.fromCharCode(randomInt(33, 127));
+  const edited = text.slice(0, at) + ch + text.slice(at + 1);
+  return { column, row: { ...row, [column]: numeric ? Number(edited) : edited } };
+}
+
+async function alertCount(running: RunningDataCenter, serial: string): Promise<number> {
+  return (await running.dc.alerts()).filter((a) => a.meterSerial === serial).length;
+}
+
+async function tamper(
+  c: Campaign,
+  dir: string,
+  running: RunningDataCenter,
+  s: Sizes,
+): Promise<void> {
+  const caPem = await readCa(dir);
+  const mailers = await makeMailers(running.url, caPem, 3, 1_000_000, 'tamper');
+  const db: Database.Database = openDb(dir);
+  const kinds: Record<string, number> = {};
+  try {
+    for (let i = 0; i < s.tampers; i++) {
+      const m = mailers[i % mailers.length] as Mailer;
+      const other = mailers[(i + 1) % mailers.length] as Mailer;
+      const original = meterRow(db, m.serial);
+      const pick = Math.random();
+      let kind: string;
+      let tampered: MeterRow;
+      if (pick < 0.6) {
+        const edit = byteEdit(original);
+        if (asRead(edit.row) === asRead(original)) continue; // not a change of the record
+        kind = `byte edit of ${edit.column}`;
+        tampered = edit.row;
+      } else if (pick < 0.8) {
+        kind = 'swap with another meter';
+        tampered = meterRow(db, other.serial);
+      } else {
+        kind = 'rollback to a stale record';
+        await m.client.dispense({ pieces: [spec(5)] });
+        await m.client.dispense({ pieces: [spec(5)] });
+        const current = meterRow(db, m.serial);
+        tampered = { ...original }; // two steps behind the box
+        Object.assign(original, current); // what to restore afterwards
+      }
+      kinds[kind.replace(/ of .*/, '')] = (kinds[kind.replace(/ of .*/, '')] ?? 0) + 1;
+      writeRecord(db, m.serial, tampered);
+      const alertsBefore = await alertCount(running, m.serial);
+      const piecesBefore = moneySnapshot(db);
+      let code = 'none';
+      try {
+        await m.client.dispense({ pieces: [spec(7)] });
+      } catch (error) {
+        code = error instanceof DataCenterError ? error.code : String(error);
+      }
+      c.check(
+        'a tampered record is refused with METER_INTEGRITY',
+        code === 'METER_INTEGRITY',
+        `${kind}: ${code}`,
+      );
+      c.check(
+        'a tampered record raises a fraud alert',
+        (await alertCount(running, m.serial)) === alertsBefore + 1,
+        kind,
+      );
+      c.check(
+        'nothing is dispensed on a tampered record',
+        moneySnapshot(db) === piecesBefore,
+        kind,
+      );
+      writeRecord(db, m.serial, original);
+      try {
+        await m.client.dispense({ pieces: [spec(1)] });
+        c.check('the restored record dispenses again', true);
+      } catch (error) {
+        c.check('the restored record dispenses again', false, `${kind}: ${String(error)}`);
+      }
+    }
+    c.log(`  tamper kinds: ${JSON.stringify(kinds)}`);
+  } finally {
+    db.close();
+    await closeMailers(mailers);
+  }
+}
+
+const ROUTES: { method: string; path: string; auth: boolean; valid: () => object | undefined }[] = [
+  {
+    method: 'POST',
+    path: '/v1/signup',
+    auth: false,
+    valid: () => ({ username: 'fuzzer', password: PASSWORD, name: 'F', originZip: '94103' }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/sessions',
+    auth: false,
+    valid: () => ({ username: 'x', password: 'y' }),
+  },
+  { method: 'DELETE', path: '/v1/sessions/current', auth: true, valid: () => undefined },
+  { method: 'GET', path: '/v1/account', auth: true, valid: () => undefined },
+  {
+    method: 'PUT',
+    path: '/v1/account/settings',
+    auth: true,
+    valid: () => ({ lowBalanceCents: 100, autoRefillCents: null }),
+  },
+  {
+    method: 'POST',
+    path: '/v1/refills',
+    auth: true,
+    valid: () => ({
+      amountCents: 500,
+      cardNumber: '4000000000000002',
+      idempotencyKey: 'fuzz-refill',
+    }),
+  },
+  { method: 'POST', path: '/v1/pieces', auth: true, valid: () => ({ pieces: [spec(10)] }) },
+  {
+    method: 'POST',
+    path: '/v1/refunds',
+    auth: true,
+    valid: () => ({ pieceId: '00000000-0000-8000-8000-000000000000' }),
+  },
+  { method: 'GET', path: '/v1/history', auth: true, valid: () => undefined },
+  { method: 'GET', path: '/v1/history.csv', auth: true, valid: () => undefined },
+  { method: 'GET', path: '/v1/certificates', auth: false, valid: () => undefined },
+  { method: 'GET', path: '/v1/certificates/0123456789abcdef', auth: false, valid: () => undefined },
+  { method: 'POST', path: '/v1/verify', auth: false, valid: () => ({ indicium: 'AAAA' }) },
+  { method: 'GET', path: '/v1/admin/alerts', auth: true, valid: () => undefined },
+];
+
+const safeText = fc.string({
+  unit: fc.constantFrom(...'abcXYZ019-_./%?=&~ :;{}"\'\\'.split('')),
+  maxLength: 40,
+});
+
+/** A body: random JSON, a valid body with one field replaced, or bytes that are not JSON. */
+const bodyArb = (valid: object | undefined) =>
+  fc.oneof(
+    fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)),
+    valid
+      ? fc
+          .tuple(fc.constantFrom(...Object.keys(valid)), fc.jsonValue({ maxDepth: 2 }))
+          .map(([k, v]) => JSON.stringify({ ...valid, [k]: v }))
+      : fc.constant('{}'),
+    safeText,
+    fc.constant(undefined),
+  );
+
+async function fuzz(c: Campaign, dir: string, running: RunningDataCenter, s: Sizes): Promise<void> {
+  const caPem = await readCa(dir);
+  const [mailer] = await makeMailers(running.url, caPem, 1, 10_000, 'fuzz');
+  const token = (mailer as Mailer).client.token as string;
+  const agent = new Agent({ connect: { ca: caPem } });
+  const db = openDb(dir);
+  const statuses: Record<string, number> = {};
+  try {
+    const requestArb = fc.record({
+      route: fc.constantFrom(...ROUTES),
+      pathSuffix: fc.oneof(
+        fc.constant(''),
+        fc.constant(''),
+        safeText.map((t) => encodeURI(t)),
+      ),
+      auth: fc.constantFrom('valid', 'none', 'forged', 'garbage'),
+      contentType: fc.constantFrom(
+        'application/json',
+        'text/plain',
+        'application/json; charset=utf-8',
+        '',
+      ),
+      method: fc.oneof(fc.constant(null), fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH')),
+      seed: fc.integer(),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        requestArb.chain((r) => bodyArb(r.route.valid()).map((body) => ({ ...r, body }))),
+        async (r) => {
+          // Sign-out would end the fuzzer's session; it is fuzzed with the other tokens only.
+          const auth =
+            r.route.path === '/v1/sessions/current' && r.auth === 'valid' ? 'forged' : r.auth;
+          const headers: Record<string, string> = {};
+          if (auth === 'valid') headers.authorization = `Bearer ${token}`;
+          if (auth === 'forged') headers.authorization = `Bearer ${'A'.repeat(43)}`;
+          if (auth === 'garbage') headers.authorization = `Token ${r.seed}`;
+          if (r.body !== undefined && r.contentType) headers['content-type'] = r.contentType;
+          const method = r.method ?? r.route.method;
+          const before = moneySnapshot(db);
+          const response = await request(new URL(r.route.path + r.pathSuffix, running.url), {
+            method: method as 'GET',
+            dispatcher: agent,
+            headers,
+            body: method === 'GET' ? undefined : r.body,
+          });
+          const text = await response.body.text();
+          const status = response.statusCode;
+          const key = `${Math.floor(status / 100)}xx`;
+          statuses[key] = (statuses[key] ?? 0) + 1;
+          c.check(
+            'never a 5xx',
+            status < 500,
+            `${method} ${r.route.path}${r.pathSuffix}: ${status} ${text.slice(0, 200)}`,
+          );
+          if (status >= 400) {
+            let shaped = false;
+            try {
+              const e = (JSON.parse(text) as { error?: { code?: unknown; message?: unknown } })
+                .error;
+              shaped = typeof e?.code === 'string' && typeof e.message === 'string';
+            } catch {
+              shaped = false;
+            }
+            c.check(
+              'a refusal has the { error: { code, message } } shape',
+              shaped,
+              text.slice(0, 200),
+            );
+            c.check(
+              'a refused request changes nothing',
+              moneySnapshot(db) === before,
+              `${method} ${r.route.path}`,
+            );
+          }
+        },
+      ),
+      { numRuns: s.fuzzRuns },
+    );
+  } catch (error) {
+    c.check('fuzz property', false, String(error).slice(0, 1000));
+  } finally {
+    c.log(`  fuzz answers: ${JSON.stringify(statuses)}`);
+    db.close();
+    await agent.close();
+    await (mailer as Mailer).client.close();
+  }
+}
+
+async function abuse(c: Campaign, dir: string, running: RunningDataCenter): Promise<void> {
+  const caPem = await readCa(dir);
+  const [a, b, victim] = (await makeMailers(running.url, caPem, 3, 5000, 'abuse')) as [
+    Mailer,
+    Mailer,
+    Mailer,
+  ];
+  try {
+    const codes: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      try {
+        await victim.client.signIn({ username: victim.username, password: `guess number ${i}` });
+        codes.push('OK');
+      } catch (error) {
+        codes.push(error instanceof DataCenterError ? error.code : String(error));
+      }
+    }
+    c.check(
+      'password guessing hits the lockout',
+      codes.slice(4).every((x) => x === 'ACCOUNT_LOCKED'),
+      codes.join(','),
+    );
+    let right = 'OK';
+    try {
+      await victim.client.signIn({ username: victim.username, password: PASSWORD });
+    } catch (error) {
+      right = error instanceof DataCenterError ? error.code : String(error);
+    }
+    c.check('a locked account refuses even the right password', right === 'ACCOUNT_LOCKED', right);
+    c.check(
+      'the lockout is alerted',
+      (await running.dc.alerts()).some(
+        (x) => x.code === 'LOGIN_LOCKOUT' && x.reason.includes(victim.username),
+      ),
+    );
+
+    const piece = (await a.client.dispense({ pieces: [spec(100)] })).pieces[0]!;
+    let refund = 'OK';
+    try {
+      await b.client.refund({ pieceId: piece.pieceId });
+    } catch (error) {
+      refund = error instanceof DataCenterError ? error.code : String(error);
+    }
+    c.check("a mailer cannot refund another's piece", refund === 'PIECE_NOT_FOUND', refund);
+    const history = await b.client.history({ q: piece.pieceId });
+    c.check("a mailer cannot see another's history", history.total === 0);
+    const csv = await b.client.historyCsv();
+    c.check("a mailer's CSV holds only its own pieces", !csv.includes(piece.pieceId));
+    await b.client.dispense({ pieces: [spec(50, piece.idempotencyKey as string)] });
+    const [accA, accB] = [await a.client.account(), await b.client.account()];
+    c.check(
+      "a mailer cannot spend another's meter",
+      accA.balanceCents === 4900 && accB.balanceCents === 4950,
+      `${accA.balanceCents} ${accB.balanceCents}`,
+    );
+  } finally {
+    await closeMailers([a, b, victim]);
+  }
+}
+
+/** Runs every campaign on a fresh data center; prints what was checked and returns the report. */
+export async function runFaultCampaign(options: FaultCampaignOptions = {}): Promise<FaultReport> {
+  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const s = options.long ? LONG : SMALL;
+  const c = new Campaign(log);
+  const dir = await mkdtemp(join(tmpdir(), 'vpm-faults-'));
+  try {
+    await initDataCenter(dir);
+    log(`Fault campaign (${options.long ? 'long' : 'small'}) in ${dir}`);
+    log('crash: kill -9 the data center process under load, restart, check');
+    await crashDataCenter(c, dir, s);
+    const running = await startDataCenter({ dataDir: dir, port: 0, authRateLimit: 100_000 });
+    try {
+      log('crash: kill -9 a box process under load, restart it, check');
+      await crashBoxes(c, dir, running, s);
+      log('tamper: byte edits, swaps and rollbacks of meter records');
+      await tamper(c, dir, running, s);
+      log('fuzz: generated bodies, headers and paths on every route');
+      await fuzz(c, dir, running, s);
+      log('abuse: password guessing, cross-mailer access');
+      await abuse(c, dir, running);
+    } finally {
+      await running.close();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const checked = [...c.checked].map(([what, n]) => `${what} (${n}×)`);
+  log('Checked:');
+  for (const line of checked) log(`  ✓ ${line}`);
+  log(c.problems.length === 0 ? 'No problems found.' : `${c.problems.length} problem(s) found.`);
+  return { checked, problems: c.problems };
+}
