@@ -1,0 +1,266 @@
+/**
+ * Tests of the verifier (client/verify) and `vpm verify`: scans as PDF, PNG and JPEG decoded with
+ * zxing-wasm, each verdict (valid, demo sample, bad signature, unknown certificate, duplicate,
+ * unreadable), the offline certificate bundle, and the CLI's output line and exit codes.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderToFile, type PrintPiece } from '../../../client/print';
+import {
+  VERIFY_ERROR_CODES,
+  bundleSource,
+  loadBundle,
+  parseBundle,
+  readScanSymbols,
+  sniffScan,
+  verifyScan,
+} from '../../../client/verify';
+import { makePki, type Meter, type TestPki } from '../../fixtures/indicium/meter-pki';
+import { pieceFor, rasterize, run } from '../print/helpers';
+
+let dir: string;
+let pki: TestPki;
+let meter: Meter;
+let valid: PrintPiece;
+let files: Record<string, string>;
+let bundleFile: string;
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+async function pdfOf(name: string, pieces: PrintPiece[], media = 'env10'): Promise<string> {
+  const file = join(dir, `${name}.pdf`);
+  await renderToFile(pieces, { media: media as 'env10' }, file);
+  return file;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vpm-verify-test-'));
+  pki = await makePki();
+  meter = pki.meters[0] as Meter;
+  valid = await pieceFor(meter);
+  const demo = await pieceFor(meter, { demo: true });
+  const forged = { ...valid, indicium: valid.indicium.slice() };
+  forged.indicium[100] = (forged.indicium[100] ?? 0) ^ 0x01; // a signature byte
+  const stranger = await pieceFor(meter, { certificateSerial: 'deadbeefdeadbeef' });
+  files = {
+    valid: await pdfOf('valid', [valid]),
+    demo: await pdfOf('demo', [demo]),
+    forged: await pdfOf('forged', [forged]),
+    stranger: await pdfOf('stranger', [stranger]),
+    twice: await pdfOf('twice', [valid, valid], 'sheet2x4x6'),
+  };
+  files.png = await rasterize(files.valid, join(dir, 'valid-png'));
+  await run('pdftoppm', ['-r', '200', '-jpeg', '-singlefile', files.valid, join(dir, 'valid-jpg')]);
+  files.jpeg = join(dir, 'valid-jpg.jpg');
+  files.blank = join(dir, 'blank.png');
+  await run('pdftoppm', [
+    '-r',
+    '50',
+    '-png',
+    '-singlefile',
+    '-x',
+    '0',
+    '-y',
+    '0',
+    '-W',
+    '50',
+    '-H',
+    '50',
+    files.valid,
+    join(dir, 'blank'),
+  ]);
+  files.text = join(dir, 'notes.txt');
+  await writeFile(files.text, 'not a scan');
+  bundleFile = join(dir, 'certs.json');
+  await writeFile(bundleFile, JSON.stringify(pki.bundle));
+}, 120_000);
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('readScanSymbols()', () => {
+  it('finds the indicium bytes in a PDF, a PNG and a JPEG', async () => {
+    for (const kind of ['valid', 'png', 'jpeg'] as const) {
+      expect((await readScanSymbols(files[kind] ?? '')).map(hex), kind).toEqual([
+        hex(valid.indicium),
+      ]);
+    }
+  });
+
+  it('tells scan types by their first bytes, not their names', () => {
+    expect(sniffScan(Buffer.from('%PDF-1.7'))).toBe('pdf');
+    expect(sniffScan(Buffer.from([0xff, 0xd8, 0xff, 0xe0]))).toBe('jpeg');
+    expect(sniffScan(Buffer.from('GIF89a'))).toBeUndefined();
+  });
+
+  it('refuses a missing file and a file that is not a scan, saying what to do', async () => {
+    await expect(readScanSymbols(join(dir, 'nope.png'))).rejects.toMatchObject({
+      code: 'VERIFY_FILE_MISSING',
+    });
+    await expect(readScanSymbols(files.text ?? '')).rejects.toMatchObject({
+      code: 'VERIFY_UNSUPPORTED_FILE',
+      message: expect.stringMatching(/PNG, JPEG or PDF/),
+    });
+  });
+
+  it('says to install poppler-utils when pdftoppm is missing', async () => {
+    const path = process.env.PATH;
+    process.env.PATH = '/nonexistent';
+    try {
+      await expect(readScanSymbols(files.valid ?? '')).rejects.toMatchObject({
+        code: 'VERIFY_RASTERIZER_MISSING',
+        message: expect.stringMatching(/poppler-utils/),
+      });
+    } finally {
+      process.env.PATH = path;
+    }
+  });
+});
+
+describe('verifyScan()', () => {
+  const certificates = () => bundleSource(pki.bundle);
+
+  it('gives each verdict with one line for people', async () => {
+    const cases: Array<[string, string, RegExp]> = [
+      ['valid', 'valid', /^valid: \$0\.73 First-Class Mail, meter VPM000000001/],
+      ['png', 'valid', /^valid: /],
+      ['jpeg', 'valid', /^valid: /],
+      ['demo', 'demo-sample', /^demo sample: SAMPLE — NOT VALID POSTAGE/],
+      ['forged', 'bad-signature', /^bad signature: /],
+      ['stranger', 'unknown-certificate', /^unknown certificate: no certificate deadbeefdeadbeef/],
+      ['blank', 'unreadable', /^unreadable: no Data Matrix indicium found/],
+    ];
+    for (const [file, verdict, line] of cases) {
+      const report = await verifyScan(files[file] ?? '', { certificates: certificates() });
+      expect(report.verdict, file).toBe(verdict);
+      expect(report.line, file).toMatch(line);
+    }
+  });
+
+  it('reports a duplicate when the caller has seen the indicium before', async () => {
+    const seen: string[] = [];
+    const seenBefore = (bytes: Uint8Array) => {
+      const key = hex(bytes);
+      const was = seen.includes(key);
+      seen.push(key);
+      return was;
+    };
+    const first = await verifyScan(files.valid ?? '', { certificates: certificates(), seenBefore });
+    expect(first.verdict).toBe('valid');
+    const again = await verifyScan(files.png ?? '', { certificates: certificates(), seenBefore });
+    expect(again.verdict).toBe('duplicate');
+    expect(again.line).toMatch(/^duplicate: piece [0-9a-f-]{36} was presented before/);
+    // A forged indicium is never reported as a duplicate, only as what it is.
+    const forged = await verifyScan(files.forged ?? '', {
+      certificates: certificates(),
+      seenBefore: () => true,
+    });
+    expect(forged.verdict).toBe('bad-signature');
+  });
+
+  it('reports the same indicium twice in one scan as a duplicate', async () => {
+    const report = await verifyScan(files.twice ?? '', { certificates: certificates() });
+    expect(report.pieces.map((p) => p.verdict).sort()).toEqual(['duplicate', 'valid']);
+    expect(report.verdict).toBe('duplicate');
+    expect(report.line).toBe('duplicate: 2 indicia (1 duplicate, 1 valid)');
+  });
+
+  it('takes certificates from any source, such as the data center directory', async () => {
+    const asked: string[] = [];
+    const online = {
+      vendorCaPem: pki.caPem,
+      find: async (serial: string) => {
+        asked.push(serial);
+        return pki.bundle.certificates[serial];
+      },
+    };
+    expect((await verifyScan(files.valid ?? '', { certificates: online })).verdict).toBe('valid');
+    expect(asked).toEqual([meter.serialHex]);
+  });
+});
+
+describe('certificate bundle', () => {
+  it('loads the documented JSON format', async () => {
+    const source = await loadBundle(bundleFile);
+    expect(source.vendorCaPem).toBe(pki.caPem);
+    expect(await source.find(meter.serialHex)).toBe(meter.certPem);
+    expect(await source.find('0000000000000000')).toBeUndefined();
+    expect(await source.find('constructor')).toBeUndefined();
+  });
+
+  it('refuses malformed bundles with the format in the message', async () => {
+    const bad: unknown[] = [
+      [],
+      { certificates: {} },
+      { vendorCaPem: 'x', certificates: {} },
+      { vendorCaPem: pki.caPem },
+      { vendorCaPem: pki.caPem, certificates: { A1: meter.certPem } },
+      { vendorCaPem: pki.caPem, certificates: { [meter.serialHex]: 5 } },
+    ];
+    for (const value of bad) {
+      expect(() => parseBundle(value)).toThrow(/vendorCaPem.*certificates/);
+    }
+    await expect(loadBundle(join(dir, 'none.json'))).rejects.toMatchObject({
+      code: 'VERIFY_BAD_BUNDLE',
+      message: expect.stringMatching(/no such file/),
+    });
+    await expect(loadBundle(files.text ?? '')).rejects.toMatchObject({
+      message: expect.stringMatching(/not valid JSON/),
+    });
+    expect(Object.keys(VERIFY_ERROR_CODES)).toContain('VERIFY_BAD_BUNDLE');
+  });
+});
+
+describe('vpm verify', () => {
+  function vpm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    // A fresh VPM_HOME: no data center is configured, so only the offline path is in play.
+    const env = { ...process.env, VPM_HOME: join(dir, 'vpm-home') };
+    return new Promise((resolve) => {
+      execFile(
+        'node',
+        ['bin/vpm.mjs', 'verify', ...args],
+        { timeout: 90_000, env },
+        (e, stdout, stderr) => resolve({ code: e ? Number(e.code) : 0, stdout, stderr }),
+      );
+    });
+  }
+
+  it('prints one verdict line and exits 0 only for valid postage', async () => {
+    const [ok, forged, stranger, blank] = await Promise.all(
+      [files.valid, files.forged, files.stranger, files.blank].map((f) =>
+        vpm([f ?? '', '--certs', bundleFile]),
+      ),
+    );
+    expect(ok?.code).toBe(0);
+    expect(ok?.stdout).toMatch(/^valid: \$0\.73 .*\n$/);
+    expect(ok?.stdout.split('\n').length).toBe(2);
+    expect(forged?.code).toBe(5);
+    expect(forged?.stdout).toMatch(/^bad signature: /);
+    expect([stranger?.code, stranger?.stdout.split(':')[0]]).toEqual([5, 'unknown certificate']);
+    expect([blank?.code, blank?.stdout.split(':')[0]]).toEqual([5, 'unreadable']);
+  }, 120_000);
+
+  it('exits 0 for a demo sample only with --allow-sample', async () => {
+    const strict = await vpm([files.demo ?? '', '--certs', bundleFile]);
+    expect(strict.code).toBe(5);
+    expect(strict.stdout).toMatch(/^demo sample: /);
+    const allowed = await vpm([files.demo ?? '', '--certs', bundleFile, '--allow-sample']);
+    expect(allowed.code).toBe(0);
+  }, 120_000);
+
+  it('without --certs and without a data center, says to pass --certs', async () => {
+    const result = await vpm([files.valid ?? '']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--certs FILE/);
+    expect(result.stdout).toBe('');
+  }, 60_000);
+
+  it('refuses a broken bundle as bad usage', async () => {
+    const result = await vpm([files.valid ?? '', '--certs', files.text ?? '']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/not valid JSON/);
+  }, 60_000);
+});
