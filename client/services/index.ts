@@ -7,8 +7,11 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as Api from '../../shared/api/schemas';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { isMailClass } from '../../shared/mail-class';
 import type {
   Account,
+  BatchRow,
   ClientRuntime,
   ClientServices,
   CreateClientServices,
@@ -68,6 +71,41 @@ function toAccount(a: Api.Account): Account {
     autoRefillCents: a.autoRefillCents,
     demo: a.demo,
   };
+}
+
+/** The rows of a batch CSV at these error lines, as typed (lines as batch-csv.ts numbers them). */
+function rawRows(csv: string, errors: ReadonlyArray<{ line: number }>): BatchRow[] {
+  const lines = new Set(errors.map((e) => e.line).filter((line) => line >= 2));
+  if (lines.size === 0) return [];
+  let records: string[][];
+  try {
+    records = parseCsv(csv, {
+      relax_column_count: true,
+      skip_empty_lines: true,
+      trim: true,
+      bom: true,
+    }) as string[][];
+  } catch {
+    return [];
+  }
+  const columns = (records[0] ?? []).map((h) => h.toLowerCase().replace(/[^a-z0-9_]/g, ''));
+  const rows: BatchRow[] = [];
+  for (const line of lines) {
+    const record = records[line - 1];
+    if (!record) continue;
+    const get = (name: string) => record[columns.indexOf(name)]?.trim() ?? '';
+    const mailClass = get('mail_class') || get('class') || 'first-class';
+    rows.push({
+      line,
+      name: get('name'),
+      city: get('city'),
+      state: get('state'),
+      zip: get('zip'),
+      mailClass: isMailClass(mailClass) ? mailClass : null,
+      postageCents: null,
+    });
+  }
+  return rows;
 }
 
 export const createClientServices: CreateClientServices = async (options) => {
@@ -168,25 +206,28 @@ export const createClientServices: CreateClientServices = async (options) => {
     },
     'batch:validate': async (req) => {
       const parsed = postage.validate(req.csv);
+      const good: BatchRow[] = parsed.pieces.map((p) => ({
+        line: p.line,
+        name: p.recipient.name,
+        city: p.recipient.city,
+        state: p.recipient.state,
+        zip: p.recipient.zip,
+        mailClass: p.mailClass,
+        postageCents: p.postageCents,
+      }));
+      // Rows with errors are listed too, as typed, so the table shows each error on its line.
+      const items = [...good, ...rawRows(req.csv, parsed.errors)].sort((a, b) => a.line - b.line);
       return {
         rows: parsed.pieces.length + parsed.errors.length,
         errors: parsed.errors,
         totalCents: parsed.totalCents,
-        items: parsed.pieces.slice(0, 1000).map((p) => ({
-          line: p.line,
-          name: p.recipient.name,
-          city: p.recipient.city,
-          state: p.recipient.state,
-          zip: p.recipient.zip,
-          mailClass: p.mailClass,
-          postageCents: p.postageCents,
-        })),
+        items: items.slice(0, 1000),
       };
     },
     'batch:run': async (req, context) => {
       const r = await postage.runBatch(req.csv, output(req.printer, req.media), {
+        // The batch id keys the resume file: a first run starts it, a later run resumes it.
         batchId: req.batchId,
-        resume: true,
         onProgress: (p) => {
           if (p.phase === 'charging')
             context.emit('batch:progress', { batchId: req.batchId, done: p.done, total: p.total });
