@@ -25,7 +25,18 @@ let dir: string;
 let pki: TestPki;
 let meter: Meter;
 let valid: PrintPiece;
-let files: Record<string, string>;
+interface Files {
+  valid: string;
+  demo: string;
+  forged: string;
+  stranger: string;
+  twice: string;
+  png: string;
+  jpeg: string;
+  blank: string;
+  text: string;
+}
+let files: Files;
 let bundleFile: string;
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -45,34 +56,22 @@ beforeAll(async () => {
   const forged = { ...valid, indicium: valid.indicium.slice() };
   forged.indicium[100] = (forged.indicium[100] ?? 0) ^ 0x01; // a signature byte
   const stranger = await pieceFor(meter, { certificateSerial: 'deadbeefdeadbeef' });
+  const validPdf = await pdfOf('valid', [valid]);
+  await run('pdftoppm', ['-r', '200', '-jpeg', '-singlefile', validPdf, join(dir, 'valid-jpg')]);
+  // A 50 × 50 pixel corner of the envelope: paper, no symbol.
+  const blankArgs = ['-r', '50', '-png', '-singlefile', '-W', '50', '-H', '50'];
+  await run('pdftoppm', [...blankArgs, validPdf, join(dir, 'blank')]);
   files = {
-    valid: await pdfOf('valid', [valid]),
+    valid: validPdf,
     demo: await pdfOf('demo', [demo]),
     forged: await pdfOf('forged', [forged]),
     stranger: await pdfOf('stranger', [stranger]),
     twice: await pdfOf('twice', [valid, valid], 'sheet2x4x6'),
+    png: await rasterize(validPdf, join(dir, 'valid-png')),
+    jpeg: join(dir, 'valid-jpg.jpg'),
+    blank: join(dir, 'blank.png'),
+    text: join(dir, 'notes.txt'),
   };
-  files.png = await rasterize(files.valid, join(dir, 'valid-png'));
-  await run('pdftoppm', ['-r', '200', '-jpeg', '-singlefile', files.valid, join(dir, 'valid-jpg')]);
-  files.jpeg = join(dir, 'valid-jpg.jpg');
-  files.blank = join(dir, 'blank.png');
-  await run('pdftoppm', [
-    '-r',
-    '50',
-    '-png',
-    '-singlefile',
-    '-x',
-    '0',
-    '-y',
-    '0',
-    '-W',
-    '50',
-    '-H',
-    '50',
-    files.valid,
-    join(dir, 'blank'),
-  ]);
-  files.text = join(dir, 'notes.txt');
   await writeFile(files.text, 'not a scan');
   bundleFile = join(dir, 'certs.json');
   await writeFile(bundleFile, JSON.stringify(pki.bundle));
@@ -84,9 +83,7 @@ afterAll(async () => {
 describe('readScanSymbols()', () => {
   it('finds the indicium bytes in a PDF, a PNG and a JPEG', async () => {
     for (const kind of ['valid', 'png', 'jpeg'] as const) {
-      expect((await readScanSymbols(files[kind] ?? '')).map(hex), kind).toEqual([
-        hex(valid.indicium),
-      ]);
+      expect((await readScanSymbols(files[kind])).map(hex), kind).toEqual([hex(valid.indicium)]);
     }
   });
 
@@ -100,7 +97,7 @@ describe('readScanSymbols()', () => {
     await expect(readScanSymbols(join(dir, 'nope.png'))).rejects.toMatchObject({
       code: 'VERIFY_FILE_MISSING',
     });
-    await expect(readScanSymbols(files.text ?? '')).rejects.toMatchObject({
+    await expect(readScanSymbols(files.text)).rejects.toMatchObject({
       code: 'VERIFY_UNSUPPORTED_FILE',
       message: expect.stringMatching(/PNG, JPEG or PDF/),
     });
@@ -110,7 +107,7 @@ describe('readScanSymbols()', () => {
     const path = process.env.PATH;
     process.env.PATH = '/nonexistent';
     try {
-      await expect(readScanSymbols(files.valid ?? '')).rejects.toMatchObject({
+      await expect(readScanSymbols(files.valid)).rejects.toMatchObject({
         code: 'VERIFY_RASTERIZER_MISSING',
         message: expect.stringMatching(/poppler-utils/),
       });
@@ -124,7 +121,7 @@ describe('verifyScan()', () => {
   const certificates = () => bundleSource(pki.bundle);
 
   it('gives each verdict with one line for people', async () => {
-    const cases: Array<[string, string, RegExp]> = [
+    const cases: Array<[keyof Files, string, RegExp]> = [
       ['valid', 'valid', /^valid: \$0\.73 First-Class Mail, meter VPM000000001/],
       ['png', 'valid', /^valid: /],
       ['jpeg', 'valid', /^valid: /],
@@ -134,7 +131,7 @@ describe('verifyScan()', () => {
       ['blank', 'unreadable', /^unreadable: no Data Matrix indicium found/],
     ];
     for (const [file, verdict, line] of cases) {
-      const report = await verifyScan(files[file] ?? '', { certificates: certificates() });
+      const report = await verifyScan(files[file], { certificates: certificates() });
       expect(report.verdict, file).toBe(verdict);
       expect(report.line, file).toMatch(line);
     }
@@ -148,13 +145,13 @@ describe('verifyScan()', () => {
       seen.push(key);
       return was;
     };
-    const first = await verifyScan(files.valid ?? '', { certificates: certificates(), seenBefore });
+    const first = await verifyScan(files.valid, { certificates: certificates(), seenBefore });
     expect(first.verdict).toBe('valid');
-    const again = await verifyScan(files.png ?? '', { certificates: certificates(), seenBefore });
+    const again = await verifyScan(files.png, { certificates: certificates(), seenBefore });
     expect(again.verdict).toBe('duplicate');
     expect(again.line).toMatch(/^duplicate: piece [0-9a-f-]{36} was presented before/);
     // A forged indicium is never reported as a duplicate, only as what it is.
-    const forged = await verifyScan(files.forged ?? '', {
+    const forged = await verifyScan(files.forged, {
       certificates: certificates(),
       seenBefore: () => true,
     });
@@ -162,7 +159,7 @@ describe('verifyScan()', () => {
   });
 
   it('reports the same indicium twice in one scan as a duplicate', async () => {
-    const report = await verifyScan(files.twice ?? '', { certificates: certificates() });
+    const report = await verifyScan(files.twice, { certificates: certificates() });
     expect(report.pieces.map((p) => p.verdict).sort()).toEqual(['duplicate', 'valid']);
     expect(report.verdict).toBe('duplicate');
     expect(report.line).toBe('duplicate: 2 indicia (1 duplicate, 1 valid)');
@@ -177,7 +174,7 @@ describe('verifyScan()', () => {
         return pki.bundle.certificates[serial];
       },
     };
-    expect((await verifyScan(files.valid ?? '', { certificates: online })).verdict).toBe('valid');
+    expect((await verifyScan(files.valid, { certificates: online })).verdict).toBe('valid');
     expect(asked).toEqual([meter.serialHex]);
   });
 });
@@ -207,7 +204,7 @@ describe('certificate bundle', () => {
       code: 'VERIFY_BAD_BUNDLE',
       message: expect.stringMatching(/no such file/),
     });
-    await expect(loadBundle(files.text ?? '')).rejects.toMatchObject({
+    await expect(loadBundle(files.text)).rejects.toMatchObject({
       message: expect.stringMatching(/not valid JSON/),
     });
     expect(Object.keys(VERIFY_ERROR_CODES)).toContain('VERIFY_BAD_BUNDLE');
@@ -231,7 +228,7 @@ describe('vpm verify', () => {
   it('prints one verdict line and exits 0 only for valid postage', async () => {
     const [ok, forged, stranger, blank] = await Promise.all(
       [files.valid, files.forged, files.stranger, files.blank].map((f) =>
-        vpm([f ?? '', '--certs', bundleFile]),
+        vpm([f, '--certs', bundleFile]),
       ),
     );
     expect(ok?.code).toBe(0);
@@ -244,22 +241,22 @@ describe('vpm verify', () => {
   }, 120_000);
 
   it('exits 0 for a demo sample only with --allow-sample', async () => {
-    const strict = await vpm([files.demo ?? '', '--certs', bundleFile]);
+    const strict = await vpm([files.demo, '--certs', bundleFile]);
     expect(strict.code).toBe(5);
     expect(strict.stdout).toMatch(/^demo sample: /);
-    const allowed = await vpm([files.demo ?? '', '--certs', bundleFile, '--allow-sample']);
+    const allowed = await vpm([files.demo, '--certs', bundleFile, '--allow-sample']);
     expect(allowed.code).toBe(0);
   }, 120_000);
 
   it('without --certs and without a data center, says to pass --certs', async () => {
-    const result = await vpm([files.valid ?? '']);
+    const result = await vpm([files.valid]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--certs FILE/);
     expect(result.stdout).toBe('');
   }, 60_000);
 
   it('refuses a broken bundle as bad usage', async () => {
-    const result = await vpm([files.valid ?? '', '--certs', files.text ?? '']);
+    const result = await vpm([files.valid, '--certs', files.text]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/not valid JSON/);
   }, 60_000);
