@@ -14,7 +14,7 @@ import { mediumById, type Medium } from './media';
 import { CupsPrinterDriver, type PrintJob, type PrinterDriver } from './printers';
 import { renderPieces, type PrintPiece, type RenderOptions, type RenderResult } from './render';
 
-/** Renders a batch into one PDF file. */
+/** Renders a batch into one PDF file; on failure no file is left behind. */
 export async function renderToFile(
   pieces: AsyncIterable<PrintPiece> | Iterable<PrintPiece>,
   opts: RenderOptions,
@@ -24,6 +24,11 @@ export async function renderToFile(
   const closed = once(out, 'close');
   try {
     return await renderPieces(pieces, opts, out);
+  } catch (error) {
+    out.destroy();
+    await closed.catch(() => undefined);
+    await rm(path, { force: true }); // no half-written PDF left to print by mistake
+    throw error;
   } finally {
     out.destroy();
     await closed.catch(() => undefined);

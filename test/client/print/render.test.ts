@@ -3,6 +3,7 @@
  * medium (pdfinfo), vector symbol, human-readable block from the decoded indicium, demo marking,
  * clear zone, calibration, refusals, and a 1,000-piece batch streamed into one PDF.
  */
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -222,6 +223,11 @@ describe('renderPieces()', () => {
     await expect(renderPieces([], { media: 'env10' }, sink())).rejects.toMatchObject({
       code: 'PRINT_NO_PIECES',
     });
+    const half = join(dir, 'half.pdf');
+    await expect(renderToFile([piece, piece, broken], { media: 'env10' }, half)).rejects.toThrow(
+      /piece 3/,
+    );
+    expect(existsSync(half)).toBe(false);
   });
 
   it('streams a 1,000-piece batch from an async iterable into one 1,000-page PDF', async () => {
