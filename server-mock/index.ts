@@ -85,7 +85,7 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
       `data center: ${dataDir} is not initialised; run vpm datacenter init --data ${dataDir}`,
     );
   const config = JSON.parse(await readFile(configPath(dataDir), 'utf8')) as DataCenterConfig;
-  const boxes = await startBoxes(dataDir);
+  const boxes = await startBoxes(dataDir, { supervise: true });
   const storage = new SqliteStorage(join(dataDir, 'datacenter.db'));
   const dc = new DataCenter(storage, boxes, new FakeCardProcessor(), {
     demo: config.demo,

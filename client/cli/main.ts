@@ -13,10 +13,6 @@ import { registerVerifyCommand } from './verify-command';
 
 export { CliError, EXIT };
 
-function notYet(feature: string): never {
-  throw new CliError(`${feature}: not yet available in this build`, EXIT.usage);
-}
-
 export function buildProgram(): Command {
   const program = new Command('vpm')
     .description(
@@ -32,8 +28,43 @@ export function buildProgram(): Command {
   registerDemoCommands(program);
   program
     .command('bench')
-    .description('run the benchmarks')
-    .action(() => notYet('bench'));
+    .description(
+      'benchmarks: data center throughput and latency beside raw ECDSA and SQLite rates, client batch, barcodes',
+    )
+    .option('--quick', 'a shorter run (within two minutes)')
+    .option('--json', 'print one JSON object')
+    .option('--faults', 'run the crash, tamper, fuzz and abuse campaigns instead')
+    .option('--long', 'with --faults: the deep campaign')
+    .option('--profile <dir>', 'write a CPU profile of the data center process to this folder')
+    .action(
+      async (opts: {
+        quick?: boolean;
+        json?: boolean;
+        faults?: boolean;
+        long?: boolean;
+        profile?: string;
+      }) => {
+        if (opts.faults) {
+          const { runFaultCampaign } = await import('../../bench/faults');
+          const result = await runFaultCampaign({
+            long: opts.long ?? false,
+            log: (line: string) => process.stdout.write(`${line}\n`),
+          });
+          if (result.problems.length > 0)
+            throw new CliError(
+              `fault campaign: ${result.problems.length} problem(s) found`,
+              EXIT.refused,
+            );
+          return;
+        }
+        const { runBenchmark } = await import('../../bench/benchmark');
+        await runBenchmark({
+          quick: opts.quick ?? false,
+          json: opts.json ?? false,
+          ...(opts.profile ? { profileDir: opts.profile } : {}),
+        });
+      },
+    );
   registerDatacenterCommands(program);
   registerVerifyCommand(program);
   return program;

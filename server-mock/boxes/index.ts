@@ -23,6 +23,12 @@ export interface StartOptions {
   /** Where box stderr lines go; default: the parent's stderr. */
   log?: (line: string) => void;
   readyTimeoutMs?: number;
+  /**
+   * Restart a box that died (kill -9, crash) when it is next needed, instead of answering
+   * BOX_UNAVAILABLE until an operator restarts it. The data center runs with this on; the
+   * recovery path (FRESHNESS_MISMATCH → recover) then settles any command the crash cut off.
+   */
+  supervise?: boolean;
 }
 
 /** The running boxes, plus what operators and tests need to manage the processes. */
@@ -61,10 +67,28 @@ export async function startBoxes(dataDir: string, opts: StartOptions = {}): Prom
     await Promise.all(BOX_NAMES.map((name) => procs[name].stop()));
     throw error;
   }
+  let closing = false;
+  const reviving: Partial<Record<BoxName, Promise<void>>> = {};
+  const revive = async (name: BoxName): Promise<void> => {
+    if (!opts.supervise || closing || procs[name].pid !== undefined) return;
+    reviving[name] ??= (async () => {
+      (opts.log ?? ((line: string) => process.stderr.write(`${line}\n`)))(
+        `box ${name}: not running; restarting it`,
+      );
+      await procs[name].stop();
+      procs[name] = new BoxProcess(name, dataDir, optionsFor(name));
+      await procs[name].start();
+    })().finally(() => {
+      delete reviving[name];
+    });
+    await reviving[name];
+  };
   const call =
     <A, R>(name: BoxName, cmd: string) =>
-    (args: A): Promise<R> =>
-      procs[name].call<R>(cmd, args);
+    async (args: A): Promise<R> => {
+      await revive(name);
+      return procs[name].call<R>(cmd, args);
+    };
   return {
     meter: {
       dispense: call('meter', 'dispense'),
@@ -74,7 +98,7 @@ export async function startBoxes(dataDir: string, opts: StartOptions = {}): Prom
     },
     steel: {
       createMeter: call('steel', 'createMeter'),
-      vendorCa: () => procs.steel.call('vendorCa', {}),
+      vendorCa: () => call<object, { certificatePem: string }>('steel', 'vendorCa')({}),
     },
     auth: {
       enroll: call('auth', 'enroll'),
@@ -94,6 +118,7 @@ export async function startBoxes(dataDir: string, opts: StartOptions = {}): Prom
     },
     process: (name) => procs[name],
     async close() {
+      closing = true;
       await Promise.all(BOX_NAMES.map((name) => procs[name].stop()));
     },
   };
