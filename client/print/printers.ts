@@ -88,7 +88,7 @@ function checkQueueName(name: string): void {
   if (!QUEUE_NAME.test(name)) {
     throw new PrintError(
       'PRINT_PRINTER_NOT_FOUND',
-      `printer "${name}": not a valid queue name; run "vpm printers" (or lpstat -e) to see the queues`,
+      `printer "${name}": not a valid queue name; run "lpstat -e" to see the queues`,
     );
   }
 }
