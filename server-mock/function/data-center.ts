@@ -16,6 +16,7 @@ import {
   type IssuedIndicium,
   type JournalEntry,
   type MeterRecord,
+  type SessionGrant,
 } from '../boxes/api';
 import type { MailerRow, PieceRow, Storage } from '../storage/storage';
 import { StorageConflictError } from '../storage/storage';
@@ -67,6 +68,7 @@ export function canonicalJson(value: unknown): string {
 
 export class DataCenter {
   private readonly meterLocks = new KeyedMutex();
+  private readonly checkedGrants = new Map<string, string>();
   private readonly loginLocks = new KeyedMutex();
   private vendorCaPem: string | undefined;
   private readonly ttl: number;
@@ -230,12 +232,20 @@ export class DataCenter {
     const session = await this.storage.getSession(tokenHash);
     if (!session || session.revoked)
       throw new ApiError('UNAUTHENTICATED', 'session: unknown or signed out; sign in again');
-    if (Date.parse(session.expiresAt) <= Date.now())
+    // Expiry is read from the grant the authentication box signed, not from a plain column.
+    const grant = JSON.parse(session.grant) as SessionGrant;
+    if (Date.parse(session.expiresAt) <= Date.now() || Date.parse(grant.expiresAt) <= Date.now())
       throw new ApiError('SESSION_EXPIRED', 'session: expired; sign in again');
+    // The authentication box checks a session's grant once; the data center then trusts its own
+    // record of that check until the grant expires (revocation is still read from the database).
+    if (this.checkedGrants.get(tokenHash) === session.grant)
+      return { mailerId: session.mailerId, tokenHash };
     try {
-      const { mailerId } = await this.boxes.auth.checkGrant({ grant: JSON.parse(session.grant) });
+      const { mailerId } = await this.boxes.auth.checkGrant({ grant });
       if (mailerId !== session.mailerId)
         throw new ApiError('UNAUTHENTICATED', 'session: grant does not match');
+      if (this.checkedGrants.size > 100_000) this.checkedGrants.clear();
+      this.checkedGrants.set(tokenHash, session.grant);
       return { mailerId, tokenHash };
     } catch (error) {
       if (error instanceof BoxError && error.code === 'AUTH_FAILED')
@@ -245,6 +255,7 @@ export class DataCenter {
   }
 
   async signOut(caller: Caller): Promise<void> {
+    this.checkedGrants.delete(caller.tokenHash);
     await this.storage.revokeSession(caller.tokenHash);
   }
 
