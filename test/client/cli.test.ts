@@ -132,7 +132,7 @@ describe('vpm CLI', { timeout: 300_000 }, () => {
     const refused = await vpm(['refund', pieceId], { env });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/already scanned/);
-    const secondId = /  ([0-9a-f-]{36}) +\$1\.07/.exec(history.stdout)?.[1] as string;
+    const secondId = / {2}([0-9a-f-]{36}) +\$1\.07/.exec(history.stdout)?.[1] as string;
     const refunded = await vpm(['refund', secondId], { env });
     expect(refunded.code, refunded.stderr).toBe(0);
     expect((await balance()).balanceCents).toBe(5000 - 78);
