@@ -72,13 +72,18 @@ function target(opts: { out?: string; printer?: string }): { out?: string; print
   return opts.out ? { out: opts.out } : { printer: opts.printer as string };
 }
 
+/** A progress bar on a terminal; one line per step when stderr is a log file or a pipe. */
 function progressBar(p: Progress): void {
-  if (!process.stderr.isTTY && p.done !== p.total && p.done % 500 !== 0) return;
+  const label = p.phase === 'charging' ? 'Buying postage' : 'Rendering     ';
+  if (!process.stderr.isTTY) {
+    if (p.phase === 'charging' || p.done === p.total)
+      process.stderr.write(`${label.trim()} ${p.done}/${p.total}\n`);
+    return;
+  }
   const width = 30;
   const filled = Math.round((p.done / Math.max(1, p.total)) * width);
-  const label = p.phase === 'charging' ? 'Buying postage' : 'Rendering     ';
   process.stderr.write(
-    `${process.stderr.isTTY ? '\r' : ''}${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total}${process.stderr.isTTY && p.done < p.total ? '' : '\n'}`,
+    `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total}${p.done < p.total ? '' : '\n'}`,
   );
 }
 

@@ -46,7 +46,10 @@ export async function createTls(
   const paths = tlsPaths(dataDir);
   await mkdir(join(dataDir, 'tls'), { recursive: true, mode: 0o700 });
   const now = new Date(Date.now() - 60_000);
-  const caKeys = (await crypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  const caKeys = (await crypto.subtle.generateKey(ALG, true, [
+    'sign',
+    'verify',
+  ])) as webcrypto.CryptoKeyPair;
   const ca = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: 'CN=Virtual Postage Meter Data Center CA',

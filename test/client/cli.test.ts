@@ -42,7 +42,15 @@ async function newestSpoolPdf(jobNumber: string, since: number): Promise<string>
           found.push(path);
       }
     }
-    if (found[0]) return found[0];
+    // cups-pdf creates the file first and fills it after: wait until it reads as a whole PDF.
+    if (
+      found[0] &&
+      (await run('pdfinfo', [found[0]]).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return found[0];
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`cups-pdf wrote no PDF for job ${jobNumber}`);
