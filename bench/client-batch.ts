@@ -18,18 +18,23 @@ const noKeychain = {
   delete: async () => false,
 };
 
-export async function batchMs(serverUrl: string, caPath: string, pieces = 1000): Promise<number> {
+export async function batchMs(
+  serverUrl: string,
+  caPath: string,
+  pieces = 1000,
+  user = 'benchbatch',
+): Promise<number> {
   const home = await mkdtemp(join(tmpdir(), 'vpm-bench-client-'));
   const session = new SessionManager(home, noKeychain, { server: serverUrl, ca: caPath }, {});
   try {
     const password = 'bench batch password';
     await session.signUp({
-      username: 'benchbatch',
+      username: user,
       password,
       name: 'Bench Batch',
       originZip: '10001',
     });
-    await session.signIn('benchbatch', password, false);
+    await session.signIn(user, password, false);
     await session.call((c) =>
       c.refill({
         amountCents: pieces * 100,

@@ -11,3 +11,4 @@ export * from './render';
 export * from './printers';
 export * from './bridge-printer';
 export * from './print-pieces';
+export * from './symbol-pool';

@@ -14,7 +14,7 @@ import { decodeIndicium, type IndiciumFields } from '../../shared/indicium';
 import { MAIL_CLASSES } from '../../shared/mail-class';
 import { formatDollars } from '../../shared/money';
 import { formatZip, normalizeZip } from '../../shared/zip';
-import { MODULE_PT, darkRuns, dataMatrixModules } from './datamatrix';
+import { MODULE_PT, darkRuns, dataMatrixModules, type ModuleMatrix } from './datamatrix';
 import { PrintError } from './errors';
 import { layoutPiece, type Box } from './layout';
 import { mediumById, mm, type Medium, type MediumId } from './media';
@@ -38,6 +38,8 @@ export interface PrintPiece {
   recipient: Address;
   /** Overrides the batch's return address for this piece. */
   returnAddress?: Address;
+  /** The indicium's Data Matrix, when already encoded (symbol-pool.ts); else encoded here. */
+  symbol?: ModuleMatrix;
 }
 
 /** Per-printer offsets that move everything on the page, in millimetres (+x right, +y down). */
@@ -143,8 +145,7 @@ function drawLines(
   }
 }
 
-function drawSymbol(doc: PDFKit.PDFDocument, bytes: Uint8Array, box: Box): void {
-  const matrix = dataMatrixModules(bytes);
+function drawSymbol(doc: PDFKit.PDFDocument, matrix: ModuleMatrix, box: Box): void {
   // All runs go into one path filled once, so adjacent rows show no seams when rasterized.
   for (const run of darkRuns(matrix)) {
     doc.rect(
@@ -173,7 +174,7 @@ function drawPiece(
   doc.translate(slot.x + mm(calibration.xMm), slot.y + mm(calibration.yMm));
   doc.fillColor('black');
 
-  drawSymbol(doc, piece.indicium, layout.symbol);
+  drawSymbol(doc, piece.symbol ?? dataMatrixModules(piece.indicium), layout.symbol);
   const hr = layout.humanReadable;
   let y = hr.y;
   y += fitLine(doc, 'US POSTAGE', hr.x, y, hr.width, BOLD, 9);

@@ -14,6 +14,8 @@ import type { MailClass } from '../../shared/mail-class';
 import {
   printPieces,
   renderToFile,
+  SymbolPool,
+  withSymbols,
   type Address,
   type Calibration,
   type MediumId,
@@ -201,51 +203,64 @@ export class PostageService {
     await writePrivate(file, JSON.stringify(state));
 
     const total = parsed.pieces.length;
-    const byLine = new Map<number, Api.IssuedPiece>();
     let charged = 0;
     let balanceCents = 0;
-    for (let i = 0; i < total; i += CHUNK) {
-      const chunk = parsed.pieces.slice(i, i + CHUNK);
-      const response = await this.session.call((c) =>
-        c.dispense({
-          pieces: chunk.map((p) => ({
-            idempotencyKey: (state as ResumeFile).keys[p.line] as string,
-            postageCents: p.postageCents,
-            mailClass: p.mailClass,
-            destinationZip: p.recipient.zip,
-          })),
-        }),
-      );
-      balanceCents = response.balanceCents;
-      response.pieces.forEach((issued, j) => {
-        const piece = chunk[j] as BatchPiece;
-        byLine.set(piece.line, issued);
-        if (!issued.replayed) charged++;
-        (state as ResumeFile).paid[piece.line] = issued.pieceId;
-      });
-      await this.remember(
-        response.pieces.map((issued, j) => ({
-          pieceId: issued.pieceId,
-          recipient: (chunk[j] as BatchPiece).recipient,
-        })),
-      );
-      await writePrivate(file, JSON.stringify(state));
-      options.onProgress?.({ phase: 'charging', done: Math.min(i + CHUNK, total), total });
-    }
     let rendered = 0;
-    const pieces = async function* (): AsyncIterable<PrintPiece> {
-      for (const p of parsed.pieces) {
-        const issued = byLine.get(p.line) as Api.IssuedPiece;
-        yield { indicium: Buffer.from(issued.indicium, 'base64'), recipient: p.recipient };
-        rendered++;
-        if (rendered % 100 === 0 || rendered === total)
-          options.onProgress?.({ phase: 'rendering', done: rendered, total });
+    const session = this.session;
+    const resume = state;
+    const remember = (lines: JournalLine[]) => this.remember(lines);
+    // Charging and rendering overlap: each chunk is bought while the pieces before it are being
+    // encoded and drawn. Every key is already on disk, so an interruption anywhere resumes.
+    async function* paidPieces(): AsyncGenerator<PrintPiece> {
+      for (let i = 0; i < total; i += CHUNK) {
+        const chunk = parsed.pieces.slice(i, i + CHUNK);
+        const response = await session.call((c) =>
+          c.dispense({
+            pieces: chunk.map((p) => ({
+              idempotencyKey: resume.keys[p.line] as string,
+              postageCents: p.postageCents,
+              mailClass: p.mailClass,
+              destinationZip: p.recipient.zip,
+            })),
+          }),
+        );
+        balanceCents = response.balanceCents;
+        response.pieces.forEach((issued, j) => {
+          if (!issued.replayed) charged++;
+          resume.paid[(chunk[j] as BatchPiece).line] = issued.pieceId;
+        });
+        await remember(
+          response.pieces.map((issued, j) => ({
+            pieceId: issued.pieceId,
+            recipient: (chunk[j] as BatchPiece).recipient,
+          })),
+        );
+        await writePrivate(file, JSON.stringify(resume));
+        options.onProgress?.({ phase: 'charging', done: Math.min(i + CHUNK, total), total });
+        for (const [j, issued] of response.pieces.entries()) {
+          yield {
+            indicium: Buffer.from(issued.indicium, 'base64'),
+            recipient: (chunk[j] as BatchPiece).recipient,
+          };
+          rendered++;
+          if (rendered % 100 === 0 || rendered === total)
+            options.onProgress?.({ phase: 'rendering', done: rendered, total });
+        }
       }
-    };
-    const result = await this.output(pieces(), output, `batch-${state.batchId}`);
-    state.complete = true;
-    await writePrivate(file, JSON.stringify(state));
-    return { pieces: total, charged, balanceCents, ...result };
+    }
+    const pool = new SymbolPool();
+    try {
+      const result = await this.output(
+        withSymbols(paidPieces(), pool),
+        output,
+        `batch-${state.batchId}`,
+      );
+      state.complete = true;
+      await writePrivate(file, JSON.stringify(state));
+      return { pieces: total, charged, balanceCents, ...result };
+    } finally {
+      await pool.close();
+    }
   }
 
   /** Prints an issued piece again. Never charges. */
