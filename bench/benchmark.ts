@@ -227,8 +227,8 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
   const say = (line: string) => {
     if (!options.json) print(line);
   };
-  const mailerCount = quick ? 16 : 32;
-  const perMailer = quick ? 3 : 4;
+  const mailerCount = quick ? 64 : 128;
+  const perMailer = 2;
   const measureMs = quick ? 12_000 : 30_000;
 
   say('Raw rates of this machine (one core):');

@@ -75,6 +75,8 @@ export async function spawnDataCenter(
       dir,
       '--port',
       '0',
+      '--auth-rate-limit',
+      '100000',
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
   );

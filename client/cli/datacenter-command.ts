@@ -18,11 +18,17 @@ async function init(dataDir: string, demo: boolean): Promise<void> {
   out(`  Administrator token (shown once, keep it safe): ${result.adminToken}`);
 }
 
-async function start(dataDir: string, host: string, port: number): Promise<void> {
+async function start(
+  dataDir: string,
+  host: string,
+  port: number,
+  authRateLimit: number,
+): Promise<void> {
   const running = await startDataCenter({
     dataDir,
     host,
     port,
+    authRateLimit,
     log: (event, fields) =>
       process.stderr.write(`${new Date().toISOString()} ${event} ${JSON.stringify(fields)}\n`),
   });
@@ -81,20 +87,21 @@ export function registerDatacenterCommands(program: Command): void {
   const withListen = (c: Command) =>
     c
       .option('--host <host>', 'address to listen on', '127.0.0.1')
-      .option('--port <port>', 'port (0 = any free port)', '8443');
+      .option('--port <port>', 'port (0 = any free port)', '8443')
+      .option('--auth-rate-limit <n>', 'sign-on and sign-up attempts per minute per address', '30');
   withListen(
     dataOption(dc.command('start').description('start the boxes and the HTTPS server')),
-  ).action(async (opts: { data: string; host: string; port: string }) =>
-    start(resolve(opts.data), opts.host, Number(opts.port)),
+  ).action(async (opts: { data: string; host: string; port: string; authRateLimit: string }) =>
+    start(resolve(opts.data), opts.host, Number(opts.port), Number(opts.authRateLimit)),
   );
   dataOption(dc.command('alerts').description('list fraud alerts: time, meter, reason')).action(
     (opts: { data: string }) => alerts(resolve(opts.data)),
   );
   withListen(dataOption(dc.command('run').description('init on first use, then start'))).action(
-    async (opts: { data: string; host: string; port: string }) => {
+    async (opts: { data: string; host: string; port: string; authRateLimit: string }) => {
       const dir = resolve(opts.data);
       if (!isInitialised(dir)) await init(dir, false);
-      await start(dir, opts.host, Number(opts.port));
+      await start(dir, opts.host, Number(opts.port), Number(opts.authRateLimit));
     },
   );
 }
