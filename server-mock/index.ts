@@ -16,6 +16,7 @@ import { createTls, tlsPaths } from './communication/tls';
 import { FakeCardProcessor } from './function/card-processor';
 import { DataCenter } from './function/data-center';
 import { SqliteStorage } from './storage/sqlite-storage';
+import { openThreadedStorage } from './storage/threaded-storage';
 
 export const VERSION = '0.1.0';
 
@@ -86,7 +87,7 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
     );
   const config = JSON.parse(await readFile(configPath(dataDir), 'utf8')) as DataCenterConfig;
   const boxes = await startBoxes(dataDir, { supervise: true });
-  const storage = new SqliteStorage(join(dataDir, 'datacenter.db'));
+  const storage = await openThreadedStorage(join(dataDir, 'datacenter.db'));
   const dc = new DataCenter(storage, boxes, new FakeCardProcessor(), {
     demo: config.demo,
     sessionTtlSeconds: options.sessionTtlSeconds,

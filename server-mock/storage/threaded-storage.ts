@@ -1,0 +1,96 @@
+/**
+ * @module storage/threaded-storage
+ * SqliteStorage with its writes on a worker thread (writer-worker.ts): reads run here on a
+ * connection of their own (WAL lets them see every committed write), writes are posted to the
+ * writer, whose group commit fsyncs without stalling the requests being served meanwhile.
+ * A write's promise still settles only after the COMMIT that made it durable.
+ */
+import { Worker } from 'node:worker_threads';
+import { SqliteStorage } from './sqlite-storage';
+import { StorageConflictError, type Storage } from './storage';
+
+const WRITES = [
+  'createMailer',
+  'setLoginFailures',
+  'updateMailerSettings',
+  'insertMeter',
+  'commitDispense',
+  'commitCredit',
+  'commitRecovered',
+  'insertLogin',
+  'insertSession',
+  'revokeSession',
+  'addAlert',
+  'noteVerification',
+  'setAdminTokenHash',
+] as const satisfies readonly (keyof Storage)[];
+
+interface Answer {
+  id: number;
+  ok: boolean;
+  value?: unknown;
+  error?: { name: string; message: string; code?: string };
+}
+
+function revive(error: NonNullable<Answer['error']>): Error {
+  const revived =
+    error.name === 'StorageConflictError'
+      ? new StorageConflictError(error.message)
+      : new Error(error.message);
+  if (error.code) Object.assign(revived, { code: error.code });
+  return revived;
+}
+
+/** Opens the database (migrating it here first) and starts its writer thread. */
+export async function openThreadedStorage(file: string): Promise<Storage> {
+  const reads = new SqliteStorage(file); // migrates before the writer opens the file
+  const worker = new Worker(new URL('./writer-worker-entry.mjs', import.meta.url), {
+    workerData: { file },
+  });
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  let next = 0;
+  let failure: Error | undefined;
+  worker.on('message', (answer: Answer | 'ready') => {
+    if (answer === 'ready') return;
+    const p = pending.get(answer.id);
+    if (!p) return;
+    pending.delete(answer.id);
+    if (answer.ok) p.resolve(answer.value);
+    else p.reject(revive(answer.error as NonNullable<Answer['error']>));
+  });
+  const fail = (error: Error) => {
+    failure ??= error;
+    for (const p of pending.values()) p.reject(error);
+    pending.clear();
+  };
+  worker.on('error', fail);
+  worker.on('exit', () => fail(new Error('database: the writer thread stopped')));
+  await new Promise<void>((resolve, reject) => {
+    worker.once('message', () => resolve());
+    worker.once('error', reject);
+  });
+
+  const call = (method: string, args: unknown[]): Promise<unknown> => {
+    if (failure) return Promise.reject(failure);
+    const id = next++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      worker.postMessage({ id, method, args });
+    });
+  };
+
+  // Reads go to `reads` (the prototype); the write methods are replaced by calls to the writer.
+  const storage = Object.create(reads) as Storage;
+  for (const method of WRITES)
+    (storage as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
+      call(method, args);
+  storage.close = async () => {
+    if (!failure) {
+      const exited = new Promise((resolve) => worker.once('exit', resolve));
+      worker.postMessage('close');
+      await exited;
+    }
+    await reads.close();
+  };
+  return storage;
+}
