@@ -6,6 +6,7 @@
  * by its line number.
  */
 import { parse } from 'csv-parse/sync';
+import type { Address } from '../print/index';
 import { isMailClass, type MailClass } from '../../shared/mail-class';
 import { MoneyError, parseDollars } from '../../shared/money';
 import { ZIP_DEST_PATTERN } from '../../shared/zip';
@@ -14,14 +15,7 @@ import { quote, RateError } from './rates';
 export interface BatchPiece {
   /** Line in the file (the header is line 1). */
   line: number;
-  recipient: {
-    name: string;
-    street: string;
-    street2?: string;
-    city: string;
-    state: string;
-    zip: string;
-  };
+  recipient: Address;
   mailClass: MailClass;
   postageCents: number;
   weightOz?: number;

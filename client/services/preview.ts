@@ -8,19 +8,12 @@ import { assembleIndicium, encodePayload, SIGNATURE_LENGTH } from '../../shared/
 import type { MailClass } from '../../shared/mail-class';
 import { MAIL_CLASSES } from '../../shared/mail-class';
 import { formatDollars } from '../../shared/money';
-import { dataMatrixSvg, mediumById, type MediumId } from '../print/index';
+import { dataMatrixSvg, mediumById, type Address, type MediumId } from '../print/index';
 
 const esc = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function previewSvg(input: {
-  recipient: {
-    name: string;
-    street: string;
-    street2?: string;
-    city: string;
-    state: string;
-    zip: string;
-  };
+  recipient: Address;
   postageCents: number;
   mailClass: MailClass;
   media: MediumId;
