@@ -113,10 +113,12 @@ export const createClientServices: CreateClientServices = async (options) => {
   const keychain = await openKeychain();
   let settings: Settings = await options.settings.load();
   let demo: Demo | undefined;
-  let session = new SessionManager(join(options.dataDir, 'client'), keychain, {
-    server: settings.serverUrl,
-    ...(settings.caPath ? { ca: settings.caPath } : {}),
-  });
+  const configuredSession = () =>
+    new SessionManager(join(options.dataDir, 'client'), keychain, {
+      server: settings.serverUrl,
+      ...(settings.caPath ? { ca: settings.caPath } : {}),
+    });
+  let session = configuredSession();
   let postage = new PostageService(session, join(options.dataDir, 'client'));
   const printers = new CupsPrinterDriver();
   let account: Api.Account | undefined;
@@ -132,6 +134,18 @@ export const createClientServices: CreateClientServices = async (options) => {
   const refreshAccount = async () => {
     account = await session.call((c) => c.account());
     return toAccount(account);
+  };
+
+  /** Starts the embedded demo data center and switches the services to its demo mailer. */
+  const enterDemo = async (): Promise<Demo> => {
+    if (!demo) {
+      demo = await startDemo({ onStep: (s) => options.log?.('info', s) });
+      await session.close();
+      session = demo.session;
+      postage = new PostageService(session, demo.home);
+      await refreshAccount();
+    }
+    return demo;
   };
 
   const raw: ClientServices = {
@@ -280,13 +294,17 @@ export const createClientServices: CreateClientServices = async (options) => {
     'settings:set': async (req) => {
       await options.settings.save(req);
       const serverChanged = req.serverUrl !== settings.serverUrl || req.caPath !== settings.caPath;
+      const demoChanged = req.demoMode !== (demo !== undefined);
       settings = req;
-      if (serverChanged && !demo) {
+      if (demoChanged && req.demoMode) {
+        await enterDemo();
+      } else if (demoChanged || (serverChanged && !demo)) {
+        // Leaving the demo (its data is discarded) or pointing at another data center.
         await session.close();
-        session = new SessionManager(join(options.dataDir, 'client'), keychain, {
-          server: settings.serverUrl,
-          ...(settings.caPath ? { ca: settings.caPath } : {}),
-        });
+        await demo?.close();
+        demo = undefined;
+        account = undefined;
+        session = configuredSession();
         postage = new PostageService(session, join(options.dataDir, 'client'));
       }
       return settings;
@@ -317,14 +335,8 @@ export const createClientServices: CreateClientServices = async (options) => {
   const runtime: ClientRuntime = {
     services,
     async startDemo() {
-      if (!demo) {
-        demo = await startDemo({ onStep: (s) => options.log?.('info', s) });
-        await session.close();
-        session = demo.session;
-        postage = new PostageService(session, demo.home);
-        await refreshAccount();
-      }
-      return { serverUrl: demo.running.url, username: demo.username };
+      const running = await enterDemo();
+      return { serverUrl: running.running.url, username: running.username };
     },
     async close() {
       await session.close();
