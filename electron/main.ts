@@ -9,6 +9,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { app, BrowserWindow, ipcMain, Menu, protocol, session } from 'electron';
 import { createClientServices } from '../client/services';
+import { BridgePrinterDriver } from '../client/print/bridge-printer';
+import { windowsPrintBridge } from './windows-print';
 import type { ClientRuntime, CreateClientServices } from '../shared/ipc';
 import { contentTypeFor, resolveAppFile } from './app-protocol';
 import { CONTENT_SECURITY_POLICY } from './csp';
@@ -22,7 +24,8 @@ import { denyPermissions, guardContents, mainWindowOptions } from './window-opti
 declare const MAIN_WINDOW_VITE_DEV_SERVER_URL: string | undefined;
 declare const MAIN_WINDOW_VITE_NAME: string;
 
-const create: CreateClientServices = createClientServices;
+const create: typeof createClientServices = createClientServices;
+void (createClientServices satisfies CreateClientServices);
 
 const log: Log = (level, message) => {
   const line = `[vpm ${level}] ${message}`;
@@ -96,7 +99,15 @@ async function start(): Promise<void> {
 
   const userData = app.getPath('userData');
   const settings = createJsonSettingsStore(path.join(userData, 'settings.json'), log);
-  runtime = await create({ dataDir: userData, settings, appVersion: app.getVersion(), log });
+  // Windows has no CUPS: print through Electron (electron/windows-print.ts).
+  const printerDriver =
+    process.platform === 'win32'
+      ? new BridgePrinterDriver(windowsPrintBridge(() => mainWindow ?? undefined))
+      : undefined;
+  runtime = await create(
+    { dataDir: userData, settings, appVersion: app.getVersion(), log },
+    printerDriver ? { printerDriver } : {},
+  );
   if ((await settings.load()).demoMode) {
     // A failure here is not fatal: the window opens and the user sees the error on sign-on.
     await runtime.startDemo().then(

@@ -18,7 +18,7 @@ import type {
   Settings,
 } from '../../shared/ipc';
 import { PrintError } from '../print/errors';
-import { CupsPrinterDriver } from '../print/printers';
+import { CupsPrinterDriver, type PrinterDriver } from '../print/printers';
 import { DataCenterError } from './datacenter-client';
 import { startDemo, type Demo } from './demo';
 import { openKeychain } from './keychain';
@@ -108,7 +108,14 @@ function rawRows(csv: string, errors: ReadonlyArray<{ line: number }>): BatchRow
   return rows;
 }
 
-export const createClientServices: CreateClientServices = async (options) => {
+/**
+ * The client services. `printerDriver` replaces CUPS where there is none (Windows: Electron's
+ * printing, electron/windows-print.ts).
+ */
+export const createClientServices = async (
+  options: Parameters<CreateClientServices>[0],
+  extra: { printerDriver?: PrinterDriver } = {},
+): ReturnType<CreateClientServices> => {
   await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
   const keychain = await openKeychain();
   let settings: Settings = await options.settings.load();
@@ -119,8 +126,8 @@ export const createClientServices: CreateClientServices = async (options) => {
       ...(settings.caPath ? { ca: settings.caPath } : {}),
     });
   let session = configuredSession();
-  let postage = new PostageService(session, join(options.dataDir, 'client'));
-  const printers = new CupsPrinterDriver();
+  let postage = new PostageService(session, join(options.dataDir, 'client'), extra.printerDriver);
+  const printers: PrinterDriver = extra.printerDriver ?? new CupsPrinterDriver();
   let account: Api.Account | undefined;
 
   const output = (printer: string | null, media: Settings['defaultMedia']) => ({
@@ -142,7 +149,7 @@ export const createClientServices: CreateClientServices = async (options) => {
       demo = await startDemo({ onStep: (s) => options.log?.('info', s) });
       await session.close();
       session = demo.session;
-      postage = new PostageService(session, demo.home);
+      postage = new PostageService(session, demo.home, extra.printerDriver);
       await refreshAccount();
     }
     return demo;
@@ -305,7 +312,7 @@ export const createClientServices: CreateClientServices = async (options) => {
         demo = undefined;
         account = undefined;
         session = configuredSession();
-        postage = new PostageService(session, join(options.dataDir, 'client'));
+        postage = new PostageService(session, join(options.dataDir, 'client'), extra.printerDriver);
       }
       return settings;
     },

@@ -20,6 +20,7 @@ import {
   type Calibration,
   type MediumId,
   type PrintPiece,
+  type PrinterDriver,
 } from '../print/index';
 import { parseBatchCsv, type BatchPiece } from './batch-csv';
 import { readJson, writePrivate } from './config';
@@ -76,6 +77,8 @@ export class PostageService {
   constructor(
     private readonly session: SessionManager,
     private readonly home: string,
+    /** How jobs reach printers: CUPS by default; Electron's printing on Windows. */
+    private readonly driver?: PrinterDriver,
   ) {}
 
   private get journalFile() {
@@ -112,7 +115,12 @@ export class PostageService {
       ...(output.returnAddress ? { returnAddress: output.returnAddress } : {}),
     };
     if (output.printer) {
-      const result = await printPieces(pieces, { ...opts, printer: output.printer, title: name });
+      const result = await printPieces(pieces, {
+        ...opts,
+        printer: output.printer,
+        title: name,
+        ...(this.driver ? { driver: this.driver } : {}),
+      });
       return { pdfPath: null, jobId: result.job.id, pages: result.pages };
     }
     const pdfPath = output.out ?? join(this.home, 'output', `${name}.pdf`);
