@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { initBoxes, startBoxes } from './boxes/index';
+import { runKeyCeremony, startBoxes } from './boxes/index';
 import type { Boxes } from './boxes/api';
 import { buildServer } from './communication/server';
 import { createTls, tlsPaths } from './communication/tls';
@@ -44,7 +44,7 @@ export async function initDataCenter(
       `data center: ${dataDir} is already initialised; start it with vpm datacenter start --data ${dataDir}`,
     );
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  await initBoxes(dataDir);
+  await runKeyCeremony(dataDir);
   const { caPath } = await createTls(dataDir);
   const storage = new SqliteStorage(join(dataDir, 'datacenter.db'));
   const adminToken = randomBytes(32).toString('base64url');

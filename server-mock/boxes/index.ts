@@ -3,7 +3,9 @@
  * The data center's secure boxes (patent parts 38–44): key ceremony (initBoxes) and the running
  * box processes (startBoxes). This is the folder's public surface; the contract is api.ts.
  */
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { BoxError, type Boxes } from './api';
 import { BoxProcess, type BoxProcessOptions } from './box-process';
@@ -39,6 +41,23 @@ export interface BoxSet extends Boxes {
   restart(name: BoxName, opts?: { env?: Record<string, string | undefined> }): Promise<void>;
   /** The process handle of one box (tests: kill, raw frames). */
   process(name: BoxName): BoxProcess;
+}
+
+/**
+ * The key ceremony in its own process (the manufacturing box), so the top-level secrets never
+ * exist in the data center's or the CLI's memory. Same result and refusals as initBoxes.
+ */
+export async function runKeyCeremony(dataDir: string): Promise<void> {
+  const script = fileURLToPath(new URL('./ceremony-main.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), script, dataDir], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => (stderr += text));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  if (code !== 0)
+    throw new Error(`key ceremony: ${stderr.trim() || `exited with code ${String(code)}`}`);
 }
 
 /** Starts every box as its own process; rejects with the BoxError of the first box that fails. */
