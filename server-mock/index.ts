@@ -9,8 +9,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { runKeyCeremony, startBoxes } from './boxes/index';
-import type { Boxes } from './boxes/api';
+import { BOX_NAMES, runKeyCeremony, startBoxes, type BoxSet } from './boxes/index';
 import { buildServer } from './communication/server';
 import { createTls, tlsPaths } from './communication/tls';
 import { FakeCardProcessor } from './function/card-processor';
@@ -63,7 +62,7 @@ export interface RunningDataCenter {
   port: number;
   caPath: string;
   dc: DataCenter;
-  boxes: Boxes;
+  boxes: BoxSet;
   server: FastifyInstance;
   close(): Promise<void>;
 }
@@ -97,6 +96,8 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
   const server = await buildServer(dc, {
     tls: { key: await readFile(tls.keyPath, 'utf8'), cert: await readFile(tls.certPath, 'utf8') },
     version: VERSION,
+    boxStatus: () =>
+      Object.fromEntries(BOX_NAMES.map((name) => [name, boxes.pids()[name] ? 'up' : 'down'])),
     authRateLimit: options.authRateLimit,
     log: options.log,
   });

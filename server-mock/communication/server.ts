@@ -18,6 +18,8 @@ import type { Caller, DataCenter } from '../function/data-center';
 export interface ServerOptions {
   tls: { key: string; cert: string };
   version: string;
+  /** Each box's state: 'up' while its process runs, else 'down'. */
+  boxStatus: () => Record<string, string>;
   /** Sign-on and sign-up attempts per minute per address. */
   authRateLimit?: number;
   log?: (event: string, fields: Record<string, unknown>) => void;
@@ -128,7 +130,7 @@ export async function buildServer(
   app.get('/v1/health', { schema: { response: { 200: S.Health } } }, async () => ({
     status: 'ok' as const,
     version: options.version,
-    boxes: { meter: 'up', steel: 'up', auth: 'up', txn: 'up' },
+    boxes: options.boxStatus(),
   }));
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 

@@ -160,10 +160,25 @@ describe('DataCenter over HTTPS', () => {
   });
 
   describe('documents', () => {
-    it('answers GET /v1/health', async () => {
+    it('answers GET /v1/health with the state of every box process', async () => {
       const answer = await raw(t, 'GET', '/v1/health');
       expect(answer.status).toBe(200);
       expect(answer.body).toMatchObject({ status: 'ok' });
+      expect((answer.body as { boxes: unknown }).boxes).toEqual({
+        meter: 'up',
+        steel: 'up',
+        auth: 'up',
+        txn: 'up',
+      });
+      // A box that died shows as down until the data center restarts it on its next use.
+      t.running.boxes.process('txn').kill('SIGKILL');
+      await expect
+        .poll(
+          async () =>
+            ((await raw(t, 'GET', '/v1/health')).body as { boxes: Record<string, string> }).boxes
+              .txn,
+        )
+        .toBe('down');
     });
 
     it('serves an OpenAPI 3 document listing the routes', async () => {
