@@ -126,6 +126,19 @@ describe('vpm CLI', { timeout: 300_000 }, () => {
 
     const { balanceCents, ascendingCents } = await balance();
     expect(ascendingCents).toBe(78 + 107);
+
+    // A reprint gives the same indicium again and charges nothing.
+    const reprintPdf = join(home, 'reprint.pdf');
+    const reprinted = await vpm(['reprint', pieceId, '--out', reprintPdf], { env });
+    expect(reprinted.code, reprinted.stderr).toBe(0);
+    const symbol = async (file: string) => {
+      await run('pdftoppm', ['-r', '200', '-png', '-singlefile', file, `${file}-page`]);
+      return (
+        await run('dmtxread', ['-N1', `${file}-page.png`], { encoding: 'buffer' })
+      ).stdout.toString('hex');
+    };
+    expect(await symbol(reprintPdf)).toBe(await symbol(pdf));
+    expect((await balance()).ascendingCents).toBe(ascendingCents);
     expect(balanceCents).toBe(5000 - 78 - 107);
 
     const history = await vpm(['history'], { env });
