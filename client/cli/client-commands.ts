@@ -73,6 +73,16 @@ function target(opts: { out?: string; printer?: string }): { out?: string; print
 }
 
 /** A progress bar on a terminal; one line per step when stderr is a log file or a pipe. */
+/** After a purchase: a warning when the balance fell below the mailer's low-balance threshold. */
+async function warnIfLow(ctx: CliContext): Promise<void> {
+  const a = await ctx.session.call((c) => c.account());
+  if (a.balanceCents < a.lowBalanceCents) {
+    out(
+      `Low balance: ${formatDollars(a.balanceCents)} is below ${formatDollars(a.lowBalanceCents)}; refill with vpm refill AMOUNT.`,
+    );
+  }
+}
+
 function progressBar(p: Progress): void {
   const label = p.phase === 'charging' ? 'Buying postage' : 'Rendering     ';
   if (!process.stderr.isTTY) {
@@ -245,6 +255,7 @@ export function registerClientCommands(program: Command): void {
               ? `Sent to printer ${where.printer} as job ${r.jobId}.`
               : `PDF written to ${r.pdfPath}.`,
           );
+          await warnIfLow(ctx);
         }),
     );
 
@@ -285,6 +296,7 @@ export function registerClientCommands(program: Command): void {
               ? `Sent to printer ${where.printer} as job ${r.jobId}.`
               : `PDF written to ${r.pdfPath} (${r.pages} pages).`,
           );
+          await warnIfLow(ctx);
         }),
     );
 
