@@ -4,7 +4,11 @@
  * center, a demo mailer, one SAMPLE piece printed to a PDF and checked by the verifier.
  * `vpm start` does the same and keeps the demo data center running for the other commands.
  */
-import { resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { formatDollars } from '../../shared/money';
 import { startDemo, type Demo } from '../services/demo';
@@ -13,6 +17,18 @@ import { verifyIndicium } from '../../shared/indicium/verify';
 import { bundleSource, verifyScan } from '../verify/index';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const FORGE_CLI = join(ROOT, 'node_modules', '@electron-forge', 'cli', 'dist', 'electron-forge.js');
+
+/** The Electron binary, if its download was installed (users' machines), else undefined. */
+function electronBinary(): string | undefined {
+  try {
+    const path = createRequire(import.meta.url)('electron') as unknown;
+    return typeof path === 'string' && existsSync(path) && existsSync(FORGE_CLI) ? path : undefined;
+  } catch {
+    return undefined; // "Electron failed to install correctly": installed without its binary
+  }
+}
 
 async function samplePiece(demo: Demo, file: string): Promise<string> {
   const postage = new PostageService(demo.session, demo.home);
@@ -78,9 +94,30 @@ export function registerDemoCommands(program: Command): void {
 
   program
     .command('start')
-    .description('start the product in offline demo mode and keep the demo data center running')
+    .description(
+      'start the product in offline demo mode: the desktop app where Electron is installed, else the demo without a window',
+    )
     .option('--out <file>', 'where to write the first SAMPLE PDF', 'vpm-demo-sample.pdf')
-    .action(async (opts: { out: string }) => {
+    .option('--no-window', 'run the demo without the desktop app')
+    .action(async (opts: { out: string; window: boolean }) => {
+      const electron = opts.window ? electronBinary() : undefined;
+      if (electron) {
+        // The desktop app starts in demo mode (its default settings) with its own banner.
+        const code = await new Promise<number | null>((resolve) => {
+          const child = spawn(process.execPath, [FORGE_CLI, 'start'], {
+            stdio: 'inherit',
+            cwd: ROOT,
+          });
+          child.on('exit', resolve);
+        });
+        process.exitCode = code ?? 1;
+        return;
+      }
+      if (opts.window) {
+        process.stderr.write(
+          "Electron's binary is not installed here (ELECTRON_SKIP_BINARY_DOWNLOAD), so the demo runs without the desktop window.\n",
+        );
+      }
       const demo = await startDemo({ onStep: (s) => process.stderr.write(`${s}\n`) });
       try {
         await samplePiece(demo, resolve(opts.out));
@@ -91,7 +128,7 @@ export function registerDemoCommands(program: Command): void {
           `     VPM_HOME=${demo.home} VPM_KEYCHAIN=none node bin/vpm.mjs print --to "Ann Lee, 1 Main St, Springfield, IL 62701" --postage 0.78 --out piece.pdf`,
         );
         out(
-          'The desktop app (npm run start:electron, where Electron is installed) shows the same demo with its banner.',
+          'Where Electron is installed, npm start opens the desktop app in this demo mode instead.',
         );
         out('Press Ctrl+C to stop; the demo data is discarded.');
         await new Promise<void>((done) => {
