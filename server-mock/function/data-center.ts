@@ -511,6 +511,7 @@ export class DataCenter {
           .map((p, i) => ({ p, id: ids[i] as string }))
           .filter((_, i) => !existing[i]);
         let fresh: PieceRow[] = [];
+        let latest = record; // the record after this request: its balance is the answer's
         if (todo.length > 0) {
           // Status and funds are the meter box's to judge: the stored record is trusted only
           // after the box verified its MAC and freshness (a tampered status or register must
@@ -559,7 +560,7 @@ export class DataCenter {
               );
             throw error;
           }
-          await this.maybeAutoRefill(mailer, result.record);
+          latest = (await this.maybeAutoRefill(mailer, result.record)) ?? result.record;
         }
         const freshById = new Map(fresh.map((row) => [row.pieceId, row]));
         const pieces = ids.map((id, i) => {
@@ -571,8 +572,7 @@ export class DataCenter {
             (req.pieces[i] as Api.PieceSpec).idempotencyKey,
           );
         });
-        const after = await this.meterOf(caller.mailerId);
-        return { pieces, balanceCents: after.descendingCents };
+        return { pieces, balanceCents: latest.descendingCents };
       }
     });
   }
@@ -679,7 +679,11 @@ export class DataCenter {
     });
   }
 
-  private async maybeAutoRefill(mailer: MailerRow, record: MeterRecord): Promise<void> {
+  /** Refills by the mailer's auto-refill amount when the balance fell below the threshold. */
+  private async maybeAutoRefill(
+    mailer: MailerRow,
+    record: MeterRecord,
+  ): Promise<MeterRecord | undefined> {
     if (
       !mailer.autoRefillCents ||
       !mailer.cardToken ||
@@ -690,9 +694,9 @@ export class DataCenter {
     const charge = await this.cards.chargeToken(mailer.cardToken, mailer.autoRefillCents, refillId);
     if (!charge) {
       this.log('auto-refill-declined', { mailerId: mailer.id });
-      return;
+      return undefined;
     }
-    await this.credit(
+    return this.credit(
       { mailerId: mailer.id, tokenHash: '' },
       mailer.autoRefillCents,
       `refill:${refillId}`,
