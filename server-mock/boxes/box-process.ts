@@ -9,7 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BoxError } from './api';
-import type { BoxName } from './box-types';
+import { nodeChildEnv, type BoxName } from './box-types';
 import { FrameReader, HELLO_ID, PROTOCOL_VERSION, encodeFrame, type AnswerFrame } from './protocol';
 
 const BOX_MAIN = fileURLToPath(new URL('./box-main.ts', import.meta.url));
@@ -52,7 +52,7 @@ export class BoxProcess {
       ['--import', TSX_LOADER, BOX_MAIN, this.name, this.dataDir],
       {
         stdio: ['pipe', 'pipe', 'pipe'],
-        env: { ...process.env, ...this.opts.env },
+        env: nodeChildEnv(this.opts.env),
       },
     );
     this.child = child;

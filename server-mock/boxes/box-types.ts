@@ -28,3 +28,15 @@ export async function loadBoxType(name: BoxName): Promise<BoxType> {
 export function isBoxName(name: string): name is BoxName {
   return (BOX_NAMES as readonly string[]).includes(name);
 }
+
+/**
+ * Environment for a box's child process. Inside Electron (the desktop app's embedded demo),
+ * process.execPath is the Electron binary: ELECTRON_RUN_AS_NODE makes it run the box as Node.
+ */
+export function nodeChildEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    ...(process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {}),
+    ...extra,
+  };
+}

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { BoxError, type Boxes } from './api';
 import { BoxProcess, type BoxProcessOptions } from './box-process';
-import { BOX_NAMES, type BoxName } from './box-types';
+import { BOX_NAMES, nodeChildEnv, type BoxName } from './box-types';
 
 export * from './api';
 export { initBoxes, VENDOR_CA_FILE, type InitOptions, type InitResult } from './ceremony';
@@ -51,6 +51,7 @@ export async function runKeyCeremony(dataDir: string): Promise<void> {
   const script = fileURLToPath(new URL('./ceremony-main.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), script, dataDir], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    env: nodeChildEnv(),
   });
   let stderr = '';
   child.stderr.setEncoding('utf8');
