@@ -5,7 +5,7 @@
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app';
-import './styles.css';
+// styles.css is linked from index.html: a stylesheet file, never an injected <style> (strict CSP).
 
 const root = document.getElementById('root');
 if (root === null) throw new Error('renderer: #root is missing from index.html');
