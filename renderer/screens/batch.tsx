@@ -5,11 +5,12 @@
  * resumes the same batch id, so finished rows are not charged twice.
  */
 import { useEffect, useState, type ChangeEvent } from 'react';
-import { BATCH_CSV_COLUMNS, type IpcValue, type Media } from '../../shared/ipc';
+import { BATCH_CSV_COLUMNS, type IpcValue } from '../../shared/ipc';
 import { MAIL_CLASSES } from '../../shared/mail-class';
 import { formatDollars } from '../../shared/money';
-import { Notice, SelectField } from '../components/fields';
-import { MEDIA_OPTIONS, printerOptions, toPrinter } from '../options';
+import { Notice } from '../components/fields';
+import { toPrinter } from '../options';
+import { PrintSetupFields } from '../components/print-setup-fields';
 import { usePrintSetup } from '../use-print-setup';
 import { call, newKey } from '../vpm';
 
@@ -193,22 +194,7 @@ export function Batch(props: { onBalance: (cents: number) => void }) {
             <p className="hint">Showing the first {checked.items.length} rows.</p>
           ) : null}
           <div className="row">
-            <SelectField
-              id="batch-media"
-              className="grow"
-              label="Medium"
-              value={setup.media}
-              onValue={(v) => setup.setMedia(v as Media)}
-              options={MEDIA_OPTIONS}
-            />
-            <SelectField
-              id="batch-printer"
-              className="grow"
-              label="Printer"
-              value={setup.printer}
-              onValue={setup.setPrinter}
-              options={printerOptions(setup.printers)}
-            />
+            <PrintSetupFields idPrefix="batch" setup={setup} className="grow" />
           </div>
           {progress ? (
             <div className="field">

@@ -4,12 +4,13 @@
  * pieces back to the balance, and a CSV export.
  */
 import { useCallback, useEffect, useState } from 'react';
-import type { HistoryItem, Media } from '../../shared/ipc';
+import type { HistoryItem } from '../../shared/ipc';
 import { MAIL_CLASSES } from '../../shared/mail-class';
 import { formatDollars } from '../../shared/money';
 import { formatZip } from '../../shared/zip';
-import { Notice, SelectField, TextField } from '../components/fields';
-import { MEDIA_OPTIONS, printerOptions, toPrinter } from '../options';
+import { Notice, TextField } from '../components/fields';
+import { toPrinter } from '../options';
+import { PrintSetupFields } from '../components/print-setup-fields';
 import { usePrintSetup } from '../use-print-setup';
 import { call } from '../vpm';
 
@@ -121,19 +122,10 @@ export function History(props: { onBalance: (cents: number) => void }) {
             value={query}
             onValue={search}
           />
-          <SelectField
-            id="history-media"
-            label="Reprint medium"
-            value={setup.media}
-            onValue={(v) => setup.setMedia(v as Media)}
-            options={MEDIA_OPTIONS}
-          />
-          <SelectField
-            id="history-printer"
-            label="Reprint printer"
-            value={setup.printer}
-            onValue={setup.setPrinter}
-            options={printerOptions(setup.printers)}
+          <PrintSetupFields
+            idPrefix="history"
+            setup={setup}
+            labels={{ media: 'Reprint medium', printer: 'Reprint printer' }}
           />
           <div className="field field-button">
             <button type="button" className="button-secondary" onClick={() => void exportCsv()}>

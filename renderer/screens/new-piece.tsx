@@ -6,11 +6,12 @@
  * charged twice.
  */
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import type { DraftRecipient, Media, Recipient } from '../../shared/ipc';
+import type { DraftRecipient, Recipient } from '../../shared/ipc';
 import { isMailClass, type MailClass } from '../../shared/mail-class';
 import { formatDollars } from '../../shared/money';
 import { Notice, SelectField, TextField, MoneyField } from '../components/fields';
-import { MAIL_CLASS_OPTIONS, MEDIA_OPTIONS, printerOptions, toPrinter } from '../options';
+import { MAIL_CLASS_OPTIONS, toPrinter } from '../options';
+import { PrintSetupFields } from '../components/print-setup-fields';
 import { usePrintSetup } from '../use-print-setup';
 import {
   checkDestZip,
@@ -288,22 +289,7 @@ export function NewPiece(props: { onBalance: (cents: number) => void }) {
             <legend>Print</legend>
             {setup.error ? <Notice kind="error">{setup.error}</Notice> : null}
             <div className="row">
-              <SelectField
-                id="piece-media"
-                className="grow"
-                label="Medium"
-                value={setup.media}
-                onValue={(v) => setup.setMedia(v as Media)}
-                options={MEDIA_OPTIONS}
-              />
-              <SelectField
-                id="piece-printer"
-                className="grow"
-                label="Printer"
-                value={setup.printer}
-                onValue={setup.setPrinter}
-                options={printerOptions(setup.printers)}
-              />
+              <PrintSetupFields idPrefix="piece" setup={setup} className="grow" />
             </div>
           </fieldset>
           <div className="actions">

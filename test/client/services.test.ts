@@ -40,43 +40,25 @@ describe('client services', () => {
     expect(account.demo).toBe(true);
     expect(account.balanceCents).toBeGreaterThan(0);
 
-    const printed = await s['piece:print'](
-      {
-        recipient: {
-          name: 'Ann Lee',
-          street: '1 Main St',
-          city: 'Springfield',
-          state: 'IL',
-          zip: '62701',
-        },
-        postageCents: 78,
-        mailClass: 'first-class',
-        media: 'env10',
-        printer: null,
-        idempotencyKey: 'services-demo-piece-0001',
+    const piece = {
+      recipient: {
+        name: 'Ann Lee',
+        street: '1 Main St',
+        city: 'Springfield',
+        state: 'IL',
+        zip: '62701',
       },
-      context,
-    );
+      postageCents: 78,
+      mailClass: 'first-class' as const,
+      media: 'env10' as const,
+      printer: null,
+      idempotencyKey: 'services-demo-piece-0001',
+    };
+    const printed = await s['piece:print'](piece, context);
     expect(printed.balanceCents).toBe(account.balanceCents - 78);
     expect((await readFile(printed.pdfPath)).subarray(0, 5).toString()).toBe('%PDF-');
     // The same key again: the same piece, charged once.
-    const again = await s['piece:print'](
-      {
-        recipient: {
-          name: 'Ann Lee',
-          street: '1 Main St',
-          city: 'Springfield',
-          state: 'IL',
-          zip: '62701',
-        },
-        postageCents: 78,
-        mailClass: 'first-class',
-        media: 'env10',
-        printer: null,
-        idempotencyKey: 'services-demo-piece-0001',
-      },
-      context,
-    );
+    const again = await s['piece:print'](piece, context);
     expect(again.pieceId).toBe(printed.pieceId);
     expect(again.balanceCents).toBe(printed.balanceCents);
 
