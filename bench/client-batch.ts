@@ -8,15 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { NO_KEYCHAIN } from '../client/services/keychain';
 import { PostageService } from '../client/services/postage-service';
 import { SessionManager } from '../client/services/session';
-
-const noKeychain = {
-  kind: 'none' as const,
-  get: async () => null,
-  set: async () => undefined,
-  delete: async () => false,
-};
 
 export async function batchMs(
   serverUrl: string,
@@ -25,7 +19,7 @@ export async function batchMs(
   user = 'benchbatch',
 ): Promise<number> {
   const home = await mkdtemp(join(tmpdir(), 'vpm-bench-client-'));
-  const session = new SessionManager(home, noKeychain, { server: serverUrl, ca: caPath }, {});
+  const session = new SessionManager(home, NO_KEYCHAIN, { server: serverUrl, ca: caPath }, {});
   try {
     const password = 'bench batch password';
     await session.signUp({

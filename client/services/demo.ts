@@ -9,18 +9,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initDataCenter, startDataCenter, type RunningDataCenter } from '../../server-mock/index';
-import type { Keychain } from './keychain';
+import { NO_KEYCHAIN } from './keychain';
 import { SessionManager } from './session';
 
 export const DEMO_FUNDS_CENTS = 10_000;
 export const DEMO_USER = 'demo';
-
-const noKeychain: Keychain = {
-  kind: 'none',
-  get: async () => null,
-  set: async () => undefined,
-  delete: async () => false,
-};
 
 export interface Demo {
   running: RunningDataCenter;
@@ -42,7 +35,7 @@ export async function startDemo(options: { onStep?: (step: string) => void } = {
   const home = join(base, 'client');
   const session = new SessionManager(
     home,
-    noKeychain,
+    NO_KEYCHAIN,
     { server: running.url, ca: running.caPath },
     {},
   );

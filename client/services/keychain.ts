@@ -13,7 +13,8 @@ export interface Keychain {
   delete(account: string): Promise<boolean>;
 }
 
-const none: Keychain = {
+/** No keychain: nothing is stored (headless machines, VPM_KEYCHAIN=none, the demo). */
+export const NO_KEYCHAIN: Keychain = {
   kind: 'none',
   get: async () => null,
   set: async () => undefined,
@@ -22,7 +23,7 @@ const none: Keychain = {
 
 /** The OS keychain if it answers, else the "none" keychain. */
 export async function openKeychain(env: NodeJS.ProcessEnv = process.env): Promise<Keychain> {
-  if (env.VPM_KEYCHAIN === 'none') return none;
+  if (env.VPM_KEYCHAIN === 'none') return NO_KEYCHAIN;
   try {
     const keytar = (await import('keytar')).default;
     await keytar.findCredentials(KEYCHAIN_SERVICE); // throws when no Secret Service is reachable
@@ -33,6 +34,6 @@ export async function openKeychain(env: NodeJS.ProcessEnv = process.env): Promis
       delete: (account) => keytar.deletePassword(KEYCHAIN_SERVICE, account),
     };
   } catch {
-    return none;
+    return NO_KEYCHAIN;
   }
 }

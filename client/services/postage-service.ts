@@ -6,10 +6,9 @@
  * reprints (never charged) and refunds. Output is one PDF file or one printer job.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { appendFile, mkdir, readFile, rm } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as Api from '../../shared/api/schemas';
-import { decodeIndicium } from '../../shared/indicium/codec';
 import type { MailClass } from '../../shared/mail-class';
 import {
   printPieces,
@@ -301,19 +300,5 @@ export class PostageService {
 
   refund(pieceId: string) {
     return this.session.call((c) => c.refund({ pieceId }));
-  }
-
-  /** Removes a finished batch's resume file. */
-  async forget(csv: string, batchId?: string): Promise<void> {
-    const digest = createHash('sha256')
-      .update(batchId ?? '')
-      .update('\n')
-      .update(csv)
-      .digest('hex');
-    await rm(this.resumePath(digest), { force: true });
-  }
-
-  static describe(indicium: string) {
-    return decodeIndicium(new Uint8Array(Buffer.from(indicium, 'base64'))).fields;
   }
 }

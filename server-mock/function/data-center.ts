@@ -10,6 +10,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { decodeIndicium, INDICIUM_LENGTH, PAYLOAD_LENGTH } from '../../shared/indicium/codec';
 import { verifyIndicium, type Verdict } from '../../shared/indicium/verify';
 import type * as Api from '../../shared/api/schemas';
+import { formatDecimal } from '../../shared/money';
 import {
   BoxError,
   type Boxes,
@@ -769,8 +770,7 @@ export class DataCenter {
   async *historyCsv(caller: Caller): AsyncIterable<string> {
     yield 'piece_id,created_at,mailing_date,mail_class,destination_zip,postage,ascending_register,status\n';
     for await (const row of this.storage.allPieces(caller.mailerId)) {
-      const dollars = (c: number) => `${Math.floor(c / 100)}.${String(c % 100).padStart(2, '0')}`;
-      yield `${row.pieceId},${row.createdAt},${row.mailingDate},${row.mailClass},${row.destinationZip},${dollars(row.postageCents)},${dollars(row.ascendingCents)},${row.status}\n`;
+      yield `${row.pieceId},${row.createdAt},${row.mailingDate},${row.mailClass},${row.destinationZip},${formatDecimal(row.postageCents)},${formatDecimal(row.ascendingCents)},${row.status}\n`;
     }
   }
 

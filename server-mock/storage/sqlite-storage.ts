@@ -273,12 +273,6 @@ export class SqliteStorage implements Storage {
     return row && toRecord(row);
   }
 
-  async listMeterSerials(): Promise<string[]> {
-    return (this.stmt('SELECT serial FROM meters ORDER BY serial').all() as Row[]).map(
-      (r) => r.serial as string,
-    );
-  }
-
   private storeRecord(
     db: Database.Database,
     record: MeterRecord,
@@ -419,24 +413,6 @@ export class SqliteStorage implements Storage {
       .prepare('SELECT * FROM pieces WHERE mailer_id = ? ORDER BY created_at, ascending_cents')
       .all(mailerId) as Row[];
     for (const row of rows) yield toPiece(row);
-  }
-
-  async totalRefunded(serial: string): Promise<number> {
-    return (
-      this.get(
-        'SELECT COALESCE(SUM(amount_cents), 0) AS n FROM refunds WHERE meter_serial = ?',
-        serial,
-      ) as Row
-    ).n as number;
-  }
-
-  async totalRefilled(serial: string): Promise<number> {
-    return (
-      this.get(
-        'SELECT COALESCE(SUM(amount_cents), 0) AS n FROM refills WHERE meter_serial = ?',
-        serial,
-      ) as Row
-    ).n as number;
   }
 
   async refillExists(id: string): Promise<boolean> {

@@ -117,7 +117,6 @@ export interface Storage {
   insertMeter(mailerId: string, record: MeterRecord, certificatePem: string): Promise<void>;
   getMeterRecord(serial: string): Promise<MeterRecord | undefined>;
   getMeterByMailer(mailerId: string): Promise<MeterRecord | undefined>;
-  listMeterSerials(): Promise<string[]>;
 
   /** Stores a dispense atomically; refuses (StorageConflictError) if the stored counter moved. */
   commitDispense(commit: DispenseCommit): Promise<void>;
@@ -133,8 +132,6 @@ export interface Storage {
     query?: string,
   ): Promise<{ items: PieceRow[]; total: number }>;
   allPieces(mailerId: string): AsyncIterable<PieceRow>;
-  totalRefunded(serial: string): Promise<number>;
-  totalRefilled(serial: string): Promise<number>;
   refillExists(id: string): Promise<boolean>;
 
   insertLogin(login: Omit<LoginRow, 'id'>): Promise<void>;
