@@ -69,6 +69,31 @@ export function darkRuns(matrix: ModuleMatrix): Run[] {
   return runs;
 }
 
+const INTEGERS = Array.from({ length: 256 }, (_, i) => String(i));
+
+/**
+ * The dark runs as PDF path operators in module units with the origin at the symbol's top left
+ * (`column row length 1 re`, one a line), for a content stream that scales them with `cm`.
+ */
+export function symbolPath(matrix: ModuleMatrix): string {
+  let path = '';
+  const { columns, rows, dark } = matrix;
+  for (let row = 0; row < rows; row++) {
+    const base = row * columns;
+    let column = 0;
+    while (column < columns) {
+      if (dark[base + column] !== 1) {
+        column++;
+        continue;
+      }
+      const start = column;
+      while (column < columns && dark[base + column] === 1) column++;
+      path += `${INTEGERS[start]} ${INTEGERS[row]} ${INTEGERS[column - start]} 1 re\n`;
+    }
+  }
+  return path;
+}
+
 /** An SVG image of the symbol with its quiet zone, for on-screen preview. */
 export function dataMatrixSvg(bytes: Uint8Array, moduleSize = 4): string {
   const matrix = dataMatrixModules(bytes);

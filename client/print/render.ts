@@ -14,7 +14,7 @@ import { decodeIndicium, type IndiciumFields } from '../../shared/indicium';
 import { MAIL_CLASSES } from '../../shared/mail-class';
 import { formatDollars } from '../../shared/money';
 import { formatZip, normalizeZip } from '../../shared/zip';
-import { MODULE_PT, darkRuns, dataMatrixModules, type ModuleMatrix } from './datamatrix';
+import { MODULE_PT, dataMatrixModules, symbolPath, type ModuleMatrix } from './datamatrix';
 import { PrintError } from './errors';
 import { layoutPiece, type Box } from './layout';
 import { mediumById, mm, type Medium, type MediumId } from './media';
@@ -111,6 +111,11 @@ function decodePiece(piece: PrintPiece, index: number): IndiciumFields {
   return fields;
 }
 
+/** A number as PDF content writes it: fixed point, at most 3 decimals. */
+function pdfNumber(n: number): string {
+  return String(Math.round(n * 1000) / 1000);
+}
+
 /** Writes one text line, shrinking the font so it fits the width; never breaks pages. */
 function fitLine(
   doc: PDFKit.PDFDocument,
@@ -146,16 +151,15 @@ function drawLines(
 }
 
 function drawSymbol(doc: PDFKit.PDFDocument, matrix: ModuleMatrix, box: Box): void {
-  // All runs go into one path filled once, so adjacent rows show no seams when rasterized.
-  for (const run of darkRuns(matrix)) {
-    doc.rect(
-      box.x + run.column * MODULE_PT,
-      box.y + run.row * MODULE_PT,
-      run.length * MODULE_PT,
-      MODULE_PT,
-    );
-  }
-  doc.fill('black');
+  // One path of the dark runs in module units, scaled to size by the matrix, filled once, so
+  // adjacent rows show no seams when rasterized. Written as raw operators in one piece: pdfkit's
+  // rect() costs a call, a number format and a buffer per rectangle, 600 times a symbol.
+  doc.addContent(
+    Buffer.from(
+      `q 0 g ${MODULE_PT} 0 0 ${MODULE_PT} ${pdfNumber(box.x)} ${pdfNumber(box.y)} cm\n${symbolPath(matrix)}f Q\n`,
+      'latin1',
+    ),
+  );
 }
 
 function drawPiece(

@@ -21,6 +21,7 @@ import {
   mediumById,
   renderPieces,
   renderToFile,
+  symbolPath,
   type Box,
   type PrintPiece,
 } from '../../../client/print';
@@ -138,6 +139,23 @@ describe('renderPieces()', () => {
     expect(darkRuns(matrix).reduce((n, r) => n + r.length, 0)).toBe(
       matrix.dark.reduce((n, d) => n + d, 0),
     );
+  });
+
+  it('writes the symbol path as one rectangle per dark run, covering exactly the dark modules', () => {
+    const matrix = dataMatrixModules(piece.indicium);
+    const lines = symbolPath(matrix).trim().split('\n');
+    expect(lines.length).toBe(darkRuns(matrix).length);
+    const drawn = new Uint8Array(matrix.dark.length);
+    for (const line of lines) {
+      const m = /^(\d+) (\d+) (\d+) 1 re$/.exec(line);
+      expect(m, line).not.toBeNull();
+      const [column, row, length] = [Number(m?.[1]), Number(m?.[2]), Number(m?.[3])];
+      for (let c = column; c < column + length; c++) {
+        const i = row * matrix.columns + c;
+        drawn[i] = (drawn[i] ?? 0) + 1;
+      }
+    }
+    expect(drawn).toEqual(matrix.dark);
   });
 
   it('prints the human-readable block from the decoded indicium', async () => {
