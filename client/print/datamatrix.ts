@@ -27,24 +27,50 @@ export interface Run {
   length: number;
 }
 
-function binaryText(bytes: Uint8Array): string {
+/** Bytes a 48 × 48 symbol carries as one Base256 field: 174 data codewords less latch and length. */
+const BASE256_CAPACITY = 172;
+const RAW_CODEWORDS = Array.from({ length: 256 }, (_, i) => `^${String(i).padStart(3, '0')}`);
+
+/** The 255-state randomising of a Base256 codeword at 1-based position `position` (ISO 16022 5.2.9.5). */
+function randomise255(value: number, position: number): number {
+  const v = value + ((149 * position) % 255) + 1;
+  return v <= 255 ? v : v - 256;
+}
+
+/**
+ * The bwip-js options for an indicium's symbol. Bytes that fit are given as codewords (bwip-js's
+ * `raw` input): one Base256 field — latch, length, the bytes — which is what binary data costs in
+ * any encodation, and bwip-js then skips its encodation search (a quarter of its time) and only
+ * pads, computes the Reed-Solomon ECC and places the modules. Longer input goes through
+ * bwip-js's own encodation (which refuses what does not fit).
+ */
+export function symbolOptions(bytes: Uint8Array): {
+  bcid: 'datamatrix';
+  text: string;
+  raw?: boolean;
+  binarytext?: boolean;
+  rows: number;
+  columns: number;
+} {
+  const size = { rows: SYMBOL_MODULES, columns: SYMBOL_MODULES };
   let text = '';
+  if (bytes.length > 0 && bytes.length <= BASE256_CAPACITY) {
+    // Codeword 1 is the latch (231), 2 the length, 3… the bytes; all but the latch randomised.
+    text = RAW_CODEWORDS[231] + (RAW_CODEWORDS[randomise255(bytes.length, 2)] as string);
+    for (let i = 0; i < bytes.length; i++) {
+      text += RAW_CODEWORDS[randomise255(bytes[i] as number, i + 3)] as string;
+    }
+    return { bcid: 'datamatrix', text, raw: true, ...size };
+  }
   for (const b of bytes) text += String.fromCharCode(b);
-  return text;
+  return { bcid: 'datamatrix', text, binarytext: true, ...size };
 }
 
 /** Encodes bytes as a Data Matrix ECC 200 module matrix. */
 export function dataMatrixModules(bytes: Uint8Array): ModuleMatrix {
   // A fixed 48 × 48 symbol (174 data codewords, room for 146 bytes in any encodation), so every
   // indicium has the same size on paper and the layout does not depend on the data.
-  const options = {
-    bcid: 'datamatrix',
-    text: binaryText(bytes),
-    binarytext: true,
-    rows: SYMBOL_MODULES,
-    columns: SYMBOL_MODULES,
-  };
-  const [symbol] = bwipjs.raw(options);
+  const [symbol] = bwipjs.raw(symbolOptions(bytes));
   if (!symbol || !('pixs' in symbol)) throw new Error('datamatrix: bwip-js returned no matrix');
   if (symbol.pixx !== SYMBOL_MODULES || symbol.pixy !== SYMBOL_MODULES) {
     throw new Error(`datamatrix: expected a 48 × 48 symbol, got ${symbol.pixx} × ${symbol.pixy}`);

@@ -7,18 +7,16 @@
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { SYMBOL_MODULES, type ModuleMatrix } from './datamatrix';
+import { SYMBOL_MODULES, symbolOptions, type ModuleMatrix } from './datamatrix';
 import type { PrintPiece } from './render';
 
 // The worker is plain CommonJS so it runs without a TypeScript loader (CLI, tests, Electron).
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const bwipjs = require(workerData.bwip);
-parentPort.on('message', ({ id, bytes }) => {
+parentPort.on('message', ({ id, options }) => {
   try {
-    let text = '';
-    for (const b of bytes) text += String.fromCharCode(b);
-    const [symbol] = bwipjs.raw({ bcid: 'datamatrix', text, binarytext: true, rows: workerData.size, columns: workerData.size });
+    const [symbol] = bwipjs.raw(options);
     parentPort.postMessage({ id, columns: symbol.pixx, rows: symbol.pixy, dark: Uint8Array.from(symbol.pixs) });
   } catch (error) {
     parentPort.postMessage({ id, error: String(error && error.message || error) });
@@ -47,7 +45,7 @@ export class SymbolPool {
     this.workers = Array.from({ length: threads }, () => {
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { bwip, size: SYMBOL_MODULES },
+        workerData: { bwip },
       });
       worker.on('message', (a: Answer) => {
         const w = this.waiting.get(a.id);
@@ -73,7 +71,7 @@ export class SymbolPool {
     const worker = this.workers[id % this.workers.length] as Worker;
     return new Promise((resolve, reject) => {
       this.waiting.set(id, { resolve, reject });
-      worker.postMessage({ id, bytes });
+      worker.postMessage({ id, options: symbolOptions(bytes) });
     });
   }
 
