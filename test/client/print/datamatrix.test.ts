@@ -43,7 +43,7 @@ function image(matrix: ModuleMatrix): { data: Uint8ClampedArray; width: number; 
 }
 
 async function decode(matrix: ModuleMatrix): Promise<string | undefined> {
-  const img = image(matrix) as unknown as ImageData;
+  const img = image(matrix) as unknown as Parameters<typeof readBarcodes>[0];
   const [result] = await readBarcodes(img, { formats: ['DataMatrix'], tryHarder: false });
   return result?.isValid ? Buffer.from(result.bytes).toString('hex') : undefined;
 }
