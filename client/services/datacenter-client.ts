@@ -5,7 +5,7 @@
  * of network failures. Only requests that are safe to repeat are retried: reads, and writes that
  * carry an idempotency key, so a retry returns the same indicium and never charges twice.
  */
-import { Agent, errors as undiciErrors, request } from 'undici';
+import { Pool, errors as undiciErrors } from 'undici';
 import { API_ERRORS, isApiErrorCode } from '../../shared/api/errors';
 import type * as Api from '../../shared/api/schemas';
 
@@ -47,7 +47,8 @@ function networkCode(error: unknown): string | undefined {
 }
 
 export class DataCenterClient {
-  private readonly agent: Agent;
+  /** One origin, so one connection pool (no per-request URL parsing or origin lookup). */
+  private readonly pool: Pool;
   private readonly base: URL;
   token: string | undefined;
 
@@ -59,7 +60,7 @@ export class DataCenterClient {
         `data center URL ${options.serverUrl}: must start with https://`,
       );
     const timeout = options.timeoutMs ?? 30_000;
-    this.agent = new Agent({
+    this.pool = new Pool(this.base.origin, {
       connect: { ca: options.caPem, rejectUnauthorized: true, timeout },
       keepAliveTimeout: 30_000,
       connections: 16,
@@ -78,9 +79,9 @@ export class DataCenterClient {
     const attempts = retrySafe ? (this.options.retries ?? 4) + 1 : 1;
     for (let attempt = 1; ; attempt++) {
       try {
-        const response = await request(new URL(path, this.base), {
+        const response = await this.pool.request({
+          path,
           method,
-          dispatcher: this.agent,
           headers: {
             accept: 'application/json',
             ...(body === undefined ? {} : { 'content-type': 'application/json' }),
@@ -183,6 +184,6 @@ export class DataCenterClient {
     ).then((r) => r.data);
   }
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.pool.close();
   }
 }

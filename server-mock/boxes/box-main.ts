@@ -160,15 +160,65 @@ let draining = false;
 let ended = false;
 const BATCH_LIMIT = 512;
 
+/**
+ * Group commit, pipelined: a batch's NVM record is appended at once, and its answers wait in
+ * `unsynced` until an fsync that began after the append has completed. One fsync is in flight at a
+ * time; the batches that arrive meanwhile are worked on and appended, then share the next fsync.
+ * Answers that depend on nothing new (reads, refusals) still wait their turn, so nothing the box
+ * says ever runs ahead of what its NVM holds.
+ */
+let unsynced: { answers: AnswerFrame[]; appended: boolean }[] = [];
+let syncing = false;
+
+function send(answers: AnswerFrame[]): void {
+  if (failure) {
+    // Tampered meanwhile: nothing it did is durable or trustworthy.
+    for (let i = 0; i < answers.length; i++) {
+      const a = answers[i]!;
+      if (a.ok) answers[i] = errorFrame(a.id, failure.code, failure.message);
+    }
+  }
+  if (answers.length > 0) process.stdout.write(Buffer.concat(answers.map(encodeFrame)));
+}
+
+function syncAndAnswer(): void {
+  if (syncing || unsynced.length === 0) return;
+  const group = unsynced;
+  unsynced = [];
+  const answerGroup = () => {
+    for (const batch of group) send(batch.answers);
+    if (ended && !draining && unsynced.length === 0) process.exit(0);
+    syncAndAnswer();
+  };
+  if (!nvm || failure || !group.some((b) => b.appended)) return answerGroup();
+  syncing = true;
+  nvm.sync((error) => {
+    if (error) {
+      log(`box ${name}: NVM fsync failed: ${error.message}; stopping`);
+      process.exit(70);
+    }
+    if (pausePoint === 'after-commit') return; // test hook: durable, never answered
+    syncing = false;
+    try {
+      nvm?.compactIfDue();
+    } catch (e) {
+      if (e instanceof TamperError) tamper(e.message);
+      else throw e;
+    }
+    answerGroup();
+  });
+}
+
 async function drain(): Promise<void> {
   while (queue.length > 0) {
     const batch = queue.splice(0, BATCH_LIMIT);
     const answers: AnswerFrame[] = [];
     for (const event of batch) answers.push(await handle(event));
+    let appended = false;
     if (nvm && !failure && nvm.hasStaged) {
       if (pausePoint === 'before-commit') await new Promise(() => undefined);
       try {
-        nvm.commit();
+        appended = nvm.append();
       } catch (error) {
         if (!(error instanceof TamperError)) {
           log(
@@ -178,19 +228,12 @@ async function drain(): Promise<void> {
         }
         tamper((error as TamperError).message);
       }
-      if (pausePoint === 'after-commit') await new Promise(() => undefined);
     }
-    if (failure) {
-      // Tampered during this batch: nothing it did is durable or trustworthy.
-      for (let i = 0; i < answers.length; i++) {
-        const a = answers[i]!;
-        if (a.ok) answers[i] = errorFrame(a.id, failure.code, failure.message);
-      }
-    }
-    process.stdout.write(Buffer.concat(answers.map(encodeFrame)));
+    unsynced.push({ answers, appended });
+    syncAndAnswer();
   }
   draining = false;
-  if (ended) process.exit(0);
+  if (ended && !syncing && unsynced.length === 0) process.exit(0);
 }
 
 function schedule(): void {
@@ -220,7 +263,7 @@ process.stdin.on('data', (chunk: Buffer) => {
 });
 process.stdin.on('end', () => {
   ended = true;
-  if (!draining) process.exit(0);
+  if (!draining && !syncing && unsynced.length === 0) process.exit(0);
 });
 
 // Tamper check while idle, too: an NVM file changed behind the box's back.

@@ -16,6 +16,12 @@ const BOX_MAIN = fileURLToPath(new URL('./box-main.ts', import.meta.url));
 // tsx resolved from this package, so boxes start whatever the working directory is.
 const TSX_LOADER = import.meta.resolve('tsx');
 
+/** `vpm bench --profile DIR` sets VPM_BOX_CPU_PROF_DIR: each box writes a V8 CPU profile there. */
+function profileArgs(): string[] {
+  const dir = process.env.VPM_BOX_CPU_PROF_DIR;
+  return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 export interface BoxProcessOptions {
   /** Extra environment for the box (test switches such as VPM_BOX_CLOCK). */
   env?: Record<string, string | undefined>;
@@ -32,6 +38,8 @@ export class BoxProcess {
   private child: ChildProcess | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  /** Frames of this turn of the event loop, written together (one pipe write for many calls). */
+  private outbox: Buffer[] = [];
   private exited: Promise<void> = Promise.resolve();
 
   constructor(
@@ -49,7 +57,7 @@ export class BoxProcess {
     const log = this.opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
     const child = spawn(
       process.execPath,
-      ['--import', TSX_LOADER, BOX_MAIN, this.name, this.dataDir],
+      [...profileArgs(), '--import', TSX_LOADER, BOX_MAIN, this.name, this.dataDir],
       {
         stdio: ['pipe', 'pipe', 'pipe'],
         env: nodeChildEnv(this.opts.env),
@@ -78,7 +86,10 @@ export class BoxProcess {
       this.exited = new Promise<void>((done) => {
         child.on('exit', (code, signal) => {
           clearTimeout(timer);
-          if (this.child === child) this.child = undefined;
+          if (this.child === child) {
+            this.child = undefined;
+            this.outbox = []; // their calls fail below; never send them to a restarted box
+          }
           const why = `box ${this.name}: process exited (${signal ?? `code ${String(code)}`})`;
           for (const p of this.pending.values())
             p.reject(new BoxError('BOX_UNAVAILABLE', why, this.name));
@@ -145,7 +156,8 @@ export class BoxProcess {
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
       try {
-        child.stdin!.write(encodeFrame({ v: PROTOCOL_VERSION, id, cmd, args }));
+        this.outbox.push(encodeFrame({ v: PROTOCOL_VERSION, id, cmd, args }));
+        if (this.outbox.length === 1) setImmediate(() => this.flush());
       } catch (error) {
         this.pending.delete(id);
         reject(
@@ -157,6 +169,14 @@ export class BoxProcess {
         );
       }
     });
+  }
+
+  private flush(): void {
+    const frames = this.outbox;
+    this.outbox = [];
+    const stdin = this.child?.stdin;
+    if (frames.length > 0 && stdin?.writable)
+      stdin.write(frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames));
   }
 
   /** Writes raw bytes to the box (protocol tests only). */

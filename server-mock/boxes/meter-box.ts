@@ -34,8 +34,9 @@ import {
   sameBytes,
   hmacSha256,
 } from './crypto-kit';
+import { LRUCache } from 'lru-cache';
 import {
-  macRecord,
+  macRecordWithKey,
   periodAccepted,
   periodOf,
   recordDigest,
@@ -84,6 +85,20 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
   const wrapMaster = secret(ctx, 'wrapMaster', 32);
   const recordMaster = secret(ctx, 'recordMaster', 32);
   const keyCache = new Map<string, TokenKey>();
+  // HKDF per command cost as much as the signature: the per-meter, per-period MAC keys are kept.
+  const macKeys = new LRUCache<string, Buffer>({
+    max: KEY_CACHE_LIMIT,
+    dispose: (key) => key.fill(0),
+  });
+  const macKey = (serial: string, period: string): Buffer => {
+    const id = `${serial}|${period}`;
+    let key = macKeys.get(id);
+    if (!key) {
+      key = recordMacKey(recordMaster, serial, period);
+      macKeys.set(id, key);
+    }
+    return key;
+  };
 
   /** Steps 205–215. */
   function verifyMac(record: MeterRecord): void {
@@ -95,10 +110,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
       );
     }
     const { mac, ...body } = record;
-    const expected = hmacSha256(
-      recordMacKey(recordMaster, record.serial, record.macPeriod),
-      recordMacInput(body),
-    );
+    const expected = hmacSha256(macKey(record.serial, record.macPeriod), recordMacInput(body));
     if (!sameBytes(Buffer.from(mac, 'base64'), expected)) {
       fail('METER_RECORD_BAD_MAC', `record ${record.serial}: MAC does not verify`);
     }
@@ -175,7 +187,8 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
     key: TokenKey,
     journal: Omit<JournalEntry, 'record' | 'previousDigest'>,
   ): MeterRecord {
-    const record = macRecord(recordMaster, next, periodOf(ctx.now()));
+    const period = periodOf(ctx.now());
+    const record = macRecordWithKey(macKey(next.serial, period), next, period);
     const entry: MeterEntry = {
       counter: record.counter,
       digest: recordDigest(record),
@@ -355,6 +368,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
     commands: { dispense, credit, recover, verifyIndicium },
     zeroize() {
       keyCache.clear();
+      macKeys.clear();
       wrapMaster.fill(0);
       recordMaster.fill(0);
     },

@@ -19,6 +19,7 @@
  */
 import {
   closeSync,
+  fsync,
   existsSync,
   fstatSync,
   fsyncSync,
@@ -272,7 +273,18 @@ export class Nvm {
 
   /** Makes every staged value durable: one log record, one fsync. */
   commit(): void {
-    if (this.staged.size === 0) return;
+    if (!this.append()) return;
+    fsyncSync(this.logFd);
+    this.compactIfDue();
+  }
+
+  /**
+   * Writes the staged values as one log record (not yet fsynced) and makes them the current
+   * state. Returns false when nothing was staged. The caller answers nothing that depends on them
+   * before sync() has completed.
+   */
+  append(): boolean {
+    if (this.staged.size === 0) return false;
     this.checkUnchanged();
     const set = Object.fromEntries(this.staged);
     const body = Buffer.from(JSON.stringify({ seq: this.seq + 1, set }), 'utf8');
@@ -281,11 +293,20 @@ export class Nvm {
     const mac = hmacSha256(this.key, Buffer.concat([Buffer.from('log|'), body]));
     const record = Buffer.concat([head, body, mac]);
     writeSync(this.logFd, record, 0, record.length, this.logSize);
-    fsyncSync(this.logFd);
     this.logSize += record.length;
     this.seq += 1;
     for (const [k, v] of this.staged) this.data.set(k, v);
     this.staged.clear();
+    return true;
+  }
+
+  /** fsync of the log on the thread pool: every record appended so far is durable when it calls back. */
+  sync(done: (error: Error | null) => void): void {
+    fsync(this.logFd, done);
+  }
+
+  /** Folds a long log into a new snapshot; call only while no sync() is in flight. */
+  compactIfDue(): void {
     if (this.logSize > COMPACT_BYTES) this.compact();
   }
 

@@ -55,8 +55,17 @@ export function macRecord(
   record: Omit<MeterRecord, 'mac' | 'macPeriod'>,
   period: string,
 ): MeterRecord {
+  return macRecordWithKey(recordMacKey(recordMaster, record.serial, period), record, period);
+}
+
+/** macRecord with the period's MAC key already derived (the meter box keeps them). */
+export function macRecordWithKey(
+  key: Uint8Array,
+  record: Omit<MeterRecord, 'mac' | 'macPeriod'>,
+  period: string,
+): MeterRecord {
   const body = { ...record, macPeriod: period };
-  return { ...body, mac: computeRecordMac(recordMaster, body) };
+  return { ...body, mac: hmacSha256(key, recordMacInput(body)).toString('base64') };
 }
 
 /** Digest of a whole record (MAC included): the freshness digest the meter box keeps. */

@@ -19,7 +19,8 @@ import {
   type MeterRecord,
   type SessionGrant,
 } from '../boxes/api';
-import type { MailerRow, PieceRow, Storage } from '../storage/storage';
+import { LRUCache } from 'lru-cache';
+import type { MailerRow, PieceRow, SessionRow, Storage } from '../storage/storage';
 import { StorageConflictError } from '../storage/storage';
 import { ApiError } from './api-error';
 import type { CardProcessor } from './card-processor';
@@ -67,9 +68,20 @@ export function canonicalJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/**
+ * How long the data center trusts its in-memory copy of a session or a mailer row before it reads
+ * the database again. Changes made through the data center itself (sign-out, settings, lockout)
+ * take effect at once; the window only bounds changes made to the database from outside.
+ */
+const ROW_CACHE_MS = 10_000;
+
 export class DataCenter {
   private readonly meterLocks = new KeyedMutex();
   private readonly checkedGrants = new Map<string, string>();
+  private readonly sessions = new LRUCache<string, SessionRow>({ max: 100_000, ttl: ROW_CACHE_MS });
+  private readonly mailers = new LRUCache<string, MailerRow>({ max: 100_000, ttl: ROW_CACHE_MS });
+  /** mailer id → meter serial: fixed when the account is made. */
+  private readonly serials = new LRUCache<string, string>({ max: 100_000 });
   private readonly loginLocks = new KeyedMutex();
   private vendorCaPem: string | undefined;
   private readonly ttl: number;
@@ -159,6 +171,7 @@ export class DataCenter {
           locked ? 0 : failures,
           locked ? new Date(now + this.lockoutMs).toISOString() : null,
         );
+        this.mailers.delete(mailer.id);
         if (locked) {
           await this.storage.addAlert({
             meterSerial: null,
@@ -172,8 +185,10 @@ export class DataCenter {
         }
         throw new ApiError('BAD_CREDENTIALS', 'sign-on: user name or password is wrong');
       }
-      if (mailer.failedLogins > 0 || mailer.lockedUntil)
+      if (mailer.failedLogins > 0 || mailer.lockedUntil) {
         await this.storage.setLoginFailures(mailer.id, 0, null);
+        this.mailers.delete(mailer.id);
+      }
 
       // The previous login record must still carry the transaction box's signature.
       const previous = await this.storage.lastLogin(mailer.id);
@@ -230,7 +245,11 @@ export class DataCenter {
   async authenticate(token: string | undefined): Promise<Caller> {
     if (!token) throw new ApiError('UNAUTHENTICATED', 'sign in first: no session token was sent');
     const tokenHash = sha256(token);
-    const session = await this.storage.getSession(tokenHash);
+    let session = this.sessions.get(tokenHash);
+    if (!session) {
+      session = await this.storage.getSession(tokenHash);
+      if (session && !session.revoked) this.sessions.set(tokenHash, session);
+    }
     if (!session || session.revoked)
       throw new ApiError('UNAUTHENTICATED', 'session: unknown or signed out; sign in again');
     // Expiry is read from the grant the authentication box signed, not from a plain column.
@@ -257,20 +276,33 @@ export class DataCenter {
 
   async signOut(caller: Caller): Promise<void> {
     this.checkedGrants.delete(caller.tokenHash);
+    this.sessions.delete(caller.tokenHash);
     await this.storage.revokeSession(caller.tokenHash);
   }
 
   // ---- account -------------------------------------------------------------------------------
 
+  /** The meter record as stored now (never cached: the meter box must see what is stored). */
   private async meterOf(mailerId: string): Promise<MeterRecord> {
-    const record = await this.storage.getMeterByMailer(mailerId);
+    const serial = this.serials.get(mailerId);
+    const record = serial
+      ? await this.storage.getMeterRecord(serial)
+      : await this.storage.getMeterByMailer(mailerId);
     if (!record) throw new ApiError('NOT_FOUND', 'account: this mailer has no meter');
+    this.serials.set(mailerId, record.serial);
     return record;
   }
 
+  private async serialOf(mailerId: string): Promise<string> {
+    return this.serials.get(mailerId) ?? (await this.meterOf(mailerId)).serial;
+  }
+
   private async mailerOf(mailerId: string): Promise<MailerRow> {
+    const cached = this.mailers.get(mailerId);
+    if (cached) return cached;
     const mailer = await this.storage.getMailer(mailerId);
     if (!mailer) throw new ApiError('UNAUTHENTICATED', 'account: unknown mailer; sign in again');
+    this.mailers.set(mailerId, mailer);
     return mailer;
   }
 
@@ -300,6 +332,7 @@ export class DataCenter {
 
   async settings(caller: Caller, req: Api.SettingsRequest): Promise<Api.Account> {
     await this.storage.updateMailerSettings(caller.mailerId, req);
+    this.mailers.delete(caller.mailerId);
     return this.account(caller);
   }
 
@@ -389,11 +422,16 @@ export class DataCenter {
     originZip: string,
     indicia: IssuedIndicium[],
     keys: Map<string, string>,
+    asked?: Map<
+      string,
+      Pick<PieceRow, 'mailClass' | 'originZip' | 'destinationZip' | 'mailingDate'>
+    >,
   ): PieceRow[] {
     const createdAt = new Date().toISOString();
     return indicia.map((issued) => {
       const bytes = new Uint8Array(Buffer.from(issued.indicium, 'base64'));
-      const { fields } = decodeIndicium(bytes);
+      // What this data center asked the box to sign; from a journal, what the indicium says.
+      const fields = asked?.get(issued.pieceId) ?? decodeIndicium(bytes).fields;
       return {
         pieceId: issued.pieceId,
         meterSerial: record.serial,
@@ -487,8 +525,7 @@ export class DataCenter {
         );
       keys.add(piece.idempotencyKey);
     }
-    const first = await this.meterOf(caller.mailerId);
-    return this.meterLocks.run(first.serial, async () => {
+    return this.meterLocks.run(await this.serialOf(caller.mailerId), async () => {
       for (let attempt = 0; ; attempt++) {
         const record = await this.meterOf(caller.mailerId);
         const ids = req.pieces.map((p) => pieceIdFor(caller.mailerId, p.idempotencyKey));
@@ -540,12 +577,24 @@ export class DataCenter {
             continue;
           }
           const keyOf = new Map(todo.map((t) => [t.id, t.p.idempotencyKey]));
+          const asked = new Map(
+            todo.map((t) => [
+              t.id,
+              {
+                mailClass: t.p.mailClass,
+                originZip: mailer.originZip,
+                destinationZip: t.p.destinationZip.replace('-', ''),
+                mailingDate,
+              },
+            ]),
+          );
           fresh = this.piecesFrom(
             result.record,
             caller.mailerId,
             mailer.originZip,
             result.indicia,
             keyOf,
+            asked,
           );
           try {
             await this.storage.commitDispense({
@@ -675,6 +724,7 @@ export class DataCenter {
         autoRefillCents: mailer.autoRefillCents,
         cardToken: charge.cardToken,
       });
+      this.mailers.delete(caller.mailerId);
       this.log('refill', { mailerId: caller.mailerId, amountCents: req.amountCents });
       return this.account(caller);
     });
