@@ -21,17 +21,19 @@ export async function renderToFile(
   path: string,
 ): Promise<RenderResult> {
   const out = createWriteStream(path);
-  const closed = once(out, 'close');
+  // Settles when the file is closed, or at once on a stream error (which renderPieces reports);
+  // handled from the start, as an error can come before anything awaits it.
+  const closed = once(out, 'close').catch(() => undefined);
   try {
     return await renderPieces(pieces, opts, out);
   } catch (error) {
     out.destroy();
-    await closed.catch(() => undefined);
+    await closed;
     await rm(path, { force: true }); // no half-written PDF left to print by mistake
     throw error;
   } finally {
     out.destroy();
-    await closed.catch(() => undefined);
+    await closed;
   }
 }
 

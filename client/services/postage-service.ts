@@ -216,43 +216,61 @@ export class PostageService {
     const session = this.session;
     const resume = state;
     const remember = (lines: JournalLine[]) => this.remember(lines);
-    // Charging and rendering overlap: each chunk is bought while the pieces before it are being
-    // encoded and drawn. Every key is already on disk, so an interruption anywhere resumes.
-    async function* paidPieces(): AsyncGenerator<PrintPiece> {
-      for (let i = 0; i < total; i += CHUNK) {
-        const chunk = parsed.pieces.slice(i, i + CHUNK);
-        const response = await session.call((c) =>
-          c.dispense({
-            pieces: chunk.map((p) => ({
-              idempotencyKey: resume.keys[p.line] as string,
-              postageCents: p.postageCents,
-              mailClass: p.mailClass,
-              destinationZip: p.recipient.zip,
-            })),
-          }),
-        );
-        balanceCents = response.balanceCents;
-        response.pieces.forEach((issued, j) => {
-          if (!issued.replayed) charged++;
-          resume.paid[(chunk[j] as BatchPiece).line] = issued.pieceId;
-        });
-        await remember(
-          response.pieces.map((issued, j) => ({
-            pieceId: issued.pieceId,
-            recipient: (chunk[j] as BatchPiece).recipient,
+    // Charging and rendering overlap: the next chunk is bought while the pieces of this one are
+    // being encoded and drawn, so the printer side never waits for the data center. Charges are
+    // made one at a time, in order; every key is already on disk, so an interruption anywhere
+    // resumes (a piece bought but not yet drawn is printed by the resumed run).
+    const charge = async (i: number) => {
+      const chunk = parsed.pieces.slice(i, i + CHUNK);
+      const response = await session.call((c) =>
+        c.dispense({
+          pieces: chunk.map((p) => ({
+            idempotencyKey: resume.keys[p.line] as string,
+            postageCents: p.postageCents,
+            mailClass: p.mailClass,
+            destinationZip: p.recipient.zip,
           })),
-        );
-        await writePrivate(file, JSON.stringify(resume));
-        options.onProgress?.({ phase: 'charging', done: Math.min(i + CHUNK, total), total });
-        for (const [j, issued] of response.pieces.entries()) {
-          yield {
-            indicium: Buffer.from(issued.indicium, 'base64'),
-            recipient: (chunk[j] as BatchPiece).recipient,
-          };
-          rendered++;
-          if (rendered % 100 === 0 || rendered === total)
-            options.onProgress?.({ phase: 'rendering', done: rendered, total });
+        }),
+      );
+      balanceCents = response.balanceCents;
+      response.pieces.forEach((issued, j) => {
+        if (!issued.replayed) charged++;
+        resume.paid[(chunk[j] as BatchPiece).line] = issued.pieceId;
+      });
+      await remember(
+        response.pieces.map((issued, j) => ({
+          pieceId: issued.pieceId,
+          recipient: (chunk[j] as BatchPiece).recipient,
+        })),
+      );
+      await writePrivate(file, JSON.stringify(resume));
+      options.onProgress?.({ phase: 'charging', done: Math.min(i + CHUNK, total), total });
+      return { chunk, issued: response.pieces };
+    };
+    const chargeAhead = (i: number) => {
+      const charging = charge(i);
+      charging.catch(() => undefined); // awaited when its pieces are due; not unhandled meanwhile
+      return charging;
+    };
+    async function* paidPieces(): AsyncGenerator<PrintPiece> {
+      let next = total > 0 ? chargeAhead(0) : undefined;
+      try {
+        for (let i = 0; next; i += CHUNK) {
+          const { chunk, issued } = await next;
+          next = i + CHUNK < total ? chargeAhead(i + CHUNK) : undefined;
+          for (const [j, piece] of issued.entries()) {
+            yield {
+              indicium: Buffer.from(piece.indicium, 'base64'),
+              recipient: (chunk[j] as BatchPiece).recipient,
+            };
+            rendered++;
+            if (rendered % 100 === 0 || rendered === total)
+              options.onProgress?.({ phase: 'rendering', done: rendered, total });
+          }
         }
+      } finally {
+        // Stopped early (the output failed): let a purchase in flight finish its bookkeeping.
+        await next?.catch(() => undefined);
       }
     }
     const pool = new SymbolPool();
