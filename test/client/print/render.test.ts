@@ -4,7 +4,7 @@
  * clear zone, calibration, refusals, and a 1,000-piece batch streamed into one PDF.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -259,6 +259,8 @@ describe('renderPieces()', () => {
     expect(info.pages).toBe(1000);
     expect(info.sizes.length).toBe(1000);
     expect(info.sizes.every(([w, h]) => w === 684 && h === 297)).toBe(true);
+    // Content streams are compressed: some 2.7 KB a page, not the 8 KB of raw operators.
+    expect((await stat(file)).size).toBeLessThan(1000 * 4096);
     const last = await rasterize(file, join(dir, 'batch-last'), { page: 1000 });
     expect(await dmtxHex(last)).toBe(hex(piece.indicium));
   }, 180_000);
