@@ -16,6 +16,8 @@ import Database from 'better-sqlite3';
 import bwipjs from 'bwip-js/node';
 import { initDataCenter } from '../server-mock/index';
 import { batchMs } from './client-batch';
+import { childProcesses, CpuMeter } from './cpu-time';
+import { httpsFloor, type HttpsFloor } from './https-floor';
 import { DataCenterError } from '../client/services/datacenter-client';
 import {
   closeMailers,
@@ -33,7 +35,7 @@ export interface BenchmarkOptions {
   /** Prints only the JSON object. */
   json?: boolean;
   log?: (line: string) => void;
-  /** Writes a V8 CPU profile of the data center process here (node --cpu-prof). */
+  /** Writes V8 CPU profiles of the data center and its box processes here (node --cpu-prof). */
   profileDir?: string;
 }
 
@@ -53,6 +55,13 @@ export interface BenchmarkResult {
     mailers: number;
     inFlight: number;
     errors: Record<string, number>;
+    /**
+     * CPU ms per transaction at peak, by process (null where /proc is missing): the load
+     * generator, the data center (all threads; its event loop also on its own) and each box.
+     */
+    cpuMsPerTx: Record<string, number> | null;
+    /** The same load against a bare HTTPS server that does no work: the transport's own cost. */
+    httpsFloor: HttpsFloor;
   };
   client: {
     batch1000Ms: number | null;
@@ -187,11 +196,15 @@ async function closedLoop(
   perMailer: number,
   warmupMs: number,
   measureMs: number,
-): Promise<Phase> {
+  cpu?: CpuMeter,
+): Promise<Phase & { cpuMsPerTx: Record<string, number> | null }> {
   const phase: Phase = { latencies: [], done: 0, seconds: measureMs / 1000, errors: {} };
   const t0 = performance.now();
   const from = t0 + warmupMs;
   const until = from + measureMs;
+  let cpuMsPerTx: Record<string, number> | null = null;
+  const begin = setTimeout(() => cpu?.begin(), warmupMs);
+  const end = setTimeout(() => (cpuMsPerTx = cpu?.end(phase.done) ?? null), warmupMs + measureMs);
   const worker = async (m: Mailer) => {
     for (;;) {
       const now = performance.now();
@@ -200,7 +213,9 @@ async function closedLoop(
     }
   };
   await Promise.all(mailers.flatMap((m) => Array.from({ length: perMailer }, () => worker(m))));
-  return phase;
+  clearTimeout(begin);
+  clearTimeout(end);
+  return { ...phase, cpuMsPerTx };
 }
 
 /** Open loop: requests arrive at `rate` per second whatever the answers do. */
@@ -249,9 +264,14 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
   try {
     await initDataCenter(dir);
     const caPem = await readCa(dir);
-    dc = await spawnDataCenter(dir, {
-      execArgv: options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [],
-    });
+    if (options.profileDir) process.env.VPM_BOX_CPU_PROF_DIR = options.profileDir;
+    try {
+      dc = await spawnDataCenter(dir, {
+        execArgv: options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [],
+      });
+    } finally {
+      delete process.env.VPM_BOX_CPU_PROF_DIR;
+    }
     say(`Data center at ${dc.url} (own process, 4 box processes, SQLite WAL FULL, TLS)`);
     const groups = 8;
     for (let i = 0; i < mailerCount; i += groups) {
@@ -263,16 +283,39 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
       mailers.push(...made.flat());
     }
     say(`  ${mailerCount} mailers, ${perMailer} requests in flight each, 1 piece per request`);
-    const peak = await closedLoop(mailers, perMailer, quick ? 2000 : 5000, measureMs);
+    const cpu = new CpuMeter(
+      [
+        { name: 'loadGenerator', pid: process.pid },
+        { name: 'dataCenter', pid: dc.pid },
+        ...childProcesses(dc.pid)
+          .filter((c) => c.args.some((a) => a.endsWith('box-main.ts')))
+          .map((c) => ({ name: `${c.args.at(-2) ?? 'other'}Box`, pid: c.pid })),
+      ],
+      dc.pid,
+    );
+    const peak = await closedLoop(mailers, perMailer, quick ? 2000 : 5000, measureMs, cpu);
     const sorted = [...peak.latencies].sort((a, b) => a - b);
     const txPerSec = peak.done / peak.seconds;
     say(
       `  peak: ${txPerSec.toFixed(0)} tx/s, p50 ${percentile(sorted, 50).toFixed(1)} ms, p95 ${percentile(sorted, 95).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms`,
     );
+    if (peak.cpuMsPerTx) {
+      const parts = Object.entries(peak.cpuMsPerTx).map(([k, v]) => `${k} ${v}`);
+      say(`  CPU ms per transaction at peak: ${parts.join(', ')}`);
+    }
     const half = await openLoop(mailers, Math.max(1, txPerSec / 2), quick ? 6000 : 15_000);
     const halfSorted = [...half.latencies].sort((a, b) => a - b);
     say(
       `  at half load (${(txPerSec / 2).toFixed(0)} tx/s offered): p50 ${percentile(halfSorted, 50).toFixed(1)} ms, p99 ${percentile(halfSorted, 99).toFixed(1)} ms`,
+    );
+    const floor = await httpsFloor(dir, {
+      inFlight: mailerCount * perMailer,
+      connections: mailerCount,
+      measureMs: quick ? 4000 : 10_000,
+      answerBytes: 700,
+    });
+    say(
+      `  the same load on a bare HTTPS server (no work): ${floor.reqPerSec.toFixed(0)} req/s, ${floor.cpuMsPerReq ?? '?'} CPU ms per request (client + server)`,
     );
     const batch1000 = await batchMs(dc.url, join(dir, 'tls', 'ca.pem'));
     say(
@@ -294,6 +337,8 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
         mailers: mailerCount,
         inFlight: mailerCount * perMailer,
         errors,
+        cpuMsPerTx: peak.cpuMsPerTx,
+        httpsFloor: { reqPerSec: round(floor.reqPerSec, 0), cpuMsPerReq: floor.cpuMsPerReq },
       },
       client: {
         batch1000Ms: round(batch1000, 0),

@@ -35,7 +35,10 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON object')
     .option('--faults', 'run the crash, tamper, fuzz and abuse campaigns instead')
     .option('--long', 'with --faults: the deep campaign')
-    .option('--profile <dir>', 'write a CPU profile of the data center process to this folder')
+    .option(
+      '--profile <dir>',
+      'write CPU profiles of the data center and its box processes to this folder',
+    )
     .action(
       async (opts: {
         quick?: boolean;

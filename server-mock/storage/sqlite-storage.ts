@@ -101,12 +101,17 @@ export class SqliteStorage implements Storage {
   private scheduled = false;
   private closed = false;
 
-  constructor(file: string) {
+  /**
+   * `autoCheckpoint: false` (the threaded writer): this connection's commits never copy the log
+   * into the database file; a checkpointer thread does (checkpoint-worker.mjs).
+   */
+  constructor(file: string, options: { autoCheckpoint?: boolean } = {}) {
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    if (options.autoCheckpoint === false) this.db.pragma('wal_autocheckpoint = 0');
     this.migrate();
   }
 
@@ -141,20 +146,22 @@ export class SqliteStorage implements Storage {
     this.queue = [];
     if (batch.length === 0) return;
     const outcomes: { ok: boolean; value: unknown }[] = [];
+    // Prepared once: exec() would parse these five statements again for every transaction.
+    const tx = (sql: string) => this.stmt(sql).run();
     try {
-      this.db.exec('BEGIN IMMEDIATE');
+      tx('BEGIN IMMEDIATE');
       for (const item of batch) {
-        this.db.exec('SAVEPOINT w');
+        tx('SAVEPOINT w');
         try {
           outcomes.push({ ok: true, value: item.run(this.db) });
-          this.db.exec('RELEASE w');
+          tx('RELEASE w');
         } catch (error) {
-          this.db.exec('ROLLBACK TO w');
-          this.db.exec('RELEASE w');
+          tx('ROLLBACK TO w');
+          tx('RELEASE w');
           outcomes.push({ ok: false, value: error });
         }
       }
-      this.db.exec('COMMIT');
+      tx('COMMIT');
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       for (const item of batch) item.reject(error);

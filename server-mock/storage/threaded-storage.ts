@@ -3,7 +3,8 @@
  * SqliteStorage with its writes on a worker thread (writer-worker.ts): reads run here on a
  * connection of their own (WAL lets them see every committed write), writes are posted to the
  * writer, whose group commit fsyncs without stalling the requests being served meanwhile.
- * A write's promise still settles only after the COMMIT that made it durable.
+ * A write's promise still settles only after the COMMIT that made it durable. A third connection,
+ * on a thread of its own, checkpoints the write-ahead log (checkpoint-worker.mjs).
  */
 import { Worker } from 'node:worker_threads';
 import { SqliteStorage } from './sqlite-storage';
@@ -41,12 +42,19 @@ function revive(error: NonNullable<Answer['error']>): Error {
   return revived;
 }
 
+/** How often the checkpointer copies the write-ahead log into the database file. */
+const CHECKPOINT_INTERVAL_MS = 200;
+
 /** Opens the database (migrating it here first) and starts its writer thread. */
 export async function openThreadedStorage(file: string): Promise<Storage> {
   const reads = new SqliteStorage(file); // migrates before the writer opens the file
   const worker = new Worker(new URL('./writer-worker-entry.mjs', import.meta.url), {
     workerData: { file },
   });
+  const checkpointer = new Worker(new URL('./checkpoint-worker.mjs', import.meta.url), {
+    workerData: { file, intervalMs: CHECKPOINT_INTERVAL_MS },
+  });
+  checkpointer.on('error', () => undefined); // the next interval tries again; data is safe
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let next = 0;
   let failure: Error | undefined;
@@ -65,10 +73,15 @@ export async function openThreadedStorage(file: string): Promise<Storage> {
   };
   worker.on('error', fail);
   worker.on('exit', () => fail(new Error('database: the writer thread stopped')));
-  await new Promise<void>((resolve, reject) => {
-    worker.once('message', () => resolve());
-    worker.once('error', reject);
-  });
+  await Promise.all(
+    [worker, checkpointer].map(
+      (w) =>
+        new Promise<void>((resolve, reject) => {
+          w.once('message', () => resolve());
+          w.once('error', reject);
+        }),
+    ),
+  );
 
   const call = (method: string, args: unknown[]): Promise<unknown> => {
     if (failure) return Promise.reject(failure);
@@ -85,6 +98,9 @@ export async function openThreadedStorage(file: string): Promise<Storage> {
     (storage as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
       call(method, args);
   storage.close = async () => {
+    const checkpointerExited = new Promise((resolve) => checkpointer.once('exit', resolve));
+    checkpointer.postMessage('close');
+    await checkpointerExited;
     if (!failure) {
       const exited = new Promise((resolve) => worker.once('exit', resolve));
       worker.postMessage('close');

@@ -9,7 +9,9 @@ import { SqliteStorage } from './sqlite-storage';
 
 const port = parentPort;
 if (!port) throw new Error('writer-worker: must run as a worker thread');
-const storage = new SqliteStorage((workerData as { file: string }).file);
+const storage = new SqliteStorage((workerData as { file: string }).file, {
+  autoCheckpoint: false, // checkpoint-worker.mjs does it, off the commit path
+});
 const methods = storage as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
 
 port.on('message', (message: { id: number; method: string; args: unknown[] } | 'close') => {

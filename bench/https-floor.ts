@@ -1,0 +1,92 @@
+/**
+ * @module bench/https-floor
+ * What HTTPS alone costs on this machine: the same load generator (undici, the same requests in
+ * flight) against a bare node:https server that does no work, so the data center's rate can be
+ * read against the transport's. CPU per request of both sides is read from /proc.
+ */
+import { spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+import { processCpuMs } from './cpu-time';
+
+const SERVER = fileURLToPath(new URL('./https-floor-server.mjs', import.meta.url));
+
+export interface HttpsFloor {
+  reqPerSec: number;
+  /** Load generator plus server CPU per request, ms (null where /proc is missing). */
+  cpuMsPerReq: number | null;
+}
+
+export async function httpsFloor(
+  dataDir: string,
+  options: { inFlight: number; connections: number; measureMs: number; answerBytes: number },
+): Promise<HttpsFloor> {
+  const tls = join(dataDir, 'tls');
+  const child = spawn(
+    process.execPath,
+    [SERVER, join(tls, 'server.pem'), join(tls, 'server-key.pem'), String(options.answerBytes)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout.setEncoding('utf8');
+      child.stdout.once('data', (text: string) => resolve(Number(text.trim())));
+      child.once('exit', (code) => reject(new Error(`https floor server exited (${code})`)));
+    });
+    const pool = new Pool(`https://localhost:${port}`, {
+      connections: options.connections,
+      connect: { ca: await readFile(join(tls, 'ca.pem'), 'utf8') },
+    });
+    const body = JSON.stringify({
+      pieces: [
+        {
+          idempotencyKey: 'k-00000000-0000-0000-0000-000000000000',
+          postageCents: 50,
+          mailClass: 'first-class',
+          destinationZip: '10001',
+        },
+      ],
+    });
+    let done = 0;
+    let measuring = false;
+    let stop = false;
+    const worker = async () => {
+      while (!stop) {
+        const response = await pool.request({
+          path: '/v1/dispense',
+          method: 'POST',
+          body,
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${'a'.repeat(43)}`,
+          },
+        });
+        JSON.parse(await response.body.text());
+        if (measuring) done++;
+      }
+    };
+    const workers = Array.from({ length: options.inFlight }, worker);
+    await new Promise((r) => setTimeout(r, 1000)); // warm-up
+    const cpu0 = [processCpuMs(process.pid), processCpuMs(child.pid as number)];
+    const t0 = performance.now();
+    measuring = true;
+    await new Promise((r) => setTimeout(r, options.measureMs));
+    measuring = false;
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu1 = [processCpuMs(process.pid), processCpuMs(child.pid as number)];
+    const n = done;
+    stop = true;
+    await Promise.all(workers);
+    await pool.close();
+    const cpu =
+      cpu0.every((x) => x !== null) && cpu1.every((x) => x !== null)
+        ? ((cpu1[0] as number) - (cpu0[0] as number) + (cpu1[1] as number) - (cpu0[1] as number)) /
+          n
+        : null;
+    return { reqPerSec: n / seconds, cpuMsPerReq: cpu === null ? null : Number(cpu.toFixed(3)) };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}

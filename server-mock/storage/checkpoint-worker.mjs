@@ -1,0 +1,27 @@
+// The database's checkpointer, on a thread of its own (plain JavaScript: it needs no loader).
+// The writer connection never checkpoints (wal_autocheckpoint = 0), so a COMMIT never waits for
+// the write-ahead log to be copied into the database file and fsynced; this thread does that
+// copy with PASSIVE checkpoints, which block neither the writer nor the readers.
+import { parentPort, workerData } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+
+const { file, intervalMs } = workerData;
+const db = new Database(file);
+db.pragma('busy_timeout = 5000');
+db.pragma('synchronous = FULL');
+
+const timer = setInterval(() => {
+  try {
+    db.pragma('wal_checkpoint(PASSIVE)');
+  } catch (error) {
+    parentPort?.postMessage({ error: error instanceof Error ? error.message : String(error) });
+  }
+}, intervalMs);
+
+parentPort?.on('message', (message) => {
+  if (message !== 'close') return;
+  clearInterval(timer);
+  db.close();
+  parentPort?.close();
+});
+parentPort?.postMessage('ready');
