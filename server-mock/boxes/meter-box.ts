@@ -121,13 +121,12 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
   }
 
   /** Steps 220–230. Returns the NVM entry, or undefined for a first use. */
-  function checkFreshness(record: MeterRecord): MeterEntry | undefined {
+  function checkFreshness(record: MeterRecord, digest: string): MeterEntry | undefined {
     const entry = ctx.nvm.get<MeterEntry>(entryKey(record.serial));
     if (!entry) {
       if (record.counter === 0) return undefined;
       fail('UNKNOWN_METER', `meter ${record.serial}: this meter box has no freshness entry for it`);
     }
-    const digest = recordDigest(record);
     if (record.counter !== entry.counter || digest !== entry.digest) {
       const journaled = entry.journal?.previousDigest === digest;
       fail(
@@ -182,7 +181,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
 
   /** Steps 245–265 common to dispense and credit: stage the NVM entry, MAC the new record. */
   function issue(
-    old: MeterRecord,
+    oldDigest: string,
     next: Omit<MeterRecord, 'mac' | 'macPeriod'>,
     key: TokenKey,
     journal: Omit<JournalEntry, 'record' | 'previousDigest'>,
@@ -194,7 +193,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
       digest: recordDigest(record),
       publicKey: key.spki,
       certificateSerial: record.certificateSerial,
-      journal: { ...journal, previousDigest: recordDigest(old), record },
+      journal: { ...journal, previousDigest: oldDigest, record },
     };
     ctx.nvm.stage(entryKey(record.serial), entry);
     return record;
@@ -218,7 +217,8 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
       pieces: PieceRequest[];
     }) {
       verifyMac(record);
-      const entry = checkFreshness(record);
+      const digest = recordDigest(record);
+      const entry = checkFreshness(record, digest);
       if (record.status !== 'active') fail('METER_SUSPENDED', `meter ${record.serial}: suspended`);
       const key = tokenKey(record, entry);
       // Step 240: accounting.
@@ -266,7 +266,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
       });
       const { mac: _mac, macPeriod: _period, ...body } = record;
       const next = issue(
-        record,
+        digest,
         {
           ...body,
           ascendingCents: ascending,
@@ -307,13 +307,14 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
       reference: string;
     }) {
       verifyMac(record);
-      const entry = checkFreshness(record);
+      const digest = recordDigest(record);
+      const entry = checkFreshness(record, digest);
       const key = tokenKey(record, entry);
       if (record.creditedCents + amountCents > Number.MAX_SAFE_INTEGER)
         fail('BAD_REQUEST', 'credited total would overflow');
       const { mac: _mac, macPeriod: _period, ...body } = record;
       const next = issue(
-        record,
+        digest,
         {
           ...body,
           descendingCents: record.descendingCents + amountCents,
