@@ -19,12 +19,14 @@ import {
   dataMatrixSvg,
   layoutPiece,
   mediumById,
+  postageText,
   renderPieces,
   renderToFile,
   symbolPath,
   type Box,
   type PrintPiece,
 } from '../../../client/print';
+import { formatDollars } from '../../../shared/money';
 import { makePki, type Meter } from '../../fixtures/indicium/meter-pki';
 import { RETURN_ADDRESS, dmtxHex, pdfInfo, pieceFor, rasterize, run } from './helpers';
 
@@ -287,6 +289,15 @@ describe('renderPieces()', () => {
     expect(drawnWhenFirstWrite).toBeLessThan(5); // the first page left before the batch ended
     expect(maxBacklog).toBeLessThan(64 * 1024); // never more than about a page queued
     expect(written).toBeGreaterThan(40 * 1000);
+  });
+});
+
+describe('postageText()', () => {
+  it('writes amounts exactly as formatDollars does', () => {
+    const amounts = [0, 1, 9, 10, 99, 100, 101, 999, 1000, 99_999, 100_000, 123_456, 0xffffffff];
+    for (let c = 0; c < 2_000_000; c += 997) amounts.push(c, -c);
+    for (const cents of amounts)
+      expect(postageText(cents), String(cents)).toBe(formatDollars(cents));
   });
 });
 
