@@ -324,6 +324,8 @@ export async function renderPieces(
     compress: true,
     info: { Title: opts.title ?? `Postage, ${medium.label}`, Producer: 'vpm print driver' },
   });
+  // The fonts' metrics load while the first pieces are still being bought and encoded.
+  setImmediate(() => doc.font(BOLD).font(REGULAR));
   let failed: Error | undefined;
   const onError = (error: Error): void => {
     failed ??= error;

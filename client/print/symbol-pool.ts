@@ -11,18 +11,34 @@ import { SYMBOL_MODULES, symbolOptions, type ModuleMatrix } from './datamatrix';
 import type { PrintPiece } from './render';
 
 // The worker is plain CommonJS so it runs without a TypeScript loader (CLI, tests, Electron).
+// Until its first piece arrives it encodes a sample symbol now and then: the first symbols in a
+// fresh thread cost several times the others while V8 compiles bwip-js, and a batch starts with
+// the pool idle, waiting for the CSV check and the first purchase.
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const bwipjs = require(workerData.bwip);
+let warmup = workerData.warmup;
+const warm = () => {
+  if (warmup-- <= 0) return;
+  bwipjs.raw(workerData.sample);
+  setImmediate(warm);
+};
+setImmediate(warm);
 parentPort.on('message', ({ id, options }) => {
+  warmup = 0;
   try {
     const [symbol] = bwipjs.raw(options);
-    parentPort.postMessage({ id, columns: symbol.pixx, rows: symbol.pixy, dark: Uint8Array.from(symbol.pixs) });
+    const dark = Uint8Array.from(symbol.pixs);
+    parentPort.postMessage({ id, columns: symbol.pixx, rows: symbol.pixy, dark }, [dark.buffer]);
   } catch (error) {
     parentPort.postMessage({ id, error: String(error && error.message || error) });
   }
 });
 `;
+
+/** Sample symbols a fresh worker encodes at most before its first piece. */
+const WARMUP_SYMBOLS = 16;
+const WARMUP_SAMPLE = Uint8Array.from({ length: 146 }, (_, i) => (i * 151 + 7) & 0xff);
 
 interface Answer {
   id: number;
@@ -45,7 +61,7 @@ export class SymbolPool {
     this.workers = Array.from({ length: threads }, () => {
       const worker = new Worker(WORKER_SOURCE, {
         eval: true,
-        workerData: { bwip },
+        workerData: { bwip, sample: symbolOptions(WARMUP_SAMPLE), warmup: WARMUP_SYMBOLS },
       });
       worker.on('message', (a: Answer) => {
         const w = this.waiting.get(a.id);

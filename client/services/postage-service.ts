@@ -47,6 +47,12 @@ export interface Progress {
   total: number;
 }
 
+export interface BatchOptions {
+  resume?: boolean;
+  batchId?: string;
+  onProgress?: (p: Progress) => void;
+}
+
 export class BatchInvalidError extends Error {
   readonly code = 'BATCH_INVALID';
   constructor(readonly errors: { line: number; message: string }[]) {
@@ -180,7 +186,23 @@ export class PostageService {
   async runBatch(
     csv: string,
     output: Output,
-    options: { resume?: boolean; batchId?: string; onProgress?: (p: Progress) => void } = {},
+    options: BatchOptions = {},
+  ): Promise<{ pieces: number; charged: number; balanceCents: number } & OutputResult> {
+    // The encoder threads start first: they load bwip-js and warm up while the CSV is checked
+    // and the first chunk is bought.
+    const pool = new SymbolPool();
+    try {
+      return await this.batch(pool, csv, output, options);
+    } finally {
+      await pool.close();
+    }
+  }
+
+  private async batch(
+    pool: SymbolPool,
+    csv: string,
+    output: Output,
+    options: BatchOptions,
   ): Promise<{ pieces: number; charged: number; balanceCents: number } & OutputResult> {
     const parsed = parseBatchCsv(csv);
     if (parsed.errors.length > 0) throw new BatchInvalidError(parsed.errors);
@@ -273,19 +295,14 @@ export class PostageService {
         await next?.catch(() => undefined);
       }
     }
-    const pool = new SymbolPool();
-    try {
-      const result = await this.output(
-        withSymbols(paidPieces(), pool),
-        output,
-        `batch-${state.batchId}`,
-      );
-      state.complete = true;
-      await writePrivate(file, JSON.stringify(state));
-      return { pieces: total, charged, balanceCents, ...result };
-    } finally {
-      await pool.close();
-    }
+    const result = await this.output(
+      withSymbols(paidPieces(), pool),
+      output,
+      `batch-${state.batchId}`,
+    );
+    state.complete = true;
+    await writePrivate(file, JSON.stringify(state));
+    return { pieces: total, charged, balanceCents, ...result };
   }
 
   /** Prints an issued piece again. Never charges. */
