@@ -129,22 +129,34 @@ export function postageText(cents: number): string {
 }
 
 /**
- * Font sizes that make a line fit, by font, size, width and text: most lines repeat on every
- * piece of a batch (the human-readable block, the return address), so each is measured once.
+ * What a batch's text lines cost once: most lines repeat on every piece (the human-readable
+ * block, the return address), at the same place. `fits` holds the font size that makes a line
+ * fit its width; `stamps` the content pdfkit wrote for a line (font, size, position, text), which
+ * is the same every time, so a repeat is written as those bytes instead of laid out again.
  */
-type FitCache = Map<string, number>;
-const FIT_CACHE_LIMIT = 4096;
+class TextCache {
+  readonly fits = new Map<string, number>();
+  readonly stamps = new Map<string, Buffer>();
+  /** Fonts pdfkit has put in the current page's resources (it does so when it draws text). */
+  readonly fontsOnPage = new Set<string>();
+}
+const TEXT_CACHE_LIMIT = 4096;
+
+function remember<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.size >= TEXT_CACHE_LIMIT) map.clear(); // recipients rarely repeat
+  map.set(key, value);
+}
 
 function fittedSize(
   doc: PDFKit.PDFDocument,
-  fits: FitCache,
+  cache: TextCache,
   text: string,
   width: number,
   font: string,
   size: number,
 ): number {
   const key = `${font}\0${size}\0${width}\0${text}`;
-  let s = fits.get(key);
+  let s = cache.fits.get(key);
   if (s === undefined) {
     s = size;
     doc.font(font).fontSize(s);
@@ -152,16 +164,49 @@ function fittedSize(
       s -= 0.5;
       doc.fontSize(s);
     }
-    if (fits.size >= FIT_CACHE_LIMIT) fits.clear(); // recipients rarely repeat
-    fits.set(key, s);
+    remember(cache.fits, key, s);
   }
   return s;
+}
+
+/** Draws a line with pdfkit, or writes what pdfkit wrote for the same line before. */
+function drawText(
+  doc: PDFKit.PDFDocument,
+  cache: TextCache,
+  text: string,
+  x: number,
+  y: number,
+  font: string,
+  size: number,
+): void {
+  const key = `${font}\0${size}\0${x}\0${y}\0${text}`;
+  const stamp = cache.fontsOnPage.has(font) ? cache.stamps.get(key) : undefined;
+  if (stamp) {
+    doc.addContent(stamp);
+    return;
+  }
+  const written: unknown[] = [];
+  const addContent = doc.addContent;
+  doc.addContent = (data: unknown) => {
+    written.push(data);
+    return addContent.call(doc, data);
+  };
+  try {
+    doc.font(font).fontSize(size);
+    doc.text(text, x, y, { lineBreak: false });
+  } finally {
+    doc.addContent = addContent;
+  }
+  cache.fontsOnPage.add(font);
+  if (written.every((w): w is string => typeof w === 'string')) {
+    remember(cache.stamps, key, Buffer.from(written.map((w) => `${w}\n`).join(''), 'latin1'));
+  }
 }
 
 /** Writes one text line, shrinking the font so it fits the width; never breaks pages. */
 function fitLine(
   doc: PDFKit.PDFDocument,
-  fits: FitCache,
+  fits: TextCache,
   text: string,
   x: number,
   y: number,
@@ -170,14 +215,13 @@ function fitLine(
   size: number,
 ): number {
   const s = fittedSize(doc, fits, text, width, font, size);
-  doc.font(font).fontSize(s);
-  doc.text(text, x, y, { lineBreak: false });
+  drawText(doc, fits, text, x, y, font, s);
   return s * 1.2;
 }
 
 function drawLines(
   doc: PDFKit.PDFDocument,
-  fits: FitCache,
+  fits: TextCache,
   lines: string[],
   box: Box,
   font: string,
@@ -210,7 +254,7 @@ function drawPiece(
   fields: IndiciumFields,
   returnAddress: Address | undefined,
   calibration: Calibration,
-  fits: FitCache,
+  fits: TextCache,
 ): void {
   const slot = medium.slots[slotIndex];
   if (!slot) throw new Error(`render: medium ${medium.id} has no slot ${slotIndex}`);
@@ -344,7 +388,7 @@ export async function renderPieces(
     if (out.writableNeedDrain && !failed) await once(out, 'drain');
   };
 
-  const fits: FitCache = new Map();
+  const fits = new TextCache();
   let count = 0;
   let pages = 0;
   let slot = medium.slots.length;
@@ -356,6 +400,7 @@ export async function renderPieces(
         const previous = pages > 0 ? (doc as unknown as { page: FlushedPage }).page : undefined;
         doc.addPage({ size: [medium.width, medium.height], margin: 0 });
         if (previous) release(previous);
+        fits.fontsOnPage.clear();
         fastDeflate((doc as unknown as { page: FlushedPage }).page);
         pages += 1;
         slot = 0;

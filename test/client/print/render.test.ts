@@ -4,10 +4,11 @@
  * clear zone, calibration, refusals, and a 1,000-piece batch streamed into one PDF.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   MEDIA,
@@ -215,6 +216,31 @@ describe('renderPieces()', () => {
     await expect(
       renderPieces([piece], { media: 'env10', calibration: { xMm: 50, yMm: 0 } }, sink()),
     ).rejects.toMatchObject({ code: 'PRINT_BAD_CALIBRATION' });
+  });
+
+  it('writes a repeated piece exactly as pdfkit drew it the first time', async () => {
+    // Text lines seen before are written from what pdfkit wrote for them: the page of a piece
+    // drawn again must be byte for byte the page pdfkit laid out the first time.
+    const contents = (pdf: Buffer): string[] =>
+      [...pdf.toString('latin1').matchAll(/stream\n([\s\S]*?)\nendstream/g)]
+        .map((m) => inflateSync(Buffer.from(m[1] ?? '', 'latin1')).toString('latin1'))
+        .filter((c) => c.includes(' Tf'));
+    for (const [media, pieces] of [
+      ['env10', [piece, demo, piece, demo]],
+      ['sheet2x4x6', [piece, demo, piece, demo]],
+    ] as const) {
+      const file = join(dir, `repeat-${media}.pdf`);
+      await renderToFile(pieces, { media, returnAddress: RETURN_ADDRESS }, file);
+      const pages = contents(await readFile(file));
+      expect(pages.length, media).toBe(media === 'env10' ? 4 : 2);
+      expect(pages[0]).toContain('BT');
+      if (media === 'env10') {
+        expect(pages[2], media).toBe(pages[0]);
+        expect(pages[3], media).toBe(pages[1]);
+      } else {
+        expect(pages[1], media).toBe(pages[0]);
+      }
+    }
   });
 
   it('puts two pieces on each 2-up sheet', async () => {
