@@ -111,4 +111,7 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
   `,
+  // v2: history reads a meter's pieces in ascending-register order through
+  // UNIQUE (meter_serial, ascending_cents); this index cost a page write per piece for nothing.
+  `DROP INDEX pieces_by_mailer;`,
 ];

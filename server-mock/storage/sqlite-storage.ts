@@ -404,21 +404,23 @@ export class SqliteStorage implements Storage {
       limit: pageSize,
       offset: (page - 1) * pageSize,
     };
-    const where = `WHERE mailer_id = @mailerId ${filter.replace(/LIKE @q/g, "LIKE @q ESCAPE '\\'")}`;
+    // A mailer has one meter, and its ascending register orders its pieces as they were issued:
+    // the UNIQUE (meter_serial, ascending_cents) index serves the page without a sort.
+    const where = `WHERE meter_serial = (SELECT serial FROM meters WHERE mailer_id = @mailerId)
+      AND mailer_id = @mailerId ${filter.replace(/LIKE @q/g, "LIKE @q ESCAPE '\\'")}`;
     const total = (this.stmt(`SELECT COUNT(*) AS n FROM pieces ${where}`).get(params) as Row)
       .n as number;
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM pieces ${where} ORDER BY created_at DESC, ascending_cents DESC LIMIT @limit OFFSET @offset`,
-      )
-      .all(params) as Row[];
+    const rows = this.stmt(
+      `SELECT * FROM pieces ${where} ORDER BY ascending_cents DESC LIMIT @limit OFFSET @offset`,
+    ).all(params) as Row[];
     return { items: rows.map(toPiece), total };
   }
 
   async *allPieces(mailerId: string): AsyncIterable<PieceRow> {
-    const rows = this.db
-      .prepare('SELECT * FROM pieces WHERE mailer_id = ? ORDER BY created_at, ascending_cents')
-      .all(mailerId) as Row[];
+    const rows = this.stmt(
+      `SELECT * FROM pieces WHERE meter_serial = (SELECT serial FROM meters WHERE mailer_id = @mailerId)
+         AND mailer_id = @mailerId ORDER BY ascending_cents`,
+    ).all({ mailerId }) as Row[];
     for (const row of rows) yield toPiece(row);
   }
 
