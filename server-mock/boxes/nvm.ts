@@ -244,7 +244,7 @@ export class Nvm {
     return (this.staged.has(key) ? this.staged.get(key) : this.data.get(key)) as T | undefined;
   }
 
-  /** Stages a value; it becomes durable at the next commit(). */
+  /** Stages a value; it becomes durable at the next append() and sync(). */
   stage(key: string, value: unknown): void {
     this.staged.set(key, value);
   }
@@ -269,13 +269,6 @@ export class Nvm {
       if (error instanceof TamperError) throw error;
       throw new TamperError(`an NVM file disappeared while the box was running`);
     }
-  }
-
-  /** Makes every staged value durable: one log record, one fsync. */
-  commit(): void {
-    if (!this.append()) return;
-    fsyncSync(this.logFd);
-    this.compactIfDue();
   }
 
   /**
