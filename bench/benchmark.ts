@@ -262,11 +262,12 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
   let dc: Awaited<ReturnType<typeof spawnDataCenter>> | undefined;
   let mailers: Mailer[] = [];
   try {
-    await initDataCenter(dir);
+    const { shares } = await initDataCenter(dir);
     const caPem = await readCa(dir);
     if (options.profileDir) process.env.VPM_BOX_CPU_PROF_DIR = options.profileDir;
     try {
       dc = await spawnDataCenter(dir, {
+        shares,
         execArgv: options.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`] : [],
       });
     } finally {

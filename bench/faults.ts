@@ -133,9 +133,14 @@ async function checkAfterCrash(
   }
 }
 
-async function crashDataCenter(c: Campaign, dir: string, s: Sizes): Promise<void> {
+async function crashDataCenter(
+  c: Campaign,
+  dir: string,
+  shares: string[],
+  s: Sizes,
+): Promise<void> {
   const caPem = await readCa(dir);
-  let dc = await spawnDataCenter(dir);
+  let dc = await spawnDataCenter(dir, { shares });
   let mailers = await makeMailers(dc.url, caPem, s.mailers, 10_000_000, 'crash');
   try {
     for (let round = 1; round <= s.dcKills; round++) {
@@ -147,7 +152,7 @@ async function crashDataCenter(c: Campaign, dir: string, s: Sizes): Promise<void
       stop();
       const outcome = await load;
       await closeMailers(mailers);
-      dc = await spawnDataCenter(dir);
+      dc = await spawnDataCenter(dir, { shares });
       mailers = reconnect(mailers, dc.url, caPem);
       const retried = await settle(outcome, mailers);
       c.check(
@@ -518,11 +523,16 @@ export async function runFaultCampaign(options: FaultCampaignOptions = {}): Prom
   const c = new Campaign(log);
   const dir = await mkdtemp(join(tmpdir(), 'vpm-faults-'));
   try {
-    await initDataCenter(dir);
+    const { shares } = await initDataCenter(dir);
     log(`Fault campaign (${options.long ? 'long' : 'small'}) in ${dir}`);
     log('crash: kill -9 the data center process under load, restart, check');
-    await crashDataCenter(c, dir, s);
-    const running = await startDataCenter({ dataDir: dir, port: 0, authRateLimit: 100_000 });
+    await crashDataCenter(c, dir, shares, s);
+    const running = await startDataCenter({
+      dataDir: dir,
+      port: 0,
+      shares,
+      authRateLimit: 100_000,
+    });
     try {
       log('crash: kill -9 a box process under load, restart it, check');
       await crashBoxes(c, dir, running, s);

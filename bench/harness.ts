@@ -59,10 +59,13 @@ async function waitGone(pids: number[], timeoutMs = 15_000): Promise<void> {
   }
 }
 
-/** Starts `vpm datacenter start --data DIR --port 0` and waits for its URL. */
+/**
+ * Starts `vpm datacenter start --data DIR --port 0 --shares-stdin` with the custodian shares on its
+ * stdin, and waits for its URL.
+ */
 export async function spawnDataCenter(
   dir: string,
-  options: { execArgv?: string[] } = {},
+  options: { shares: readonly string[]; execArgv?: string[] },
 ): Promise<DataCenterProcess> {
   const child: ChildProcess = spawn(
     process.execPath,
@@ -77,9 +80,11 @@ export async function spawnDataCenter(
       '0',
       '--auth-rate-limit',
       '100000',
+      '--shares-stdin',
     ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
   );
+  child.stdin?.end(options.shares.map((share) => `${share}\n`).join(''));
   let stderr = '';
   child.stderr?.setEncoding('utf8');
   child.stderr?.on('data', (text: string) => {

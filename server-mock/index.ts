@@ -1,15 +1,16 @@
 /**
  * @module server-mock
- * The data center as one runnable unit: `initDataCenter` (key ceremony, TLS, database, admin
- * credential) and `startDataCenter` (boxes + HTTPS server). Used by `vpm datacenter …`, by the
- * offline demo (embedded on loopback) and by the tests (port 0, fresh data dir).
+ * The data center as one runnable unit: `initDataCenter` (key ceremony with custodian shares,
+ * TLS, database, admin credential) and `startDataCenter` (boxes unlocked by a quorum of shares +
+ * HTTPS server). Used by `vpm datacenter …`, by the offline demo (embedded on loopback, with a
+ * throwaway share set in memory) and by the tests (port 0, fresh data dir).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { BOX_NAMES, runKeyCeremony, startBoxes, type BoxSet } from './boxes/index';
+import { BOX_NAMES, runKeyCeremony, startBoxes, type BoxSet, type ShareInput } from './boxes/index';
 import { buildServer } from './communication/server';
 import { createTls, tlsPaths } from './communication/tls';
 import { FakeCardProcessor } from './function/card-processor';
@@ -22,13 +23,47 @@ export const VERSION = '0.1.0';
 export interface DataCenterConfig {
   demo: boolean;
   createdAt: string;
+  /** The random id chosen at init; every custodian share carries it. */
+  dataCenterId?: string;
 }
 
 export interface InitResult {
   adminToken: string;
   caPath: string;
   dataDir: string;
+  dataCenterId: string;
+  /** The custodian share lines (custodian 1 … n): the only thing that can start this data center. */
+  shares: string[];
+  /** Each share's short check value, in the same order. */
+  checkValues: string[];
+  /** The share files written (with shareOut), in the same order. */
+  shareFiles: string[];
 }
+
+export interface InitOptions {
+  demo?: boolean;
+  /** Custodians n and quorum k (defaults 3 and 2). */
+  custodians?: number;
+  quorum?: number;
+  /** Where to write custodian-1.share … custodian-n.share (mode 0600); never inside the data dir. */
+  shareOut?: string;
+}
+
+/** A path with its existing part resolved through symlinks (the rest may not exist yet). */
+function realish(path: string): string {
+  const full = resolve(path);
+  if (existsSync(full)) return realpathSync(full);
+  const parent = dirname(full);
+  return parent === full ? full : join(realish(parent), full.slice(parent.length + 1));
+}
+
+/** True when `inner` is `outer` or below it. */
+function isWithin(outer: string, inner: string): boolean {
+  const rel = relative(realish(outer), realish(inner));
+  return rel === '' || (!rel.startsWith('..') && !isAbsolute(rel));
+}
+
+export const shareFileName = (index: number): string => `custodian-${index}.share`;
 
 const configPath = (dataDir: string) => join(dataDir, 'datacenter.json');
 export const isInitialised = (dataDir: string): boolean => existsSync(configPath(dataDir));
@@ -36,14 +71,38 @@ export const isInitialised = (dataDir: string): boolean => existsSync(configPath
 /** The key ceremony and everything else a new data center needs. Refuses an initialised dir. */
 export async function initDataCenter(
   dataDir: string,
-  options: { demo?: boolean } = {},
+  options: InitOptions = {},
 ): Promise<InitResult> {
   if (isInitialised(dataDir))
     throw new Error(
-      `data center: ${dataDir} is already initialised; start it with vpm datacenter start --data ${dataDir}`,
+      `data center: ${dataDir} is already initialised; start it with vpm datacenter start --data ${dataDir} --share FILE …`,
     );
+  const { shareOut } = options;
+  if (shareOut !== undefined) {
+    if (isWithin(dataDir, shareOut))
+      throw new Error(
+        `data center: --share-out ${shareOut} is inside the data directory ${dataDir}; shares must never be kept with the data: choose a folder outside it (one per custodian is best)`,
+      );
+    for (let i = 1; i <= (options.custodians ?? 3); i++)
+      if (existsSync(join(shareOut, shareFileName(i))))
+        throw new Error(
+          `data center: ${join(shareOut, shareFileName(i))} already exists; move the old shares away first`,
+        );
+  }
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
-  await runKeyCeremony(dataDir);
+  const ceremony = await runKeyCeremony(dataDir, {
+    custodians: options.custodians,
+    quorum: options.quorum,
+  });
+  const shareFiles: string[] = [];
+  if (shareOut !== undefined) {
+    await mkdir(shareOut, { recursive: true, mode: 0o700 });
+    for (const [i, share] of ceremony.shares.entries()) {
+      const file = join(shareOut, shareFileName(i + 1));
+      await writeFile(file, `${share}\n`, { mode: 0o600, flag: 'wx' });
+      shareFiles.push(file);
+    }
+  }
   const { caPath } = await createTls(dataDir);
   const storage = new SqliteStorage(join(dataDir, 'datacenter.db'));
   const adminToken = randomBytes(32).toString('base64url');
@@ -52,9 +111,18 @@ export async function initDataCenter(
   const config: DataCenterConfig = {
     demo: options.demo ?? false,
     createdAt: new Date().toISOString(),
+    dataCenterId: ceremony.dataCenterId,
   };
   await writeFile(configPath(dataDir), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
-  return { adminToken, caPath, dataDir };
+  return {
+    adminToken,
+    caPath,
+    dataDir,
+    dataCenterId: ceremony.dataCenterId,
+    shares: ceremony.shares,
+    checkValues: ceremony.checkValues,
+    shareFiles,
+  };
 }
 
 export interface RunningDataCenter {
@@ -69,6 +137,14 @@ export interface RunningDataCenter {
 
 export interface StartOptions {
   dataDir: string;
+  /**
+   * A quorum of custodian shares (text lines; or {source, text} to name each in a refusal).
+   * Fewer valid shares than the quorum, shares of another data center or damaged ones: the start
+   * refuses with a CustodyError. The combined key goes to the boxes and is zeroed here.
+   */
+  shares: readonly ShareInput[];
+  /** The box entry script: tests only (their harness turns on test-only box behaviours). */
+  boxEntry?: string;
   host?: string;
   port?: number;
   log?: (event: string, fields: Record<string, unknown>) => void;
@@ -85,7 +161,11 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
       `data center: ${dataDir} is not initialised; run vpm datacenter init --data ${dataDir}`,
     );
   const config = JSON.parse(await readFile(configPath(dataDir), 'utf8')) as DataCenterConfig;
-  const boxes = await startBoxes(dataDir, { supervise: true });
+  const boxes = await startBoxes(dataDir, {
+    supervise: true,
+    shares: options.shares,
+    entry: options.boxEntry,
+  });
   const storage = await openThreadedStorage(join(dataDir, 'datacenter.db'));
   const dc = new DataCenter(storage, boxes, new FakeCardProcessor(), {
     demo: config.demo,

@@ -1,21 +1,80 @@
 /**
  * @module cli/datacenter-command
  * `vpm datacenter init|start|alerts|run`: the data center (server-mock/) from the command line.
+ * `init` runs the key ceremony and writes one share per custodian outside the data directory;
+ * `start` needs a quorum of those shares (`--share FILE` …, or `--shares-stdin`). `run` is for
+ * development only: it keeps every share of its data center together in one file under ./var.
  */
-import { join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import Database from 'better-sqlite3';
-import { initDataCenter, isInitialised, startDataCenter } from '../../server-mock/index';
+import {
+  initDataCenter,
+  isInitialised,
+  startDataCenter,
+  type InitOptions,
+} from '../../server-mock/index';
 import { CliError, EXIT } from './errors';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
-async function init(dataDir: string, demo: boolean): Promise<void> {
+interface ShareInput {
+  source: string;
+  text: string;
+}
+
+async function init(dataDir: string, options: InitOptions): Promise<{ shares: string[] }> {
   out(`Key ceremony in ${dataDir}: creating box keys, vendor CA, TLS certificate and database…`);
-  const result = await initDataCenter(dataDir, { demo });
-  out(`Data center initialised${demo ? ' (demo: every meter is a demo meter)' : ''}.`);
+  const result = await initDataCenter(dataDir, options);
+  out(
+    `Data center ${result.dataCenterId} initialised${options.demo ? ' (demo: every meter is a demo meter)' : ''}.`,
+  );
   out(`  TLS CA for clients: ${result.caPath}`);
   out(`  Administrator token (shown once, keep it safe): ${result.adminToken}`);
+  if (result.shareFiles.length > 0) {
+    const quorum = options.quorum ?? 2;
+    out(
+      `  Custodian shares: any ${quorum} of these ${result.shareFiles.length} start the data center; the data directory alone cannot:`,
+    );
+    for (const [i, file] of result.shareFiles.entries())
+      out(`    ${file}  check value ${result.checkValues[i] ?? ''}`);
+    out(
+      '  Give each file to its custodian, to keep offline and apart from the data directory and its backups.',
+    );
+    out('  Each custodian notes their check value now (shown only once) to recognise their share.');
+  }
+  return { shares: result.shares };
+}
+
+/** Reads share lines from files (--share) and/or stdin (--shares-stdin). */
+async function readShares(files: string[], fromStdin: boolean): Promise<ShareInput[]> {
+  const shares: ShareInput[] = [];
+  const add = (source: string, text: string) => {
+    const lines = text.split(/\r?\n/).filter((line) => line.trim() !== '');
+    for (const [i, line] of lines.entries())
+      shares.push({ source: lines.length > 1 ? `${source} line ${i + 1}` : source, text: line });
+  };
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error) {
+      throw new CliError(
+        `cannot read the share file ${file}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+        EXIT.usage,
+      );
+    }
+    add(basename(file), text);
+  }
+  if (fromStdin) {
+    let text = '';
+    process.stdin.setEncoding('utf8');
+    for await (const chunk of process.stdin) text += chunk as string;
+    add('stdin', text);
+  }
+  return shares;
 }
 
 async function start(
@@ -23,15 +82,23 @@ async function start(
   host: string,
   port: number,
   authRateLimit: number,
+  shares: ShareInput[],
 ): Promise<void> {
+  if (shares.length === 0)
+    throw new CliError(
+      `no custodian shares given: start the data center with a quorum of shares, e.g. vpm datacenter start --data ${dataDir} --share custodian-1.share --share custodian-2.share (or --shares-stdin, one share per line)`,
+      EXIT.usage,
+    );
   const running = await startDataCenter({
     dataDir,
     host,
     port,
     authRateLimit,
+    shares,
     log: (event, fields) =>
       process.stderr.write(`${new Date().toISOString()} ${event} ${JSON.stringify(fields)}\n`),
   });
+  shares.length = 0; // the share texts are of no further use here
   out(`Data center listening at ${running.url}`);
   out(`  CA certificate: ${running.caPath}`);
   out(`  Clients: vpm login --server ${running.url} --ca ${running.caPath} --user NAME`);
@@ -45,6 +112,10 @@ async function start(
   });
   out('Data center stopped.');
 }
+
+/** `run` (development): the single file that keeps all of a dev data center's shares. */
+const devSharesFile = (dataDir: string): string =>
+  join(dirname(dataDir), `${basename(dataDir)}.dev-shares`);
 
 function alerts(dataDir: string): void {
   const file = join(dataDir, 'datacenter.db');
@@ -75,14 +146,41 @@ export function registerDatacenterCommands(program: Command): void {
     .command('datacenter')
     .description('run the data center (meters, boxes, HTTPS API)');
   const dataOption = (c: Command) => c.requiredOption('--data <dir>', 'data directory');
+  const whole = (name: string) => (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n))
+      throw new CliError(`${name}: ${value} is not a whole number`, EXIT.usage);
+    return n;
+  };
   dataOption(
     dc
       .command('init')
-      .description('key ceremony: boxes, vendor CA, TLS certificate, database, admin token'),
+      .description(
+        'key ceremony: boxes, vendor CA, TLS certificate, database, admin token, custodian shares',
+      ),
   )
+    .requiredOption(
+      '--share-out <dir>',
+      'folder for custodian-1.share … custodian-N.share (outside the data directory)',
+    )
+    .option('--custodians <n>', 'number of custodians, one share each', whole('--custodians'), 3)
+    .option('--quorum <k>', 'shares needed to start the data center', whole('--quorum'), 2)
     .option('--demo', 'every meter is a demo meter (SAMPLE indicia)')
-    .action(async (opts: { data: string; demo?: boolean }) =>
-      init(resolve(opts.data), opts.demo ?? false),
+    .action(
+      async (opts: {
+        data: string;
+        shareOut: string;
+        custodians: number;
+        quorum: number;
+        demo?: boolean;
+      }) => {
+        await init(resolve(opts.data), {
+          demo: opts.demo ?? false,
+          custodians: opts.custodians,
+          quorum: opts.quorum,
+          shareOut: resolve(opts.shareOut),
+        });
+      },
     );
   const withListen = (c: Command) =>
     c
@@ -90,18 +188,67 @@ export function registerDatacenterCommands(program: Command): void {
       .option('--port <port>', 'port (0 = any free port)', '8443')
       .option('--auth-rate-limit <n>', 'sign-on and sign-up attempts per minute per address', '30');
   withListen(
-    dataOption(dc.command('start').description('start the boxes and the HTTPS server')),
-  ).action(async (opts: { data: string; host: string; port: string; authRateLimit: string }) =>
-    start(resolve(opts.data), opts.host, Number(opts.port), Number(opts.authRateLimit)),
-  );
+    dataOption(
+      dc
+        .command('start')
+        .description('unlock the boxes with a quorum of custodian shares, start the HTTPS server'),
+    ),
+  )
+    .option(
+      '--share <file>',
+      "a custodian's share file (repeat for each custodian present)",
+      (file: string, files: string[]) => [...files, file],
+      [] as string[],
+    )
+    .option('--shares-stdin', 'read the shares from standard input, one per line')
+    .action(
+      async (opts: {
+        data: string;
+        host: string;
+        port: string;
+        authRateLimit: string;
+        share: string[];
+        sharesStdin?: boolean;
+      }) =>
+        start(
+          resolve(opts.data),
+          opts.host,
+          Number(opts.port),
+          Number(opts.authRateLimit),
+          await readShares(opts.share, opts.sharesStdin ?? false),
+        ),
+    );
   dataOption(dc.command('alerts').description('list fraud alerts: time, meter, reason')).action(
     (opts: { data: string }) => alerts(resolve(opts.data)),
   );
-  withListen(dataOption(dc.command('run').description('init on first use, then start'))).action(
-    async (opts: { data: string; host: string; port: string; authRateLimit: string }) => {
-      const dir = resolve(opts.data);
-      if (!isInitialised(dir)) await init(dir, false);
-      await start(dir, opts.host, Number(opts.port), Number(opts.authRateLimit));
-    },
-  );
+  withListen(
+    dataOption(
+      dc
+        .command('run')
+        .description(
+          'development only: init on first use (all shares kept in one file beside the data), then start',
+        ),
+    ),
+  ).action(async (opts: { data: string; host: string; port: string; authRateLimit: string }) => {
+    const dir = resolve(opts.data);
+    const sharesFile = devSharesFile(dir);
+    out(
+      `DEVELOPMENT ONLY: every custodian share of this data center is kept together in ${sharesFile}, so that file and ${dir} together can mint postage. For real use: vpm datacenter init --share-out DIR, then start with --share FILE … of the custodians.`,
+    );
+    if (!isInitialised(dir)) {
+      const { shares } = await init(dir, { demo: false });
+      await writeFile(sharesFile, shares.map((share) => `${share}\n`).join(''), { mode: 0o600 });
+    } else if (!existsSync(sharesFile)) {
+      throw new CliError(
+        `${dir} is initialised but ${sharesFile} is missing: start it with vpm datacenter start --data ${dir} --share FILE …`,
+      );
+    }
+    await start(
+      dir,
+      opts.host,
+      Number(opts.port),
+      Number(opts.authRateLimit),
+      await readShares([sharesFile], false),
+    );
+  });
 }

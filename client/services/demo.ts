@@ -29,9 +29,10 @@ export async function startDemo(options: { onStep?: (step: string) => void } = {
   const base = await mkdtemp(join(tmpdir(), 'vpm-demo-'));
   const dataDir = join(base, 'datacenter');
   step('Creating the demo data center (key ceremony)…');
-  await initDataCenter(dataDir, { demo: true });
+  // A throwaway custodian share set, kept in this process's memory only (never on disk).
+  const { shares } = await initDataCenter(dataDir, { demo: true });
   step('Starting its secure boxes and HTTPS server on loopback…');
-  const running = await startDataCenter({ dataDir, host: '127.0.0.1', port: 0 });
+  const running = await startDataCenter({ dataDir, host: '127.0.0.1', port: 0, shares });
   const home = join(base, 'client');
   const session = new SessionManager(
     home,

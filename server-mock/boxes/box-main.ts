@@ -1,21 +1,28 @@
 /**
  * @module boxes/box-main
  * Entry point of one box process: `node --import tsx box-main.ts <box> <dataDir>` (patent Fig. 2:
- * each box is its own secure co-processor). At power-up: NVM integrity check, then the
- * known-answer self-tests; then an announcement frame (id 0) saying ready or why not. A box that
- * failed stays up and refuses every command with TAMPERED or SELF_TEST_FAILED.
+ * each box is its own secure co-processor). At power-up: the known-answer self-tests, then an
+ * announcement frame (id 0): ready and locked, with an ephemeral X25519 public key, or why not.
+ * The box then waits for its `unlock` frame: the domain key sealed to that public key
+ * (key-transport.ts), by the data center at a start or by a running sibling box (`rewrap`) when
+ * supervision restarts this one. Unlocked, it checks the key against custody.json, opens its NVM
+ * (integrity check) and serves. The domain key lives only in the box's memory, zeroized on tamper
+ * and on exit. A box that failed stays up and refuses every command with TAMPERED or
+ * SELF_TEST_FAILED.
  * Group commit: frames that arrive together are run one after the other (check, then work), the
  * NVM changes of the whole batch are committed with one fsync, and only then are the answers
- * written. A tamper found while running zeroizes the keys. Test-only environment:
- *   VPM_BOX_CLOCK=<ISO time>            pins the box's clock
- *   VPM_BOX_FORCE_SELFTEST_FAIL=<alg>   forces one known-answer test to fail
- *   VPM_BOX_TEST_PAUSE=before-commit|after-commit  stops before answering (to kill -9 the box)
+ * written. A tamper found while running zeroizes the keys. Test-only behaviours (clock, forced
+ * self-test failure, pauses) come from box-hooks.ts, which only the test harness entry fills;
+ * a production box reads no switch from its environment.
  */
 import { join } from 'node:path';
 import { BoxError, type BoxErrorCode } from './api';
-import type { BoxContext, BoxProgram } from './box-program';
+import { testHooks } from './box-hooks';
+import type { BoxContext, BoxProgram, BoxType } from './box-program';
 import { isBoxName, loadBoxType, type BoxName } from './box-types';
-import { Nvm, TamperError } from './nvm';
+import { isDomainKeyOf } from './custody';
+import { openForBox, sealToBox, transportKeyPair, type TransportKeyPair } from './key-transport';
+import { Nvm, TamperError, boxFileKey } from './nvm';
 import {
   FrameReader,
   HELLO_ID,
@@ -26,6 +33,7 @@ import {
   type RequestFrame,
 } from './protocol';
 import { runSelfTests } from './self-test';
+import * as v from './validate';
 
 const [name = '', dataDir = ''] = process.argv.slice(2);
 const log = (message: string): void => {
@@ -37,41 +45,85 @@ if (!isBoxName(name) || dataDir === '') {
   process.exit(64);
 }
 
-const clock = process.env.VPM_BOX_CLOCK;
+const clock = testHooks.clock;
 const now = (): Date => (clock ? new Date(clock) : new Date());
-const pausePoint = process.env.VPM_BOX_TEST_PAUSE;
+const pausePoint = testHooks.pause;
 
 let failure: { code: BoxErrorCode; message: string } | undefined;
 let nvm: Nvm | undefined;
 let program: BoxProgram | undefined;
+let boxType: BoxType | undefined;
+/** The box's transport key pair while it waits for its unlock frame. */
+let transport: TransportKeyPair | undefined;
+/** The domain key, in this process's memory only, once unlocked. */
+let domainKey: Buffer | undefined;
+
+function zeroizeDomainKey(): void {
+  domainKey?.fill(0);
+  domainKey = undefined;
+  transport = undefined;
+}
+process.on('exit', zeroizeDomainKey);
+for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
+  process.on(signal, () =>
+    process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15)),
+  );
 
 function tamper(reason: string): void {
   if (failure?.code === 'TAMPERED') return;
   failure = { code: 'TAMPERED', message: `box ${name}: tampered: ${reason}; keys zeroized` };
   program?.zeroize();
   nvm?.zeroize();
+  zeroizeDomainKey();
   program = undefined;
   log(failure.message);
 }
 
 async function powerUp(): Promise<void> {
-  const boxType = await loadBoxType(name as BoxName);
-  try {
-    nvm = Nvm.open(join(dataDir, 'boxes', name), name);
-    for (const note of nvm.notes) log(`box ${name}: ${note}`);
-  } catch (error) {
-    tamper(error instanceof Error ? error.message : String(error));
-    return;
-  }
-  const failed = runSelfTests(boxType.selfTests, process.env.VPM_BOX_FORCE_SELFTEST_FAIL);
+  boxType = await loadBoxType(name as BoxName);
+  const failed = runSelfTests(boxType.selfTests, testHooks.forceSelfTestFail);
   if (failed) {
     failure = {
       code: 'SELF_TEST_FAILED',
       message: `box ${name}: self-test failed: ${failed} known-answer test`,
     };
-    nvm.zeroize();
     log(failure.message);
     return;
+  }
+  transport = transportKeyPair();
+}
+
+/** The unlock frame: the domain key sealed to this box's transport key. */
+async function unlock(id: number, args: unknown): Promise<AnswerFrame> {
+  if (!transport || !boxType)
+    return errorFrame(id, 'BAD_REQUEST', `unlock: box ${name} is already unlocked`);
+  const a = v.object(args, 'unlock');
+  v.exactKeys(a, 'unlock', ['ephemeralPublicKey', 'sealed']);
+  const key = openForBox(transport, name, {
+    ephemeralPublicKey: v.text(a.ephemeralPublicKey, 'unlock.ephemeralPublicKey', 200),
+    sealed: v.text(a.sealed, 'unlock.sealed', 200),
+  });
+  if (!key)
+    return errorFrame(id, 'BAD_REQUEST', `unlock: box ${name}: the sealed key does not open`);
+  if (!isDomainKeyOf(dataDir, key)) {
+    key.fill(0);
+    return errorFrame(
+      id,
+      'BAD_REQUEST',
+      `unlock: box ${name}: the key is not this data center's domain key (key check value)`,
+    );
+  }
+  transport = undefined;
+  domainKey = key;
+  const fileKey = boxFileKey(key, name);
+  try {
+    nvm = Nvm.open(join(dataDir, 'boxes', name), name, fileKey);
+    for (const note of nvm.notes) log(`box ${name}: ${note}`);
+  } catch (error) {
+    tamper(error instanceof Error ? error.message : String(error));
+    return errorFrame(id, 'TAMPERED', (failure as { message: string } | undefined)?.message ?? '');
+  } finally {
+    fileKey.fill(0);
   }
   const ctx: BoxContext = { nvm, now, log: (m) => log(`box ${name}: ${m}`) };
   try {
@@ -83,9 +135,25 @@ async function powerUp(): Promise<void> {
         code: 'INTERNAL_ERROR',
         message: `box ${name}: cannot start: ${error instanceof Error ? error.message : String(error)}`,
       };
+      zeroizeDomainKey();
       log(failure.message);
     }
+    return errorFrame(id, failure!.code, failure!.message);
   }
+  return { v: 1, id, ok: true, value: { box: name, pid: process.pid } };
+}
+
+/** A sibling box restarted by supervision asks, through the data center, for the domain key. */
+function rewrap(id: number, args: unknown): AnswerFrame {
+  const a = v.object(args, 'rewrap');
+  v.exactKeys(a, 'rewrap', ['publicKey', 'box']);
+  const box = v.text(a.box, 'rewrap.box', 16);
+  if (!isBoxName(box)) v.bad(`rewrap: unknown box "${box}"`);
+  const sealed =
+    domainKey && sealToBox(v.text(a.publicKey, 'rewrap.publicKey', 200), box, domainKey);
+  if (!sealed) v.bad('rewrap: publicKey is not an X25519 public key');
+  log(`box ${name}: passed the domain key, sealed, to a restarted ${box} box`);
+  return { v: 1, id, ok: true, value: sealed };
 }
 
 const errorFrame = (
@@ -119,9 +187,28 @@ async function handle(event: FrameEvent): Promise<AnswerFrame> {
   if (id === null) return errorFrame(null, 'BAD_REQUEST', 'frame: id must be a positive integer');
   if (request.v !== PROTOCOL_VERSION)
     return errorFrame(id, 'BAD_REQUEST', `frame: unknown protocol version ${String(request.v)}`);
+  if (!failure && request.cmd === 'unlock') {
+    try {
+      return await unlock(id, request.args);
+    } catch (error) {
+      if (error instanceof BoxError) return errorFrame(id, error.code, error.message);
+      throw error;
+    }
+  }
   if (failure || !program) {
-    const f = failure ?? { code: 'INTERNAL_ERROR' as const, message: `box ${name}: not ready` };
+    const f = failure ?? {
+      code: 'BAD_REQUEST' as const,
+      message: `box ${name}: locked: it serves nothing before its unlock frame`,
+    };
     return errorFrame(id, f.code, f.message);
+  }
+  if (request.cmd === 'rewrap') {
+    try {
+      return rewrap(id, request.args);
+    } catch (error) {
+      if (error instanceof BoxError) return errorFrame(id, error.code, error.message);
+      throw error;
+    }
   }
   const cmd =
     typeof request.cmd === 'string' && Object.hasOwn(program.commands, request.cmd)
@@ -251,7 +338,7 @@ process.stdout.write(
           v: 1,
           id: HELLO_ID,
           ok: true,
-          value: { box: name, pid: process.pid },
+          value: { box: name, pid: process.pid, locked: true, unlockKey: transport?.publicKey },
         } satisfies AnswerFrame),
   ),
 );

@@ -2,14 +2,16 @@
  * @module boxes/box-process
  * The data center's side of one box (patent Fig. 1: the function server talks to each secure
  * box over the internal link). Spawns `node --import tsx box-main.ts <box> <dataDir>`, waits for
- * its start-up announcement, frames commands, correlates answers by id, and turns error answers
- * into BoxError. If the process dies, every pending call fails with BOX_UNAVAILABLE. The box's
+ * its start-up announcement (locked, with its transport public key), sends the unlock frame that
+ * the `unlock` option seals for it, frames commands, correlates answers by id, and turns error
+ * answers into BoxError. If the process dies, every pending call fails with BOX_UNAVAILABLE. The box's
  * stderr (which never carries secrets) goes line by line to the given log.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BoxError } from './api';
 import { nodeChildEnv, type BoxName } from './box-types';
+import type { SealedKey } from './key-transport';
 import { FrameReader, HELLO_ID, PROTOCOL_VERSION, encodeFrame, type AnswerFrame } from './protocol';
 
 const BOX_MAIN = fileURLToPath(new URL('./box-main.ts', import.meta.url));
@@ -22,8 +24,23 @@ function profileArgs(): string[] {
   return dir ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
 }
 
+/** What a box announces at start: its transport public key for the unlock frame. */
+export interface BoxHello {
+  box: string;
+  pid: number;
+  locked: boolean;
+  unlockKey: string;
+}
+
+/** Seals the domain key to a starting box (key-transport.ts sealToBox). */
+export type Unlocker = (hello: BoxHello) => SealedKey | Promise<SealedKey>;
+
 export interface BoxProcessOptions {
-  /** Extra environment for the box (test switches such as VPM_BOX_CLOCK). */
+  /** Seals the domain key for this box once it announced itself; without it the box stays locked. */
+  unlock?: Unlocker;
+  /** The entry script; default box-main.ts. Only tests pass their harness entry here. */
+  entry?: string;
+  /** Extra environment for the box process. */
   env?: Record<string, string | undefined>;
   log?: (line: string) => void;
   readyTimeoutMs?: number;
@@ -52,12 +69,31 @@ export class BoxProcess {
     return this.child?.pid;
   }
 
-  /** Spawns the box and resolves once it announced it is ready; rejects with its reason. */
-  start(): Promise<void> {
+  /** Spawns the box, unlocks it, and resolves once it serves; rejects with its reason. */
+  async start(): Promise<void> {
+    const hello = await this.spawnBox();
+    try {
+      if (!this.opts.unlock)
+        throw new BoxError('BOX_UNAVAILABLE', `box ${this.name}: no key to unlock it`, this.name);
+      await this.call('unlock', await this.opts.unlock(hello));
+    } catch (error) {
+      await this.stop(); // a box that cannot be unlocked is of no use: let it exit
+      throw error;
+    }
+  }
+
+  private spawnBox(): Promise<BoxHello> {
     const log = this.opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
     const child = spawn(
       process.execPath,
-      [...profileArgs(), '--import', TSX_LOADER, BOX_MAIN, this.name, this.dataDir],
+      [
+        ...profileArgs(),
+        '--import',
+        TSX_LOADER,
+        this.opts.entry ?? BOX_MAIN,
+        this.name,
+        this.dataDir,
+      ],
       {
         stdio: ['pipe', 'pipe', 'pipe'],
         env: nodeChildEnv(this.opts.env),
@@ -73,7 +109,7 @@ export class BoxProcess {
       for (const line of lines) if (line) log(`[box ${this.name}] ${line}`);
     });
     child.stdin.on('error', () => undefined); // EPIPE after a crash: the exit handler reports it
-    return new Promise<void>((resolve, reject) => {
+    return new Promise<BoxHello>((resolve, reject) => {
       let ready = false;
       const timer = setTimeout(() => {
         if (!ready) {
@@ -106,7 +142,7 @@ export class BoxProcess {
           if (answer.id === HELLO_ID && !ready) {
             ready = true;
             clearTimeout(timer);
-            if (answer.ok) resolve();
+            if (answer.ok) resolve(answer.value as BoxHello);
             else {
               child.stdin.end(); // a box that refused to start is of no use: let it exit
               reject(

@@ -4,9 +4,12 @@
  * by `vpm datacenter init`. It creates the top-level keys — token-key wrap master, record MAC
  * master, the authentication box's verifier and grant keys, the transaction box's signing key,
  * the vendor CA (ECDSA P-256, self-signed) — and seeds each box's NVM with only the secrets that
- * box needs, plus a box secret of its own for its NVM integrity check. The secrets exist in this
- * process only for the ceremony and are overwritten afterwards; the running data center never
- * sees them. DIR/boxes/vendor-ca.pem is the public CA certificate.
+ * box needs. Custody (custody.ts): a fresh random domain key seals every box's NVM (each box
+ * under its own key HKDF(domain key, box)); it is split k-of-n into custodian shares, which are
+ * the ceremony's only output that can unlock anything, and which it never writes under DIR.
+ * DIR/boxes/custody.json keeps the data center id, k, n and the key check value. The secrets
+ * exist in this process only for the ceremony and are overwritten afterwards; the running data
+ * center never sees them. DIR/boxes/vendor-ca.pem is the public CA certificate.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { generateKeyPairSync, webcrypto } from 'node:crypto';
@@ -14,7 +17,18 @@ import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import type { BoxName } from './box-types';
 import { randomBytes } from './crypto-kit';
-import { createNvm, type KeyFileBody } from './nvm';
+import {
+  CUSTODY_FILE,
+  DEFAULT_CUSTODIANS,
+  DEFAULT_QUORUM,
+  DOMAIN_KEY_BYTES,
+  checkQuorum,
+  keyCheckValue,
+  shareCheckValue,
+  splitDomainKey,
+  type CustodyInfo,
+} from './custody';
+import { boxFileKey, createNvm, type KeyFileBody } from './nvm';
 
 x509.cryptoProvider.set(webcrypto as never);
 
@@ -26,10 +40,19 @@ export interface InitOptions {
   vendorName?: string;
   /** Time of the ceremony (tests). */
   now?: Date;
+  /** Custodians n and quorum k (defaults 3 and 2). */
+  custodians?: number;
+  quorum?: number;
 }
 
 export interface InitResult {
   vendorCaPem: string;
+  /** A random id of this data center, carried by every share. */
+  dataCenterId: string;
+  /** The custodian share lines (custodian 1 … n); never written under DIR. */
+  shares: string[];
+  /** Each share's short check value, in the same order. */
+  checkValues: string[];
 }
 
 const b64 = (bytes: Uint8Array): string => Buffer.from(bytes).toString('base64');
@@ -39,7 +62,12 @@ export async function initBoxes(dataDir: string, opts: InitOptions = {}): Promis
   const root = join(dataDir, 'boxes');
   if (existsSync(root))
     throw new Error(`initBoxes: ${root} already exists: the boxes are already initialised`);
+  const custodians = opts.custodians ?? DEFAULT_CUSTODIANS;
+  const quorum = opts.quorum ?? DEFAULT_QUORUM;
+  checkQuorum(custodians, quorum);
   const now = opts.now ?? new Date();
+  const domainKey = randomBytes(DOMAIN_KEY_BYTES);
+  const dataCenterId = `dc-${randomBytes(8).toString('hex')}`;
   const wrapMaster = randomBytes(32);
   const recordMaster = randomBytes(32);
   const verifierKey = randomBytes(32);
@@ -104,18 +132,34 @@ export async function initBoxes(dataDir: string, opts: InitOptions = {}): Promis
       state: {},
     },
   };
+  const shares = await splitDomainKey(domainKey, { dataCenterId, custodians, quorum });
   mkdirSync(root, { recursive: true, mode: 0o700 });
   for (const [box, seed] of Object.entries(seeds)) {
-    const body: KeyFileBody = {
-      v: 1,
-      box,
-      keys: { boxSecret: b64(randomBytes(32)), ...seed.keys },
-      public: seed.public,
-    };
-    createNvm(join(root, box), body, seed.state);
+    const body: KeyFileBody = { v: 1, box, keys: seed.keys, public: seed.public };
+    const fileKey = boxFileKey(domainKey, box);
+    createNvm(join(root, box), body, seed.state, fileKey);
+    fileKey.fill(0);
   }
+  const custody: CustodyInfo = {
+    v: 1,
+    dataCenterId,
+    custodians,
+    quorum,
+    keyCheck: keyCheckValue(domainKey, dataCenterId).toString('base64'),
+  };
+  writeFileSync(join(root, CUSTODY_FILE), `${JSON.stringify(custody, null, 2)}\n`, {
+    mode: 0o644,
+  });
   writeFileSync(join(root, VENDOR_CA_FILE), caPem, { mode: 0o644 });
-  for (const secret of [wrapMaster, recordMaster, verifierKey, grantKey, caPrivate, txnPrivate])
+  for (const secret of [
+    domainKey,
+    wrapMaster,
+    recordMaster,
+    verifierKey,
+    grantKey,
+    caPrivate,
+    txnPrivate,
+  ])
     secret.fill(0);
-  return { vendorCaPem: caPem };
+  return { vendorCaPem: caPem, dataCenterId, shares, checkValues: shares.map(shareCheckValue) };
 }

@@ -1,25 +1,49 @@
 /**
  * @module boxes
  * The data center's secure boxes (patent parts 38–44): key ceremony (initBoxes) and the running
- * box processes (startBoxes). This is the folder's public surface; the contract is api.ts.
+ * box processes (startBoxes), unlocked by a quorum of custodian shares (custody.ts). This is the
+ * folder's public surface; the contract is api.ts.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { BoxError, type Boxes } from './api';
-import { BoxProcess, type BoxProcessOptions } from './box-process';
+import { BoxProcess, type BoxProcessOptions, type Unlocker } from './box-process';
 import { BOX_NAMES, nodeChildEnv, type BoxName } from './box-types';
+import { combineShares, CustodyError, DEFAULT_CUSTODIANS, DEFAULT_QUORUM } from './custody';
+import { sealToBox, type SealedKey } from './key-transport';
 
 export * from './api';
 export { initBoxes, VENDOR_CA_FILE, type InitOptions, type InitResult } from './ceremony';
+export {
+  CustodyError,
+  DEFAULT_CUSTODIANS,
+  DEFAULT_QUORUM,
+  readCustody,
+  shareCheckValue,
+  type CustodyErrorCode,
+  type CustodyInfo,
+  type RejectedShare,
+} from './custody';
 export { BOX_NAMES, type BoxName } from './box-types';
 export { recordDigest, periodOf, MAC_PERIOD_WINDOW } from './record-mac';
 export { MAX_PIECES_PER_COMMAND } from './validate';
 export { METER_SOFTWARE_ID } from './meter-box';
 
+/** A custodian share: its text line, and where it came from (for the refusal message). */
+export type ShareInput = string | { source: string; text: string };
+
 export interface StartOptions {
-  /** Extra environment for every box (test switches), or per box. */
+  /**
+   * A quorum of custodian shares. They are combined into the domain key, which is sealed to each
+   * box as it starts and then zeroed here; a box restarted by supervision gets it from a running
+   * sibling box. Fewer than the quorum, or shares of another data center: CustodyError.
+   */
+  shares?: readonly ShareInput[];
+  /** The box entry script (tests only: their harness, which turns on test-only behaviours). */
+  entry?: string;
+  /** Extra environment for every box, or per box. */
   env?: Record<string, string | undefined>;
   boxEnv?: Partial<Record<BoxName, Record<string, string | undefined>>>;
   /** Where box stderr lines go; default: the parent's stderr. */
@@ -37,28 +61,50 @@ export interface StartOptions {
 export interface BoxSet extends Boxes {
   /** OS process ids of the boxes now running. */
   pids(): Partial<Record<BoxName, number>>;
-  /** Stops (or, after a kill, reaps) one box and starts it again; rejects like startBoxes. */
+  /**
+   * Stops (or, after a kill, reaps) one box and starts it again, unlocked by a running sibling;
+   * rejects like startBoxes, or with BOX_UNAVAILABLE when no sibling runs.
+   */
   restart(name: BoxName, opts?: { env?: Record<string, string | undefined> }): Promise<void>;
   /** The process handle of one box (tests: kill, raw frames). */
   process(name: BoxName): BoxProcess;
 }
 
+/** What the key ceremony hands back: the custodians' shares (never written under DIR). */
+export interface CeremonyResult {
+  dataCenterId: string;
+  shares: string[];
+  checkValues: string[];
+}
+
 /**
  * The key ceremony in its own process (the manufacturing box), so the top-level secrets never
- * exist in the data center's or the CLI's memory. Same result and refusals as initBoxes.
+ * exist in the data center's or the CLI's memory. Same refusals as initBoxes.
  */
-export async function runKeyCeremony(dataDir: string): Promise<void> {
+export async function runKeyCeremony(
+  dataDir: string,
+  opts: { custodians?: number; quorum?: number } = {},
+): Promise<CeremonyResult> {
   const script = fileURLToPath(new URL('./ceremony-main.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), script, dataDir], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: nodeChildEnv(),
-  });
+  const quorumArgs =
+    opts.custodians !== undefined || opts.quorum !== undefined
+      ? [String(opts.custodians ?? DEFAULT_CUSTODIANS), String(opts.quorum ?? DEFAULT_QUORUM)]
+      : [];
+  const child = spawn(
+    process.execPath,
+    ['--import', import.meta.resolve('tsx'), script, dataDir, ...quorumArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: nodeChildEnv() },
+  );
   let stderr = '';
+  let stdout = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (text: string) => (stderr += text));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (text: string) => (stdout += text));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
   if (code !== 0)
     throw new Error(`key ceremony: ${stderr.trim() || `exited with code ${String(code)}`}`);
+  return JSON.parse(stdout) as CeremonyResult;
 }
 
 /** Starts every box as its own process; rejects with the BoxError of the first box that fails. */
@@ -69,16 +115,61 @@ export async function startBoxes(dataDir: string, opts: StartOptions = {}): Prom
       `boxes: ${join(dataDir, 'boxes')} does not exist: run initBoxes first`,
     );
   }
+  if (!opts.shares || opts.shares.length === 0)
+    throw new CustodyError(
+      'SHARES_INSUFFICIENT',
+      'custody: no custodian shares given; the boxes start only with a quorum of shares (vpm datacenter start --share FILE …)',
+      { valid: 0, rejected: [] },
+    );
+  const domainKey = await combineShares(
+    dataDir,
+    opts.shares.map((share, i) =>
+      typeof share === 'string' ? { source: `share ${i + 1}`, text: share } : share,
+    ),
+  );
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const procs = {} as Record<BoxName, BoxProcess>;
+  /** A restarted box gets the domain key from a running sibling, sealed to its own key. */
+  const fromSibling =
+    (name: BoxName): Unlocker =>
+    async (hello) => {
+      for (const other of BOX_NAMES) {
+        if (other === name || procs[other].pid === undefined) continue;
+        try {
+          return await procs[other].call<SealedKey>('rewrap', {
+            publicKey: hello.unlockKey,
+            box: name,
+          });
+        } catch {
+          // that sibling is down or tampered: try the next
+        }
+      }
+      throw new BoxError(
+        'BOX_UNAVAILABLE',
+        `box ${name}: no running box can pass it the domain key; restart the data center with a quorum of custodian shares`,
+        name,
+      );
+    };
   const optionsFor = (
     name: BoxName,
+    unlock: Unlocker,
     extra?: Record<string, string | undefined>,
   ): BoxProcessOptions => ({
+    unlock,
+    entry: opts.entry,
     env: { ...opts.env, ...opts.boxEnv?.[name], ...extra },
     log: opts.log,
     readyTimeoutMs: opts.readyTimeoutMs,
   });
-  const procs = {} as Record<BoxName, BoxProcess>;
-  for (const name of BOX_NAMES) procs[name] = new BoxProcess(name, dataDir, optionsFor(name));
+  const fromKey =
+    (name: BoxName): Unlocker =>
+    (hello) => {
+      const sealed = sealToBox(hello.unlockKey, name, domainKey);
+      if (!sealed) throw new BoxError('BAD_REQUEST', `box ${name}: announced no X25519 key`, name);
+      return sealed;
+    };
+  for (const name of BOX_NAMES)
+    procs[name] = new BoxProcess(name, dataDir, optionsFor(name, fromKey(name)));
   // Fail fast: the first box that refuses to start stops the others.
   try {
     await Promise.all(BOX_NAMES.map((name) => procs[name].start()));
@@ -86,17 +177,17 @@ export async function startBoxes(dataDir: string, opts: StartOptions = {}): Prom
     for (const name of BOX_NAMES) procs[name].kill('SIGKILL');
     await Promise.all(BOX_NAMES.map((name) => procs[name].stop()));
     throw error;
+  } finally {
+    domainKey.fill(0); // from here on, the key lives only in the boxes' memory
   }
   let closing = false;
   const reviving: Partial<Record<BoxName, Promise<void>>> = {};
   const revive = async (name: BoxName): Promise<void> => {
     if (!opts.supervise || closing || procs[name].pid !== undefined) return;
     reviving[name] ??= (async () => {
-      (opts.log ?? ((line: string) => process.stderr.write(`${line}\n`)))(
-        `box ${name}: not running; restarting it`,
-      );
+      log(`box ${name}: not running; restarting it`);
       await procs[name].stop();
-      procs[name] = new BoxProcess(name, dataDir, optionsFor(name));
+      procs[name] = new BoxProcess(name, dataDir, optionsFor(name, fromSibling(name)));
       await procs[name].start();
     })().finally(() => {
       delete reviving[name];
@@ -133,7 +224,11 @@ export async function startBoxes(dataDir: string, opts: StartOptions = {}): Prom
       Object.fromEntries(BOX_NAMES.flatMap((n) => (procs[n].pid ? [[n, procs[n].pid]] : []))),
     async restart(name, restartOpts) {
       await procs[name].stop();
-      procs[name] = new BoxProcess(name, dataDir, optionsFor(name, restartOpts?.env));
+      procs[name] = new BoxProcess(
+        name,
+        dataDir,
+        optionsFor(name, fromSibling(name), restartOpts?.env),
+      );
       await procs[name].start();
     },
     process: (name) => procs[name],

@@ -1,21 +1,24 @@
 /**
  * @module boxes/nvm
  * A box's non-volatile memory (patent Fig. 2: the secure co-processor's protected storage),
- * under DIR/boxes/<box>/:
- *   keys.json   the box's secrets (base64) and public material, with a SHA-256 checksum of the
- *               file's own content; written once by the key ceremony.
- *   state.snap  a snapshot of the box's key→value state: one JSON line, then its HMAC (hex).
+ * under DIR/boxes/<box>/, every file sealed with AES-256-GCM under the box's file key
+ * HKDF(domain key, box name) (DESIGN.md "Custody": nothing under DIR is usable without a quorum
+ * of custodian shares), with the box name and the file's role as associated data, so a file can
+ * be neither read, nor edited, nor moved to another box or another role:
+ *   keys.json   {v:2, box, sealed}: the box's secrets and public material; written once by the
+ *               key ceremony.
+ *   state.snap  a snapshot of the box's key→value state: a JSON header line {v, box, seq}, then
+ *               the sealed state (base64); the header is part of the associated data.
  *   state.log   an append-only log of commits after the snapshot: each record is
- *               u32 length || JSON {seq, set} || HMAC-SHA-256(32 bytes).
- * The HMAC key is HKDF(the box's own secret `boxSecret`, box name), so state files can neither be
- * edited nor moved between boxes. Why a log: group commit. A batch of commands (many meters) is
- * one appended record and one fsync, instead of rewriting a large file per command. When the log
- * passes COMPACT_BYTES it is folded into a new snapshot (temp file, fsync, rename, fsync dir) and
- * the log restarts empty the same way.
- * Any failed check (checksum, HMAC, sequence, a file changed behind the box's back while it runs)
- * is a tamper event: TamperError. A torn last log record (crash mid-append, never answered) is
- * dropped. Limitation: without a hardware monotonic counter, wholesale rollback of the directory
- * to an older consistent copy cannot be detected here.
+ *               u32 length || sealed JSON {seq, set} (iv || ciphertext || tag).
+ * Why a log: group commit. A batch of commands (many meters) is one appended record and one
+ * fsync, instead of rewriting a large file per command. When the log passes COMPACT_BYTES it is
+ * folded into a new snapshot (temp file, fsync, rename, fsync dir) and the log restarts empty the
+ * same way.
+ * Any failed check (a file that does not open, a broken sequence, a file changed behind the box's
+ * back while it runs) is a tamper event: TamperError. A torn last log record (crash mid-append,
+ * never answered) is dropped. Limitation: without a hardware monotonic counter, wholesale
+ * rollback of the directory to an older consistent copy cannot be detected here.
  */
 import {
   closeSync,
@@ -32,13 +35,14 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { canonicalJson, hkdf, hmacSha256, sameBytes, sha256 } from './crypto-kit';
-import { MAX_FRAME_BYTES } from './protocol';
+import { aesGcmOpen, aesGcmSeal, hkdf, hmacSha256, sameBytes } from './crypto-kit';
 
 export const KEYS_FILE = 'keys.json';
 export const SNAPSHOT_FILE = 'state.snap';
 export const LOG_FILE = 'state.log';
 const COMPACT_BYTES = 8 * 1024 * 1024;
+/** A log record's head: u32 length, then a 16-byte keyed tag of (offset, length). */
+const HEAD_BYTES = 20;
 
 export class TamperError extends Error {
   constructor(message: string) {
@@ -47,11 +51,11 @@ export class TamperError extends Error {
   }
 }
 
-/** What keys.json holds (before the checksum). */
+/** What keys.json holds, sealed. */
 export interface KeyFileBody {
   v: 1;
   box: string;
-  /** Secrets, base64. Always includes boxSecret. */
+  /** Secrets, base64. */
   keys: Record<string, string>;
   /** Public material, e.g. the vendor CA certificate. */
   public: Record<string, string>;
@@ -80,11 +84,45 @@ function fsyncDir(dir: string): void {
   }
 }
 
-function integrityKey(boxSecret: Uint8Array, box: string): Buffer {
-  return hkdf(boxSecret, 'vpm-nvm-integrity-v1', box);
+/** The key that seals a box's NVM files: HKDF(domain key, box name). */
+export function boxFileKey(domainKey: Uint8Array, box: string): Buffer {
+  return hkdf(domainKey, 'vpm-box-files-v1', box);
 }
 
-const keyChecksum = (body: KeyFileBody): string => sha256(canonicalJson(body)).toString('hex');
+type FileRole = 'keys' | 'snap' | 'log';
+const aad = (box: string, role: FileRole, extra = ''): string =>
+  `vpm-nvm-v2|${box}|${role}${extra ? `|${extra}` : ''}`;
+
+function keyFileText(key: Buffer, body: KeyFileBody): string {
+  const plain = Buffer.from(JSON.stringify({ keys: body.keys, public: body.public }), 'utf8');
+  const sealed = aesGcmSeal(key, plain, aad(body.box, 'keys')).toString('base64');
+  plain.fill(0);
+  return `${JSON.stringify({ v: 2, box: body.box, sealed })}\n`;
+}
+
+/** Opens a box's keys.json with its file key; throws TamperError when it does not open. */
+export function readKeyFile(dir: string, box: string, key: Buffer): Omit<KeyFileBody, 'v'> {
+  const path = join(dir, KEYS_FILE);
+  if (!existsSync(path)) throw new TamperError(`${KEYS_FILE} is missing`);
+  let file: { v?: unknown; box?: unknown; sealed?: unknown };
+  try {
+    file = JSON.parse(readFileSync(path, 'utf8')) as typeof file;
+  } catch {
+    throw new TamperError(`${KEYS_FILE} is not valid JSON`);
+  }
+  if (file.box !== box) throw new TamperError(`${KEYS_FILE} belongs to box "${String(file.box)}"`);
+  const plain =
+    file.v === 2 && typeof file.sealed === 'string'
+      ? aesGcmOpen(key, Buffer.from(file.sealed, 'base64'), aad(box, 'keys'))
+      : undefined;
+  if (!plain)
+    throw new TamperError(
+      `${KEYS_FILE} does not open under this box's key (AES-GCM): edited, swapped or from another data center`,
+    );
+  const body = JSON.parse(plain.toString('utf8')) as Pick<KeyFileBody, 'keys' | 'public'>;
+  plain.fill(0);
+  return { box, keys: body.keys ?? {}, public: body.public ?? {} };
+}
 
 function snapshotText(
   key: Buffer,
@@ -92,24 +130,25 @@ function snapshotText(
   seq: number,
   data: Record<string, unknown>,
 ): string {
-  const body = JSON.stringify({ v: 1, box, seq, data });
-  return `${body}\n${hmacSha256(key, `snap|${body}`).toString('hex')}\n`;
+  const header = JSON.stringify({ v: 2, box, seq });
+  const plain = Buffer.from(JSON.stringify({ box, seq, data }), 'utf8');
+  const sealed = aesGcmSeal(key, plain, aad(box, 'snap', header));
+  return `${header}\n${sealed.toString('base64')}\n`;
 }
 
-/** Creates a box's NVM (key ceremony). Refuses if it exists. */
-export function createNvm(dir: string, body: KeyFileBody, initial: Record<string, unknown>): void {
+/** Creates a box's NVM (key ceremony), sealed under its file key. Refuses if it exists. */
+export function createNvm(
+  dir: string,
+  body: KeyFileBody,
+  initial: Record<string, unknown>,
+  key: Buffer,
+): void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (existsSync(join(dir, KEYS_FILE))) throw new Error(`nvm: ${dir} is already initialised`);
-  const secret = Buffer.from(body.keys.boxSecret ?? '', 'base64');
-  if (secret.length !== 32) throw new Error('nvm: boxSecret must be 32 bytes');
-  const key = integrityKey(secret, body.box);
+  if (key.length !== 32) throw new Error('nvm: the file key must be 32 bytes');
   atomicWrite(dir, SNAPSHOT_FILE, snapshotText(key, body.box, 0, initial));
   atomicWrite(dir, LOG_FILE, Buffer.alloc(0));
-  atomicWrite(
-    dir,
-    KEYS_FILE,
-    `${JSON.stringify({ ...body, checksum: keyChecksum(body) }, null, 2)}\n`,
-  );
+  atomicWrite(dir, KEYS_FILE, keyFileText(key, body));
 }
 
 interface FileStamp {
@@ -131,6 +170,7 @@ export class Nvm {
   private readonly data = new Map<string, unknown>();
   private readonly staged = new Map<string, unknown>();
   private readonly key: Buffer;
+  private readonly headKey: Buffer;
   private seq: number;
   private logFd: number;
   private logSize: number;
@@ -142,48 +182,38 @@ export class Nvm {
   private constructor(
     private readonly dir: string,
     readonly box: string,
+    fileKey: Buffer,
   ) {
+    this.key = Buffer.from(fileKey);
+    this.headKey = hkdf(this.key, 'vpm-nvm-log-head-v1', box);
     const keysPath = join(dir, KEYS_FILE);
-    if (!existsSync(keysPath)) throw new TamperError(`${KEYS_FILE} is missing`);
-    let parsed: KeyFileBody & { checksum?: string };
-    try {
-      parsed = JSON.parse(readFileSync(keysPath, 'utf8')) as KeyFileBody & { checksum?: string };
-    } catch {
-      throw new TamperError(`${KEYS_FILE} is not valid JSON`);
-    }
-    const { checksum, ...body } = parsed;
-    if (typeof checksum !== 'string' || checksum !== keyChecksum(body as KeyFileBody)) {
-      throw new TamperError(`${KEYS_FILE} checksum does not match its content`);
-    }
-    if (body.box !== box)
-      throw new TamperError(`${KEYS_FILE} belongs to box "${String(body.box)}"`);
+    const body = readKeyFile(dir, box, this.key);
     this.keys = {};
-    for (const [name, value] of Object.entries(body.keys ?? {})) {
+    for (const [name, value] of Object.entries(body.keys)) {
       this.keys[name] = Buffer.from(value, 'base64');
     }
-    this.publicData = { ...(body.public ?? {}) };
-    const secret = this.keys.boxSecret;
-    if (!secret || secret.length !== 32)
-      throw new TamperError(`${KEYS_FILE} has no valid boxSecret`);
-    this.key = integrityKey(secret, box);
+    this.publicData = { ...body.public };
     this.keysStamp = stamp(keysPath);
 
     const snapPath = join(dir, SNAPSHOT_FILE);
     if (!existsSync(snapPath)) throw new TamperError(`${SNAPSHOT_FILE} is missing`);
-    const [bodyLine, macLine] = readFileSync(snapPath, 'utf8').split('\n');
-    if (
-      bodyLine === undefined ||
-      macLine === undefined ||
-      !sameBytes(Buffer.from(macLine, 'hex'), hmacSha256(this.key, `snap|${bodyLine}`))
-    ) {
-      throw new TamperError(`${SNAPSHOT_FILE} integrity check failed (HMAC)`);
-    }
-    const snap = JSON.parse(bodyLine) as {
+    const [header, sealed] = readFileSync(snapPath, 'utf8').split('\n');
+    const plain =
+      header !== undefined && sealed !== undefined
+        ? aesGcmOpen(this.key, Buffer.from(sealed, 'base64'), aad(box, 'snap', header))
+        : undefined;
+    if (!plain)
+      throw new TamperError(
+        `${SNAPSHOT_FILE} does not open under this box's key (AES-GCM): edited, swapped or from another data center`,
+      );
+    const snap = JSON.parse(plain.toString('utf8')) as {
       box: string;
       seq: number;
       data: Record<string, unknown>;
     };
-    if (snap.box !== box) throw new TamperError(`${SNAPSHOT_FILE} belongs to another box`);
+    const head = JSON.parse(header as string) as { box?: unknown; seq?: unknown };
+    if (snap.box !== box || head.box !== box || head.seq !== snap.seq)
+      throw new TamperError(`${SNAPSHOT_FILE} belongs to another box`);
     for (const [k, v] of Object.entries(snap.data)) this.data.set(k, v);
     this.seq = snap.seq;
     this.snapStamp = stamp(snapPath);
@@ -194,26 +224,39 @@ export class Nvm {
     this.logSize = this.replay(readFileSync(logPath), snap.seq);
   }
 
-  /** Opens and verifies the NVM in `dir`; throws TamperError on any integrity failure. */
-  static open(dir: string, box: string): Nvm {
-    return new Nvm(dir, box);
+  /**
+   * Opens and verifies the NVM in `dir` with the box's file key (boxFileKey); throws TamperError
+   * on any integrity failure. The Nvm keeps its own copy of the key.
+   */
+  static open(dir: string, box: string, fileKey: Buffer): Nvm {
+    return new Nvm(dir, box, fileKey);
+  }
+
+  /** A record's head: u32 length || 16-byte HMAC tag of (offset, length) under the head key. */
+  private headTag(offset: number, length: number): Buffer {
+    return hmacSha256(this.headKey, `log-head|${this.box}|${offset}|${length}`).subarray(0, 16);
   }
 
   private replay(log: Buffer, snapSeq: number): number {
     let at = 0;
     let expected: number | undefined;
     while (at < log.length) {
-      if (log.length - at < 4) break;
+      if (log.length - at < HEAD_BYTES) break;
       const length = log.readUInt32BE(at);
-      if (length > MAX_FRAME_BYTES * 4)
-        throw new TamperError(`${LOG_FILE} record length corrupt at ${at}`);
-      if (log.length - at < 4 + length + 32) break;
-      const body = log.subarray(at + 4, at + 4 + length);
-      const mac = log.subarray(at + 4 + length, at + 4 + length + 32);
-      if (!sameBytes(mac, hmacSha256(this.key, Buffer.concat([Buffer.from('log|'), body])))) {
-        throw new TamperError(`${LOG_FILE} integrity check failed (HMAC) at offset ${at}`);
-      }
-      const record = JSON.parse(body.toString('utf8')) as {
+      // The head is keyed: an edited length is tampering, never mistaken for a torn record.
+      if (!sameBytes(log.subarray(at + 4, at + HEAD_BYTES), this.headTag(at, length)))
+        throw new TamperError(`${LOG_FILE} record head does not verify at offset ${at}`);
+      if (log.length - at < HEAD_BYTES + length) break;
+      const plain = aesGcmOpen(
+        this.key,
+        log.subarray(at + HEAD_BYTES, at + HEAD_BYTES + length),
+        aad(this.box, 'log', String(at)),
+      );
+      if (!plain)
+        throw new TamperError(
+          `${LOG_FILE} record at offset ${at} does not open under this box's key (AES-GCM)`,
+        );
+      const record = JSON.parse(plain.toString('utf8')) as {
         seq: number;
         set: Record<string, unknown>;
       };
@@ -227,7 +270,7 @@ export class Nvm {
         for (const [k, v] of Object.entries(record.set)) this.data.set(k, v);
         this.seq = record.seq;
       }
-      at += 4 + length + 32;
+      at += HEAD_BYTES + length;
     }
     if (at < log.length) {
       // A torn record: the box died while appending it, so its commands were never answered.
@@ -280,11 +323,11 @@ export class Nvm {
     if (this.staged.size === 0) return false;
     this.checkUnchanged();
     const set = Object.fromEntries(this.staged);
-    const body = Buffer.from(JSON.stringify({ seq: this.seq + 1, set }), 'utf8');
+    const plain = Buffer.from(JSON.stringify({ seq: this.seq + 1, set }), 'utf8');
+    const sealed = aesGcmSeal(this.key, plain, aad(this.box, 'log', String(this.logSize)));
     const head = Buffer.alloc(4);
-    head.writeUInt32BE(body.length, 0);
-    const mac = hmacSha256(this.key, Buffer.concat([Buffer.from('log|'), body]));
-    const record = Buffer.concat([head, body, mac]);
+    head.writeUInt32BE(sealed.length, 0);
+    const record = Buffer.concat([head, this.headTag(this.logSize, sealed.length), sealed]);
     writeSync(this.logFd, record, 0, record.length, this.logSize);
     this.logSize += record.length;
     this.seq += 1;
@@ -324,6 +367,7 @@ export class Nvm {
   zeroize(): void {
     for (const k of Object.values(this.keys)) k.fill(0);
     this.key.fill(0);
+    this.headKey.fill(0);
     this.data.clear();
     this.staged.clear();
     try {

@@ -44,21 +44,36 @@ export interface DataCenterProcess {
 
 /** Inits a data center in a fresh dir and starts it as its own process on a free port. */
 export async function startDataCenterProcess(
-  options: { demo?: boolean } = {},
+  options: { demo?: boolean; env?: NodeJS.ProcessEnv } = {},
 ): Promise<DataCenterProcess> {
   const dir = await mkdtemp(join(tmpdir(), 'vpm-dcp-'));
+  const shareDir = `${dir}-shares`;
   const init = await vpm([
     'datacenter',
     'init',
     '--data',
     dir,
+    '--share-out',
+    shareDir,
     ...(options.demo ? ['--demo'] : []),
   ]);
   if (init.code !== 0) throw new Error(`datacenter init failed: ${init.stderr}`);
   const child = spawn(
     process.execPath,
-    [VPM, 'datacenter', 'start', '--data', dir, '--port', '0'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    [
+      VPM,
+      'datacenter',
+      'start',
+      '--data',
+      dir,
+      '--port',
+      '0',
+      '--share',
+      join(shareDir, 'custodian-1.share'),
+      '--share',
+      join(shareDir, 'custodian-2.share'),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
   );
   const url = await new Promise<string>((done, fail) => {
     let text = '';

@@ -10,6 +10,8 @@ import { DataCenterClient } from '../../client/services/datacenter-client';
 
 export interface TestDataCenter {
   dir: string;
+  /** The custodian shares made at init (all n of them); every start uses them. */
+  shares: string[];
   running: RunningDataCenter;
   caPem: string;
   adminToken: string;
@@ -23,16 +25,25 @@ export interface TestDataCenter {
 let counter = 0;
 
 export async function startTestDataCenter(
-  options: { demo?: boolean; authRateLimit?: number } = {},
+  options: { demo?: boolean; authRateLimit?: number; boxEntry?: string } = {},
 ): Promise<TestDataCenter> {
   const dir = await mkdtemp(join(tmpdir(), 'vpm-dc-'));
-  const { adminToken, caPath } = await initDataCenter(dir, { demo: options.demo ?? false });
+  const { adminToken, caPath, shares } = await initDataCenter(dir, {
+    demo: options.demo ?? false,
+  });
   const caPem = await readFile(caPath, 'utf8');
   const clients: DataCenterClient[] = [];
   const start = () =>
-    startDataCenter({ dataDir: dir, port: 0, authRateLimit: options.authRateLimit ?? 1000 });
+    startDataCenter({
+      dataDir: dir,
+      port: 0,
+      shares,
+      authRateLimit: options.authRateLimit ?? 1000,
+      boxEntry: options.boxEntry,
+    });
   const t: TestDataCenter = {
     dir,
+    shares,
     running: await start(),
     caPem,
     adminToken,

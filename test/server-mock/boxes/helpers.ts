@@ -1,9 +1,10 @@
 /**
- * Helpers for the box tests: a fresh data directory with a key ceremony, real box processes,
- * mail pieces, and an assertion for BoxError codes.
+ * Helpers for the box tests: a fresh data directory with a key ceremony, real box processes
+ * (through the test harness entry, so VPM_BOX_* switches work), mail pieces, and an assertion for
+ * BoxError codes.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
@@ -18,22 +19,51 @@ import {
   type StartOptions,
 } from '../../../server-mock/boxes/index';
 import { macRecord } from '../../../server-mock/boxes/record-mac';
+import { TEST_BOX_ENTRY, boxSecretsOf } from '../../helpers/boxes';
+
+export { TEST_BOX_ENTRY };
 
 export interface Fixture {
   dir: string;
+  /** The custodian shares of the ceremony (all n). */
+  shares: string[];
   boxes: BoxSet;
   logs: string[];
   dispose(): Promise<void>;
 }
 
-/** Fresh data dir, key ceremony, boxes started. */
+const sharesByDir = new Map<string, string[]>();
+const meterSecretsByDir = new Map<string, Record<string, Buffer>>();
+
+/** Key ceremony in `dir`; remembers its shares (and the meter box's secrets) for the helpers below. */
+export async function ceremony(dir: string): Promise<string[]> {
+  const { shares } = await initBoxes(dir);
+  sharesByDir.set(dir, shares);
+  meterSecretsByDir.set(dir, await boxSecretsOf(dir, shares, 'meter'));
+  return shares;
+}
+
+/** The shares of the ceremony run in `dir` by ceremony() or freshBoxes(). */
+export function sharesOf(dir: string): string[] {
+  const shares = sharesByDir.get(dir);
+  if (!shares) throw new Error(`no ceremony run in ${dir} by these helpers`);
+  return shares;
+}
+
+/** Fresh data dir, key ceremony, boxes started (test harness entry). */
 export async function freshBoxes(opts: StartOptions = {}): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'vpm-boxes-'));
-  await initBoxes(dir);
+  const shares = await ceremony(dir);
   const logs: string[] = [];
-  const boxes = await startBoxes(dir, { log: (line) => logs.push(line), ...opts });
+  const boxes = await startBoxes(dir, {
+    log: (line) => logs.push(line),
+    shares,
+    entry: TEST_BOX_ENTRY,
+    ...opts,
+  });
   return {
     dir,
+    shares,
     boxes,
     logs,
     async dispose() {
@@ -94,12 +124,14 @@ export async function fundedMeter(
   ).record;
 }
 
-/** The record MAC master, read from the meter box's key file: lets a test play a forger who holds it. */
+/**
+ * The record MAC master, opened from the meter box's sealed key file with a quorum of shares:
+ * lets a test play a forger who holds it.
+ */
 export function recordMasterOf(dir: string): Buffer {
-  const keys = JSON.parse(readFileSync(join(dir, 'boxes', 'meter', 'keys.json'), 'utf8')) as {
-    keys: Record<string, string>;
-  };
-  return Buffer.from(keys.keys.recordMaster ?? '', 'base64');
+  const key = meterSecretsByDir.get(dir)?.recordMaster;
+  if (!key) throw new Error(`no ceremony run in ${dir} by these helpers`);
+  return key;
 }
 
 /** Re-MACs a changed record with the real key (what only a box could do). */

@@ -76,9 +76,9 @@ describe('DataCenter under crashes', () => {
   it('loses nothing when the data center process is killed at a random moment and restarted', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'vpm-crash-'));
     cleanup.push(() => rm(dir, { recursive: true, force: true }));
-    await initDataCenter(dir);
+    const { shares } = await initDataCenter(dir);
     const caPem = await readCa(dir);
-    let dc = await spawnDataCenter(dir);
+    let dc = await spawnDataCenter(dir, { shares });
     cleanup.push(() => dc.stop());
     let mailers = await makeMailers(dc.url, caPem, 3, 100_000, 'dckill');
 
@@ -91,7 +91,7 @@ describe('DataCenter under crashes', () => {
     const outcome = await load;
     await closeMailers(mailers);
 
-    dc = await spawnDataCenter(dir);
+    dc = await spawnDataCenter(dir, { shares });
     mailers = reconnect(mailers, dc.url, caPem);
     cleanup.push(() => closeMailers(mailers));
     const retried = await settle(outcome, mailers);

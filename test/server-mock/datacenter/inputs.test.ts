@@ -442,7 +442,12 @@ describe('DataCenter communication server', () => {
 
     it('expires sessions after sessionTtlSeconds', async () => {
       await t.running.close();
-      t.running = await startDataCenter({ dataDir: t.dir, port: 0, sessionTtlSeconds: 1 });
+      t.running = await startDataCenter({
+        dataDir: t.dir,
+        port: 0,
+        shares: t.shares,
+        sessionTtlSeconds: 1,
+      });
       const c = await t.mailer();
       expect((await c.account()).balanceCents).toBe(0);
       await new Promise((r) => setTimeout(r, 1500));
