@@ -10,7 +10,12 @@ import path from 'node:path';
 import { app, BrowserWindow, ipcMain, Menu, protocol, session } from 'electron';
 import { createClientServices } from '../client/services';
 import { BridgePrinterDriver } from '../client/print/bridge-printer';
-import { windowsPrintBridge } from './windows-print';
+import {
+  choosePrintPath,
+  htmlPrintBridge,
+  PRINT_PARTITION,
+  printWindowOptions,
+} from './html-print';
 import type { ClientRuntime, CreateClientServices } from '../shared/ipc';
 import { contentTypeFor, resolveAppFile } from './app-protocol';
 import { CONTENT_SECURITY_POLICY } from './csp';
@@ -86,6 +91,9 @@ async function start(): Promise<void> {
     guardContents(contents, (message) => log('warn', `window: ${message}`)),
   );
   denyPermissions(session.defaultSession, (message) => log('warn', `session: ${message}`));
+  denyPermissions(session.fromPartition(PRINT_PARTITION), (message) =>
+    log('warn', `print session: ${message}`),
+  );
   Menu.setApplicationMenu(
     Menu.buildFromTemplate(
       menuTemplate({
@@ -99,10 +107,23 @@ async function start(): Promise<void> {
 
   const userData = app.getPath('userData');
   const settings = createJsonSettingsStore(path.join(userData, 'settings.json'), log);
-  // Windows has no CUPS: print through Electron (electron/windows-print.ts).
+  // Chromium prints the HTML documents on Windows (no CUPS), and on request on macOS and Linux.
   const printerDriver =
-    process.platform === 'win32'
-      ? new BridgePrinterDriver(windowsPrintBridge(() => mainWindow ?? undefined))
+    choosePrintPath(process.platform, process.env, process.argv) === 'chromium'
+      ? new BridgePrinterDriver(
+          htmlPrintBridge({
+            createWindow: (options) => new BrowserWindow(options),
+            getPrinters: async () => {
+              if (mainWindow) return mainWindow.webContents.getPrintersAsync();
+              const hidden = new BrowserWindow(printWindowOptions());
+              try {
+                return await hidden.webContents.getPrintersAsync();
+              } finally {
+                hidden.destroy();
+              }
+            },
+          }),
+        )
       : undefined;
   runtime = await create(
     { dataDir: userData, settings, appVersion: app.getVersion(), log },

@@ -66,11 +66,25 @@ function mailClass(value: string): MailClass {
   return value;
 }
 
-function target(opts: { out?: string; printer?: string }): { out?: string; printer?: string } {
+const FORMAT_HELP = 'file format with --out: pdf, or html (the document Chromium prints)';
+
+function target(opts: { out?: string; printer?: string; format?: string }): {
+  out?: string;
+  printer?: string;
+  format?: 'pdf' | 'html';
+} {
   if (!opts.out === !opts.printer)
     throw new CliError('give exactly one of --out FILE.pdf or --printer QUEUE', EXIT.usage);
-  return opts.out ? { out: opts.out } : { printer: opts.printer as string };
+  const format = opts.format ?? 'pdf';
+  if (format !== 'pdf' && format !== 'html')
+    throw new CliError(`--format ${format}: unknown; choose pdf or html`, EXIT.usage);
+  if (format === 'html' && !opts.out)
+    throw new CliError('--format html: give --out FILE.html (printer queues take PDF)', EXIT.usage);
+  return opts.out ? { out: opts.out, format } : { printer: opts.printer as string };
 }
+
+/** What a file written by --out is called in messages. */
+const fileKind = (where: { format?: string }): string => (where.format === 'html' ? 'HTML' : 'PDF');
 
 /** A progress bar on a terminal; one line per step when stderr is a log file or a pipe. */
 /** After a purchase: a warning when the balance fell below the mailer's low-balance threshold. */
@@ -218,6 +232,7 @@ export function registerClientCommands(program: Command): void {
     .option('--class <class>', `mail class: ${MAIL_CLASS_NAMES.join(', ')}`, 'first-class')
     .option('--media <media>', `medium: ${MEDIUM_IDS.join(', ')}`, 'env10')
     .option('--out <file>', 'write the PDF here')
+    .option('--format <format>', FORMAT_HELP, 'pdf')
     .option('--printer <queue>', 'send to this printer queue')
     .action(
       async (
@@ -228,6 +243,7 @@ export function registerClientCommands(program: Command): void {
           class: string;
           media: string;
           out?: string;
+          format?: string;
           printer?: string;
         },
         command: Command,
@@ -253,7 +269,7 @@ export function registerClientCommands(program: Command): void {
           out(
             r.jobId
               ? `Sent to printer ${where.printer} as job ${r.jobId}.`
-              : `PDF written to ${r.pdfPath}.`,
+              : `${fileKind(where)} written to ${r.pdfPath}.`,
           );
           await warnIfLow(ctx);
         }),
@@ -267,6 +283,7 @@ export function registerClientCommands(program: Command): void {
     .argument('<file>', 'CSV address list with a header row')
     .option('--media <media>', `medium: ${MEDIUM_IDS.join(', ')}`, 'env10')
     .option('--out <file>', 'write one PDF here')
+    .option('--format <format>', FORMAT_HELP, 'pdf')
     .option('--printer <queue>', 'send one job to this printer queue')
     .option(
       '--resume',
@@ -275,7 +292,7 @@ export function registerClientCommands(program: Command): void {
     .action(
       async (
         file: string,
-        opts: { media: string; out?: string; printer?: string; resume?: boolean },
+        opts: { media: string; out?: string; format?: string; printer?: string; resume?: boolean },
         command: Command,
       ) =>
         withContext(command, async (ctx) => {
@@ -294,7 +311,7 @@ export function registerClientCommands(program: Command): void {
           out(
             r.jobId
               ? `Sent to printer ${where.printer} as job ${r.jobId}.`
-              : `PDF written to ${r.pdfPath} (${r.pages} pages).`,
+              : `${fileKind(where)} written to ${r.pdfPath} (${r.pages} pages).`,
           );
           await warnIfLow(ctx);
         }),
@@ -348,11 +365,12 @@ export function registerClientCommands(program: Command): void {
     .argument('<pieceId>', 'the piece id')
     .option('--media <media>', 'medium', 'env10')
     .option('--out <file>', 'write the PDF here')
+    .option('--format <format>', FORMAT_HELP, 'pdf')
     .option('--printer <queue>', 'send to this printer queue')
     .action(
       async (
         pieceId: string,
-        opts: { media: string; out?: string; printer?: string },
+        opts: { media: string; out?: string; format?: string; printer?: string },
         command: Command,
       ) =>
         withContext(command, async (ctx) => {

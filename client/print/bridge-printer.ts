@@ -1,32 +1,41 @@
 /**
  * @module print/bridge-printer
- * Printing on Windows, where there is no CUPS: the Electron main process prints the rendered
- * PDF (webContents.getPrintersAsync() to list, a hidden window loading the PDF and
- * webContents.print({ silent: true, deviceName, pageSize: { width, height } in microns,
- * landscape, margins: { marginType: 'none' } }) to print). That code lives in electron/; here is
- * only the typed bridge it implements and the PrinterDriver over it, so client code stays free
- * of `electron` imports. It cannot run in this repository's CI (no Windows, no display).
+ * Printing through Chromium, the desktop app's print path on Windows (no CUPS there) and an
+ * option on macOS and Linux: the Electron main process prints the HTML document of a job
+ * (./html.ts) in a hidden window with webContents.print — silent to the chosen printer, the
+ * medium's size in microns, no margins, scale 100 % — and lists printers with
+ * webContents.getPrintersAsync(). That code lives in electron/html-print.ts; here is only the
+ * typed bridge it implements and the PrinterDriver over it, so client code stays free of
+ * `electron` imports.
  */
 import { PrintError } from './errors';
 import type { JobStatus, PrintJob, PrintJobRequest, PrinterDriver, PrinterInfo } from './printers';
 
-/** What electron/ provides (over IPC from the app). */
+/** One job for Chromium's printing: an HTML document at the medium's size. */
+export interface HtmlPrintRequest {
+  /** The printer's system name; empty to let the mailer choose in the system's print dialog. */
+  deviceName: string;
+  /** A whole HTML document made by the renderer (./html.ts). */
+  htmlPath: string;
+  /** The sheet in portrait terms (short side first), in microns, as webContents.print wants it. */
+  pageSize: { width: number; height: number };
+  /** True for envelopes, fed short edge first and printed across. */
+  landscape: boolean;
+  copies: number;
+}
+
+/** What electron/ provides (electron/html-print.ts). */
 export interface ElectronPrintBridge {
   getPrinters(): Promise<Array<{ name: string; isDefault: boolean; status: number }>>;
-  printPdf(request: {
-    deviceName: string;
-    pdfPath: string;
-    /** Page size in microns, as webContents.print wants it. */
-    pageSize: { width: number; height: number };
-    landscape: boolean;
-    copies: number;
-  }): Promise<{ ok: true } | { ok: false; reason: string }>;
+  printHtml(request: HtmlPrintRequest): Promise<{ ok: true } | { ok: false; reason: string }>;
 }
 
 const MICRONS_PER_POINT = 25_400 / 72;
 
 /** PrinterDriver over Electron's printing; Electron reports no job ids, so ours are local. */
 export class BridgePrinterDriver implements PrinterDriver {
+  /** Jobs are HTML documents (printPieces renders them so). */
+  readonly format = 'html';
   private readonly jobs = new Map<string, JobStatus>();
   private next = 1;
 
@@ -48,15 +57,15 @@ export class BridgePrinterDriver implements PrinterDriver {
     if (!known.some((p) => p.name === request.printer)) {
       throw new PrintError(
         'PRINT_PRINTER_NOT_FOUND',
-        `printer "${request.printer}": not installed; add it in Windows Settings › Printers & scanners`,
+        `printer "${request.printer}": not installed; add it in your system's printer settings (Windows: Settings › Printers & scanners)`,
       );
     }
     // Electron wants the sheet in portrait terms plus a landscape flag.
     const short = Math.min(request.medium.width, request.medium.height) * MICRONS_PER_POINT;
     const long = Math.max(request.medium.width, request.medium.height) * MICRONS_PER_POINT;
-    const result = await this.bridge.printPdf({
+    const result = await this.bridge.printHtml({
       deviceName: request.printer,
-      pdfPath: request.file,
+      htmlPath: request.file,
       pageSize: { width: Math.round(short), height: Math.round(long) },
       landscape: request.medium.orientation === 'landscape',
       copies: request.copies ?? 1,
@@ -64,11 +73,11 @@ export class BridgePrinterDriver implements PrinterDriver {
     if (!result.ok) {
       throw new PrintError(
         'PRINT_JOB_REFUSED',
-        `printer "${request.printer}": Windows refused the job (${result.reason}); check the printer and print again`,
+        `printer "${request.printer}": the system refused the job (${result.reason}); check the printer and print again`,
       );
     }
     const id = `${request.printer}-${this.next++}`;
-    this.jobs.set(id, { id, state: 'completed', message: 'handed to the Windows spooler' });
+    this.jobs.set(id, { id, state: 'completed', message: "handed to the system's print spooler" });
     return { id, printer: request.printer };
   }
 

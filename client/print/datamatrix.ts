@@ -120,15 +120,25 @@ export function symbolPath(matrix: ModuleMatrix): string {
   return path;
 }
 
+/**
+ * The dark runs as SVG path data in module units, one closed rectangle per run, shifted by
+ * `offset` modules: the same shapes the PDF's `symbolPath` fills, for the HTML print and previews.
+ */
+export function symbolSvgPath(matrix: ModuleMatrix, offset = 0): string {
+  let path = '';
+  for (const r of darkRuns(matrix)) {
+    path += `M${r.column + offset} ${r.row + offset}h${r.length}v1h-${r.length}z`;
+  }
+  return path;
+}
+
 /** An SVG image of the symbol with its quiet zone, for on-screen preview. */
 export function dataMatrixSvg(bytes: Uint8Array, moduleSize = 4): string {
   const matrix = dataMatrixModules(bytes);
   const q = QUIET_ZONE_MODULES;
   const w = matrix.columns + 2 * q;
   const h = matrix.rows + 2 * q;
-  const path = darkRuns(matrix)
-    .map((r) => `M${r.column + q} ${r.row + q}h${r.length}v1h-${r.length}z`)
-    .join('');
+  const path = symbolSvgPath(matrix, q);
   return (
     `<svg xmlns="http://www.w3.org/2000/svg" width="${w * moduleSize}" height="${h * moduleSize}" ` +
     `viewBox="0 0 ${w} ${h}" shape-rendering="crispEdges">` +

@@ -8,6 +8,8 @@ export * from './media';
 export * from './datamatrix';
 export * from './layout';
 export * from './render';
+export * from './piece-plan';
+export * from './html';
 export * from './printers';
 export * from './bridge-printer';
 export * from './print-pieces';

@@ -2,14 +2,16 @@
  * @module print/print-pieces
  * The two ends of the print driver that commands call: render a batch to a PDF file, or render
  * it and send it to a printer queue (the PDF goes to a temporary file CUPS copies, then it is
- * removed).
+ * removed). A driver that prints HTML (Chromium's printing, ./bridge-printer.ts) gets the batch
+ * as HTML documents of a bounded number of pages, all rendered before the first is sent.
  */
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PrintError } from './errors';
+import { renderHtmlJobs } from './html';
 import { mediumById, type Medium } from './media';
 import { CupsPrinterDriver, type PrintJob, type PrinterDriver } from './printers';
 import { renderPieces, type PrintPiece, type RenderOptions, type RenderResult } from './render';
@@ -46,7 +48,9 @@ export interface PrintOptions extends RenderOptions {
 }
 
 export interface PrintResult extends RenderResult {
+  /** The (last) job; a batch printed as HTML may be several jobs, in `jobs`. */
   job: PrintJob;
+  jobs: PrintJob[];
 }
 
 /** Renders a batch and sends it to a printer queue as one job. */
@@ -55,7 +59,7 @@ export async function printPieces(
   opts: PrintOptions,
 ): Promise<PrintResult> {
   const medium: Medium = typeof opts.media === 'string' ? mediumById(opts.media) : opts.media;
-  const driver = opts.driver ?? new CupsPrinterDriver();
+  const driver: PrinterDriver = opts.driver ?? new CupsPrinterDriver();
   // Check the queue before rendering, so a typo does not cost a 10,000-piece render.
   const printers = await driver.listPrinters();
   if (!printers.some((p) => p.name === opts.printer)) {
@@ -67,6 +71,7 @@ export async function printPieces(
   }
   const dir = await mkdtemp(join(tmpdir(), 'vpm-print-'));
   try {
+    if (driver.format === 'html') return await printHtml(pieces, opts, medium, driver, dir);
     const file = join(dir, 'postage.pdf');
     const rendered = await renderToFile(pieces, { ...opts, media: medium }, file);
     const job = await driver.submit({
@@ -76,8 +81,53 @@ export async function printPieces(
       title: opts.title ?? `Postage ${medium.id}`,
       ...(opts.copies ? { copies: opts.copies } : {}),
     });
-    return { ...rendered, job };
+    return { ...rendered, job, jobs: [job] };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Renders the batch as HTML documents of at most HTML_JOB_PAGES pages into `dir` (so a bad piece
+ * stops the batch before anything prints, and memory holds one document at a time), then sends
+ * them in order, one job each. If a later job is refused, the message says which pages went.
+ */
+async function printHtml(
+  pieces: AsyncIterable<PrintPiece> | Iterable<PrintPiece>,
+  opts: PrintOptions,
+  medium: Medium,
+  driver: PrinterDriver,
+  dir: string,
+): Promise<PrintResult> {
+  const parts: Array<{ file: string; pages: number }> = [];
+  const rendered = await renderHtmlJobs(pieces, { ...opts, media: medium }, async (job) => {
+    const file = join(dir, `postage-${job.index + 1}.html`);
+    await writeFile(file, job.html);
+    parts.push({ file, pages: job.pages });
+  });
+  const title = opts.title ?? `Postage ${medium.id}`;
+  const jobs: PrintJob[] = [];
+  let pagesSent = 0;
+  for (const [i, part] of parts.entries()) {
+    try {
+      jobs.push(
+        await driver.submit({
+          printer: opts.printer,
+          file: part.file,
+          medium,
+          title: parts.length > 1 ? `${title} (${i + 1} of ${parts.length})` : title,
+          ...(opts.copies ? { copies: opts.copies } : {}),
+        }),
+      );
+    } catch (error) {
+      if (i === 0 || !(error instanceof PrintError)) throw error;
+      throw new PrintError(
+        error.code,
+        `${error.message} — only pages 1–${pagesSent} of ${rendered.pages} were sent (jobs 1–${i} of ${parts.length}); once the printer works, reprint the remaining pieces from the history (reprints are free)`,
+      );
+    }
+    pagesSent += part.pages;
+    await rm(part.file, { force: true });
+  }
+  return { ...rendered, job: jobs[jobs.length - 1] as PrintJob, jobs };
 }

@@ -3,8 +3,8 @@
  * Printer queues for the local print driver: the typed `PrinterDriver` interface and its CUPS
  * implementation (Linux and macOS), which runs the CUPS command line tools (`lpstat`,
  * `lpoptions`, `lp`) with execFile — never a shell — in the C locale so their output parses the
- * same everywhere. Windows prints through Electron behind the same interface (see
- * ./bridge-printer.ts).
+ * same everywhere. The desktop app can print through Chromium behind the same interface (the
+ * only way on Windows; see ./bridge-printer.ts).
  */
 import { execFile } from 'node:child_process';
 import { PrintError } from './errors';
@@ -24,7 +24,10 @@ export interface PrinterInfo {
 
 export interface PrintJobRequest {
   printer: string;
-  /** A PDF made by the renderer, one page per sheet at the medium's exact size. */
+  /**
+   * A PDF made by the renderer, one page per sheet at the medium's exact size; for a driver whose
+   * `format` is html, a whole HTML document (./html.ts).
+   */
   file: string;
   medium: Medium;
   title?: string;
@@ -46,8 +49,10 @@ export interface JobStatus {
   message: string;
 }
 
-/** A way to print: CUPS here, Electron's printing on Windows. */
+/** A way to print: CUPS here, Chromium's printing in the desktop app (./bridge-printer.ts). */
 export interface PrinterDriver {
+  /** What its jobs are: PDF files (the default) or HTML documents. */
+  readonly format?: 'pdf' | 'html';
   listPrinters(): Promise<PrinterInfo[]>;
   submit(request: PrintJobRequest): Promise<PrintJob>;
   jobStatus(jobId: string): Promise<JobStatus>;

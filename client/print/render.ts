@@ -11,13 +11,20 @@ import { once } from 'node:events';
 import { deflateSync } from 'node:zlib';
 import type { Writable } from 'node:stream';
 import PDFDocument from 'pdfkit';
-import { decodeIndicium, type IndiciumFields } from '../../shared/indicium';
-import { MAIL_CLASSES } from '../../shared/mail-class';
-import { formatZip, normalizeZip } from '../../shared/zip';
+import type { IndiciumFields } from '../../shared/indicium';
 import { MODULE_PT, dataMatrixModules, symbolPath, type ModuleMatrix } from './datamatrix';
 import { PrintError } from './errors';
-import { layoutPiece, type Box } from './layout';
-import { mediumById, mm, type Medium, type MediumId } from './media';
+import type { Box } from './layout';
+import { mediumById, type Medium, type MediumId } from './media';
+import {
+  BOLD,
+  REGULAR,
+  checkCalibration,
+  decodePiece,
+  planPiece,
+  type FontName,
+  type TextMeasure,
+} from './piece-plan';
 
 export interface Address {
   name: string;
@@ -61,71 +68,12 @@ export interface RenderResult {
   pieces: number;
 }
 
-export const SAMPLE_TEXT = 'SAMPLE — NOT VALID POSTAGE';
-const MAX_CALIBRATION_MM = 20;
 /** Bytes of finished pages collected before they are written to the output. */
 const WRITE_BYTES = 6 * 1024;
-const BOLD = 'Helvetica-Bold';
-const REGULAR = 'Helvetica';
-
-function checkCalibration(calibration: Calibration | undefined): Calibration {
-  const c = calibration ?? { xMm: 0, yMm: 0 };
-  for (const value of [c.xMm, c.yMm]) {
-    if (!Number.isFinite(value) || Math.abs(value) > MAX_CALIBRATION_MM) {
-      throw new PrintError(
-        'PRINT_BAD_CALIBRATION',
-        `calibration: offsets must be numbers between -${MAX_CALIBRATION_MM} and ${MAX_CALIBRATION_MM} mm; got x=${String(c.xMm)}, y=${String(c.yMm)}`,
-      );
-    }
-  }
-  return c;
-}
-
-function addressLines(address: Address, what: string): string[] {
-  for (const key of ['name', 'street', 'city', 'state', 'zip'] as const) {
-    if (!address[key]?.trim()) {
-      throw new PrintError('PRINT_BAD_ADDRESS', `${what}: the ${key} is missing; fill it in`);
-    }
-  }
-  const lines = [address.name, address.company, address.street, address.street2];
-  const zip = formatZip(normalizeZip(address.zip));
-  lines.push(`${address.city} ${address.state.toUpperCase()} ${zip}`);
-  return lines.filter((l): l is string => Boolean(l?.trim())).map((l) => l.trim().toUpperCase());
-}
-
-function decodePiece(piece: PrintPiece, index: number): IndiciumFields {
-  let fields: IndiciumFields;
-  try {
-    fields = decodeIndicium(piece.indicium).fields;
-  } catch (error) {
-    throw new PrintError(
-      'PRINT_BAD_INDICIUM',
-      `piece ${index + 1}: ${error instanceof Error ? error.message : String(error)}; request the indicium again`,
-    );
-  }
-  const recipientZip = normalizeZip(piece.recipient.zip);
-  if (recipientZip.slice(0, 5) !== fields.destinationZip.slice(0, 5)) {
-    throw new PrintError(
-      'PRINT_ZIP_MISMATCH',
-      `piece ${index + 1}: the recipient ZIP ${formatZip(recipientZip)} differs from the indicium's destination ZIP ${formatZip(fields.destinationZip)}; correct the address or request a new indicium`,
-    );
-  }
-  return fields;
-}
 
 /** A number as PDF content writes it: fixed point, at most 3 decimals. */
 function pdfNumber(n: number): string {
   return String(Math.round(n * 1000) / 1000);
-}
-
-/**
- * The postage amount as formatDollars writes it ("$1,234.56"), without its toLocaleString: the
- * first call of that loads the ICU locale data, some 75 ms on the batch's critical path.
- */
-export function postageText(cents: number): string {
-  const abs = Math.abs(cents);
-  const whole = String(Math.floor(abs / 100)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return `${cents < 0 ? '-' : ''}$${whole}.${String(abs % 100).padStart(2, '0')}`;
 }
 
 /**
@@ -152,7 +100,7 @@ function fittedSize(
   cache: TextCache,
   text: string,
   width: number,
-  font: string,
+  font: FontName,
   size: number,
 ): number {
   const key = `${font}\0${size}\0${width}\0${text}`;
@@ -203,37 +151,6 @@ function drawText(
   }
 }
 
-/** Writes one text line, shrinking the font so it fits the width; never breaks pages. */
-function fitLine(
-  doc: PDFKit.PDFDocument,
-  fits: TextCache,
-  text: string,
-  x: number,
-  y: number,
-  width: number,
-  font: string,
-  size: number,
-): number {
-  const s = fittedSize(doc, fits, text, width, font, size);
-  drawText(doc, fits, text, x, y, font, s);
-  return s * 1.2;
-}
-
-function drawLines(
-  doc: PDFKit.PDFDocument,
-  fits: TextCache,
-  lines: string[],
-  box: Box,
-  font: string,
-  size: number,
-): void {
-  let y = box.y;
-  for (const line of lines) {
-    if (y + size > box.y + box.height) break;
-    y += fitLine(doc, fits, line, box.x, y, box.width, font, size);
-  }
-}
-
 function drawSymbol(doc: PDFKit.PDFDocument, matrix: ModuleMatrix, box: Box): void {
   // One path of the dark runs in module units, scaled to size by the matrix, filled once, so
   // adjacent rows show no seams when rasterized. Written as raw operators in one piece: pdfkit's
@@ -246,6 +163,22 @@ function drawSymbol(doc: PDFKit.PDFDocument, matrix: ModuleMatrix, box: Box): vo
   );
 }
 
+/** Text measured with pdfkit's own font metrics, fitted sizes remembered for the batch. */
+function pdfMeasure(doc: PDFKit.PDFDocument, cache: TextCache): TextMeasure {
+  return {
+    fit: (text, width, font, size) => fittedSize(doc, cache, text, width, font, size),
+    width: (text, font, size) => doc.font(font).fontSize(size).widthOfString(text),
+  };
+}
+
+/**
+ * The PDF's text measure for another output of the same plan (the HTML print): the same fitting
+ * on the same font metrics, from a pdfkit document that is never written.
+ */
+export function pdfTextMeasure(): TextMeasure {
+  return pdfMeasure(new PDFDocument({ autoFirstPage: false }), new TextCache());
+}
+
 function drawPiece(
   doc: PDFKit.PDFDocument,
   medium: Medium,
@@ -256,45 +189,34 @@ function drawPiece(
   calibration: Calibration,
   fits: TextCache,
 ): void {
-  const slot = medium.slots[slotIndex];
-  if (!slot) throw new Error(`render: medium ${medium.id} has no slot ${slotIndex}`);
-  const layout = layoutPiece(medium, slot);
+  const plan = planPiece(
+    medium,
+    slotIndex,
+    fields,
+    piece,
+    returnAddress,
+    calibration,
+    pdfMeasure(doc, fits),
+  );
   doc.save();
-  doc.translate(slot.x + mm(calibration.xMm), slot.y + mm(calibration.yMm));
+  doc.translate(plan.origin.x, plan.origin.y);
   doc.fillColor('black');
-
-  drawSymbol(doc, piece.symbol ?? dataMatrixModules(piece.indicium), layout.symbol);
-  const hr = layout.humanReadable;
-  let y = hr.y;
-  y += fitLine(doc, fits, 'US POSTAGE', hr.x, y, hr.width, BOLD, 9);
-  y += fitLine(doc, fits, postageText(fields.postageCents), hr.x, y, hr.width, BOLD, 15);
-  y += fitLine(doc, fits, MAIL_CLASSES[fields.mailClass].label, hr.x, y, hr.width, REGULAR, 7);
-  y += fitLine(doc, fits, `Mailed ${fields.mailingDate}`, hr.x, y, hr.width, REGULAR, 7);
-  y += fitLine(doc, fits, `From ZIP ${fields.originZip}`, hr.x, y, hr.width, REGULAR, 7);
-  y += fitLine(doc, fits, `Meter ${fields.deviceId}`, hr.x, y, hr.width, REGULAR, 7);
-  if (fields.demo) fitLine(doc, fits, SAMPLE_TEXT, hr.x, y, hr.width, BOLD, 7);
-
-  const from = piece.returnAddress ?? returnAddress;
-  if (from)
-    drawLines(doc, fits, addressLines(from, 'return address'), layout.returnAddress, REGULAR, 8);
-  drawLines(doc, fits, addressLines(piece.recipient, 'recipient'), layout.recipient, REGULAR, 11);
-
-  if (fields.demo) {
-    const b = layout.sampleBanner;
-    doc.lineWidth(1.5).rect(b.x, b.y, b.width, b.height).stroke('black');
-    const size = Math.min(14, b.height - 6);
-    doc.font(BOLD).fontSize(size);
-    const w = Math.min(doc.widthOfString(SAMPLE_TEXT), b.width - 8);
-    fitLine(
-      doc,
-      fits,
-      SAMPLE_TEXT,
-      b.x + (b.width - w) / 2,
-      b.y + (b.height - size) / 2,
-      w,
-      BOLD,
-      size,
-    );
+  for (const mark of plan.marks) {
+    switch (mark.kind) {
+      case 'symbol':
+        drawSymbol(doc, piece.symbol ?? dataMatrixModules(piece.indicium), mark.box);
+        break;
+      case 'text':
+        drawText(doc, fits, mark.text, mark.x, mark.y, mark.font, mark.size);
+        break;
+      case 'frame': {
+        const b = mark.box;
+        doc.lineWidth(mark.lineWidth).rect(b.x, b.y, b.width, b.height).stroke('black');
+        break;
+      }
+      default:
+        throw new Error(`render: unknown mark ${String(mark satisfies never as unknown)}`);
+    }
   }
   doc.restore();
 }

@@ -12,6 +12,7 @@ import type * as Api from '../../shared/api/schemas';
 import type { MailClass } from '../../shared/mail-class';
 import {
   printPieces,
+  renderHtmlToFile,
   renderToFile,
   SymbolPool,
   withSymbols,
@@ -26,8 +27,10 @@ import { readJson, writePrivate } from './config';
 import type { SessionManager } from './session';
 
 export interface Output {
-  /** Write the PDF here… */
+  /** Write the PDF (or, with `format: 'html'`, the HTML document) here… */
   out?: string;
+  /** The file's format: PDF (default) or the HTML document Chromium prints. */
+  format?: 'pdf' | 'html';
   /** …or send it to this printer queue (the PDF is then kept in the client's folder). */
   printer?: string;
   media: MediumId;
@@ -128,9 +131,10 @@ export class PostageService {
       });
       return { pdfPath: null, jobId: result.job.id, pages: result.pages };
     }
-    const pdfPath = output.out ?? join(this.home, 'output', `${name}.pdf`);
+    const html = output.format === 'html';
+    const pdfPath = output.out ?? join(this.home, 'output', `${name}.${html ? 'html' : 'pdf'}`);
     await mkdir(join(pdfPath, '..'), { recursive: true });
-    const result = await renderToFile(pieces, opts, pdfPath);
+    const result = await (html ? renderHtmlToFile : renderToFile)(pieces, opts, pdfPath);
     return { pdfPath, jobId: null, pages: result.pages };
   }
 

@@ -214,6 +214,35 @@ describe('vpm CLI', { timeout: 300_000 }, () => {
     expect((await run('pdfinfo', [join(home, 'batch.pdf')])).stdout).toMatch(/Pages:\s+100/);
   });
 
+  it('writes the HTML print document with --format html (a reprint gives the same document), and refuses it for a printer queue before charging', async () => {
+    const before = await balance();
+    const to = ['--to', 'Cy Ames, 4 Pine Rd, Boise, ID 83702', '--postage', '0.78'];
+    const queue = await vpm(['print', ...to, '--format', 'html', '--printer', 'PDF'], { env });
+    expect(queue.code).toBe(2);
+    expect(queue.stderr).toContain('--format html: give --out FILE.html');
+
+    const file = join(home, 'label.html');
+    const printed = await vpm(
+      ['print', ...to, '--media', 'label4x6', '--format', 'html', '--out', file],
+      { env },
+    );
+    expect(printed.code, printed.stderr).toBe(0);
+    expect(printed.stdout).toContain(`HTML written to ${file}.`);
+    const html = await readFile(file, 'utf8');
+    expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
+    expect(html).toContain('@page{size:288pt 432pt;margin:0}');
+    const pieceId = /Piece ([0-9a-f-]{36})/.exec(printed.stdout)?.[1] as string;
+    const again = join(home, 'label-reprint.html');
+    const reprinted = await vpm(
+      ['reprint', pieceId, '--media', 'label4x6', '--format', 'html', '--out', again],
+      { env },
+    );
+    expect(reprinted.code, reprinted.stderr).toBe(0);
+    expect(await readFile(again, 'utf8')).toBe(html);
+    // One piece charged: the refused command charged nothing, the reprint nothing.
+    expect((await balance()).ascendingCents).toBe(before.ascendingCents + 78);
+  });
+
   it('tells a signed-out user what to do, with exit code 3', async () => {
     const other = await mkdtemp(join(tmpdir(), 'vpm-empty-'));
     const r = await vpm(['balance'], {

@@ -1,11 +1,10 @@
 /**
  * Unit tests of the CUPS driver's command lines and output parsing (client/print/printers.ts)
- * with a recorded runner, and of the Windows bridge driver with a fake bridge. The real queue is
- * exercised in cups.test.ts.
+ * with a recorded runner. The real queue is exercised in cups.test.ts; the Chromium bridge driver
+ * in bridge-printer.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import {
-  BridgePrinterDriver,
   CupsPrinterDriver,
   MEDIA,
   PRINT_ERROR_CODES,
@@ -155,31 +154,6 @@ describe('CupsPrinterDriver', () => {
       code: 'PRINT_SYSTEM_MISSING',
       message: expect.stringMatching(/install the CUPS client tools/),
     });
-  });
-});
-
-describe('BridgePrinterDriver (Windows through Electron)', () => {
-  it('prints through the bridge with the page in microns and landscape for envelopes', async () => {
-    const requests: unknown[] = [];
-    const driver = new BridgePrinterDriver({
-      getPrinters: async () => [{ name: 'HP', isDefault: true, status: 0 }],
-      printPdf: async (request) => {
-        requests.push(request);
-        return { ok: true };
-      },
-    });
-    const job = await driver.submit({ printer: 'HP', file: 'C:\\a.pdf', medium: MEDIA.env10 });
-    expect(requests[0]).toEqual({
-      deviceName: 'HP',
-      pdfPath: 'C:\\a.pdf',
-      pageSize: { width: 104775, height: 241300 },
-      landscape: true,
-      copies: 1,
-    });
-    expect((await driver.jobStatus(job.id)).state).toBe('completed');
-    await expect(
-      driver.submit({ printer: 'Nope', file: 'C:\\a.pdf', medium: MEDIA.env10 }),
-    ).rejects.toMatchObject({ code: 'PRINT_PRINTER_NOT_FOUND' });
   });
 });
 
