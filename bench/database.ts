@@ -109,5 +109,6 @@ export function moneySnapshot(db: Database.Database): string {
     one('SELECT COUNT(*) AS n FROM meters'),
     one('SELECT COUNT(*) AS n, COALESCE(SUM(revoked), 0) AS r FROM sessions'),
     one('SELECT id, low_balance_cents, auto_refill_cents FROM mailers ORDER BY id'),
+    one('SELECT piece_id, kind FROM piece_claims ORDER BY piece_id'),
   ].join('\n');
 }

@@ -8,8 +8,10 @@
  *            records (rollbacks): each refused, each alerted, nothing dispensed.
  *   fuzz   — fast-check bodies, headers and paths for every route: only 4xx with the JSON error
  *            shape (never 5xx), and nothing changed by a refused request.
- *   abuse  — password guessing hits the lockout; one mailer cannot reach another's meter,
- *            history or refunds.
+ *   abuse  — password guessing makes the guessing source wait, while the owner still signs on
+ *            from elsewhere (no lockout by a stranger); one mailer cannot reach another's meter,
+ *            history or refunds; the (r, n − s) copy of a piece is not postage; a scan and a
+ *            refund sent together never both use a piece.
  * Small by default (CI); `long` for deep runs.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -18,7 +20,14 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { Agent, request } from 'undici';
 import type Database from 'better-sqlite3';
-import { initDataCenter, startDataCenter, type RunningDataCenter } from '../server-mock/index';
+import {
+  createScannerToken,
+  initDataCenter,
+  startDataCenter,
+  type RunningDataCenter,
+} from '../server-mock/index';
+import { PAYLOAD_LENGTH } from '../shared/indicium/codec';
+import { malleate } from '../shared/indicium/low-s';
 import type { BoxSet } from '../server-mock/boxes/index';
 import { DataCenterError } from '../client/services/datacenter-client';
 import {
@@ -347,6 +356,7 @@ const ROUTES: { method: string; path: string; auth: boolean; valid: () => object
   { method: 'GET', path: '/v1/certificates', auth: false, valid: () => undefined },
   { method: 'GET', path: '/v1/certificates/0123456789abcdef', auth: false, valid: () => undefined },
   { method: 'POST', path: '/v1/verify', auth: false, valid: () => ({ indicium: 'AAAA' }) },
+  { method: 'POST', path: '/v1/scans', auth: true, valid: () => ({ indicium: 'AAAA' }) },
   { method: 'GET', path: '/v1/admin/alerts', auth: true, valid: () => undefined },
 ];
 
@@ -456,6 +466,33 @@ async function fuzz(c: Campaign, dir: string, running: RunningDataCenter, s: Siz
   }
 }
 
+/** One JSON request from a given loopback source address (a client of its own). */
+async function from(
+  agent: Agent,
+  url: string,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: object,
+  token?: string,
+): Promise<{ status: number; code: string; body: Record<string, unknown>; retryAfter: number }> {
+  const response = await request(new URL(path, url), {
+    method,
+    dispatcher: agent,
+    headers: {
+      ...(body ? { 'content-type': 'application/json' } : {}),
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const parsed = (await response.body.json().catch(() => ({}))) as Record<string, unknown>;
+  return {
+    status: response.statusCode,
+    code: String((parsed.error as { code?: string } | undefined)?.code ?? 'OK'),
+    body: parsed,
+    retryAfter: Number(response.headers['retry-after'] ?? 0),
+  };
+}
+
 async function abuse(c: Campaign, dir: string, running: RunningDataCenter): Promise<void> {
   const caPem = await readCa(dir);
   const [a, b, victim] = (await makeMailers(running.url, caPem, 3, 5000, 'abuse')) as [
@@ -463,33 +500,63 @@ async function abuse(c: Campaign, dir: string, running: RunningDataCenter): Prom
     Mailer,
     Mailer,
   ];
+  const stranger = new Agent({ connect: { ca: caPem }, localAddress: '127.0.0.2' });
+  const owner = new Agent({ connect: { ca: caPem }, localAddress: '127.0.0.3' });
+  const post = new Agent({ connect: { ca: caPem } });
   try {
+    // A stranger guessing the victim's password from one address.
     const codes: string[] = [];
+    const waits: number[] = [];
     for (let i = 0; i < 8; i++) {
-      try {
-        await victim.client.signIn({ username: victim.username, password: `guess number ${i}` });
-        codes.push('OK');
-      } catch (error) {
-        codes.push(error instanceof DataCenterError ? error.code : String(error));
-      }
+      const answer = await from(stranger, running.url, 'POST', '/v1/sessions', {
+        username: victim.username,
+        password: `guess number ${i}`,
+      });
+      codes.push(answer.code);
+      if (answer.status === 429) waits.push(answer.retryAfter);
     }
     c.check(
-      'password guessing hits the lockout',
-      codes.slice(4).every((x) => x === 'ACCOUNT_LOCKED'),
-      codes.join(','),
+      'password guessing makes the guessing source wait (429 with Retry-After)',
+      codes.slice(3).every((x) => x === 'RATE_LIMITED') && waits.every((w) => w >= 1),
+      `${codes.join(',')} ${waits.join(',')}`,
     );
-    let right = 'OK';
-    try {
-      await victim.client.signIn({ username: victim.username, password: PASSWORD });
-    } catch (error) {
-      right = error instanceof DataCenterError ? error.code : String(error);
-    }
-    c.check('a locked account refuses even the right password', right === 'ACCOUNT_LOCKED', right);
+    const strangerRight = await from(stranger, running.url, 'POST', '/v1/sessions', {
+      username: victim.username,
+      password: PASSWORD,
+    });
     c.check(
-      'the lockout is alerted',
+      'the guessing source waits even with the right password',
+      strangerRight.code === 'RATE_LIMITED',
+      strangerRight.code,
+    );
+    const ownerIn = await from(owner, running.url, 'POST', '/v1/sessions', {
+      username: victim.username,
+      password: PASSWORD,
+    });
+    c.check(
+      'a stranger cannot lock the owner out: the owner signs on from another address',
+      ownerIn.status === 200,
+      ownerIn.code,
+    );
+    c.check(
+      'the guessing is alerted',
       (await running.dc.alerts()).some(
-        (x) => x.code === 'LOGIN_LOCKOUT' && x.reason.includes(victim.username),
+        (x) => x.code === 'LOGIN_THROTTLED' && x.reason.includes(victim.username),
       ),
+    );
+    const unknown = await from(owner, running.url, 'POST', '/v1/sessions', {
+      username: `${victim.username}-nobody`,
+      password: 'guess number 0',
+    });
+    const wrong = await from(owner, running.url, 'POST', '/v1/sessions', {
+      username: a.username,
+      password: 'guess number 0',
+    });
+    c.check(
+      'an unknown user name gets the answer a wrong password gets',
+      unknown.status === wrong.status &&
+        JSON.stringify(unknown.body) === JSON.stringify(wrong.body),
+      `${JSON.stringify(unknown.body)} vs ${JSON.stringify(wrong.body)}`,
     );
 
     const piece = (await a.client.dispense({ pieces: [spec(100)] })).pieces[0]!;
@@ -511,7 +578,64 @@ async function abuse(c: Campaign, dir: string, running: RunningDataCenter): Prom
       accA.balanceCents === 4900 && accB.balanceCents === 4950,
       `${accA.balanceCents} ${accB.balanceCents}`,
     );
+
+    // The malleable copy: the same payload with the other valid signature (r, n − s).
+    const scanner = await createScannerToken(dir, 'fault-campaign');
+    const bytes = Buffer.from(piece.indicium, 'base64');
+    const copy = Buffer.concat([
+      bytes.subarray(0, PAYLOAD_LENGTH),
+      Buffer.from(malleate(bytes.subarray(PAYLOAD_LENGTH))),
+    ]).toString('base64');
+    const scan = (indicium: string) =>
+      from(post, running.url, 'POST', '/v1/scans', { indicium }, scanner);
+    const verdicts = [
+      (await from(post, running.url, 'POST', '/v1/verify', { indicium: copy })).body.verdict,
+      (await scan(copy)).body.verdict,
+      (await scan(piece.indicium)).body.verdict,
+      (await scan(copy)).body.verdict,
+    ];
+    c.check(
+      'the (r, n − s) copy of a piece is refused, and the piece is scanned once',
+      JSON.stringify(verdicts) ===
+        JSON.stringify(['bad-signature', 'bad-signature', 'valid', 'bad-signature']),
+      verdicts.join(','),
+    );
+    let refundScanned = 'OK';
+    try {
+      await a.client.refund({ pieceId: piece.pieceId });
+    } catch (error) {
+      refundScanned = error instanceof DataCenterError ? error.code : String(error);
+    }
+    c.check(
+      'a scanned piece is not refunded',
+      refundScanned === 'REFUND_NOT_ALLOWED',
+      refundScanned,
+    );
+
+    // Scan and refund sent a few milliseconds apart: one of them uses the piece, never both.
+    const racing = (await a.client.dispense({ pieces: Array.from({ length: 24 }, () => spec(10)) }))
+      .pieces;
+    const outcomes = await Promise.all(
+      racing.map(async (p, i) => {
+        const [scanned, refunded] = await Promise.all([
+          sleep(i % 3).then(() => scan(p.indicium)),
+          sleep((i + 1) % 4).then(() =>
+            a.client.refund({ pieceId: p.pieceId }).then(
+              () => true,
+              () => false,
+            ),
+          ),
+        ]);
+        return Number(scanned.body.verdict === 'valid') + Number(refunded);
+      }),
+    );
+    c.check(
+      'a scan and a refund sent together: each piece used exactly once',
+      outcomes.every((n) => n === 1),
+      outcomes.join(''),
+    );
   } finally {
+    await Promise.all([stranger.close(), owner.close(), post.close()]);
     await closeMailers([a, b, victim]);
   }
 }
@@ -538,10 +662,11 @@ export async function runFaultCampaign(options: FaultCampaignOptions = {}): Prom
       await crashBoxes(c, dir, running, s);
       log('tamper: byte edits, swaps and rollbacks of meter records');
       await tamper(c, dir, running, s);
+      // Abuse before fuzz: the fuzzer's failed sign-ons make its own address wait.
+      log('abuse: password guessing, cross-mailer access, malleable copies, scan/refund races');
+      await abuse(c, dir, running);
       log('fuzz: generated bodies, headers and paths on every route');
       await fuzz(c, dir, running, s);
-      log('abuse: password guessing, cross-mailer access');
-      await abuse(c, dir, running);
     } finally {
       await running.close();
     }

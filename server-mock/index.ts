@@ -7,14 +7,15 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, realpathSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { BOX_NAMES, runKeyCeremony, startBoxes, type BoxSet, type ShareInput } from './boxes/index';
 import { buildServer } from './communication/server';
 import { createTls, tlsPaths } from './communication/tls';
-import { FakeCardProcessor } from './function/card-processor';
+import { FakeCardProcessor, type CardProcessor } from './function/card-processor';
 import { DataCenter } from './function/data-center';
+import type { SignOnThrottleOptions } from './function/sign-on-throttle';
 import { SqliteStorage } from './storage/sqlite-storage';
 import { openThreadedStorage } from './storage/threaded-storage';
 
@@ -90,6 +91,7 @@ export async function initDataCenter(
         );
   }
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await chmod(dataDir, 0o700); // mkdir leaves an existing directory's mode as it was
   const ceremony = await runKeyCeremony(dataDir, {
     custodians: options.custodians,
     quorum: options.quorum,
@@ -125,6 +127,33 @@ export async function initDataCenter(
   };
 }
 
+/**
+ * A credential for a postal acceptance scanner (POST /v1/scans), by name: printed once, stored
+ * only as its hash. A new token for a known name replaces the old one.
+ */
+export async function createScannerToken(dataDir: string, name: string): Promise<string> {
+  if (!isInitialised(dataDir))
+    throw new Error(
+      `data center: ${dataDir} is not initialised; run vpm datacenter init --data ${dataDir}`,
+    );
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(name))
+    throw new Error(
+      `scanner name "${name}": use 1 to 64 letters, digits, dots, dashes or underscores`,
+    );
+  const token = randomBytes(32).toString('base64url');
+  const storage = new SqliteStorage(join(dataDir, 'datacenter.db'));
+  try {
+    await storage.addScanner(
+      name,
+      createHash('sha256').update(token).digest('hex'),
+      new Date().toISOString(),
+    );
+  } finally {
+    await storage.close();
+  }
+  return token;
+}
+
 export interface RunningDataCenter {
   url: string;
   port: number;
@@ -150,6 +179,12 @@ export interface StartOptions {
   log?: (event: string, fields: Record<string, unknown>) => void;
   /** Sign-on attempts per minute per address (lower in tests of the rate limit). */
   authRateLimit?: number;
+  /** Verifications and certificate pages per minute per address. */
+  verifyRateLimit?: number;
+  /** How failed sign-ons are slowed (tests set a clock). */
+  signOn?: SignOnThrottleOptions;
+  /** The card processor (the one outside border); the fake by default. */
+  cardProcessor?: CardProcessor;
   sessionTtlSeconds?: number;
 }
 
@@ -161,15 +196,17 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
       `data center: ${dataDir} is not initialised; run vpm datacenter init --data ${dataDir}`,
     );
   const config = JSON.parse(await readFile(configPath(dataDir), 'utf8')) as DataCenterConfig;
+  await chmod(dataDir, 0o700);
   const boxes = await startBoxes(dataDir, {
     supervise: true,
     shares: options.shares,
     entry: options.boxEntry,
   });
   const storage = await openThreadedStorage(join(dataDir, 'datacenter.db'));
-  const dc = new DataCenter(storage, boxes, new FakeCardProcessor(), {
+  const dc = new DataCenter(storage, boxes, options.cardProcessor ?? new FakeCardProcessor(), {
     demo: config.demo,
     sessionTtlSeconds: options.sessionTtlSeconds,
+    signOn: options.signOn,
     log: options.log,
   });
   const tls = tlsPaths(dataDir);
@@ -179,6 +216,7 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
     boxStatus: () =>
       Object.fromEntries(BOX_NAMES.map((name) => [name, boxes.pids()[name] ? 'up' : 'down'])),
     authRateLimit: options.authRateLimit,
+    verifyRateLimit: options.verifyRateLimit,
     log: options.log,
   });
   const host = options.host ?? '127.0.0.1';

@@ -11,7 +11,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { MAIL_CLASS_NAMES, type MailClass } from './mail-class';
-import { MAX_CENTS } from './money';
+import { MAX_CENTS, MAX_REGISTER_CENTS } from './money';
 import { ZIP5_PATTERN, ZIP_DEST_PATTERN } from './zip';
 
 // ---------------------------------------------------------------------------------------------
@@ -23,6 +23,8 @@ const strict = { additionalProperties: false } as const;
 export const CentsSchema = Type.Integer({ minimum: 0, maximum: MAX_CENTS });
 /** A positive amount of cents (a refill, a postage amount). */
 export const PositiveCentsSchema = Type.Integer({ minimum: 1, maximum: MAX_CENTS });
+/** A lifetime total (the ascending register): it only grows, so MAX_CENTS does not bound it. */
+export const RegisterCentsSchema = Type.Integer({ minimum: 0, maximum: MAX_REGISTER_CENTS });
 export const Zip5Schema = Type.String({ pattern: ZIP5_PATTERN });
 export const ZipDestSchema = Type.String({ pattern: ZIP_DEST_PATTERN });
 export const MailClassSchema = Type.Union(MAIL_CLASS_NAMES.map((name) => Type.Literal(name)));
@@ -72,7 +74,7 @@ export const AccountSchema = Type.Object(
     /** Descending register: postage still available. */
     balanceCents: CentsSchema,
     /** Ascending register: postage used over the meter's life. */
-    ascendingCents: CentsSchema,
+    ascendingCents: RegisterCentsSchema,
     /** Warn (and auto-refill, if set) when the balance falls below this. */
     lowBalanceCents: CentsSchema,
     autoRefillCents: Type.Union([PositiveCentsSchema, Type.Null()]),

@@ -8,8 +8,18 @@
 /** Integer number of cents. */
 export type Cents = number;
 
-/** The largest amount the product handles in one value: $1,000,000.00. */
+/**
+ * The one ceiling for money the product holds or moves: $1,000,000.00. No balance (descending
+ * register), refill, refund, postage or threshold may pass it; the data center refuses a credit
+ * that would, and every schema (shared/api/schemas.ts, shared/ipc.ts) is built on it.
+ */
 export const MAX_CENTS: Cents = 100_000_000;
+
+/**
+ * The bound of the meter's lifetime totals (ascending register, total credited): they only grow,
+ * so they are bounded by exact integer arithmetic, not by MAX_CENTS.
+ */
+export const MAX_REGISTER_CENTS: Cents = Number.MAX_SAFE_INTEGER;
 
 export class MoneyError extends Error {
   readonly code = 'BAD_AMOUNT';

@@ -1,6 +1,7 @@
 /**
  * @module cli/datacenter-command
- * `vpm datacenter init|start|alerts|run`: the data center (server-mock/) from the command line.
+ * `vpm datacenter init|start|alerts|run|scanner-token`: the data center (server-mock/) from the
+ * command line.
  * `init` runs the key ceremony and writes one share per custodian outside the data directory;
  * `start` needs a quorum of those shares (`--share FILE` …, or `--shares-stdin`). `run` is for
  * development only: it keeps every share of its data center together in one file under ./var.
@@ -11,6 +12,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import Database from 'better-sqlite3';
 import {
+  createScannerToken,
   initDataCenter,
   isInitialised,
   startDataCenter,
@@ -218,6 +220,21 @@ export function registerDatacenterCommands(program: Command): void {
           await readShares(opts.share, opts.sharesStdin ?? false),
         ),
     );
+  dataOption(
+    dc
+      .command('scanner-token')
+      .argument('<name>', 'the acceptance scanner, e.g. a post office')
+      .description('a credential for a postal acceptance scanner (POST /v1/scans), shown once'),
+  ).action(async (name: string, opts: { data: string }) => {
+    const dir = resolve(opts.data);
+    if (!isInitialised(dir))
+      throw new CliError(
+        `no data center in ${dir}; run vpm datacenter init --data ${dir}`,
+        EXIT.usage,
+      );
+    const token = await createScannerToken(dir, name);
+    out(`Scanner credential for "${name}" (shown once, keep it safe): ${token}`);
+  });
   dataOption(dc.command('alerts').description('list fraud alerts: time, meter, reason')).action(
     (opts: { data: string }) => alerts(resolve(opts.data)),
   );

@@ -172,8 +172,22 @@ export class DataCenterClient {
   historyCsv() {
     return this.call<undefined>('GET', '/v1/history.csv').then((r) => r.text);
   }
-  certificates() {
-    return this.call<Api.CertificateBundle>('GET', '/v1/certificates').then((r) => r.data);
+  /** Every meter certificate, page by page (the data center pages GET /v1/certificates). */
+  async certificates(): Promise<Api.CertificateBundle> {
+    const certificates: Record<string, string> = {};
+    let vendorCaPem = '';
+    let after: string | null | undefined;
+    do {
+      const query = new URLSearchParams({ limit: '500', ...(after ? { after } : {}) });
+      const page = (await this.call<Api.CertificateBundle>('GET', `/v1/certificates?${query}`))
+        .data;
+      vendorCaPem = page.vendorCaPem;
+      Object.assign(certificates, page.certificates);
+      if (page.next && after && page.next <= after)
+        throw new DataCenterError('INTERNAL', 'certificates: the data center paged backwards');
+      after = page.next;
+    } while (after);
+    return { vendorCaPem, certificates };
   }
   verify(indicium: Uint8Array) {
     return this.call<Api.VerifyResponse>(

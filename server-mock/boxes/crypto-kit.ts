@@ -20,6 +20,7 @@ import {
   verify,
   type KeyObject,
 } from 'node:crypto';
+import { isLowS, toLowS } from '../../shared/indicium/low-s';
 
 export function sha256(data: Uint8Array | string): Buffer {
   return createHash('sha256').update(data).digest();
@@ -90,9 +91,12 @@ export function aesGcmOpen(key: Uint8Array, sealed: Uint8Array, aad: string): Bu
   }
 }
 
-/** ECDSA P-256 / SHA-256 signature as r || s (64 bytes). */
+/**
+ * ECDSA P-256 / SHA-256 signature as r || s (64 bytes), always in low-s form: (r, n − s) would
+ * verify as well, and one payload must have one signature (shared/indicium/low-s.ts).
+ */
 export function ecdsaSign(privateKey: KeyObject, data: Uint8Array): Buffer {
-  return sign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  return Buffer.from(toLowS(sign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' })));
 }
 
 export function ecdsaVerify(
@@ -100,7 +104,7 @@ export function ecdsaVerify(
   data: Uint8Array,
   signature: Uint8Array,
 ): boolean {
-  if (signature.length !== 64) return false;
+  if (signature.length !== 64 || !isLowS(signature)) return false;
   return verify('sha256', data, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature);
 }
 

@@ -1,8 +1,8 @@
 /**
  * @module boxes/steel-box
  * The steel box of the key management system (patent part 38): creates meter accounts. For each
- * new meter: a unique serial (device ID, "VPM" or demo "VPD" + 9 digits; the next number lives in
- * this box's NVM), an ECDSA P-256 token key pair (pairwise-consistency tested), the private key
+ * new meter: a unique serial (device ID, "VPM" or demo "VPD" + 9 random digits, so serials do not
+ * tell how many meters exist; the serials issued are kept in this box's NVM), an ECDSA P-256 token key pair (pairwise-consistency tested), the private key
  * wrapped for the meter box under HKDF(wrap master, serial), an X.509 certificate for the public
  * key signed by the vendor CA, registers and counter at zero, and the first MACed meter record —
  * the record the meter box accepts as the meter's first use.
@@ -37,6 +37,24 @@ async function createSteelBox(ctx: BoxContext): Promise<BoxProgram> {
     ['sign'],
   );
 
+  /**
+   * A serial no meter had: 9 random digits, never one issued before (kept in the NVM as
+   * "serial:<serial>"), nor one below the sequential counter of boxes made before serials were
+   * random.
+   */
+  function newSerial(prefix: 'VPM' | 'VPD'): string {
+    const sequentialUpTo = ctx.nvm.get<number>(prefix === 'VPD' ? 'next:demo' : 'next:live') ?? 1;
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      const draw = randomBytes(4).readUInt32BE(0);
+      if (draw >= 4_000_000_000) continue; // keeps the draw uniform over 10^9
+      const number = draw % 1_000_000_000;
+      if (number < sequentialUpTo || number > MAX_SERIAL_NUMBER) continue;
+      const serial = `${prefix}${String(number).padStart(9, '0')}`;
+      if (ctx.nvm.get<boolean>(`serial:${serial}`) === undefined) return serial;
+    }
+    return v.bad('createMeter: no unused serial number found');
+  }
+
   const createMeter = command({
     check(args: unknown) {
       const a = v.object(args, 'createMeter');
@@ -45,10 +63,7 @@ async function createSteelBox(ctx: BoxContext): Promise<BoxProgram> {
     },
     async work({ accountId, demo }: { accountId: string; demo: boolean }) {
       if (!caKey) throw new BoxError('TAMPERED', 'steel box: zeroized', 'steel');
-      const counterKey = demo ? 'next:demo' : 'next:live';
-      const number = ctx.nvm.get<number>(counterKey) ?? 1;
-      if (number > MAX_SERIAL_NUMBER) v.bad('createMeter: serial numbers exhausted');
-      const serial = `${demo ? 'VPD' : 'VPM'}${String(number).padStart(9, '0')}`;
+      const serial = newSerial(demo ? 'VPD' : 'VPM');
       const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
       if (!pairwiseConsistent(privateKey, publicKey)) {
         throw new BoxError(
@@ -99,7 +114,7 @@ async function createSteelBox(ctx: BoxContext): Promise<BoxProgram> {
         },
         periodOf(now),
       );
-      ctx.nvm.stage(counterKey, number + 1);
+      ctx.nvm.stage(`serial:${serial}`, true);
       return { record, certificatePem: cert.toString('pem') };
     },
   });

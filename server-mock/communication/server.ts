@@ -2,7 +2,10 @@
  * @module communication/server
  * The communication server (patent part 32): HTTPS only, JSON, fastify. Every request is
  * validated at the edge against the schemas in shared/api (the client types its calls from the
- * same ones); every error leaves as `{ "error": { "code", "message" } }` with no internals.
+ * same ones); every error leaves as `{ "error": { "code", "message" } }` with no internals,
+ * including the ones Node's HTTP parser answers by itself (431, 400). TLS offers AEAD suites
+ * only; every answer carries HSTS and nosniff, and the ones with tokens or account data
+ * `Cache-Control: no-store`.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -22,10 +25,56 @@ export interface ServerOptions {
   boxStatus: () => Record<string, string>;
   /** Sign-on and sign-up attempts per minute per address. */
   authRateLimit?: number;
+  /** Verifications (and certificate pages) per minute per address. */
+  verifyRateLimit?: number;
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
 
 const BODY_LIMIT = 512 * 1024;
+
+/**
+ * TLS 1.2 suites offered: ECDHE with an AEAD cipher only (the server key is ECDSA P-256; the RSA
+ * names serve a deployment with an RSA certificate). TLS 1.3 suites are all AEAD.
+ */
+export const TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+/** Public documents a cache may keep; every other answer may carry tokens or account data. */
+const CACHEABLE = /^\/v1\/(certificates|health|openapi\.json)(\/|\?|$)/;
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  408: 'Request Timeout',
+  413: 'Payload Too Large',
+  431: 'Request Header Fields Too Large',
+};
+
+/** An answer for a request Node's parser refused before fastify saw it, in the error shape. */
+export function clientErrorResponse(error: { code?: string }): string {
+  const [status, code, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'HEADERS_TOO_LARGE', 'request headers: larger than the server accepts']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'BAD_REQUEST', 'request: not received in time']
+        : [400, 'BAD_REQUEST', 'request: not valid HTTP'];
+  const body = JSON.stringify({ error: { code, message } });
+  return (
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status]}\r\n` +
+    'content-type: application/json; charset=utf-8\r\n' +
+    `content-length: ${Buffer.byteLength(body)}\r\n` +
+    'strict-transport-security: max-age=31536000\r\n' +
+    'x-content-type-options: nosniff\r\n' +
+    'cache-control: no-store\r\n' +
+    'connection: close\r\n\r\n' +
+    body
+  );
+}
 const errorSchema = {
   400: S.ErrorBody,
   401: S.ErrorBody,
@@ -38,6 +87,8 @@ const errorSchema = {
 };
 
 function send(reply: FastifyReply, error: ApiError): FastifyReply {
+  if (error.retryAfterSeconds !== undefined)
+    reply.header('retry-after', String(error.retryAfterSeconds));
   return reply.code(error.status).send({ error: { code: error.code, message: error.message } });
 }
 
@@ -53,10 +104,27 @@ export async function buildServer(
   options: ServerOptions,
 ): Promise<FastifyInstance> {
   const app = Fastify({
-    https: { key: options.tls.key, cert: options.tls.cert },
+    https: {
+      key: options.tls.key,
+      cert: options.tls.cert,
+      minVersion: 'TLSv1.2',
+      ciphers: TLS12_CIPHERS,
+      honorCipherOrder: true,
+    },
     bodyLimit: BODY_LIMIT,
     logger: false,
     return503OnClosing: true,
+    clientErrorHandler: (error, socket) => {
+      if (socket.writable) socket.end(clientErrorResponse(error as { code?: string }));
+      else socket.destroy();
+    },
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('strict-transport-security', 'max-age=31536000');
+    reply.header('x-content-type-options', 'nosniff');
+    if (!CACHEABLE.test(request.url)) reply.header('cache-control', 'no-store');
+    return payload;
   });
 
   // Validation with TypeBox: bodies are never coerced (a string is not a number); query strings
@@ -89,7 +157,14 @@ export async function buildServer(
         new ApiError('BODY_TOO_LARGE', `request body: larger than ${BODY_LIMIT} bytes`),
       );
     if (e.statusCode === 429)
-      return send(reply, new ApiError('RATE_LIMITED', 'too many requests; wait a minute'));
+      return send(
+        reply,
+        new ApiError(
+          'RATE_LIMITED',
+          'too many requests from this address; wait a minute',
+          Number(reply.getHeader('retry-after')) || 60,
+        ),
+      );
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       const message =
         e.code?.startsWith('FST_ERR_CTP') || e.code === 'FST_ERR_VALIDATION'
@@ -119,13 +194,21 @@ export async function buildServer(
         description:
           'The data center of WO 98/57304: meters, postage, refills, refunds, verification.',
       },
-      components: { securitySchemes: { session: { type: 'http', scheme: 'bearer' } } },
+      components: {
+        securitySchemes: {
+          session: { type: 'http', scheme: 'bearer' },
+          scanner: { type: 'http', scheme: 'bearer', description: 'vpm datacenter scanner-token' },
+        },
+      },
     },
   });
 
   const authed = async (request: FastifyRequest): Promise<Caller> =>
     dc.authenticate(bearer(request));
   const authLimit = { rateLimit: { max: options.authRateLimit ?? 30, timeWindow: '1 minute' } };
+  const verifyLimit = {
+    rateLimit: { max: options.verifyRateLimit ?? 600, timeWindow: '1 minute' },
+  };
 
   app.get('/v1/health', { schema: { response: { 200: S.Health } } }, async () => ({
     status: 'ok' as const,
@@ -236,8 +319,16 @@ export async function buildServer(
     },
   );
 
-  app.get('/v1/certificates', { schema: { response: { 200: S.CertificateBundle } } }, async () =>
-    dc.certificateBundle(),
+  app.get(
+    '/v1/certificates',
+    {
+      config: verifyLimit,
+      schema: {
+        querystring: S.CertificatesQuery,
+        response: { 200: S.CertificateBundle, ...errorSchema },
+      },
+    },
+    async (request) => dc.certificateBundle(request.query as S.CertificatesQuery),
   );
   app.get(
     '/v1/certificates/:serial',
@@ -249,8 +340,23 @@ export async function buildServer(
   );
   app.post(
     '/v1/verify',
-    { schema: { body: S.VerifyRequest, response: { 200: S.VerifyResponse, ...errorSchema } } },
+    {
+      config: verifyLimit,
+      schema: { body: S.VerifyRequest, response: { 200: S.VerifyResponse, ...errorSchema } },
+    },
     async (request) => dc.verify(request.body as S.VerifyRequest),
+  );
+  app.post(
+    '/v1/scans',
+    {
+      schema: {
+        security: [{ scanner: [] }],
+        body: S.ScanRequest,
+        response: { 200: S.ScanResponse, ...errorSchema },
+      },
+    },
+    async (request) =>
+      dc.scan(await dc.authenticateScanner(bearer(request)), request.body as S.ScanRequest),
   );
 
   app.get(

@@ -37,6 +37,8 @@ export interface CardProcessor {
     amountCents: number,
     idempotencyKey: string,
   ): Promise<Charge | undefined>;
+  /** The processor's fingerprint of a card: the same card gives the same one; never the number. */
+  fingerprint(cardNumber: string): Promise<string>;
 }
 
 export class FakeCardProcessor implements CardProcessor {
@@ -59,5 +61,9 @@ export class FakeCardProcessor implements CardProcessor {
     const card = /^tok_test_(\d)$/.exec(cardToken);
     const number = card ? TEST_CARDS.approved[Number(card[1]) as 0 | 1] : undefined;
     return number === undefined ? undefined : this.charge(number, amountCents, idempotencyKey);
+  }
+
+  async fingerprint(cardNumber: string): Promise<string> {
+    return `fp_test_${createHash('sha256').update(`fake-processor|${cardNumber}`).digest('hex').slice(0, 24)}`;
   }
 }

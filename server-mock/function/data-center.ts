@@ -10,7 +10,8 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { decodeIndicium, INDICIUM_LENGTH, PAYLOAD_LENGTH } from '../../shared/indicium/codec';
 import { verifyIndicium, type Verdict } from '../../shared/indicium/verify';
 import type * as Api from '../../shared/api/schemas';
-import { formatDecimal } from '../../shared/money';
+import { isCalendarDate } from '../../shared/calendar-date';
+import { formatDecimal, formatDollars, MAX_CENTS } from '../../shared/money';
 import {
   BoxError,
   type Boxes,
@@ -20,19 +21,20 @@ import {
   type SessionGrant,
 } from '../boxes/api';
 import { LRUCache } from 'lru-cache';
-import type { MailerRow, PieceRow, SessionRow, Storage } from '../storage/storage';
+import type { ClaimRow, MailerRow, PieceRow, SessionRow, Storage } from '../storage/storage';
 import { StorageConflictError } from '../storage/storage';
 import { ApiError } from './api-error';
 import type { CardProcessor } from './card-processor';
 import { KeyedMutex } from './keyed-mutex';
+import { SignOnThrottle, type SignOnThrottleOptions } from './sign-on-throttle';
 
 export interface DataCenterOptions {
   /** Every meter created here is a demo meter (offline demo mode). */
   demo: boolean;
   sessionTtlSeconds?: number;
   refundWindowDays?: number;
-  maxFailedLogins?: number;
-  lockoutSeconds?: number;
+  /** How sign-on guessing is slowed (per source, per source and account). */
+  signOn?: SignOnThrottleOptions;
   log?: (event: string, fields: Record<string, unknown>) => void;
 }
 
@@ -54,6 +56,15 @@ export function pieceIdFor(mailerId: string, idempotencyKey: string): string {
 }
 
 const today = (): string => new Date().toISOString().slice(0, 10);
+
+function tooManyFailures(waitMs: number): ApiError {
+  const seconds = Math.ceil(waitMs / 1000);
+  return new ApiError(
+    'RATE_LIMITED',
+    `sign-on: too many failed attempts from this address; wait ${seconds} s and try again`,
+    seconds,
+  );
+}
 
 /** Canonical JSON (sorted keys) for what the transaction box signs. */
 export function canonicalJson(value: unknown): string {
@@ -86,8 +97,9 @@ export class DataCenter {
   private vendorCaPem: string | undefined;
   private readonly ttl: number;
   private readonly refundWindowMs: number;
-  private readonly maxFailed: number;
-  private readonly lockoutMs: number;
+  private readonly throttle: SignOnThrottle;
+  /** A verifier for no mailer: an unknown user name costs the same password-hash work. */
+  private decoy: Promise<{ mailerId: string; verifier: string }> | undefined;
 
   constructor(
     readonly storage: Storage,
@@ -97,8 +109,7 @@ export class DataCenter {
   ) {
     this.ttl = options.sessionTtlSeconds ?? 8 * 3600;
     this.refundWindowMs = (options.refundWindowDays ?? 30) * 86_400_000;
-    this.maxFailed = options.maxFailedLogins ?? 5;
-    this.lockoutMs = (options.lockoutSeconds ?? 900) * 1000;
+    this.throttle = new SignOnThrottle(options.signOn);
   }
 
   private log(event: string, fields: Record<string, unknown>): void {
@@ -143,52 +154,48 @@ export class DataCenter {
     return this.accountOf(mailer, record);
   }
 
+  private decoyVerifier(): Promise<{ mailerId: string; verifier: string }> {
+    this.decoy ??= (async () => {
+      const mailerId = `decoy-${randomUUID()}`;
+      const password = randomBytes(24).toString('base64url');
+      const { verifier } = await this.boxes.auth.enroll({ mailerId, password });
+      return { mailerId, verifier };
+    })();
+    this.decoy.catch(() => (this.decoy = undefined));
+    return this.decoy;
+  }
+
   async signIn(req: Api.SignInRequest, address: string): Promise<Api.SignInResponse> {
     return this.loginLocks.run(req.username, async () => {
+      const waitMs = this.throttle.waitMs(address, req.username);
+      if (waitMs > 0) throw tooManyFailures(waitMs);
+      // An unknown user name is checked against a decoy verifier: the same scrypt work inside the
+      // authentication box, the same answer, so timing and replies do not tell which names exist.
       const mailer = await this.storage.findMailerByUsername(req.username);
-      if (!mailer) throw new ApiError('BAD_CREDENTIALS', 'sign-on: user name or password is wrong');
-      const now = Date.now();
-      if (mailer.lockedUntil && Date.parse(mailer.lockedUntil) > now) {
-        throw new ApiError(
-          'ACCOUNT_LOCKED',
-          `sign-on: too many failed attempts; try again after ${mailer.lockedUntil}`,
-        );
-      }
+      const against = mailer
+        ? { mailerId: mailer.id, verifier: mailer.verifier }
+        : await this.decoyVerifier();
       let grant;
       try {
         grant = await this.boxes.auth.authenticate({
-          mailerId: mailer.id,
+          ...against,
           password: req.password,
-          verifier: mailer.verifier,
           ttlSeconds: this.ttl,
         });
       } catch (error) {
         if (!(error instanceof BoxError) || error.code !== 'AUTH_FAILED') throw error;
-        const failures = mailer.failedLogins + 1;
-        const locked = failures >= this.maxFailed;
-        await this.storage.setLoginFailures(
-          mailer.id,
-          locked ? 0 : failures,
-          locked ? new Date(now + this.lockoutMs).toISOString() : null,
-        );
-        this.mailers.delete(mailer.id);
-        if (locked) {
+        const outcome = this.throttle.fail(address, req.username);
+        if (outcome.startedWaiting) {
           await this.storage.addAlert({
             meterSerial: null,
-            code: 'LOGIN_LOCKOUT',
-            reason: `user ${mailer.username}: ${failures} failed sign-ons from ${address}; locked`,
+            code: 'LOGIN_THROTTLED',
+            reason: `user ${req.username}: ${outcome.failures} failed sign-ons from ${address}; that source now waits`,
           });
-          throw new ApiError(
-            'ACCOUNT_LOCKED',
-            'sign-on: too many failed attempts; the account is locked for 15 minutes',
-          );
         }
         throw new ApiError('BAD_CREDENTIALS', 'sign-on: user name or password is wrong');
       }
-      if (mailer.failedLogins > 0 || mailer.lockedUntil) {
-        await this.storage.setLoginFailures(mailer.id, 0, null);
-        this.mailers.delete(mailer.id);
-      }
+      if (!mailer) throw new ApiError('BAD_CREDENTIALS', 'sign-on: user name or password is wrong');
+      this.throttle.succeed(address, req.username);
 
       // The previous login record must still carry the transaction box's signature.
       const previous = await this.storage.lastLogin(mailer.id);
@@ -510,7 +517,7 @@ export class DataCenter {
     const mailer = await this.mailerOf(caller.mailerId);
     const mailingDate = req.mailingDate ?? today();
     const days = (Date.parse(mailingDate) - Date.parse(today())) / 86_400_000;
-    if (!Number.isFinite(days) || days < 0 || days > 30) {
+    if (!isCalendarDate(mailingDate) || !Number.isFinite(days) || days < 0 || days > 30) {
       throw new ApiError(
         'BAD_REQUEST',
         `mailing date ${mailingDate}: must be today or within the next 30 days`,
@@ -537,7 +544,8 @@ export class DataCenter {
             row &&
             (row.postageCents !== asked.postageCents ||
               row.mailClass !== asked.mailClass ||
-              row.destinationZip !== destination)
+              row.destinationZip !== destination ||
+              (req.mailingDate !== undefined && row.mailingDate !== req.mailingDate))
           ) {
             throw new ApiError(
               'IDEMPOTENCY_CONFLICT',
@@ -655,14 +663,32 @@ export class DataCenter {
     amountCents: number,
     reference: string,
     kind: 'refill' | 'refund',
-    extra: { cardLast4?: string; pieceId?: string },
+    extra: {
+      cardLast4?: string;
+      cardFingerprint?: string;
+      pieceId?: string;
+      /** Called when the meter box refused, so nothing was credited. */
+      refused?: () => Promise<void>;
+    },
   ): Promise<MeterRecord> {
     for (let attempt = 0; ; attempt++) {
       const record = await this.meterOf(caller.mailerId);
-      const result = await this.withMeterBox(record, (rec) =>
-        this.boxes.meter.credit({ requestId: randomUUID(), record: rec, amountCents, reference }),
-      );
+      let result: Awaited<ReturnType<Boxes['meter']['credit']>> | 'recovered';
+      try {
+        result = await this.withMeterBox(record, (rec) =>
+          this.boxes.meter.credit({ requestId: randomUUID(), record: rec, amountCents, reference }),
+        );
+      } catch (error) {
+        await extra.refused?.();
+        throw error;
+      }
       if (result === 'recovered') {
+        // The journal may have held this very credit (a crash after the box, before the COMMIT).
+        const done =
+          kind === 'refund'
+            ? (await this.storage.getPiece(extra.pieceId as string))?.status === 'refunded'
+            : (await this.storage.getRefill(reference.replace(/^refill:/, ''))) !== undefined;
+        if (done) return this.meterOf(caller.mailerId);
         if (attempt >= 2)
           throw new ApiError('SERVICE_UNAVAILABLE', 'meter: recovery did not settle; try again');
         continue;
@@ -688,6 +714,7 @@ export class DataCenter {
                 mailerId: caller.mailerId,
                 amountCents,
                 cardLast4: extra.cardLast4 ?? '----',
+                cardFingerprint: extra.cardFingerprint ?? null,
                 createdAt,
                 receipt,
                 signature,
@@ -707,23 +734,42 @@ export class DataCenter {
     }
   }
 
+  /** Refuses a credit that would take the balance past the product's one ceiling. */
+  private checkCeiling(record: MeterRecord, amountCents: number, what: string): void {
+    const after = record.descendingCents + amountCents;
+    if (after > MAX_CENTS)
+      throw new ApiError(
+        'BALANCE_LIMIT',
+        `${what}: ${formatDollars(amountCents)} would take the balance to ${formatDollars(after)}, past the limit of ${formatDollars(MAX_CENTS)}; nothing was charged`,
+      );
+  }
+
   async refill(caller: Caller, req: Api.RefillRequest): Promise<Api.Account> {
-    const mailer = await this.mailerOf(caller.mailerId);
-    const record = await this.meterOf(caller.mailerId);
     const refillId = pieceIdFor(caller.mailerId, `refill:${req.idempotencyKey}`);
-    return this.meterLocks.run(record.serial, async () => {
-      if (await this.storage.refillExists(refillId)) return this.account(caller);
+    return this.meterLocks.run(await this.serialOf(caller.mailerId), async () => {
+      const fingerprint = await this.cards.fingerprint(req.cardNumber);
+      const done = await this.storage.getRefill(refillId);
+      if (done) {
+        if (
+          done.amountCents !== req.amountCents ||
+          (done.cardFingerprint !== null && done.cardFingerprint !== fingerprint)
+        )
+          throw new ApiError(
+            'IDEMPOTENCY_CONFLICT',
+            `refill: key ${req.idempotencyKey} was used for a refill of another amount or card; nothing was charged`,
+          );
+        return this.account(caller);
+      }
+      this.checkCeiling(await this.meterOf(caller.mailerId), req.amountCents, 'refill');
       const charge = await this.cards.charge(req.cardNumber, req.amountCents, refillId);
       if (!charge)
         throw new ApiError('CARD_DECLINED', 'refill: the card was declined; nothing was charged');
       await this.credit(caller, req.amountCents, `refill:${refillId}`, 'refill', {
         cardLast4: charge.last4,
+        cardFingerprint: fingerprint,
       });
-      await this.storage.updateMailerSettings(caller.mailerId, {
-        lowBalanceCents: mailer.lowBalanceCents,
-        autoRefillCents: mailer.autoRefillCents,
-        cardToken: charge.cardToken,
-      });
+      // The card token is all a refill owns: the mailer's settings may have changed meanwhile.
+      await this.storage.setCardToken(caller.mailerId, charge.cardToken);
       this.mailers.delete(caller.mailerId);
       this.log('refill', { mailerId: caller.mailerId, amountCents: req.amountCents });
       return this.account(caller);
@@ -738,7 +784,8 @@ export class DataCenter {
     if (
       !mailer.autoRefillCents ||
       !mailer.cardToken ||
-      record.descendingCents >= mailer.lowBalanceCents
+      record.descendingCents >= mailer.lowBalanceCents ||
+      record.descendingCents + mailer.autoRefillCents > MAX_CENTS
     )
       return;
     const refillId = pieceIdFor(mailer.id, `auto:${record.serial}:${record.counter}`);
@@ -770,18 +817,25 @@ export class DataCenter {
           `piece ${req.pieceId}: older than 30 days; refunds are for unused pieces within 30 days`,
         );
       }
-      if ((await this.storage.verificationsOf(sha256(piece.indicium))) > 0) {
+      this.checkCeiling(await this.meterOf(caller.mailerId), piece.postageCents, 'refund');
+      // The piece is claimed for the refund first, in one transaction that an acceptance scan
+      // cannot interleave with: a piece is scanned or refunded, never both.
+      if (
+        (await this.storage.claimForRefund(piece.pieceId, new Date().toISOString())) === 'scanned'
+      )
         throw new ApiError(
           'REFUND_NOT_ALLOWED',
           `piece ${req.pieceId}: the post office has already scanned it`,
         );
-      }
       const after = await this.credit(
         caller,
         piece.postageCents,
         `refund:${piece.pieceId}`,
         'refund',
-        { pieceId: piece.pieceId },
+        {
+          pieceId: piece.pieceId,
+          refused: () => this.storage.releaseRefundClaim(piece.pieceId),
+        },
       );
       this.log('refund', { mailerId: caller.mailerId, pieceId: piece.pieceId });
       return {
@@ -836,42 +890,108 @@ export class DataCenter {
     return pem;
   }
 
-  async certificateBundle(): Promise<Api.CertificateBundle> {
-    return { vendorCaPem: await this.vendorCa(), certificates: await this.storage.certificates() };
+  async certificateBundle(query: Api.CertificatesQuery = {}): Promise<Api.CertificateBundle> {
+    const limit = query.limit ?? 100;
+    const page = await this.storage.certificatesPage(query.after, limit + 1);
+    const serials = Object.keys(page);
+    const more = serials.length > limit;
+    const certificates = more
+      ? Object.fromEntries(serials.slice(0, limit).map((serial) => [serial, page[serial]]))
+      : page;
+    return {
+      vendorCaPem: await this.vendorCa(),
+      certificates: certificates as Record<string, string>,
+      next: more ? (serials[limit - 1] as string) : null,
+    };
   }
 
-  async verify(req: Api.VerifyRequest): Promise<Api.VerifyResponse> {
-    const bytes = new Uint8Array(Buffer.from(req.indicium, 'base64'));
-    const vendorCaPem = await this.vendorCa();
+  /**
+   * The verdict on an indicium from its signature and the transaction records, keyed on the
+   * piece: the payload signed (its piece id), never the signature bytes.
+   */
+  private async judge(
+    bytes: Uint8Array,
+  ): Promise<{ verdict: Verdict; reason: string; piece?: PieceRow }> {
     const result = await verifyIndicium(bytes, {
-      vendorCaPem,
+      vendorCaPem: await this.vendorCa(),
       find: (serial) => this.storage.certificate(serial),
     });
-    let verdict: Verdict = result.verdict;
-    let reason = result.reason;
-    let seenBefore = 0;
-    if (verdict === 'valid' || verdict === 'demo-sample') {
-      seenBefore = await this.storage.noteVerification(sha256(bytes), new Date().toISOString());
-      const piece = result.indicium
-        ? await this.storage.getPiece(result.indicium.fields.pieceId)
-        : undefined;
-      if (!piece) {
-        verdict = 'bad-signature';
-        reason = 'signed by a meter key but not recorded by the data center';
-        await this.alert(
-          result.indicium?.fields.deviceId ?? null,
-          'UNRECORDED_INDICIUM',
-          `an indicium with a valid signature is not in the transaction records`,
-        );
-      } else if (piece.status === 'refunded') {
-        verdict = 'duplicate';
-        reason = `piece ${piece.pieceId} was refunded; it is not valid postage`;
-      } else if (seenBefore > 0 && verdict === 'valid') {
-        verdict = 'duplicate';
-        reason = `seen ${seenBefore} time(s) before: a copy of postage already used`;
-      }
+    if (result.verdict !== 'valid' && result.verdict !== 'demo-sample') return result;
+    const presented = (result.indicium as NonNullable<typeof result.indicium>).payload;
+    const piece = await this.storage.getPiece(result.indicium?.fields.pieceId ?? '');
+    const recorded = piece && Buffer.from(piece.indicium.subarray(0, PAYLOAD_LENGTH));
+    if (!piece || !recorded?.equals(Buffer.from(presented))) {
+      await this.alert(
+        result.indicium?.fields.deviceId ?? null,
+        'UNRECORDED_INDICIUM',
+        `an indicium with a valid signature is not in the transaction records`,
+      );
+      return {
+        verdict: 'bad-signature',
+        reason: 'signed by a meter key but not recorded by the data center',
+      };
     }
-    return { verdict, reason, seenBefore };
+    return { verdict: result.verdict, reason: result.reason, piece };
+  }
+
+  /** What a claim on the piece makes of a valid verdict. */
+  private used(
+    verdict: Verdict,
+    reason: string,
+    piece: PieceRow,
+    claim: ClaimRow | undefined,
+  ): Api.VerifyResponse {
+    if (piece.status === 'refunded' || claim?.kind === 'refund')
+      return {
+        verdict: 'duplicate',
+        reason: `piece ${piece.pieceId} was refunded; it is not valid postage`,
+        seenBefore: 0,
+      };
+    if (claim?.kind === 'scan')
+      return {
+        verdict: verdict === 'valid' ? 'duplicate' : verdict,
+        reason:
+          verdict === 'valid'
+            ? `piece ${piece.pieceId} was accepted by the post office ${claim.seen} time(s) since ${claim.firstAt}: a copy of postage already used`
+            : reason,
+        seenBefore: claim.seen,
+      };
+    return { verdict, reason, seenBefore: 0 };
+  }
+
+  /** Anyone's check of an indicium: a verdict only; it changes nothing. */
+  async verify(req: Api.VerifyRequest): Promise<Api.VerifyResponse> {
+    const { verdict, reason, piece } = await this.judge(
+      new Uint8Array(Buffer.from(req.indicium, 'base64')),
+    );
+    if (!piece) return { verdict, reason, seenBefore: 0 };
+    return this.used(verdict, reason, piece, await this.storage.claimOf(piece.pieceId));
+  }
+
+  /** The post office's acceptance scan: the verdict, and an unused piece becomes used. */
+  async scan(scanner: string, req: Api.ScanRequest): Promise<Api.ScanResponse> {
+    const { verdict, reason, piece } = await this.judge(
+      new Uint8Array(Buffer.from(req.indicium, 'base64')),
+    );
+    if (!piece) return { verdict, reason, seenBefore: 0 };
+    if (piece.status !== 'issued') return this.used(verdict, reason, piece, undefined);
+    let before: ClaimRow | undefined;
+    try {
+      before = await this.storage.noteScan(piece.pieceId, scanner, new Date().toISOString());
+    } catch (error) {
+      if (!(error instanceof StorageConflictError)) throw error;
+      return this.used(verdict, reason, { ...piece, status: 'refunded' }, undefined);
+    }
+    this.log('scan', { scanner, pieceId: piece.pieceId, seenBefore: before?.seen ?? 0 });
+    return this.used(verdict, reason, piece, before);
+  }
+
+  /** The scanner a credential belongs to (`vpm datacenter scanner-token`). */
+  async authenticateScanner(token: string | undefined): Promise<string> {
+    if (!token) throw new ApiError('UNAUTHENTICATED', 'scans: a scanner credential is required');
+    const name = await this.storage.scannerByTokenHash(sha256(token));
+    if (!name) throw new ApiError('FORBIDDEN', "scans: this credential is not a scanner's");
+    return name;
   }
 
   async alerts(): Promise<Api.FraudAlert[]> {

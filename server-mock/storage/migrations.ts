@@ -114,4 +114,27 @@ export const MIGRATIONS: readonly string[] = [
   // v2: history reads a meter's pieces in ascending-register order through
   // UNIQUE (meter_serial, ascending_cents); this index cost a page write per piece for nothing.
   `DROP INDEX pieces_by_mailer;`,
+  // v3 (issue 14): a piece is used once, by an acceptance scan or by a refund, never both: one
+  // claim per piece (the PRIMARY KEY says so), keyed on the piece, not on signature bytes.
+  // Scanners are the post's acceptance scanners, by the hash of their credential. A refill keeps
+  // the card processor's fingerprint of its card, so a key reused with another card is refused.
+  // Verification counts by indicium digest (v1) are carried over in sqlite-storage.ts.
+  `
+  CREATE TABLE piece_claims (
+    piece_id TEXT PRIMARY KEY REFERENCES pieces(piece_id),
+    kind TEXT NOT NULL CHECK (kind IN ('scan', 'refund')),
+    claimed_by TEXT NOT NULL,
+    first_at TEXT NOT NULL,
+    last_at TEXT NOT NULL,
+    seen INTEGER NOT NULL
+  );
+  INSERT INTO piece_claims (piece_id, kind, claimed_by, first_at, last_at, seen)
+    SELECT piece_id, 'refund', 'refund', created_at, created_at, 0 FROM refunds;
+  CREATE TABLE scanners (
+    name TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL
+  );
+  ALTER TABLE refills ADD COLUMN card_fingerprint TEXT;
+  `,
 ];

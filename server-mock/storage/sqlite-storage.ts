@@ -7,20 +7,43 @@
  * back alone. A write's promise settles only after COMMIT returned, so nothing leaves the data
  * center before it is durable (DESIGN.md, "Facts from the field": group commit).
  */
+import { createHash } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { MeterRecord } from '../boxes/api';
 import { MIGRATIONS } from './migrations';
 import {
   StorageConflictError,
   type AlertRow,
+  type ClaimRow,
   type CreditCommit,
   type DispenseCommit,
   type LoginRow,
   type MailerRow,
   type PieceRow,
+  type RefillRow,
   type SessionRow,
   type Storage,
 } from './storage';
+
+/**
+ * The database and its -wal and -shm files are the operator's alone (0600), even when they were
+ * made with looser modes before: created 0600 here, and SQLite gives the -wal and -shm files the
+ * mode of the database file.
+ */
+export function secureDatabaseFile(file: string): void {
+  closeSync(openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) if (existsSync(f)) chmodSync(f, 0o600);
+}
+
+const toClaim = (r: Row): ClaimRow => ({
+  pieceId: r.piece_id as string,
+  kind: r.kind as ClaimRow['kind'],
+  claimedBy: r.claimed_by as string,
+  firstAt: r.first_at as string,
+  lastAt: r.last_at as string,
+  seen: r.seen as number,
+});
 
 type Row = Record<string, unknown>;
 interface PendingWrite {
@@ -106,6 +129,7 @@ export class SqliteStorage implements Storage {
    * into the database file; a checkpointer thread does (checkpoint-worker.mjs).
    */
   constructor(file: string, options: { autoCheckpoint?: boolean } = {}) {
+    secureDatabaseFile(file);
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
@@ -123,9 +147,37 @@ export class SqliteStorage implements Storage {
       );
     }
     this.db.transaction(() => {
-      for (let v = version; v < MIGRATIONS.length; v++) this.db.exec(MIGRATIONS[v] as string);
+      for (let v = version; v < MIGRATIONS.length; v++) {
+        this.db.exec(MIGRATIONS[v] as string);
+        if (v === 2) this.carryVerifications();
+      }
       this.db.pragma(`user_version = ${MIGRATIONS.length}`);
     })();
+  }
+
+  /**
+   * v3: verifications were counted by a digest of the whole indicium (signature included); each
+   * piece verified before becomes a scan claim, unless it was refunded.
+   */
+  private carryVerifications(): void {
+    const seen = this.db.prepare('SELECT digest, seen, first_at, last_at FROM verifications');
+    const counted = new Map<string, Row>();
+    for (const row of seen.iterate() as Iterable<Row>) counted.set(row.digest as string, row);
+    if (counted.size > 0) {
+      const insert = this.db.prepare(
+        `INSERT INTO piece_claims (piece_id, kind, claimed_by, first_at, last_at, seen)
+           VALUES (?, 'scan', 'verify (before v3)', ?, ?, ?) ON CONFLICT(piece_id) DO NOTHING`,
+      );
+      const pieces = this.db.prepare('SELECT piece_id, indicium FROM pieces');
+      for (const p of pieces.iterate() as Iterable<Row>) {
+        const digest = createHash('sha256')
+          .update(p.indicium as Buffer)
+          .digest('hex');
+        const v = counted.get(digest);
+        if (v) insert.run(p.piece_id, v.first_at, v.last_at, v.seen);
+      }
+    }
+    this.db.exec('DROP TABLE verifications');
   }
 
   /** Queues a write; resolves after the COMMIT that made it durable. */
@@ -252,6 +304,12 @@ export class SqliteStorage implements Storage {
     });
   }
 
+  async setCardToken(mailerId: string, cardToken: string): Promise<void> {
+    await this.write(() =>
+      this.stmt('UPDATE mailers SET card_token = ? WHERE id = ?').run(cardToken, mailerId),
+    );
+  }
+
   async insertMeter(mailerId: string, record: MeterRecord, certificatePem: string): Promise<void> {
     const now = new Date().toISOString();
     await this.write(() => {
@@ -330,13 +388,14 @@ export class SqliteStorage implements Storage {
     if (c.refill) {
       const r = c.refill;
       this.stmt(
-        'INSERT INTO refills (id, meter_serial, mailer_id, amount_cents, card_last4, created_at, receipt, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO refills (id, meter_serial, mailer_id, amount_cents, card_last4, card_fingerprint, created_at, receipt, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ).run(
         r.id,
         c.record.serial,
         r.mailerId,
         r.amountCents,
         r.cardLast4,
+        r.cardFingerprint ?? null,
         r.createdAt,
         r.receipt,
         r.signature,
@@ -344,6 +403,16 @@ export class SqliteStorage implements Storage {
     }
     if (c.refund) {
       const r = c.refund;
+      // A piece is scanned or refunded, never both: the refund holds the piece's one claim.
+      const claim = this.stmt('SELECT kind FROM piece_claims WHERE piece_id = ?').get(r.pieceId) as
+        Row | undefined;
+      if (claim?.kind === 'scan')
+        throw new StorageConflictError(`piece ${r.pieceId}: scanned by the post office`);
+      if (!claim)
+        this.stmt(
+          `INSERT INTO piece_claims (piece_id, kind, claimed_by, first_at, last_at, seen)
+             VALUES (?, 'refund', 'refund', ?, ?, 0)`,
+        ).run(r.pieceId, r.createdAt, r.createdAt);
       this.stmt(
         'INSERT INTO refunds (piece_id, meter_serial, amount_cents, created_at, receipt, signature) VALUES (?, ?, ?, ?, ?, ?)',
       ).run(r.pieceId, c.record.serial, r.amountCents, r.createdAt, r.receipt, r.signature);
@@ -424,15 +493,83 @@ export class SqliteStorage implements Storage {
     for (const row of rows) yield toPiece(row);
   }
 
-  async refillExists(id: string): Promise<boolean> {
-    return this.get('SELECT 1 AS one FROM refills WHERE id = ?', id) !== undefined;
+  async getRefill(id: string): Promise<RefillRow | undefined> {
+    const r = this.get('SELECT id, amount_cents, card_fingerprint FROM refills WHERE id = ?', id);
+    return (
+      r && {
+        id: r.id as string,
+        amountCents: r.amount_cents as number,
+        cardFingerprint: (r.card_fingerprint as string | null) ?? null,
+      }
+    );
   }
 
-  async verificationsOf(digest: string): Promise<number> {
-    return (
-      (this.get('SELECT seen FROM verifications WHERE digest = ?', digest)?.seen as
-        number | undefined) ?? 0
+  async claimOf(pieceId: string): Promise<ClaimRow | undefined> {
+    const row = this.get('SELECT * FROM piece_claims WHERE piece_id = ?', pieceId);
+    return row && toClaim(row);
+  }
+
+  async noteScan(pieceId: string, scanner: string, at: string): Promise<ClaimRow | undefined> {
+    return this.write(() => {
+      const row = this.stmt('SELECT * FROM piece_claims WHERE piece_id = ?').get(pieceId) as
+        Row | undefined;
+      const before = row && toClaim(row);
+      if (!before) {
+        const status = (
+          this.stmt('SELECT status FROM pieces WHERE piece_id = ?').get(pieceId) as Row | undefined
+        )?.status;
+        if (status !== 'issued') throw new StorageConflictError(`piece ${pieceId}: not issued`);
+        this.stmt(
+          `INSERT INTO piece_claims (piece_id, kind, claimed_by, first_at, last_at, seen)
+             VALUES (?, 'scan', ?, ?, ?, 1)`,
+        ).run(pieceId, scanner, at, at);
+      } else if (before.kind === 'scan') {
+        this.stmt('UPDATE piece_claims SET seen = seen + 1, last_at = ? WHERE piece_id = ?').run(
+          at,
+          pieceId,
+        );
+      }
+      return before;
+    });
+  }
+
+  async claimForRefund(pieceId: string, at: string): Promise<'claimed' | 'scanned'> {
+    return this.write(() => {
+      const kind = (
+        this.stmt('SELECT kind FROM piece_claims WHERE piece_id = ?').get(pieceId) as
+          Row | undefined
+      )?.kind;
+      if (kind === 'scan') return 'scanned';
+      if (kind === undefined)
+        this.stmt(
+          `INSERT INTO piece_claims (piece_id, kind, claimed_by, first_at, last_at, seen)
+             VALUES (?, 'refund', 'refund', ?, ?, 0)`,
+        ).run(pieceId, at, at);
+      return 'claimed';
+    });
+  }
+
+  async releaseRefundClaim(pieceId: string): Promise<void> {
+    await this.write(() =>
+      this.stmt(
+        `DELETE FROM piece_claims WHERE piece_id = ? AND kind = 'refund'
+           AND (SELECT status FROM pieces WHERE piece_id = ?) = 'issued'`,
+      ).run(pieceId, pieceId),
     );
+  }
+
+  async addScanner(name: string, tokenHash: string, at: string): Promise<void> {
+    await this.write(() =>
+      this.stmt(
+        `INSERT INTO scanners (name, token_hash, created_at) VALUES (?, ?, ?)
+           ON CONFLICT(name) DO UPDATE SET token_hash = excluded.token_hash, created_at = excluded.created_at`,
+      ).run(name, tokenHash, at),
+    );
+  }
+
+  async scannerByTokenHash(tokenHash: string): Promise<string | undefined> {
+    return this.get('SELECT name FROM scanners WHERE token_hash = ?', tokenHash)?.name as
+      string | undefined;
   }
 
   async insertLogin(l: Omit<LoginRow, 'id'>): Promise<void> {
@@ -519,25 +656,17 @@ export class SqliteStorage implements Storage {
       ?.certificate_pem as string | undefined;
   }
 
-  async certificates(): Promise<Record<string, string>> {
-    const rows = this.db
-      .prepare('SELECT certificate_serial, certificate_pem FROM meters')
-      .all() as Row[];
+  async certificatesPage(
+    after: string | undefined,
+    limit: number,
+  ): Promise<Record<string, string>> {
+    const rows = this.stmt(
+      `SELECT certificate_serial, certificate_pem FROM meters WHERE certificate_serial > ?
+         ORDER BY certificate_serial LIMIT ?`,
+    ).all(after ?? '', limit) as Row[];
     return Object.fromEntries(
       rows.map((r) => [r.certificate_serial as string, r.certificate_pem as string]),
     );
-  }
-
-  async noteVerification(digest: string, at: string): Promise<number> {
-    return this.write(() => {
-      const before = (
-        this.stmt('SELECT seen FROM verifications WHERE digest = ?').get(digest) as Row | undefined
-      )?.seen as number | undefined;
-      this.stmt(
-        'INSERT INTO verifications (digest, seen, first_at, last_at) VALUES (?, 1, ?, ?) ON CONFLICT(digest) DO UPDATE SET seen = seen + 1, last_at = excluded.last_at',
-      ).run(digest, at, at);
-      return before ?? 0;
-    });
   }
 
   async setAdminTokenHash(hash: string): Promise<void> {

@@ -56,6 +56,25 @@ export interface AlertRow {
   reason: string;
 }
 
+/** How a piece was used: accepted by the post (scan) or refunded. A piece has at most one. */
+export interface ClaimRow {
+  pieceId: string;
+  kind: 'scan' | 'refund';
+  /** The scanner's name, or 'refund'. */
+  claimedBy: string;
+  firstAt: string;
+  lastAt: string;
+  /** Acceptance scans counted (0 for a refund). */
+  seen: number;
+}
+
+export interface RefillRow {
+  id: string;
+  amountCents: number;
+  /** The card processor's fingerprint of the card (null for refills made before v3). */
+  cardFingerprint: string | null;
+}
+
 export interface SessionRow {
   tokenHash: string;
   mailerId: string;
@@ -79,6 +98,7 @@ export interface CreditCommit {
     mailerId: string;
     amountCents: number;
     cardLast4: string;
+    cardFingerprint?: string | null;
     createdAt: string;
     receipt: string;
     signature: string;
@@ -114,6 +134,9 @@ export interface Storage {
     },
   ): Promise<void>;
 
+  /** Stores the card processor's token for auto-refill; touches no other setting. */
+  setCardToken(mailerId: string, cardToken: string): Promise<void>;
+
   insertMeter(mailerId: string, record: MeterRecord, certificatePem: string): Promise<void>;
   getMeterRecord(serial: string): Promise<MeterRecord | undefined>;
   getMeterByMailer(mailerId: string): Promise<MeterRecord | undefined>;
@@ -132,7 +155,7 @@ export interface Storage {
     query?: string,
   ): Promise<{ items: PieceRow[]; total: number }>;
   allPieces(mailerId: string): AsyncIterable<PieceRow>;
-  refillExists(id: string): Promise<boolean>;
+  getRefill(id: string): Promise<RefillRow | undefined>;
 
   insertLogin(login: Omit<LoginRow, 'id'>): Promise<void>;
   lastLogin(mailerId: string): Promise<LoginRow | undefined>;
@@ -145,11 +168,27 @@ export interface Storage {
   listAlerts(limit?: number): Promise<AlertRow[]>;
 
   certificate(serialHex: string): Promise<string | undefined>;
-  certificates(): Promise<Record<string, string>>;
+  /** Meter certificates in serial order, after `after`, at most `limit`. */
+  certificatesPage(after: string | undefined, limit: number): Promise<Record<string, string>>;
 
-  /** Counts a verification of an indicium; returns how many times it was seen before. */
-  noteVerification(digest: string, at: string): Promise<number>;
-  verificationsOf(digest: string): Promise<number>;
+  /** How a piece was used, if it was. */
+  claimOf(pieceId: string): Promise<ClaimRow | undefined>;
+  /**
+   * An acceptance scan, in one transaction with any refund: claims an unused piece for the scan,
+   * counts a scan of a scanned one, and leaves a refunded one alone. Returns the claim as it was
+   * before (undefined for a first scan).
+   */
+  noteScan(pieceId: string, scanner: string, at: string): Promise<ClaimRow | undefined>;
+  /**
+   * Claims a piece for its refund before the meter box credits it; 'scanned' when an acceptance
+   * scan came first. A refund claim already there (a retry) is the caller's.
+   */
+  claimForRefund(pieceId: string, at: string): Promise<'claimed' | 'scanned'>;
+  /** Gives a refund claim back when the refund did not happen (the piece is still issued). */
+  releaseRefundClaim(pieceId: string): Promise<void>;
+
+  addScanner(name: string, tokenHash: string, at: string): Promise<void>;
+  scannerByTokenHash(tokenHash: string): Promise<string | undefined>;
 
   setAdminTokenHash(hash: string): Promise<void>;
   adminTokenHash(): Promise<string | undefined>;

@@ -22,7 +22,11 @@ const WRITES = [
   'insertSession',
   'revokeSession',
   'addAlert',
-  'noteVerification',
+  'setCardToken',
+  'noteScan',
+  'claimForRefund',
+  'releaseRefundClaim',
+  'addScanner',
   'setAdminTokenHash',
 ] as const satisfies readonly (keyof Storage)[];
 

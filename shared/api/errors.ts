@@ -11,20 +11,24 @@ export const API_ERRORS = {
   UNAUTHENTICATED: { status: 401, advice: 'Sign in again (vpm login).' },
   SESSION_EXPIRED: { status: 401, advice: 'Your session ended; sign in again (vpm login).' },
   BAD_CREDENTIALS: { status: 401, advice: 'Check your user name and password.' },
-  ACCOUNT_LOCKED: {
+  HEADERS_TOO_LARGE: { status: 431, advice: 'Send smaller request headers.' },
+  RATE_LIMITED: {
     status: 429,
-    advice: 'Too many failed sign-ons; wait 15 minutes and try again.',
+    advice: 'Too many requests or failed sign-ons; wait as long as the message says and try again.',
   },
-  RATE_LIMITED: { status: 429, advice: 'Too many requests; wait a minute and try again.' },
   USERNAME_TAKEN: { status: 409, advice: 'Choose another user name.' },
   INSUFFICIENT_FUNDS: {
     status: 402,
     advice: 'Refill your meter (vpm refill AMOUNT) and try again.',
   },
+  BALANCE_LIMIT: {
+    status: 409,
+    advice: 'A meter holds at most $1,000,000.00; refill a smaller amount.',
+  },
   CARD_DECLINED: { status: 402, advice: 'Use another card or call your bank.' },
   IDEMPOTENCY_CONFLICT: {
     status: 409,
-    advice: 'This request key was used for a different piece; use a new key.',
+    advice: 'This request key was used for a different request; use a new key.',
   },
   PIECE_NOT_FOUND: { status: 404, advice: 'Check the mail piece id (vpm history lists them).' },
   REFUND_NOT_ALLOWED: {

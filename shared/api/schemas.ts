@@ -4,13 +4,27 @@
  * validates every request with these at the edge, and the client types its calls from the same
  * definitions, so the two sides cannot drift apart.
  */
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { FormatRegistry, Type, type Static, type TSchema } from '@sinclair/typebox';
+import { isCalendarDate } from '../calendar-date';
 import { MAIL_CLASS_NAMES } from '../mail-class';
-import { MAX_CENTS } from '../money';
+import { MAX_CENTS, MAX_REGISTER_CENTS } from '../money';
 import { ZIP5_PATTERN, ZIP_DEST_PATTERN } from '../zip';
 
+// `format: 'calendar-date'`: YYYY-MM-DD naming a day that exists (checked at the edge).
+if (!FormatRegistry.Has('calendar-date')) FormatRegistry.Set('calendar-date', isCalendarDate);
+
+/** An amount or a balance: 0 … MAX_CENTS, the product's one money ceiling. */
 const Cents = (description: string, minimum = 0) =>
   Type.Integer({ minimum, maximum: MAX_CENTS, description });
+/** A lifetime total (ascending register, total credited): it only grows. */
+const RegisterCents = (description: string) =>
+  Type.Integer({ minimum: 0, maximum: MAX_REGISTER_CENTS, description });
+/** A mailing date: YYYY-MM-DD, a real calendar day. */
+export const CalendarDate = Type.String({
+  pattern: '^\\d{4}-\\d{2}-\\d{2}$',
+  format: 'calendar-date',
+  description: 'YYYY-MM-DD, a day that exists',
+});
 
 export const Username = Type.String({
   pattern: '^[a-z0-9][a-z0-9._-]{2,63}$',
@@ -59,8 +73,8 @@ export const Account = Type.Object({
   meterSerial: Type.String(),
   certificateSerial: Type.String(),
   balanceCents: Cents('descending register: postage still available'),
-  ascendingCents: Cents('ascending register: postage used so far'),
-  creditedCents: Cents('total funded'),
+  ascendingCents: RegisterCents('ascending register: postage used so far'),
+  creditedCents: RegisterCents('total funded'),
   lowBalanceCents: Cents('warn below this balance'),
   autoRefillCents: Type.Union([Cents('refill by this amount when low', 1), Type.Null()]),
   demo: Type.Boolean(),
@@ -103,7 +117,7 @@ export const PieceSpec = Type.Object(
 export const DispenseRequest = Type.Object(
   {
     pieces: Type.Array(PieceSpec, { minItems: 1, maxItems: 500 }),
-    mailingDate: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
+    mailingDate: Type.Optional(CalendarDate),
   },
   { additionalProperties: false },
 );
@@ -112,9 +126,9 @@ export const IssuedPiece = Type.Object({
   pieceId: Uuid,
   idempotencyKey: Type.Union([IdempotencyKey, Type.Null()]),
   indicium: Base64,
-  postageCents: Type.Integer(),
-  ascendingCents: Type.Integer(),
-  descendingCents: Type.Integer(),
+  postageCents: Cents('postage of this piece', 1),
+  ascendingCents: RegisterCents('ascending register after this piece'),
+  descendingCents: Cents('descending register after this piece'),
   mailClass: MailClassSchema,
   destinationZip: Type.String(),
   mailingDate: Type.String(),
@@ -127,14 +141,14 @@ export const IssuedPiece = Type.Object({
 
 export const DispenseResponse = Type.Object({
   pieces: Type.Array(IssuedPiece),
-  balanceCents: Type.Integer(),
+  balanceCents: Cents('balance after this request'),
 });
 
 export const RefundRequest = Type.Object({ pieceId: Uuid }, { additionalProperties: false });
 export const RefundResponse = Type.Object({
   pieceId: Uuid,
-  refundedCents: Type.Integer(),
-  balanceCents: Type.Integer(),
+  refundedCents: Cents('postage credited back', 1),
+  balanceCents: Cents('balance after the refund'),
 });
 
 export const HistoryQuery = Type.Object(
@@ -150,10 +164,10 @@ export const HistoryItem = Type.Object({
   pieceId: Uuid,
   createdAt: Type.String(),
   mailingDate: Type.String(),
-  postageCents: Type.Integer(),
+  postageCents: Cents('postage of this piece', 1),
   mailClass: MailClassSchema,
   destinationZip: Type.String(),
-  ascendingCents: Type.Integer(),
+  ascendingCents: RegisterCents('ascending register after this piece'),
   status: Type.Union([Type.Literal('issued'), Type.Literal('refunded')]),
   refundable: Type.Boolean(),
   indicium: Base64,
@@ -174,12 +188,29 @@ export const VerifyResponse = Type.Object({
     ),
   ),
   reason: Type.String(),
-  seenBefore: Type.Integer({ description: 'how many times this indicium was verified before' }),
+  seenBefore: Type.Integer({
+    description: 'how many times the post office accepted this piece before (acceptance scans)',
+  }),
 });
 
+/** An acceptance scan by a postal scanner (POST /v1/scans): the verdict, and the piece is used. */
+export const ScanRequest = VerifyRequest;
+export const ScanResponse = VerifyResponse;
+
+export const CertificateSerial = Type.String({ pattern: '^[0-9a-f]{16}$' });
+export const CertificatesQuery = Type.Object(
+  {
+    after: Type.Optional(CertificateSerial),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
+  },
+  { additionalProperties: false },
+);
+
+/** One page of the meter certificates, in serial order; `next` is the `after` of the next page. */
 export const CertificateBundle = Type.Object({
   vendorCaPem: Type.String(),
   certificates: Type.Record(Type.String(), Type.String()),
+  next: Type.Optional(Type.Union([CertificateSerial, Type.Null()])),
 });
 
 export const Health = Type.Object({
@@ -215,6 +246,9 @@ export type HistoryItem = Static<typeof HistoryItem>;
 export type HistoryResponse = Static<typeof HistoryResponse>;
 export type VerifyRequest = Static<typeof VerifyRequest>;
 export type VerifyResponse = Static<typeof VerifyResponse>;
+export type ScanRequest = Static<typeof ScanRequest>;
+export type ScanResponse = Static<typeof ScanResponse>;
+export type CertificatesQuery = Static<typeof CertificatesQuery>;
 export type CertificateBundle = Static<typeof CertificateBundle>;
 export type FraudAlert = Static<typeof FraudAlert>;
 export type ErrorBody = Static<typeof ErrorBody>;

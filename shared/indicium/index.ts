@@ -1,2 +1,3 @@
 export * from './codec';
 export * from './verify';
+export * from './low-s';

@@ -6,6 +6,7 @@
  */
 import * as x509 from '@peculiar/x509';
 import { decodeIndicium, type DecodedIndicium } from './codec';
+import { isLowS } from './low-s';
 
 export type Verdict =
   'valid' | 'demo-sample' | 'bad-signature' | 'unknown-certificate' | 'duplicate' | 'unreadable';
@@ -84,6 +85,13 @@ export async function verifyIndicium(
       indicium,
     };
   }
+  // The high-s twin of a valid signature verifies too; it is a copy made from a printed piece.
+  if (!isLowS(indicium.signature))
+    return {
+      verdict: 'bad-signature',
+      reason: `signature is not in the form meter ${fields.deviceId} signs (high s): an altered copy`,
+      indicium,
+    };
   const ok = await crypto.subtle.verify(
     { name: 'ECDSA', hash: 'SHA-256' },
     key,

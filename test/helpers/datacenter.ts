@@ -5,7 +5,12 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initDataCenter, startDataCenter, type RunningDataCenter } from '../../server-mock/index';
+import {
+  initDataCenter,
+  startDataCenter,
+  type RunningDataCenter,
+  type StartOptions,
+} from '../../server-mock/index';
 import { DataCenterClient } from '../../client/services/datacenter-client';
 
 export interface TestDataCenter {
@@ -25,7 +30,10 @@ export interface TestDataCenter {
 let counter = 0;
 
 export async function startTestDataCenter(
-  options: { demo?: boolean; authRateLimit?: number; boxEntry?: string } = {},
+  options: { demo?: boolean; authRateLimit?: number; boxEntry?: string } & Pick<
+    StartOptions,
+    'cardProcessor' | 'signOn' | 'verifyRateLimit'
+  > = {},
 ): Promise<TestDataCenter> {
   const dir = await mkdtemp(join(tmpdir(), 'vpm-dc-'));
   const { adminToken, caPath, shares } = await initDataCenter(dir, {
@@ -40,6 +48,9 @@ export async function startTestDataCenter(
       shares,
       authRateLimit: options.authRateLimit ?? 1000,
       boxEntry: options.boxEntry,
+      cardProcessor: options.cardProcessor,
+      signOn: options.signOn,
+      verifyRateLimit: options.verifyRateLimit,
     });
   const t: TestDataCenter = {
     dir,

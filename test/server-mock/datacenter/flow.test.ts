@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeIndicium } from '../../../shared/indicium/codec';
+import { createScannerToken } from '../../../server-mock/index';
 import { startTestDataCenter, type TestDataCenter } from '../../helpers/datacenter';
 import { closeRaw, errorCode, piece, raw } from './support';
 
@@ -57,7 +58,14 @@ describe('DataCenter over HTTPS', () => {
       const first = pieces[0]!;
       const second = pieces[1]!;
       const bytes = (b64: string) => new Uint8Array(Buffer.from(b64, 'base64'));
+      // Anyone may verify (read-only); the post office's acceptance scan uses the piece.
       expect((await c.verify(bytes(second.indicium))).verdict).toBe('valid');
+      expect((await c.verify(bytes(second.indicium))).verdict).toBe('valid');
+      const scanner = await createScannerToken(t.dir, 'flow-post-office');
+      const scan = () =>
+        raw(t, 'POST', '/v1/scans', { token: scanner, body: { indicium: second.indicium } });
+      expect(((await scan()).body as { verdict: string }).verdict).toBe('valid');
+      expect(((await scan()).body as { verdict: string }).verdict).toBe('duplicate');
       expect((await c.verify(bytes(second.indicium))).verdict).toBe('duplicate');
 
       const refund = await c.refund({ pieceId: first.pieceId });
@@ -196,6 +204,7 @@ describe('DataCenter over HTTPS', () => {
         '/v1/refunds',
         '/v1/history',
         '/v1/verify',
+        '/v1/scans',
         '/v1/certificates/{serial}',
         '/v1/admin/alerts',
       ])
