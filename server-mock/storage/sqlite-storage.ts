@@ -169,13 +169,15 @@ export class SqliteStorage implements Storage {
            VALUES (?, 'scan', 'verify (before v3)', ?, ?, ?) ON CONFLICT(piece_id) DO NOTHING`,
       );
       const pieces = this.db.prepare('SELECT piece_id, indicium FROM pieces');
+      const found: [unknown, Row][] = [];
       for (const p of pieces.iterate() as Iterable<Row>) {
         const digest = createHash('sha256')
           .update(p.indicium as Buffer)
           .digest('hex');
         const v = counted.get(digest);
-        if (v) insert.run(p.piece_id, v.first_at, v.last_at, v.seen);
+        if (v) found.push([p.piece_id, v]);
       }
+      for (const [pieceId, v] of found) insert.run(pieceId, v.first_at, v.last_at, v.seen);
     }
     this.db.exec('DROP TABLE verifications');
   }
