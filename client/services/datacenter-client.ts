@@ -99,6 +99,18 @@ export class DataCenterClient {
             await new Promise((r) => setTimeout(r, 200 * attempt));
             continue;
           }
+          // Rate-limited (e.g. verifying a long batch): wait as told, if briefly, and go on.
+          const retryAfter = Number(response.headers['retry-after']);
+          if (
+            response.statusCode === 429 &&
+            retrySafe &&
+            attempt < attempts &&
+            retryAfter > 0 &&
+            retryAfter <= 60
+          ) {
+            await new Promise((r) => setTimeout(r, retryAfter * 1000));
+            continue;
+          }
           const advice = isApiErrorCode(code) ? ` ${API_ERRORS[code].advice}` : '';
           throw new DataCenterError(
             code,
