@@ -5,17 +5,16 @@
  * clients dispensing postage across many meters — closed loop for the peak rate and latency, then
  * open loop at half that rate for the latency goal — beside the raw one-core ECDSA P-256 signing
  * rate and the raw durable SQLite commit rate of the same machine, measured in the same run.
- * Also Data Matrix encoding per symbol: bwip-js (what the client uses) and `zint` when present.
+ * Then the client's figures (bench/client-figures.ts): Data Matrix encoding per symbol beside
+ * `zint`, and `vpm batch` of 1,000 and 10,000 pieces against the same data center.
  */
-import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import bwipjs from 'bwip-js/node';
 import { initDataCenter } from '../server-mock/index';
-import { batchMs } from './client-batch';
+import { clientFigures, type ClientFigures } from './client-figures';
 import { childProcesses, CpuMeter } from './cpu-time';
 import { httpsFloor, type HttpsFloor } from './https-floor';
 import { DataCenterError } from '../client/services/datacenter-client';
@@ -37,9 +36,12 @@ export interface BenchmarkOptions {
   log?: (line: string) => void;
   /** Writes V8 CPU profiles of the data center and its box processes here (node --cpu-prof). */
   profileDir?: string;
+  /** Only the client's figures (encoders and batches), against a data center that is not loaded. */
+  clientOnly?: boolean;
 }
 
 export interface BenchmarkResult {
+  /** null in a client-only run. */
   datacenter: {
     txPerSec: number;
     p50Ms: number;
@@ -62,12 +64,8 @@ export interface BenchmarkResult {
     cpuMsPerTx: Record<string, number> | null;
     /** The same load against a bare HTTPS server that does no work: the transport's own cost. */
     httpsFloor: HttpsFloor;
-  };
-  client: {
-    batch1000Ms: number | null;
-    barcodeMsPerSymbol: number | null;
-    zintMsPerSymbol: number | null;
-  };
+  } | null;
+  client: ClientFigures;
 }
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
@@ -117,54 +115,6 @@ export async function sqliteCommitRate(durationMs: number): Promise<number> {
     return n / ((now - start) / 1000);
   } finally {
     db.close();
-    await rm(dir, { recursive: true, force: true });
-  }
-}
-
-const PAYLOAD_BYTES = 146;
-
-/** bwip-js Data Matrix encoding of a 146-byte indicium, per symbol (as client/print does it). */
-export function bwipMsPerSymbol(count: number): number {
-  const encode = (bytes: Buffer) => {
-    let text = '';
-    for (const b of bytes) text += String.fromCharCode(b);
-    bwipjs.raw({ bcid: 'datamatrix', text, binarytext: true });
-  };
-  for (let i = 0; i < 20; i++) encode(randomBytes(PAYLOAD_BYTES)); // warm-up (JIT)
-  const inputs = Array.from({ length: count }, () => randomBytes(PAYLOAD_BYTES));
-  const start = performance.now();
-  for (const bytes of inputs) encode(bytes);
-  return (performance.now() - start) / count;
-}
-
-/** `zint -b 71` on the same payloads, in one batch run (no process start per symbol). */
-export async function zintMsPerSymbol(count: number): Promise<number | null> {
-  try {
-    execFileSync('zint', ['--version'], { stdio: 'ignore' });
-  } catch {
-    return null;
-  }
-  const dir = await mkdtemp(join(tmpdir(), 'vpm-bench-zint-'));
-  try {
-    const lines = Array.from({ length: count }, () =>
-      [...randomBytes(PAYLOAD_BYTES)].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join(''),
-    );
-    const input = join(dir, 'input.txt');
-    await writeFile(input, lines.join('\n') + '\n');
-    const args = [
-      '-b',
-      '71',
-      '--binary',
-      '--esc',
-      '--batch',
-      '--filetype=TXT',
-      '-o',
-      join(dir, '~~~~~.txt'),
-    ];
-    const start = performance.now();
-    execFileSync('zint', [...args, '-i', input], { stdio: 'ignore' });
-    return (performance.now() - start) / count;
-  } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -246,17 +196,12 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
   const perMailer = 2;
   const measureMs = quick ? 12_000 : 30_000;
 
-  say('Raw rates of this machine (one core):');
-  const ecdsa = ecdsaSignRate(quick ? 1500 : 4000);
-  say(`  ECDSA P-256 sign          ${ecdsa.toFixed(0)} /s`);
-  const sqlite = await sqliteCommitRate(quick ? 1500 : 4000);
-  say(`  SQLite durable commit     ${sqlite.toFixed(0)} /s  (WAL, synchronous=FULL)`);
-  const bwip = bwipMsPerSymbol(quick ? 100 : 500);
-  say(`  Data Matrix, bwip-js      ${bwip.toFixed(2)} ms/symbol (146 bytes)`);
-  const zint = await zintMsPerSymbol(quick ? 100 : 500);
-  say(
-    `  Data Matrix, zint -b 71   ${zint === null ? 'zint not installed' : `${zint.toFixed(2)} ms/symbol`}`,
-  );
+  if (!options.clientOnly) say('Raw rates of this machine (one core):');
+  const ecdsa = options.clientOnly ? 0 : ecdsaSignRate(quick ? 1500 : 4000);
+  if (!options.clientOnly) say(`  ECDSA P-256 sign          ${ecdsa.toFixed(0)} /s`);
+  const sqlite = options.clientOnly ? 0 : await sqliteCommitRate(quick ? 1500 : 4000);
+  if (!options.clientOnly)
+    say(`  SQLite durable commit     ${sqlite.toFixed(0)} /s  (WAL, synchronous=FULL)`);
 
   const dir = await mkdtemp(join(tmpdir(), 'vpm-bench-dc-'));
   let dc: Awaited<ReturnType<typeof spawnDataCenter>> | undefined;
@@ -274,6 +219,14 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
       delete process.env.VPM_BOX_CPU_PROF_DIR;
     }
     say(`Data center at ${dc.url} (own process, 4 box processes, SQLite WAL FULL, TLS)`);
+    const caPath = join(dir, 'tls', 'ca.pem');
+    if (options.clientOnly) {
+      say('Client:');
+      const client = await clientFigures(dc.url, caPath, { quick, say });
+      if (options.json) print(JSON.stringify({ client }));
+      else say(JSON.stringify({ client }, null, 2));
+      return { datacenter: null, client };
+    }
     const groups = 8;
     for (let i = 0; i < mailerCount; i += groups) {
       const made = await Promise.all(
@@ -318,37 +271,29 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     say(
       `  the same load on a bare HTTPS server (no work): ${floor.reqPerSec.toFixed(0)} req/s, ${floor.cpuMsPerReq ?? '?'} CPU ms per request (client + server)`,
     );
-    const batch1000 = await batchMs(dc.url, join(dir, 'tls', 'ca.pem'));
-    say(
-      `Client: 1,000-piece CSV batch to one PDF, end to end: ${batch1000.toFixed(0)} ms (goal < 3000 ms)`,
-    );
+    say('Client:');
+    const client = await clientFigures(dc.url, caPath, { quick, say });
     const errors: Record<string, number> = { ...peak.errors };
     for (const [k, v] of Object.entries(half.errors)) errors[k] = (errors[k] ?? 0) + v;
-    const result: BenchmarkResult = {
-      datacenter: {
-        txPerSec: round(txPerSec, 1),
-        p50Ms: round(percentile(sorted, 50)),
-        p95Ms: round(percentile(sorted, 95)),
-        p99Ms: round(percentile(sorted, 99)),
-        ecdsaSignPerSec: round(ecdsa, 0),
-        sqliteCommitPerSec: round(sqlite, 0),
-        p99MsAtHalfLoad: round(percentile(halfSorted, 99)),
-        ratioToEcdsa: round(txPerSec / ecdsa, 3),
-        ratioToSqlite: round(txPerSec / sqlite, 3),
-        mailers: mailerCount,
-        inFlight: mailerCount * perMailer,
-        errors,
-        cpuMsPerTx: peak.cpuMsPerTx,
-        httpsFloor: { reqPerSec: round(floor.reqPerSec, 0), cpuMsPerReq: floor.cpuMsPerReq },
-      },
-      client: {
-        batch1000Ms: round(batch1000, 0),
-        barcodeMsPerSymbol: round(bwip, 3),
-        zintMsPerSymbol: zint === null ? null : round(zint, 3),
-      },
+    const datacenter = {
+      txPerSec: round(txPerSec, 1),
+      p50Ms: round(percentile(sorted, 50)),
+      p95Ms: round(percentile(sorted, 95)),
+      p99Ms: round(percentile(sorted, 99)),
+      ecdsaSignPerSec: round(ecdsa, 0),
+      sqliteCommitPerSec: round(sqlite, 0),
+      p99MsAtHalfLoad: round(percentile(halfSorted, 99)),
+      ratioToEcdsa: round(txPerSec / ecdsa, 3),
+      ratioToSqlite: round(txPerSec / sqlite, 3),
+      mailers: mailerCount,
+      inFlight: mailerCount * perMailer,
+      errors,
+      cpuMsPerTx: peak.cpuMsPerTx,
+      httpsFloor: { reqPerSec: round(floor.reqPerSec, 0), cpuMsPerReq: floor.cpuMsPerReq },
     };
+    const result: BenchmarkResult = { datacenter, client };
     say(
-      `  ratio to one-core ECDSA: ${result.datacenter.ratioToEcdsa} (goal ≥ 0.25); to SQLite commits: ${result.datacenter.ratioToSqlite}`,
+      `  ratio to one-core ECDSA: ${datacenter.ratioToEcdsa} (goal ≥ 0.25); to SQLite commits: ${datacenter.ratioToSqlite}`,
     );
     if (options.json) print(JSON.stringify(result));
     else say(JSON.stringify(result, null, 2));

@@ -1,53 +1,111 @@
 /**
  * @module bench/client-batch
- * The client figure of issue 9: a 1,000-piece CSV batch to one print-ready PDF, end to end —
- * CSV checked whole, indicia bought from the data center in chunks, one PDF rendered — through
- * the same PostageService the CLI and the app use.
+ * The client figures of issues 9 and 16: a CSV batch to one print-ready PDF as a mailer runs it,
+ * `vpm batch FILE --out PDF` in a process of its own, from process start to exit (the PDF is
+ * closed before) — CSV checked whole, indicia bought from the data center in chunks, one PDF
+ * rendered. The process reports its own peak RSS and CPU time at exit (bench/exit-usage.mjs).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { NO_KEYCHAIN } from '../client/services/keychain';
-import { PostageService } from '../client/services/postage-service';
 import { SessionManager } from '../client/services/session';
 
-export async function batchMs(
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+export interface BatchRun {
+  pieces: number;
+  /** Process start to exit, wall clock. */
+  ms: number;
+  /** The batch process's peak resident set, all threads. */
+  peakRssMb: number;
+  /** CPU time of the batch process (user + system, all threads). */
+  cpuMs: number;
+  pdfBytes: number;
+}
+
+/** The address list: about 50 characters a row, every ZIP a real one for the indicium. */
+export function batchCsv(pieces: number): string {
+  const rows = Array.from(
+    { length: pieces },
+    (_, i) =>
+      `Person ${i},${i + 1} Main St,Springfield,IL,627${String(i % 100).padStart(2, '0')},0.78,first-class`,
+  );
+  return ['name,street,city,state,zip,postage,class', ...rows].join('\n') + '\n';
+}
+
+/** Signs a new mailer up and funds it, then times `vpm batch` of `pieces` rows to one PDF. */
+export async function batchRun(
   serverUrl: string,
   caPath: string,
   pieces = 1000,
-  user = 'benchbatch',
-): Promise<number> {
+  user = `benchbatch${pieces}`,
+): Promise<BatchRun> {
   const home = await mkdtemp(join(tmpdir(), 'vpm-bench-client-'));
   const session = new SessionManager(home, NO_KEYCHAIN, { server: serverUrl, ca: caPath }, {});
   try {
     const password = 'bench batch password';
-    await session.signUp({
-      username: user,
-      password,
-      name: 'Bench Batch',
-      originZip: '10001',
-    });
-    await session.signIn(user, password, false);
+    await session.signUp({ username: user, password, name: 'Bench Batch', originZip: '10001' });
+    await session.signIn(user, password, false); // the session file the CLI process reads
     await session.call((c) =>
       c.refill({
         amountCents: pieces * 100,
         cardNumber: '4242424242424242',
-        idempotencyKey: 'bench-batch-funds',
+        idempotencyKey: `bench-batch-funds-${pieces}`,
       }),
     );
-    const rows = Array.from(
-      { length: pieces },
-      (_, i) =>
-        `Person ${i},${i + 1} Main St,Springfield,IL,627${String(i % 100).padStart(2, '0')},0.78,first-class`,
-    );
-    const csv = ['name,street,city,state,zip,postage,class', ...rows].join('\n');
+    const csv = join(home, 'batch.csv');
+    const pdf = join(home, 'batch.pdf');
+    const usage = join(home, 'usage.json');
+    await writeFile(csv, batchCsv(pieces));
     const started = performance.now();
-    await new PostageService(session, home).runBatch(csv, {
-      out: join(home, 'batch.pdf'),
-      media: 'env10',
+    const child = spawn(
+      process.execPath,
+      [
+        '--import',
+        join(ROOT, 'bench', 'exit-usage.mjs'),
+        join(ROOT, 'bin', 'vpm.mjs'),
+        'batch',
+        csv,
+        '--out',
+        pdf,
+      ],
+      {
+        cwd: home,
+        env: {
+          ...process.env,
+          VPM_HOME: home,
+          VPM_KEYCHAIN: 'none',
+          VPM_SERVER: serverUrl,
+          VPM_CA: caPath,
+          VPM_BENCH_USAGE: usage,
+        },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('exit', (c) => resolve(c));
     });
-    return performance.now() - started;
+    const ms = performance.now() - started;
+    if (code !== 0) throw new Error(`vpm batch of ${pieces} exited with ${code}: ${stderr}`);
+    const u = JSON.parse(await readFile(usage, 'utf8')) as {
+      maxRssKb: number;
+      userUs: number;
+      systemUs: number;
+    };
+    return {
+      pieces,
+      ms,
+      peakRssMb: u.maxRssKb / 1024,
+      cpuMs: (u.userUs + u.systemUs) / 1000,
+      pdfBytes: (await stat(pdf)).size,
+    };
   } finally {
     await session.close();
     await rm(home, { recursive: true, force: true });

@@ -33,6 +33,7 @@ export function buildProgram(): Command {
     )
     .option('--quick', 'a shorter run (within two minutes)')
     .option('--json', 'print one JSON object')
+    .option('--client', 'only the client figures: Data Matrix encoding and vpm batch')
     .option('--faults', 'run the crash, tamper, fuzz and abuse campaigns instead')
     .option('--long', 'with --faults: the deep campaign')
     .option(
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
       async (opts: {
         quick?: boolean;
         json?: boolean;
+        client?: boolean;
         faults?: boolean;
         long?: boolean;
         profile?: string;
@@ -64,6 +66,7 @@ export function buildProgram(): Command {
         await runBenchmark({
           quick: opts.quick ?? false,
           json: opts.json ?? false,
+          clientOnly: opts.client ?? false,
           ...(opts.profile ? { profileDir: opts.profile } : {}),
         });
       },

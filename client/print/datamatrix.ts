@@ -1,10 +1,14 @@
 /**
  * @module print/datamatrix
- * The indicium as a Data Matrix (ECC 200) symbol: bwip-js computes the module matrix (always a
- * 48 × 48 symbol, which carries the 146 bytes in any encodation) and the renderer draws each dark
- * run as a vector rectangle. Also an SVG preview for the UI.
+ * The indicium as a Data Matrix (ECC 200) symbol, always 48 × 48 (it carries the 146 bytes in any
+ * encodation): ecc200.ts computes the module matrix of bytes that fit one Base256 field (1 to 172
+ * bytes, which every indicium does) in some 20 µs, where bwip-js took 2–5 ms; bwip-js still
+ * encodes anything else (it refuses what does not fit). The renderer draws each dark run as a
+ * vector rectangle. Also an SVG preview for the UI.
  */
-import bwipjs from 'bwip-js/node';
+import { createRequire } from 'node:module';
+import type BwipJs from 'bwip-js/node';
+import { ECC200_BASE256_CAPACITY, ecc200Modules } from './ecc200';
 
 /** Module size on paper: 1.5 pt = 0.53 mm, about 4 pixels at 200 dpi; 48 modules = 1 inch. */
 export const MODULE_PT = 1.5;
@@ -28,7 +32,7 @@ export interface Run {
 }
 
 /** Bytes a 48 × 48 symbol carries as one Base256 field: 174 data codewords less latch and length. */
-const BASE256_CAPACITY = 172;
+const BASE256_CAPACITY = ECC200_BASE256_CAPACITY;
 const RAW_CODEWORDS = Array.from({ length: 256 }, (_, i) => `^${String(i).padStart(3, '0')}`);
 
 /** The 255-state randomising of a Base256 codeword at 1-based position `position` (ISO 16022 5.2.9.5). */
@@ -38,7 +42,8 @@ function randomise255(value: number, position: number): number {
 }
 
 /**
- * The bwip-js options for an indicium's symbol. Bytes that fit are given as codewords (bwip-js's
+ * The bwip-js options for an indicium's symbol (bwip-js encodes only what ecc200.ts does not; the
+ * tests check that both give the same matrix). Bytes that fit are given as codewords (bwip-js's
  * `raw` input): one Base256 field — latch, length, the bytes — which is what binary data costs in
  * any encodation, and bwip-js then skips its encodation search (a quarter of its time) and only
  * pads, computes the Reed-Solomon ECC and places the modules. Longer input goes through
@@ -66,11 +71,21 @@ export function symbolOptions(bytes: Uint8Array): {
   return { bcid: 'datamatrix', text, binarytext: true, ...size };
 }
 
+let bwip: typeof BwipJs | undefined;
+/** bwip-js, loaded on first use: a large module that an indicium never needs. */
+function bwipjs(): typeof BwipJs {
+  bwip ??= createRequire(import.meta.url)('bwip-js/node') as typeof BwipJs;
+  return bwip;
+}
+
 /** Encodes bytes as a Data Matrix ECC 200 module matrix. */
 export function dataMatrixModules(bytes: Uint8Array): ModuleMatrix {
   // A fixed 48 × 48 symbol (174 data codewords, room for 146 bytes in any encodation), so every
   // indicium has the same size on paper and the layout does not depend on the data.
-  const [symbol] = bwipjs.raw(symbolOptions(bytes));
+  if (bytes.length > 0 && bytes.length <= BASE256_CAPACITY) {
+    return { columns: SYMBOL_MODULES, rows: SYMBOL_MODULES, dark: ecc200Modules(bytes) };
+  }
+  const [symbol] = bwipjs().raw(symbolOptions(bytes));
   if (!symbol || !('pixs' in symbol)) throw new Error('datamatrix: bwip-js returned no matrix');
   if (symbol.pixx !== SYMBOL_MODULES || symbol.pixy !== SYMBOL_MODULES) {
     throw new Error(`datamatrix: expected a 48 × 48 symbol, got ${symbol.pixx} × ${symbol.pixy}`);
