@@ -13,4 +13,3 @@ export * from './html';
 export * from './printers';
 export * from './bridge-printer';
 export * from './print-pieces';
-export * from './symbol-pool';

@@ -45,7 +45,7 @@ export interface PrintPiece {
   recipient: Address;
   /** Overrides the batch's return address for this piece. */
   returnAddress?: Address;
-  /** The indicium's Data Matrix, when already encoded (symbol-pool.ts); else encoded here. */
+  /** The indicium's Data Matrix, when already encoded; else encoded here. */
   symbol?: ModuleMatrix;
 }
 
@@ -61,6 +61,11 @@ export interface RenderOptions {
   returnAddress?: Address;
   /** PDF document title. */
   title?: string;
+  /**
+   * Called with the number of pieces whose pages have been written to the output so far (not
+   * drawn or encoded: written), as pages go out and once more when the output is closed.
+   */
+  onProgress?: (piecesWritten: number) => void;
 }
 
 export interface RenderResult {
@@ -302,10 +307,21 @@ export async function renderPieces(
   // its chunks would wait for a process.nextTick that a tight loop of awaits never lets run.
   // Written two or three pages at a time (a page is some 3 KB): one write call per page costs more than
   // drawing the text of it.
-  const pump = async (): Promise<void> => {
+  // `written`: the pieces on the pages pdfkit has finished (all before the page being drawn);
+  // reported when the output has taken the last of their bytes (a write's callback), so progress
+  // never runs ahead of a slow printer or disk.
+  const progress = opts.onProgress;
+  const pump = async (written: number): Promise<void> => {
     if (doc.readableLength < WRITE_BYTES) return;
+    let last: Buffer | undefined;
     for (let chunk = doc.read() as Buffer | null; chunk !== null; chunk = doc.read()) {
-      if (!failed) out.write(chunk);
+      if (last && !failed) out.write(last);
+      last = chunk;
+    }
+    if (last && !failed) {
+      out.write(last, (error) => {
+        if (!error && !failed) progress?.(written);
+      });
     }
     if (out.writableNeedDrain && !failed) await once(out, 'drain');
   };
@@ -326,7 +342,7 @@ export async function renderPieces(
         fastDeflate((doc as unknown as { page: FlushedPage }).page);
         pages += 1;
         slot = 0;
-        await pump(); // the previous page has just been written
+        await pump(count); // the previous page has just been written
       }
       drawPiece(doc, medium, slot, piece, fields, opts.returnAddress, calibration, fits);
       slot += 1;
@@ -358,5 +374,6 @@ export async function renderPieces(
   await finished;
   out.off('error', onError);
   if (failed) throw failed;
+  progress?.(count);
   return { pages, pieces: count };
 }

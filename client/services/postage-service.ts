@@ -14,8 +14,6 @@ import {
   printPieces,
   renderHtmlToFile,
   renderToFile,
-  SymbolPool,
-  withSymbols,
   type Address,
   type Calibration,
   type MediumId,
@@ -116,9 +114,11 @@ export class PostageService {
     pieces: PrintPiece[] | AsyncIterable<PrintPiece>,
     output: Output,
     name: string,
+    onProgress?: (piecesWritten: number) => void,
   ): Promise<OutputResult> {
     const opts = {
       media: output.media,
+      ...(onProgress ? { onProgress } : {}),
       ...(output.calibration ? { calibration: output.calibration } : {}),
       ...(output.returnAddress ? { returnAddress: output.returnAddress } : {}),
     };
@@ -192,19 +192,10 @@ export class PostageService {
     output: Output,
     options: BatchOptions = {},
   ): Promise<{ pieces: number; charged: number; balanceCents: number } & OutputResult> {
-    // The encoder threads start first: they load bwip-js and warm up while the CSV is checked
-    // and the first chunk is bought.
-    const pool = new SymbolPool();
-    try {
-      return await this.batch(pool, csv, output, options);
-    } finally {
-      // The threads stop in the background (some 40 ms); the batch's result does not wait.
-      pool.close().catch(() => undefined);
-    }
+    return this.batch(csv, output, options);
   }
 
   private async batch(
-    pool: SymbolPool,
     csv: string,
     output: Output,
     options: BatchOptions,
@@ -239,7 +230,6 @@ export class PostageService {
     const total = parsed.pieces.length;
     let charged = 0;
     let balanceCents = 0;
-    let rendered = 0;
     const session = this.session;
     const resume = state;
     const remember = (lines: JournalLine[]) => this.remember(lines);
@@ -290,9 +280,6 @@ export class PostageService {
               indicium: Buffer.from(piece.indicium, 'base64'),
               recipient: (chunk[j] as BatchPiece).recipient,
             };
-            rendered++;
-            if (rendered % 100 === 0 || rendered === total)
-              options.onProgress?.({ phase: 'rendering', done: rendered, total });
           }
         }
       } finally {
@@ -300,11 +287,16 @@ export class PostageService {
         await next?.catch(() => undefined);
       }
     }
-    const result = await this.output(
-      withSymbols(paidPieces(), pool),
-      output,
-      `batch-${state.batchId}`,
-    );
+    // Progress counts the pieces whose pages are written (not those bought or being drawn), in
+    // hundreds and at the end.
+    let reported = 0;
+    const written = (done: number) => {
+      const step = done >= total ? total : done - (done % 100);
+      if (step <= reported) return;
+      reported = step;
+      options.onProgress?.({ phase: 'rendering', done: step, total });
+    };
+    const result = await this.output(paidPieces(), output, `batch-${state.batchId}`, written);
     state.complete = true;
     await writePrivate(file, JSON.stringify(state));
     return { pieces: total, charged, balanceCents, ...result };

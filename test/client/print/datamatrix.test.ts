@@ -1,14 +1,21 @@
 /**
- * Tests of the Data Matrix encoding (client/print/datamatrix.ts): bytes given to bwip-js as one
- * Base256 field decode back exactly (zxing-wasm on an image of the module matrix), for indicia
- * and for any length that fits the 48 × 48 symbol; longer input is refused as before.
+ * Tests of the Data Matrix encoding (client/print/datamatrix.ts, ecc200.ts): the native encoder's
+ * matrix is module for module the one bwip-js makes from the same Base256 codewords, and decodes
+ * back to exactly the bytes with zxing-wasm and with dmtxread, for indicia and for every length
+ * that fits the 48 × 48 symbol; longer or empty input is refused as before.
  */
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import bwipjs from 'bwip-js/node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prepareZXingModule, readBarcodes } from 'zxing-wasm/reader';
 import { dataMatrixModules, symbolOptions, type ModuleMatrix } from '../../../client/print';
+import { base256Codewords } from '../../../client/print/ecc200';
 
 beforeAll(async () => {
   const path = createRequire(import.meta.url).resolve('zxing-wasm/reader/zxing_reader.wasm');
@@ -42,6 +49,34 @@ function image(matrix: ModuleMatrix): { data: Uint8ClampedArray; width: number; 
   return { data, width, height };
 }
 
+/** A PGM (P5) image of the matrix, 4 pixels a module, with a 4-module quiet zone, for dmtxread. */
+function pgm(matrix: ModuleMatrix): Buffer {
+  const px = 4;
+  const q = 4;
+  const width = (matrix.columns + 2 * q) * px;
+  const data = Buffer.alloc(width * (matrix.rows + 2 * q) * px, 255);
+  for (let r = 0; r < matrix.rows; r++) {
+    for (let c = 0; c < matrix.columns; c++) {
+      if (matrix.dark[r * matrix.columns + c] !== 1) continue;
+      for (let y = 0; y < px; y++) {
+        const start = ((r + q) * px + y) * width + (c + q) * px;
+        data.fill(0, start, start + px);
+      }
+    }
+  }
+  return Buffer.concat([Buffer.from(`P5\n${width} ${data.length / width}\n255\n`), data]);
+}
+
+/** Every length that fits, and indicium-sized payloads: random, all zero, all one. */
+function payloads(): Uint8Array[] {
+  return [
+    ...Array.from({ length: 20 }, () => randomBytes(146)),
+    ...Array.from({ length: 172 }, (_, i) => randomBytes(i + 1)),
+    new Uint8Array(146),
+    new Uint8Array(146).fill(255),
+  ].map((b) => new Uint8Array(b));
+}
+
 async function decode(matrix: ModuleMatrix): Promise<string | undefined> {
   const img = image(matrix) as unknown as Parameters<typeof readBarcodes>[0];
   const [result] = await readBarcodes(img, { formats: ['DataMatrix'], tryHarder: false });
@@ -56,14 +91,44 @@ describe('dataMatrixModules()', () => {
     expect(options.text).toBe('^231^047^193^086^045');
   });
 
-  it('decodes to exactly the bytes, for 146-byte indicia and every length that fits', async () => {
-    const inputs = [
-      ...Array.from({ length: 40 }, () => randomBytes(146)),
-      ...Array.from({ length: 172 }, (_, i) => randomBytes(i + 1)),
-      new Uint8Array(146), // all zero
-      new Uint8Array(146).fill(255),
-    ];
-    for (const bytes of inputs) {
+  it('makes the matrix bwip-js makes from the same codewords, for every length that fits', () => {
+    for (const bytes of payloads()) {
+      const [symbol] = bwipjs.raw(symbolOptions(bytes));
+      if (!symbol || !('pixs' in symbol)) throw new Error('bwip-js returned no matrix');
+      expect(dataMatrixModules(bytes), `${bytes.length} bytes`).toEqual({
+        columns: 48,
+        rows: 48,
+        dark: Uint8Array.from(symbol.pixs),
+      });
+    }
+  });
+
+  it('decodes to exactly the bytes with dmtxread, for every length that fits', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vpm-dmtx-'));
+    try {
+      const inputs = payloads();
+      const files = await Promise.all(
+        inputs.map(async (bytes, i) => {
+          const file = join(dir, `${i}.pgm`);
+          await writeFile(file, pgm(dataMatrixModules(bytes)));
+          return file;
+        }),
+      );
+      // One run over every image, in order: dmtxread prints each symbol's bytes as they are,
+      // one after the other, so the output must be exactly the payloads concatenated.
+      const { stdout } = await promisify(execFile)('dmtxread', ['-N1', '-m', '20000', ...files], {
+        encoding: 'buffer',
+        maxBuffer: 1 << 24,
+        timeout: 240_000,
+      });
+      expect(stdout.toString('hex')).toBe(Buffer.concat(inputs).toString('hex'));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
+
+  it('decodes to exactly the bytes with zxing, for 146-byte indicia and every length that fits', async () => {
+    for (const bytes of payloads()) {
       const matrix = dataMatrixModules(new Uint8Array(bytes));
       expect([matrix.columns, matrix.rows]).toEqual([48, 48]);
       expect(await decode(matrix), `${bytes.length} bytes`).toBe(
@@ -75,5 +140,14 @@ describe('dataMatrixModules()', () => {
   it('refuses bytes that do not fit a 48 × 48 symbol', () => {
     expect(() => dataMatrixModules(new Uint8Array(randomBytes(173)))).toThrow(/datamatrix/i);
     expect(() => dataMatrixModules(new Uint8Array(0))).toThrow();
+    expect(() => base256Codewords(new Uint8Array(173))).toThrow(/1 to 172/);
+    expect(() => base256Codewords(new Uint8Array(0))).toThrow(/1 to 172/);
+  });
+
+  it('pads with 129, then the 253-state randomised pad, to 174 data codewords', () => {
+    const cw = base256Codewords(new Uint8Array([0, 255, 65]));
+    // Positions 7 and 8: 129 + (149 × p mod 253) + 1, less 254 when above 254.
+    expect([...cw.subarray(0, 8)]).toEqual([231, 47, 193, 86, 45, 129, 161, 56]);
+    expect(base256Codewords(new Uint8Array(171).fill(7))[173]).toBe(129); // one pad, plain
   });
 });

@@ -316,6 +316,30 @@ describe('renderPieces()', () => {
     expect(maxBacklog).toBeLessThan(64 * 1024); // never more than about a page queued
     expect(written).toBeGreaterThan(40 * 1000);
   });
+
+  it('reports progress as pieces whose pages the output has received, not pieces drawn', async () => {
+    let received = '';
+    const out = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        received += chunk.toString('latin1');
+        setTimeout(cb, 1);
+      },
+    });
+    const reports: { done: number; pagesReceived: number }[] = [];
+    const pages = () => received.split('/Type /Page\n').length - 1;
+    const result = await renderPieces(
+      Array.from({ length: 30 }, () => piece),
+      { media: 'env10', onProgress: (done) => reports.push({ done, pagesReceived: pages() }) },
+      out,
+    );
+    expect(result.pieces).toBe(30);
+    expect(reports.length).toBeGreaterThan(3); // as it goes, not only at the end
+    expect(reports.at(-1)).toEqual({ done: 30, pagesReceived: 30 });
+    for (const [i, r] of reports.entries()) {
+      expect(r.done).toBeLessThanOrEqual(r.pagesReceived); // one piece a page on an envelope
+      if (i > 0) expect(r.done).toBeGreaterThanOrEqual(reports[i - 1]?.done ?? 0);
+    }
+  });
 });
 
 describe('postageText()', () => {
