@@ -297,6 +297,7 @@ export class PostageService {
       options.onProgress?.({ phase: 'rendering', done: step, total });
     };
     const result = await this.output(paidPieces(), output, `batch-${state.batchId}`, written);
+    written(total); // outputs that report no progress of their own (HTML) report the end here
     state.complete = true;
     await writePrivate(file, JSON.stringify(state));
     return { pieces: total, charged, balanceCents, ...result };

@@ -23,7 +23,7 @@ import { pieceFor } from './helpers';
 let piece: PrintPiece;
 beforeAll(async () => {
   const p = await pieceFor((await makePki()).meters[0] as Meter);
-  // Encoded once, as a batch's pieces come from the encoder threads (symbol-pool.ts).
+  // Encoded once, as a piece may come with its symbol already encoded.
   piece = { ...p, symbol: dataMatrixModules(p.indicium) };
 });
 
