@@ -110,6 +110,8 @@ export class DataCenter {
     this.ttl = options.sessionTtlSeconds ?? 8 * 3600;
     this.refundWindowMs = (options.refundWindowDays ?? 30) * 86_400_000;
     this.throttle = new SignOnThrottle(options.signOn);
+    // Made now, so that even the first unknown user name costs no more than a wrong password.
+    void this.decoyVerifier().catch(() => undefined);
   }
 
   private log(event: string, fields: Record<string, unknown>): void {
