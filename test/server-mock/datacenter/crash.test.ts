@@ -73,29 +73,34 @@ describe('DataCenter under crashes', () => {
     await expectConsistent(t.dir, outcome.received, mailers);
   });
 
-  it('loses nothing when the data center process is killed at a random moment and restarted', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'vpm-crash-'));
-    cleanup.push(() => rm(dir, { recursive: true, force: true }));
-    const { shares } = await initDataCenter(dir);
-    const caPem = await readCa(dir);
-    let dc = await spawnDataCenter(dir, { shares });
-    cleanup.push(() => dc.stop());
-    let mailers = await makeMailers(dc.url, caPem, 3, 100_000, 'dckill');
+  // Two data center processes start here (boxes, unlock, TLS): slow on a loaded 2-core machine.
+  it(
+    'loses nothing when the data center process is killed at a random moment and restarted',
+    { timeout: 180_000 },
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'vpm-crash-'));
+      cleanup.push(() => rm(dir, { recursive: true, force: true }));
+      const { shares } = await initDataCenter(dir);
+      const caPem = await readCa(dir);
+      let dc = await spawnDataCenter(dir, { shares });
+      cleanup.push(() => dc.stop());
+      let mailers = await makeMailers(dc.url, caPem, 3, 100_000, 'dckill');
 
-    let stop!: () => void;
-    const load = runLoad(mailers, 4, new Promise<void>((r) => (stop = r)));
-    await sleep(randomMs(200, 1200));
-    await dc.crash();
-    await sleep(100);
-    stop();
-    const outcome = await load;
-    await closeMailers(mailers);
+      let stop!: () => void;
+      const load = runLoad(mailers, 4, new Promise<void>((r) => (stop = r)));
+      await sleep(randomMs(200, 1200));
+      await dc.crash();
+      await sleep(100);
+      stop();
+      const outcome = await load;
+      await closeMailers(mailers);
 
-    dc = await spawnDataCenter(dir, { shares });
-    mailers = reconnect(mailers, dc.url, caPem);
-    cleanup.push(() => closeMailers(mailers));
-    const retried = await settle(outcome, mailers);
-    expect(retried.refused).toEqual({});
-    await expectConsistent(dir, outcome.received, mailers);
-  });
+      dc = await spawnDataCenter(dir, { shares });
+      mailers = reconnect(mailers, dc.url, caPem);
+      cleanup.push(() => closeMailers(mailers));
+      const retried = await settle(outcome, mailers);
+      expect(retried.refused).toEqual({});
+      await expectConsistent(dir, outcome.received, mailers);
+    },
+  );
 });
