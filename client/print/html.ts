@@ -38,8 +38,9 @@ function styleSheet(medium: Medium): string {
     `@font-face{font-family:Arimo;font-style:normal;font-weight:700;` +
     `src:url(data:font/woff2;base64,${ARIMO_BOLD_WOFF2}) format("woff2")}` +
     `@page{size:${num(medium.width)}pt ${num(medium.height)}pt;margin:0}` +
-    `html,body{margin:0;padding:0;background:#fff}` +
-    `svg.page{display:block;overflow:hidden;break-after:page;` +
+    // Black on white whatever the system's colour scheme or contrast mode says.
+    `:root{color-scheme:only light}html,body{margin:0;padding:0;background:#fff}` +
+    `svg.page{display:block;overflow:hidden;break-after:page;forced-color-adjust:none;` +
     `-webkit-print-color-adjust:exact;print-color-adjust:exact}` +
     `svg.page:last-child{break-after:auto}` +
     `text{font-family:Arimo;font-weight:400;font-kerning:normal;text-rendering:geometricPrecision}` +
@@ -51,7 +52,7 @@ function styleSheet(medium: Medium): string {
 export function htmlDocumentStart(medium: Medium, title: string): string {
   const css = styleSheet(medium);
   const hash = createHash('sha256').update(css).digest('base64');
-  const csp = `default-src 'none'; style-src 'sha256-${hash}'; font-src data:; img-src data:; base-uri 'none'; form-action 'none'`;
+  const csp = `default-src 'none'; style-src 'sha256-${hash}'; font-src data:; base-uri 'none'; form-action 'none'`;
   return (
     `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">` +
     `<meta http-equiv="Content-Security-Policy" content="${csp}">` +

@@ -109,8 +109,8 @@ function rawRows(csv: string, errors: ReadonlyArray<{ line: number }>): BatchRow
 }
 
 /**
- * The client services. `printerDriver` replaces CUPS where there is none (Windows: Electron's
- * printing, electron/windows-print.ts).
+ * The client services. `printerDriver` replaces CUPS (the desktop app's printing through
+ * Chromium, electron/html-print.ts: always on Windows, on request elsewhere).
  */
 export const createClientServices = async (
   options: Parameters<CreateClientServices>[0],

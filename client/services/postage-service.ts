@@ -83,7 +83,7 @@ export class PostageService {
   constructor(
     private readonly session: SessionManager,
     private readonly home: string,
-    /** How jobs reach printers: CUPS by default; Electron's printing on Windows. */
+    /** How jobs reach printers: CUPS by default; Chromium's printing in the desktop app. */
     private readonly driver?: PrinterDriver,
   ) {}
 

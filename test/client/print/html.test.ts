@@ -230,6 +230,37 @@ describe('the HTML print document', () => {
     }
   });
 
+  it('draws every word where the PDF draws it (same plan, Helvetica-compatible font)', async () => {
+    /** Words of page 1 by text, each list in reading position: [xMin, baseline-ish yMax]. */
+    const words = async (pdf: string): Promise<Map<string, Array<[number, number]>>> => {
+      const xml = (await run('pdftotext', ['-bbox', '-f', '1', '-l', '1', pdf, '-'])).stdout;
+      const map = new Map<string, Array<[number, number]>>();
+      for (const m of xml
+        .toString()
+        .matchAll(/xMin="([\d.]+)" yMin="[\d.]+" xMax="[\d.]+" yMax="([\d.]+)">([^<]+)</g)) {
+        const list = map.get(m[3] ?? '') ?? [];
+        list.push([Number(m[1]), Number(m[2])]);
+        map.set(m[3] ?? '', list);
+      }
+      for (const list of map.values()) list.sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+      return map;
+    };
+    for (const media of ['env10', 'label4x6'] as const) {
+      const html = await words(files.get(media)?.chromium ?? '');
+      const pdf = await words(files.get(media)?.pdfkit ?? '');
+      expect([...html.keys()].sort(), media).toEqual([...pdf.keys()].sort());
+      expect(pdf.size, media).toBeGreaterThan(20);
+      for (const [text, places] of pdf) {
+        for (const [i, [x, y]] of places.entries()) {
+          const [hx, hy] = html.get(text)?.[i] ?? [NaN, NaN];
+          // Line starts agree exactly; later words within the fonts' kerning differences.
+          expect(Math.abs(hx - x), `${media} "${text}" x`).toBeLessThanOrEqual(2);
+          expect(Math.abs(hy - y), `${media} "${text}" y`).toBeLessThanOrEqual(0.5);
+        }
+      }
+    }
+  });
+
   it('is accepted by the verifier', async () => {
     const report = await verifyScan(files.get('env10')?.chromium ?? '', {
       certificates: pki.source,
