@@ -9,6 +9,7 @@
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +17,9 @@ import {
   HTML_DOCUMENT_END,
   MEDIA,
   MEDIUM_IDS,
+  dataMatrixModules,
   htmlDocumentStart,
+  renderHtml,
   renderHtmlJobs,
   renderHtmlToFile,
   renderToFile,
@@ -333,6 +336,56 @@ describe('renderHtmlJobs()', () => {
     await writeFile(first, jobs[0]?.html ?? '');
     await chromiumPdf(first, join(dir, 'job-0.pdf'));
     expect((await pdfInfo(join(dir, 'job-0.pdf'))).pages).toBe(2);
+  });
+
+  it('holds one job’s pages at a time, however long the batch', async () => {
+    const first = (pieces.get('env10') ?? [])[0] as PrintPiece;
+    const piece = { ...first, symbol: dataMatrixModules(first.indicium) };
+    let pulled = 0;
+    async function* batch(): AsyncGenerator<PrintPiece> {
+      for (let i = 0; i < 1_000; i++) {
+        pulled += 1;
+        yield piece;
+      }
+    }
+    const pulledAtJob: number[] = [];
+    const result = await renderHtmlJobs(batch(), { media: 'env10' }, async () => {
+      pulledAtJob.push(pulled);
+    });
+    expect(result).toEqual({ pages: 1_000, pieces: 1_000 });
+    expect(pulledAtJob).toEqual([200, 400, 600, 800, 1_000]);
+  });
+
+  it('streams a document to a slow file, waiting for it', async () => {
+    const first = (pieces.get('env10') ?? [])[0] as PrintPiece;
+    const piece = { ...first, symbol: dataMatrixModules(first.indicium) };
+    let pulled = 0;
+    function* batch(): Generator<PrintPiece> {
+      for (let i = 0; i < 300; i++) {
+        pulled += 1;
+        yield piece;
+      }
+    }
+    let release: (() => void) | undefined;
+    let bytes = 0;
+    const out = new Writable({
+      highWaterMark: 64 * 1024,
+      write(chunk: Buffer, _encoding, callback) {
+        bytes += chunk.length;
+        // The consumer stalls after the first 100 KB until released.
+        if (bytes > 100_000 && !release) release = callback;
+        else callback();
+      },
+    });
+    const done = renderHtml(batch(), { media: 'env10' }, out);
+    const turn = () => new Promise((r) => setImmediate(r));
+    while (!release) await turn();
+    for (let i = 0; i < 100; i++) await turn();
+    // Some 100 KB written and 64 KB buffered, then it waits for the consumer, not rendering ahead.
+    expect(pulled).toBeLessThan(30);
+    release?.();
+    expect(await done).toEqual({ pages: 300, pieces: 300 });
+    expect(pulled).toBe(300);
   });
 
   it('refuses a bad piece, or no piece, and leaves no file behind', async () => {
