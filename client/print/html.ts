@@ -160,9 +160,14 @@ export async function renderHtml(
     failed ??= error;
   };
   out.on('error', onError);
-  const write = async (text: string): Promise<void> => {
+  const progress = opts.onProgress;
+  /** Writes; `written` pieces are reported once the output has taken the text. */
+  const write = async (text: string, written?: number): Promise<void> => {
     if (failed) throw failed;
-    if (!out.write(text) && !failed) await once(out, 'drain');
+    const more = out.write(text, (error) => {
+      if (!error && !failed && written !== undefined) progress?.(written);
+    });
+    if (!more && !failed) await once(out, 'drain');
     if (failed) throw failed;
   };
   let pages = 0;
@@ -172,9 +177,9 @@ export async function renderHtml(
     for await (const page of htmlPages(pieces, { ...opts, media: medium })) {
       if (!started) await write(htmlDocumentStart(medium, titleFor(opts, medium)));
       started = true;
-      await write(page.svg);
       pages += 1;
       count += page.pieces;
+      await write(page.svg, count);
     }
     await write(HTML_DOCUMENT_END);
   } catch (error) {
@@ -185,6 +190,8 @@ export async function renderHtml(
   out.end();
   await finished;
   out.off('error', onError);
+  if (failed) throw failed;
+  progress?.(count);
   return { pages, pieces: count };
 }
 
@@ -221,7 +228,7 @@ export interface HtmlJob {
 /**
  * Renders a batch as HTML documents of at most `pagesPerJob` pages each (one print job each),
  * handing each finished document to `onJob` before the next is made: however long the batch,
- * only one job's pages are held in memory.
+ * only one job's pages are held in memory. Progress counts the pieces of the jobs handed over.
  */
 export async function renderHtmlJobs(
   pieces: AsyncIterable<PrintPiece> | Iterable<PrintPiece>,
@@ -243,6 +250,7 @@ export async function renderHtmlJobs(
     jobPieces = 0;
     index += 1;
     await onJob({ ...job, pieces: inJob });
+    opts.onProgress?.(count);
   };
   for await (const page of htmlPages(pieces, { ...opts, media: medium })) {
     svgs.push(page.svg);

@@ -349,11 +349,17 @@ describe('renderHtmlJobs()', () => {
       }
     }
     const pulledAtJob: number[] = [];
-    const result = await renderHtmlJobs(batch(), { media: 'env10' }, async () => {
-      pulledAtJob.push(pulled);
-    });
+    const progress: number[] = [];
+    const result = await renderHtmlJobs(
+      batch(),
+      { media: 'env10', onProgress: (n) => progress.push(n) },
+      async () => {
+        pulledAtJob.push(pulled);
+      },
+    );
     expect(result).toEqual({ pages: 1_000, pieces: 1_000 });
     expect(pulledAtJob).toEqual([200, 400, 600, 800, 1_000]);
+    expect(progress).toEqual([200, 400, 600, 800, 1_000]);
   });
 
   it('streams a document to a slow file, waiting for it', async () => {
@@ -377,15 +383,20 @@ describe('renderHtmlJobs()', () => {
         else callback();
       },
     });
-    const done = renderHtml(batch(), { media: 'env10' }, out);
+    const progress: number[] = [];
+    const done = renderHtml(batch(), { media: 'env10', onProgress: (n) => progress.push(n) }, out);
     const turn = () => new Promise((r) => setImmediate(r));
     while (!release) await turn();
     for (let i = 0; i < 100; i++) await turn();
-    // Some 100 KB written and 64 KB buffered, then it waits for the consumer, not rendering ahead.
+    // Some 100 KB written and 64 KB buffered, then it waits for the consumer, not rendering ahead;
+    // progress counts only the pieces whose pages the consumer has taken.
     expect(pulled).toBeLessThan(30);
+    expect(Math.max(0, ...progress)).toBeLessThan(pulled - 3);
     release?.();
     expect(await done).toEqual({ pages: 300, pieces: 300 });
     expect(pulled).toBe(300);
+    expect(progress.at(-1)).toBe(300);
+    expect(progress).toEqual([...progress].sort((a, b) => a - b));
   });
 
   it('refuses a bad piece, or no piece, and leaves no file behind', async () => {
