@@ -1,5 +1,6 @@
 // Lint rules, including the folder boundaries of the architecture: only electron/ imports
-// `electron`; renderer/ has no Node; shared/ has no Node, DOM or electron.
+// `electron`; renderer/ has no Node; shared/ has no Node, DOM or electron; postal/ (another
+// organisation's service) imports neither the data center nor the client.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
@@ -46,6 +47,40 @@ export default tseslint.config(
   {
     files: ['server-mock/**', 'client/**', 'test/**', 'bench/**'],
     rules: { 'no-restricted-imports': ['error', { paths: [noElectron] }] },
+  },
+  {
+    files: ['server-mock/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noElectron],
+          patterns: [
+            {
+              group: ['**/postal/index', '**/postal/*.ts', '../postal/**', '../../postal/**'],
+              message: 'the data center talks to the postal authority over HTTPS only.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['postal/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [noElectron],
+          patterns: [
+            {
+              group: ['**/server-mock/**', '**/client/**', '**/electron/**', '**/renderer/**'],
+              message: 'postal/ is the postal authority: it may import only shared/.',
+            },
+          ],
+        },
+      ],
+    },
   },
   {
     files: ['renderer/**'],

@@ -15,6 +15,7 @@ import { buildServer } from './communication/server';
 import { createTls, tlsPaths } from './communication/tls';
 import { FakeCardProcessor, type CardProcessor } from './function/card-processor';
 import { DataCenter } from './function/data-center';
+import { PostalWitness } from './function/postal-witness';
 import type { SignOnThrottleOptions } from './function/sign-on-throttle';
 import { SqliteStorage } from './storage/sqlite-storage';
 import { openThreadedStorage } from './storage/threaded-storage';
@@ -161,7 +162,18 @@ export interface RunningDataCenter {
   dc: DataCenter;
   boxes: BoxSet;
   server: FastifyInstance;
+  /** The link to the postal authority; undefined when rollback protection is off. */
+  witness?: PostalWitness;
   close(): Promise<void>;
+}
+
+/** The postal authority a data center reports to (`--postal URL --postal-ca FILE`). */
+export interface PostalLink {
+  url: string;
+  caPem: string;
+  /** Narrower meter box windows than its maximum (1,000 pieces, 5 minutes): tests. */
+  windowPieces?: number;
+  windowMs?: number;
 }
 
 export interface StartOptions {
@@ -186,6 +198,8 @@ export interface StartOptions {
   /** The card processor (the one outside border); the fake by default. */
   cardProcessor?: CardProcessor;
   sessionTtlSeconds?: number;
+  /** The postal authority as outside witness; without it rollback protection is off. */
+  postal?: PostalLink;
 }
 
 /** Starts the boxes and the HTTPS server. */
@@ -203,12 +217,35 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
     entry: options.boxEntry,
   });
   const storage = await openThreadedStorage(join(dataDir, 'datacenter.db'));
+  const log = options.log ?? (() => undefined);
+  const witness = options.postal
+    ? new PostalWitness({
+        ...options.postal,
+        boxes,
+        storage,
+        log,
+        alert: async (code, reason) => {
+          await storage.addAlert({ meterSerial: null, code, reason });
+          log('fraud-alert', { code, reason });
+        },
+      })
+    : undefined;
   const dc = new DataCenter(storage, boxes, options.cardProcessor ?? new FakeCardProcessor(), {
     demo: config.demo,
     sessionTtlSeconds: options.sessionTtlSeconds,
     signOn: options.signOn,
     log: options.log,
+    ...(witness ? { witness } : {}),
   });
+  if (witness) {
+    const state = await witness.start();
+    log('postal-witness', { url: options.postal?.url, state });
+  } else {
+    log('rollback-protection-off', {
+      reason:
+        'no postal authority (--postal URL --postal-ca FILE): a restored copy of the data directory would go unnoticed',
+    });
+  }
   const tls = tlsPaths(dataDir);
   const server = await buildServer(dc, {
     tls: { key: await readFile(tls.keyPath, 'utf8'), cert: await readFile(tls.certPath, 'utf8') },
@@ -223,6 +260,7 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
   try {
     await server.listen({ host, port: options.port ?? 8443 });
   } catch (error) {
+    await witness?.close();
     await boxes.close();
     await storage.close();
     throw error;
@@ -237,10 +275,12 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
     dc,
     boxes,
     server,
+    ...(witness ? { witness } : {}),
     async close() {
       if (closed) return;
       closed = true;
       await server.close();
+      await witness?.close();
       await boxes.close();
       await storage.close();
     },

@@ -6,10 +6,10 @@
  * `start` needs a quorum of those shares (`--share FILE` …, or `--shares-stdin`). `run` is for
  * development only: it keeps every share of its data center together in one file under ./var.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import Database from 'better-sqlite3';
 import {
   createScannerToken,
@@ -17,6 +17,7 @@ import {
   isInitialised,
   startDataCenter,
   type InitOptions,
+  type PostalLink,
 } from '../../server-mock/index';
 import { CliError, EXIT } from './errors';
 
@@ -79,29 +80,81 @@ async function readShares(files: string[], fromStdin: boolean): Promise<ShareInp
   return shares;
 }
 
-async function start(
-  dataDir: string,
-  host: string,
-  port: number,
-  authRateLimit: number,
-  shares: ShareInput[],
-): Promise<void> {
+interface StartFlags {
+  data: string;
+  host: string;
+  port: string;
+  authRateLimit: string;
+  postal?: string;
+  postalCa?: string;
+  postalWindowPieces?: string;
+  postalWindowSeconds?: string;
+}
+
+/** The postal authority link from the flags; both or neither of --postal and --postal-ca. */
+function postalLink(flags: StartFlags): PostalLink | undefined {
+  if (!flags.postal && !flags.postalCa) return undefined;
+  if (!flags.postal || !flags.postalCa)
+    throw new CliError('datacenter start: give both --postal URL and --postal-ca FILE', EXIT.usage);
+  let caPem: string;
+  try {
+    caPem = readFileSync(resolve(flags.postalCa), 'utf8');
+  } catch {
+    throw new CliError(
+      `datacenter start: cannot read the postal authority's CA ${flags.postalCa} (PDIR/tls/ca.pem of vpm postal init)`,
+      EXIT.usage,
+    );
+  }
+  const count = (text: string | undefined, what: string): number | undefined => {
+    if (text === undefined) return undefined;
+    const n = Number(text);
+    if (!Number.isSafeInteger(n) || n < 1)
+      throw new CliError(`datacenter start: ${what} must be a positive whole number`, EXIT.usage);
+    return n;
+  };
+  const seconds = count(flags.postalWindowSeconds, '--postal-window-seconds');
+  return {
+    url: flags.postal,
+    caPem,
+    ...(flags.postalWindowPieces
+      ? { windowPieces: count(flags.postalWindowPieces, '--postal-window-pieces') }
+      : {}),
+    ...(seconds ? { windowMs: seconds * 1000 } : {}),
+  };
+}
+
+const ROLLBACK_OFF = [
+  '************************************************************************************',
+  '* WARNING: rollback protection is OFF: this data center reports to no postal        *',
+  '* authority. A restored copy of its data directory (database and boxes together)    *',
+  '* would dispense postage again unnoticed. Fine for development; in production start *',
+  '* it with --postal URL --postal-ca FILE.                                            *',
+  '************************************************************************************',
+];
+
+async function start(dataDir: string, flags: StartFlags, shares: ShareInput[]): Promise<void> {
   if (shares.length === 0)
     throw new CliError(
       `no custodian shares given: start the data center with a quorum of shares, e.g. vpm datacenter start --data ${dataDir} --share custodian-1.share --share custodian-2.share (or --shares-stdin, one share per line)`,
       EXIT.usage,
     );
+  const postal = postalLink(flags);
+  if (!postal) for (const line of ROLLBACK_OFF) process.stderr.write(`${line}\n`);
   const running = await startDataCenter({
     dataDir,
-    host,
-    port,
-    authRateLimit,
+    host: flags.host,
+    port: Number(flags.port),
+    authRateLimit: Number(flags.authRateLimit),
     shares,
+    ...(postal ? { postal } : {}),
     log: (event, fields) =>
       process.stderr.write(`${new Date().toISOString()} ${event} ${JSON.stringify(fields)}\n`),
   });
   shares.length = 0; // the share texts are of no further use here
   out(`Data center listening at ${running.url}`);
+  if (running.witness)
+    out(`  Postal authority: ${postal?.url} (meter box ${running.witness.state})`);
+  else out('  Rollback protection: OFF (no --postal)');
   out(`  CA certificate: ${running.caPath}`);
   out(`  Clients: vpm login --server ${running.url} --ca ${running.caPath} --user NAME`);
   await new Promise<void>((done) => {
@@ -188,7 +241,24 @@ export function registerDatacenterCommands(program: Command): void {
     c
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--port <port>', 'port (0 = any free port)', '8443')
-      .option('--auth-rate-limit <n>', 'sign-on and sign-up attempts per minute per address', '30');
+      .option('--auth-rate-limit <n>', 'sign-on and sign-up attempts per minute per address', '30')
+      .option(
+        '--postal <url>',
+        'the postal authority to report every indicium to (rollback protection)',
+      )
+      .option('--postal-ca <file>', "the postal authority's CA certificate (its PDIR/tls/ca.pem)")
+      .addOption(
+        new Option(
+          '--postal-window-pieces <n>',
+          'pieces the meter box may run ahead of its last postal receipt (max 1000)',
+        ).hideHelp(),
+      )
+      .addOption(
+        new Option(
+          '--postal-window-seconds <s>',
+          'seconds the meter box may run ahead of its last postal receipt (max 300)',
+        ).hideHelp(),
+      );
   withListen(
     dataOption(
       dc
@@ -203,22 +273,8 @@ export function registerDatacenterCommands(program: Command): void {
       [] as string[],
     )
     .option('--shares-stdin', 'read the shares from standard input, one per line')
-    .action(
-      async (opts: {
-        data: string;
-        host: string;
-        port: string;
-        authRateLimit: string;
-        share: string[];
-        sharesStdin?: boolean;
-      }) =>
-        start(
-          resolve(opts.data),
-          opts.host,
-          Number(opts.port),
-          Number(opts.authRateLimit),
-          await readShares(opts.share, opts.sharesStdin ?? false),
-        ),
+    .action(async (opts: StartFlags & { share: string[]; sharesStdin?: boolean }) =>
+      start(resolve(opts.data), opts, await readShares(opts.share, opts.sharesStdin ?? false)),
     );
   dataOption(
     dc
@@ -246,7 +302,7 @@ export function registerDatacenterCommands(program: Command): void {
           'development only: init on first use (all shares kept in one file beside the data), then start',
         ),
     ),
-  ).action(async (opts: { data: string; host: string; port: string; authRateLimit: string }) => {
+  ).action(async (opts: StartFlags) => {
     const dir = resolve(opts.data);
     const sharesFile = devSharesFile(dir);
     out(
@@ -260,12 +316,6 @@ export function registerDatacenterCommands(program: Command): void {
         `${dir} is initialised but ${sharesFile} is missing: start it with vpm datacenter start --data ${dir} --share FILE …`,
       );
     }
-    await start(
-      dir,
-      opts.host,
-      Number(opts.port),
-      Number(opts.authRateLimit),
-      await readShares([sharesFile], false),
-    );
+    await start(dir, opts, await readShares([sharesFile], false));
   });
 }

@@ -9,6 +9,7 @@ import { CliError, EXIT } from './errors';
 import { registerDatacenterCommands } from './datacenter-command';
 import { registerClientCommands } from './client-commands';
 import { registerDemoCommands } from './demo-command';
+import { registerPostalCommands } from './postal-command';
 import { registerVerifyCommand } from './verify-command';
 
 export { CliError, EXIT };
@@ -72,6 +73,7 @@ export function buildProgram(): Command {
       },
     );
   registerDatacenterCommands(program);
+  registerPostalCommands(program);
   registerVerifyCommand(program);
   return program;
 }

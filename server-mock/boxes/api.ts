@@ -8,6 +8,7 @@
  * Every call is one framed command to a box process; errors come back as BoxError with a code.
  */
 import type { MailClass } from '../../shared/mail-class';
+import type { Signed, SignedReceipt } from '../../shared/postal/wire';
 
 /** Error codes a box answers with. */
 export const BOX_ERROR_CODES = [
@@ -23,6 +24,9 @@ export const BOX_ERROR_CODES = [
   'BOX_UNAVAILABLE', // the box process is not running or died mid-command (data center side)
   'METER_SUSPENDED', // the record verifies but the meter's status is 'suspended': no postage
   'INTERNAL_ERROR', // the box failed in a way none of the above describes (see the box log)
+  'WITNESS_UNAVAILABLE', // no fresh postal receipt: not confirmed since start, or at the window edge
+  'WITNESS_ROLLBACK', // the postal authority holds later reports than this box: a restored copy
+  'WITNESS_MISMATCH', // a receipt or postal CA that is not the one this box is pinned to
 ] as const;
 export type BoxErrorCode = (typeof BOX_ERROR_CODES)[number];
 
@@ -77,6 +81,8 @@ export interface IssuedIndicium {
 export interface DispenseResult {
   record: MeterRecord; // counter + 1, MACed in the current period
   indicia: IssuedIndicium[];
+  /** The signed report for the postal authority (a box that reports to one). */
+  report?: Signed;
 }
 
 /** What the meter box journals per meter: the last command's outcome, to recover after a crash. */
@@ -88,6 +94,19 @@ export interface JournalEntry {
   indicia: IssuedIndicium[];
   amountCents?: number; // credit only
   reference?: string; // credit only
+  report?: Signed; // dispense of a box that reports to the postal authority
+}
+
+/** What the meter box says about its standing with the postal authority (witness.ts). */
+export interface WitnessStatus {
+  boxId: string;
+  state: 'off' | 'unconfirmed' | 'confirmed' | 'rolled-back';
+  seq: number;
+  receiptSeq: number;
+  /** Pieces dispensed since the last receipt. */
+  ahead: number;
+  /** Unreceipted report sequence → meter serial (to find a report the database lost). */
+  open: Record<string, string>;
 }
 
 export interface MeterBoxApi {
@@ -108,6 +127,18 @@ export interface MeterBoxApi {
   recover(args: { serial: string }): Promise<JournalEntry | null>;
   /** Signature check of an indicium against the meter's key the box knows. */
   verifyIndicium(args: { indicium: string }): Promise<{ valid: boolean; serial: string }>;
+  /**
+   * Pins the postal authority's CA (first use; another CA is WITNESS_MISMATCH) and answers a
+   * signed start challenge with a fresh nonce. Windows are capped by the box.
+   */
+  witnessChallenge(args: {
+    postalCaPem: string;
+    windowPieces?: number;
+    windowMs?: number;
+  }): Promise<{ challenge: Signed; certificatePem: string }>;
+  /** Takes a postal receipt: the answer to the start challenge, or to reports. */
+  witnessReceipt(args: { receipt: SignedReceipt }): Promise<WitnessStatus>;
+  witnessStatus(): Promise<WitnessStatus>;
 }
 
 /** Key management: the steel box creates meter accounts (patent part 38). */
@@ -178,4 +209,10 @@ export const BOX_ERROR_DOCS: Record<BoxErrorCode, string> = {
   BOX_UNAVAILABLE: 'The box process is not running or died before it answered.',
   METER_SUSPENDED: 'The meter is suspended: it dispenses no postage.',
   INTERNAL_ERROR: 'The box failed unexpectedly; the box log has the reason.',
+  WITNESS_UNAVAILABLE:
+    'The meter box reports to the postal authority and has no fresh receipt: not confirmed since it started, or a full window of pieces or minutes ahead of its last receipt. Try again once the postal authority answers.',
+  WITNESS_ROLLBACK:
+    "The postal authority holds later reports from this box than the box's own state: the box runs from a restored copy and dispenses nothing.",
+  WITNESS_MISMATCH:
+    'A postal receipt or CA that is not the one this box is pinned to (another postal authority, a bad signature, or a stale nonce).',
 };

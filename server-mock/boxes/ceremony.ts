@@ -3,8 +3,9 @@
  * The key ceremony of the manufacturing box (patent part 38, key management system): run once
  * by `vpm datacenter init`. It creates the top-level keys — token-key wrap master, record MAC
  * master, the authentication box's verifier and grant keys, the transaction box's signing key,
- * the vendor CA (ECDSA P-256, self-signed) — and seeds each box's NVM with only the secrets that
- * box needs. Custody (custody.ts): a fresh random domain key seals every box's NVM (each box
+ * the vendor CA (ECDSA P-256, self-signed), the meter box's report key for the postal authority
+ * (certified by the vendor CA, `CN=VPM meter box <id>`) — and seeds each box's NVM with only the
+ * secrets that box needs. Custody (custody.ts): a fresh random domain key seals every box's NVM (each box
  * under its own key HKDF(domain key, box)); it is split k-of-n into custodian shares, which are
  * the ceremony's only output that can unlock anything, and which it never writes under DIR.
  * DIR/boxes/custody.json keeps the data center id, k, n and the key check value. The secrets
@@ -15,6 +16,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { generateKeyPairSync, webcrypto } from 'node:crypto';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
+import { REPORT_CERT_PREFIX } from '../../shared/postal/wire';
 import type { BoxName } from './box-types';
 import { randomBytes } from './crypto-kit';
 import {
@@ -100,6 +102,7 @@ export async function initBoxes(dataDir: string, opts: InitOptions = {}): Promis
   });
   const caPem = caCert.toString('pem');
   const caPrivate = Buffer.from(await webcrypto.subtle.exportKey('pkcs8', caKeys.privateKey));
+  const report = await reportCertificate(caCert, caKeys.privateKey, now, notAfter);
   const txnKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const txnPrivate = txnKey.privateKey.export({ format: 'der', type: 'pkcs8' });
 
@@ -108,8 +111,12 @@ export async function initBoxes(dataDir: string, opts: InitOptions = {}): Promis
     { keys: Record<string, string>; public: Record<string, string>; state: Record<string, unknown> }
   > = {
     meter: {
-      keys: { wrapMaster: b64(wrapMaster), recordMaster: b64(recordMaster) },
-      public: {},
+      keys: {
+        wrapMaster: b64(wrapMaster),
+        recordMaster: b64(recordMaster),
+        reportKey: b64(report.privateKey),
+      },
+      public: { boxId: report.boxId, reportCertificatePem: report.certificatePem },
       state: {},
     },
     steel: {
@@ -159,7 +166,51 @@ export async function initBoxes(dataDir: string, opts: InitOptions = {}): Promis
     grantKey,
     caPrivate,
     txnPrivate,
+    report.privateKey,
   ])
     secret.fill(0);
   return { vendorCaPem: caPem, dataCenterId, shares, checkValues: shares.map(shareCheckValue) };
+}
+
+/**
+ * The meter box's report key (ECDSA P-256) and its certificate from the vendor CA: the postal
+ * authority accepts a box's reports because the vendor it approved certified this key.
+ */
+async function reportCertificate(
+  caCert: x509.X509Certificate,
+  caKey: webcrypto.CryptoKey,
+  now: Date,
+  notAfter: Date,
+): Promise<{ boxId: string; certificatePem: string; privateKey: Buffer }> {
+  const boxId = randomBytes(8).toString('hex');
+  const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const serial = randomBytes(8);
+  serial[0] = serial[0]! & 0x7f || 0x01;
+  const spki = keys.publicKey.export({ format: 'der', type: 'spki' });
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial.toString('hex'),
+    subject: `CN=${REPORT_CERT_PREFIX}${boxId}`,
+    issuer: caCert.subject,
+    notBefore: now,
+    notAfter,
+    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    publicKey: await webcrypto.subtle.importKey(
+      'spki',
+      spki,
+      { name: 'ECDSA', namedCurve: 'P-256' },
+      true,
+      ['verify'],
+    ),
+    signingKey: caKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
+    ],
+  });
+  return {
+    boxId,
+    certificatePem: cert.toString('pem'),
+    privateKey: keys.privateKey.export({ format: 'der', type: 'pkcs8' }),
+  };
 }

@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { BoxError, type Boxes } from './api';
+import { BoxError, type Boxes, type WitnessStatus } from './api';
 import { BoxProcess, type BoxProcessOptions, type Unlocker } from './box-process';
 import { BOX_NAMES, nodeChildEnv, type BoxName } from './box-types';
 import { combineShares, CustodyError, DEFAULT_CUSTODIANS, DEFAULT_QUORUM } from './custody';
@@ -30,6 +30,7 @@ export { BOX_NAMES, type BoxName } from './box-types';
 export { recordDigest, periodOf, MAC_PERIOD_WINDOW } from './record-mac';
 export { MAX_PIECES_PER_COMMAND } from './validate';
 export { METER_SOFTWARE_ID } from './meter-box';
+export { WITNESS_MAX_MS, WITNESS_MAX_PIECES } from './witness';
 
 /** A custodian share: its text line, and where it came from (for the refusal message). */
 export type ShareInput = string | { source: string; text: string };
@@ -206,6 +207,9 @@ export async function startBoxes(dataDir: string, opts: StartOptions = {}): Prom
       credit: call('meter', 'credit'),
       recover: call('meter', 'recover'),
       verifyIndicium: call('meter', 'verifyIndicium'),
+      witnessChallenge: call('meter', 'witnessChallenge'),
+      witnessReceipt: call('meter', 'witnessReceipt'),
+      witnessStatus: () => call<object, WitnessStatus>('meter', 'witnessStatus')({}),
     },
     steel: {
       createMeter: call('steel', 'createMeter'),

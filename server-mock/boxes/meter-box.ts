@@ -10,6 +10,8 @@
  *   255     one signed indicium per piece (ECDSA P-256 over the shared indicium payload)
  *   260–265 MAC the new record in the current key period; the NVM is committed (fsync) before
  *           the answer leaves the box (box-main.ts group commit).
+ * A box that reports to the postal authority (witness.ts) also refuses a dispense the witness does
+ * not allow, and answers each dispense with a signed report (journaled with the record).
  * First use: a MAC-valid record with counter 0 for a serial the NVM does not know is accepted
  * (the steel box's first record) and creates the NVM entry. Once the entry exists, a replayed
  * counter-0 record no longer matches it and is refused. NVM key "m:<serial>" → MeterEntry.
@@ -45,6 +47,7 @@ import {
   unwrapTokenKey,
 } from './record-mac';
 import * as v from './validate';
+import { createWitness } from './witness';
 
 /** Software ID the meter box writes into every indicium. */
 export const METER_SOFTWARE_ID = 'VPM1';
@@ -84,6 +87,7 @@ function fail(
 function createMeterBox(ctx: BoxContext): BoxProgram {
   const wrapMaster = secret(ctx, 'wrapMaster', 32);
   const recordMaster = secret(ctx, 'recordMaster', 32);
+  const witness = createWitness(ctx);
   const keyCache = new Map<string, TokenKey>();
   // HKDF per command cost as much as the signature: the per-meter, per-period MAC keys are kept.
   const macKeys = new LRUCache<string, Buffer>({
@@ -220,6 +224,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
       const digest = recordDigest(record);
       const entry = checkFreshness(record, digest);
       if (record.status !== 'active') fail('METER_SUSPENDED', `meter ${record.serial}: suspended`);
+      witness.gate(pieces.length);
       const key = tokenKey(record, entry);
       // Step 240: accounting.
       const total = pieces.reduce((sum, p) => sum + p.postageCents, 0);
@@ -265,6 +270,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
         };
       });
       const { mac: _mac, macPeriod: _period, ...body } = record;
+      const report = witness.report(record.serial, record.counter + 1, indicia);
       const next = issue(
         digest,
         {
@@ -278,9 +284,10 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
           kind: 'dispense',
           requestId,
           indicia,
+          ...(report ? { report } : {}),
         },
       );
-      return { record: next, indicia };
+      return report ? { record: next, indicia, report } : { record: next, indicia };
     },
   });
 
@@ -366,8 +373,9 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
   });
 
   return {
-    commands: { dispense, credit, recover, verifyIndicium },
+    commands: { dispense, credit, recover, verifyIndicium, ...witness.commands },
     zeroize() {
+      witness.zeroize();
       keyCache.clear();
       macKeys.clear();
       wrapMaster.fill(0);

@@ -26,6 +26,7 @@ import { StorageConflictError } from '../storage/storage';
 import { ApiError } from './api-error';
 import type { CardProcessor } from './card-processor';
 import { KeyedMutex } from './keyed-mutex';
+import { outboxReport } from './postal-witness';
 import { SignOnThrottle, type SignOnThrottleOptions } from './sign-on-throttle';
 
 export interface DataCenterOptions {
@@ -36,6 +37,8 @@ export interface DataCenterOptions {
   /** How sign-on guessing is slowed (per source, per source and account). */
   signOn?: SignOnThrottleOptions;
   log?: (event: string, fields: Record<string, unknown>) => void;
+  /** The link to the postal authority (postal-witness.ts); absent: rollback protection is off. */
+  witness?: { kick(): void };
 }
 
 export interface Caller {
@@ -414,6 +417,18 @@ export class DataCenter {
         case 'TAMPERED':
         case 'SELF_TEST_FAILED':
           throw new ApiError('SERVICE_UNAVAILABLE', `meter box: ${error.code}`);
+        case 'WITNESS_UNAVAILABLE':
+        case 'WITNESS_MISMATCH':
+          this.options.witness?.kick();
+          throw new ApiError(
+            'SERVICE_UNAVAILABLE',
+            `postage: waiting for the postal authority's receipt for earlier postage; nothing was charged; try again in a minute (${error.message})`,
+          );
+        case 'WITNESS_ROLLBACK':
+          throw new ApiError(
+            'METER_INTEGRITY',
+            `postage: refused: the data center runs from a restored copy, older than what the postal authority holds; nothing was charged (${error.message})`,
+          );
         default:
           throw error;
       }
@@ -476,7 +491,9 @@ export class DataCenter {
         record: journal.record,
         expectedCounter: stored.counter,
         pieces,
+        ...(journal.report ? { report: outboxReport(journal.report) } : {}),
       });
+      if (journal.report) this.options.witness?.kick();
     } else {
       const createdAt = new Date().toISOString();
       const reference = journal.reference ?? 'unknown';
@@ -611,7 +628,9 @@ export class DataCenter {
               record: result.record,
               expectedCounter: record.counter,
               pieces: fresh,
+              ...(result.report ? { report: outboxReport(result.report) } : {}),
             });
+            if (result.report) this.options.witness?.kick();
           } catch (error) {
             if (error instanceof StorageConflictError)
               throw new ApiError(

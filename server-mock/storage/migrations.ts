@@ -137,4 +137,7 @@ export const MIGRATIONS: readonly string[] = [
   );
   ALTER TABLE refills ADD COLUMN card_fingerprint TEXT;
   `,
+  // v4: the meter box's signed reports for the postal authority, written in the dispense's own
+  // transaction and deleted once the post's receipt covers them (a durable outbox).
+  `CREATE TABLE postal_outbox (seq INTEGER PRIMARY KEY, body TEXT NOT NULL, signature TEXT NOT NULL);`,
 ];

@@ -20,6 +20,7 @@ import {
   type DispenseCommit,
   type LoginRow,
   type MailerRow,
+  type OutboxReport,
   type PieceRow,
   type RefillRow,
   type SessionRow,
@@ -430,7 +431,27 @@ export class SqliteStorage implements Storage {
     await this.write((db) => {
       this.storeRecord(db, c.record, c.expectedCounter);
       this.insertPieces(db, c.pieces);
+      this.insertReport(c.report);
     });
+  }
+
+  private insertReport(report: DispenseCommit['report']): void {
+    if (report)
+      this.stmt('INSERT OR IGNORE INTO postal_outbox (seq, body, signature) VALUES (?, ?, ?)').run(
+        report.seq,
+        report.body,
+        report.signature,
+      );
+  }
+
+  async postalOutbox(limit: number): Promise<OutboxReport[]> {
+    return this.stmt('SELECT seq, body, signature FROM postal_outbox ORDER BY seq LIMIT ?').all(
+      limit,
+    ) as OutboxReport[];
+  }
+
+  async clearPostalOutbox(seq: number): Promise<void> {
+    await this.write(() => this.stmt('DELETE FROM postal_outbox WHERE seq <= ?').run(seq));
   }
 
   async commitCredit(c: CreditCommit): Promise<void> {
@@ -449,6 +470,7 @@ export class SqliteStorage implements Storage {
           db,
           c.pieces.filter((p) => !known.get(p.pieceId)),
         );
+        this.insertReport(c.report);
       } else {
         this.applyCredit(db, c);
       }

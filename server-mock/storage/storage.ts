@@ -88,6 +88,15 @@ export interface DispenseCommit {
   record: MeterRecord;
   expectedCounter: number; // the counter of the record the box was given
   pieces: PieceRow[];
+  /** The meter box's signed report for the postal authority, into the outbox. */
+  report?: OutboxReport;
+}
+
+/** A signed report waiting for the postal authority's receipt. */
+export interface OutboxReport {
+  seq: number;
+  body: string;
+  signature: string;
 }
 
 export interface CreditCommit {
@@ -189,6 +198,11 @@ export interface Storage {
 
   addScanner(name: string, tokenHash: string, at: string): Promise<void>;
   scannerByTokenHash(tokenHash: string): Promise<string | undefined>;
+
+  /** The oldest reports not yet receipted by the postal authority, in sequence. */
+  postalOutbox(limit: number): Promise<OutboxReport[]>;
+  /** Drops the reports a postal receipt covers (sequence ≤ seq). */
+  clearPostalOutbox(seq: number): Promise<void>;
 
   setAdminTokenHash(hash: string): Promise<void>;
   adminTokenHash(): Promise<string | undefined>;

@@ -28,6 +28,7 @@ const WRITES = [
   'releaseRefundClaim',
   'addScanner',
   'setAdminTokenHash',
+  'clearPostalOutbox',
 ] as const satisfies readonly (keyof Storage)[];
 
 interface Answer {
