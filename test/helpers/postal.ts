@@ -142,11 +142,12 @@ export async function setUpPostal(options: { postal?: boolean } = {}): Promise<P
 /** Polls `probe` until it returns true (a deadline, not a timing assertion). */
 export async function eventually(
   probe: () => boolean | Promise<boolean>,
-  what: string,
+  what: string | (() => string),
 ): Promise<void> {
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 60_000;
   while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`never happened: ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`never happened: ${typeof what === 'string' ? what : what()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -74,7 +74,10 @@ describe('postal authority as outside witness', () => {
     await rm(s.dir, { recursive: true });
     await rename(`${s.dir}.copy`, s.dir);
     const dc = await s.startDataCenter();
-    await eventually(() => /meter box rolled-back/.test(dc.output()), 'the start check');
+    await eventually(
+      () => /fraud-alert .*ROLLBACK_DETECTED/.test(dc.output()),
+      () => `the start check: ${dc.output()}`,
+    );
     const restored = s.client(token);
     const balanceBefore = (await restored.account()).balanceCents;
     const e = await refused(restored.dispense({ pieces: [piece()] }));
