@@ -52,6 +52,8 @@ let browser: Browser;
 let page: Page;
 /** Console messages of the printed documents (a CSP violation is reported there). */
 const consoleMessages: string[] = [];
+/** Every URL the printed documents asked for. */
+const requests: string[] = [];
 /** Two different pieces per medium: on the 2-up sheet the second is in the upper-right quarter. */
 const pieces = new Map<MediumId, PrintPiece[]>();
 
@@ -141,6 +143,7 @@ beforeAll(async () => {
   page = await browser.newPage();
   page.on('console', (m) => consoleMessages.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => consoleMessages.push(`pageerror: ${e.message}`));
+  page.on('request', (r) => requests.push(r.url()));
   for (const media of MEDIUM_IDS) {
     const list = [
       await pieceFor(meter, { postageCents: 73 }),
@@ -214,6 +217,9 @@ describe('the HTML print document', () => {
     expect(text.toString()).toContain('$1,234.56');
     expect(text.toString()).toContain('SAMPLE — NOT VALID POSTAGE');
     expect(consoleMessages).toEqual([]);
+    // Nothing but the documents themselves was loaded: the fonts are in them.
+    expect(requests.filter((url) => !/^file:\/\/.*\.html$/.test(url))).toEqual([]);
+    expect(requests.length).toBeGreaterThanOrEqual(MEDIUM_IDS.length);
   });
 
   it('decodes to exactly the indicium bytes from the upper-right quarter, where the pdfkit PDF has it (within 0.5 mm)', async () => {
