@@ -12,6 +12,9 @@
  *            from elsewhere (no lockout by a stranger); one mailer cannot reach another's meter,
  *            history or refunds; the (r, n − s) copy of a piece is not postage; a scan and a
  *            refund sent together never both use a piece.
+ *   box files — with the data center stopped: a byte of a box's key, snapshot or log file
+ *            changed, or a file swapped between boxes, refuses the start naming the box; fewer
+ *            shares than the quorum refuse it too (box-file-faults.ts).
  * Small by default (CI); `long` for deep runs.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -27,6 +30,7 @@ import {
   type RunningDataCenter,
 } from '../server-mock/index';
 import { PAYLOAD_LENGTH } from '../shared/indicium/codec';
+import { boxFileAttacks } from './box-file-faults';
 import { malleate } from '../shared/indicium/low-s';
 import type { BoxSet } from '../server-mock/boxes/index';
 import { DataCenterError } from '../client/services/datacenter-client';
@@ -670,6 +674,8 @@ export async function runFaultCampaign(options: FaultCampaignOptions = {}): Prom
     } finally {
       await running.close();
     }
+    log('box files: edits and swaps of box key, snapshot and log files; too few shares');
+    await boxFileAttacks((w, ok, d) => c.check(w, ok, d), log, dir, shares, options.long ?? false);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
