@@ -10,7 +10,7 @@ import type { SelfTestAlgorithm } from './self-test';
 
 export interface BoxContext {
   nvm: Nvm;
-  /** The box's clock (VPM_BOX_CLOCK pins it, for tests only). */
+  /** The box's clock (the test harness can pin it; see box-hooks.ts). */
   now(): Date;
   /** A line for the data center's log. Never pass secrets. */
   log(message: string): void;

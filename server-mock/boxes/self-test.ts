@@ -4,8 +4,9 @@
  * known-answer test for every algorithm the box uses, from published vectors (FIPS 180-2,
  * RFC 4231, the GCM specification, RFC 5869, RFC 7914) or a fixed key (ECDSA: verify a known
  * signature, then a pairwise-consistency sign/verify), plus the continuous random-source test.
- * A box that fails one serves nothing (SELF_TEST_FAILED). The test-only switch
- * VPM_BOX_FORCE_SELFTEST_FAIL=<algorithm> corrupts one expected answer to prove that path.
+ * A box that fails one serves nothing (SELF_TEST_FAILED). A test-only hook (box-hooks.ts, set by
+ * the test harness's VPM_BOX_FORCE_SELFTEST_FAIL=<algorithm>) corrupts one expected answer to
+ * prove that path; a production box never sets it.
  */
 import { scryptSync } from 'node:crypto';
 import {
