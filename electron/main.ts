@@ -74,7 +74,7 @@ function registerAppProtocol(): void {
 
 function createMainWindow(): BrowserWindow {
   const preload = path.join(app.getAppPath(), '.vite', 'build', 'preload.js');
-  const win = new BrowserWindow(mainWindowOptions(preload));
+  const win = new BrowserWindow(mainWindowOptions(preload, app.isPackaged));
   const id = win.webContents.id;
   ownContents.add(id);
   win.on('closed', () => {

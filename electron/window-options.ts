@@ -6,8 +6,15 @@
  */
 import type { BrowserWindowConstructorOptions } from 'electron';
 
-/** Options of the app's only window. `preload` is the built preload script's absolute path. */
-export function mainWindowOptions(preload: string): BrowserWindowConstructorOptions {
+/**
+ * Options of the app's only window. `preload` is the built preload script's absolute path;
+ * `packaged` is `app.isPackaged`: an installed app has no developer tools (a shortcut there
+ * would let anyone at the desk drive the mailer's session from a console).
+ */
+export function mainWindowOptions(
+  preload: string,
+  packaged: boolean,
+): BrowserWindowConstructorOptions {
   return {
     width: 1180,
     height: 820,
@@ -31,7 +38,7 @@ export function mainWindowOptions(preload: string): BrowserWindowConstructorOpti
       navigateOnDragDrop: false,
       safeDialogs: true,
       spellcheck: false,
-      devTools: true,
+      devTools: !packaged,
     },
   };
 }

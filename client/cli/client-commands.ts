@@ -4,14 +4,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { isMailClass, MAIL_CLASS_NAMES, type MailClass } from '../../shared/mail-class';
 import { formatDollars, parseDollars } from '../../shared/money';
 import { normalizeZip } from '../../shared/zip';
 import { isMediumId, MEDIUM_IDS, type Address, type MediumId } from '../print/index';
 import type { Progress } from '../services/postage-service';
 import { quote } from '../services/rates';
-import { cliContext, readPassword, type CliContext } from './context';
+import { cliContext, readPassword, readSecret, type CliContext } from './context';
 import { CliError, EXIT } from './errors';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
@@ -86,7 +86,19 @@ function target(opts: { out?: string; printer?: string; format?: string }): {
 /** What a file written by --out is called in messages. */
 const fileKind = (where: { format?: string }): string => (where.format === 'html' ? 'HTML' : 'PDF');
 
-/** A progress bar on a terminal; one line per step when stderr is a log file or a pipe. */
+/** A card number, from standard input or asked for without echo; digits only, 12 to 19. */
+async function readCardNumber(fromStdin: boolean): Promise<string> {
+  if (!fromStdin && !process.stdin.isTTY)
+    throw new CliError(
+      'refill: no card number; give it on standard input with --card-stdin (echo NUMBER | vpm refill AMOUNT --card-stdin)',
+      EXIT.usage,
+    );
+  const card = (await readSecret(fromStdin, 'Card number: ')).trim().replace(/[\s-]/g, '');
+  if (!/^[0-9]{12,19}$/.test(card))
+    throw new CliError('card number: 12 to 19 digits; check it and try again', EXIT.usage);
+  return card;
+}
+
 /** After a purchase: a warning when the balance fell below the mailer's low-balance threshold. */
 async function warnIfLow(ctx: CliContext): Promise<void> {
   const a = await ctx.session.call((c) => c.account());
@@ -97,6 +109,7 @@ async function warnIfLow(ctx: CliContext): Promise<void> {
   }
 }
 
+/** A progress bar on a terminal; one line per step when stderr is a log file or a pipe. */
 function progressBar(p: Progress): void {
   const label = p.phase === 'charging' ? 'Buying postage' : 'Rendering     ';
   if (!process.stderr.isTTY) {
@@ -208,19 +221,28 @@ export function registerClientCommands(program: Command): void {
     .command('refill')
     .description('add funds to the meter (prepaid, by card)')
     .argument('<amount>', 'dollars, e.g. 50 or 25.00')
-    .option('--card <number>', 'card number (test cards: 4242424242424242)', '4242424242424242')
-    .action(async (amount: string, opts: { card: string }, command: Command) =>
-      withContext(command, async (ctx) => {
+    .option(
+      '--card-stdin',
+      'read the card number from standard input (test cards: 4242424242424242)',
+    )
+    // Never a value on the command line: other users see it in `ps`, and shells keep it.
+    .addOption(new Option('--card <number>').hideHelp())
+    .action(
+      async (amount: string, opts: { card?: string; cardStdin?: boolean }, command: Command) => {
+        if (opts.card !== undefined)
+          throw new CliError(
+            '--card: a card number is never taken on the command line (other users can see it, shells keep it); give it on standard input with --card-stdin, or type it when asked',
+            EXIT.usage,
+          );
         const amountCents = parseDollars(amount);
-        const a = await ctx.session.call((c) =>
-          c.refill({
-            amountCents,
-            cardNumber: opts.card.replace(/[\s-]/g, ''),
-            idempotencyKey: `refill-${randomUUID()}`,
-          }),
-        );
-        out(`Added ${formatDollars(amountCents)}. Balance ${formatDollars(a.balanceCents)}.`);
-      }),
+        const cardNumber = await readCardNumber(opts.cardStdin ?? false);
+        await withContext(command, async (ctx) => {
+          const a = await ctx.session.call((c) =>
+            c.refill({ amountCents, cardNumber, idempotencyKey: `refill-${randomUUID()}` }),
+          );
+          out(`Added ${formatDollars(amountCents)}. Balance ${formatDollars(a.balanceCents)}.`);
+        });
+      },
     );
 
   program

@@ -30,7 +30,15 @@ export async function cliContext(command: Command): Promise<CliContext> {
 }
 
 /** Reads a password: from stdin with --password-stdin, else asked for without echo. */
-export async function readPassword(fromStdin: boolean, prompt = 'Password: '): Promise<string> {
+export function readPassword(fromStdin: boolean, prompt = 'Password: '): Promise<string> {
+  return readSecret(fromStdin, prompt);
+}
+
+/**
+ * Reads a secret (password, card number) from standard input, or asks for it on the terminal
+ * without echo. Secrets never come from the command line, where `ps` and shell history see them.
+ */
+export async function readSecret(fromStdin: boolean, prompt: string): Promise<string> {
   if (fromStdin || !process.stdin.isTTY) {
     const chunks: Buffer[] = [];
     for await (const chunk of process.stdin) chunks.push(chunk as Buffer);

@@ -2,7 +2,9 @@
  * @module cli/verify-command
  * `vpm verify FILE [--certs BUNDLE] [--allow-sample]`: the verifier on the command line. Prints
  * one verdict line on stdout (valid, demo sample, bad signature, unknown certificate, duplicate,
- * unreadable); exits 0 only for valid postage (or a demo sample with --allow-sample), else 5.
+ * wrong date, unreadable); exits 0 only for valid postage (or a demo sample with
+ * --allow-sample), else 5. Online, the verdict is the worst of its own check and the data
+ * center's; offline (--certs), the line says that duplicates and refunds were not checked.
  */
 import type { Command } from 'commander';
 import { DataCenterClient } from '../services/datacenter-client';
@@ -53,9 +55,14 @@ export function registerVerifyCommand(program: Command): void {
           });
           online = new DataCenterClient({ serverUrl: server.serverUrl, caPem: server.caPem });
           const client = online;
+          // The verdict is the worst of this verifier's and the data center's: an indicium the
+          // data center calls unrecorded, forged, refunded or used is never printed as valid.
           options = {
             certificates: bundleSource(await client.certificates()),
-            seenBefore: async (bytes) => (await client.verify(bytes)).verdict === 'duplicate',
+            server: async (bytes) => {
+              const answer = await client.verify(bytes);
+              return { verdict: String(answer.verdict), reason: answer.reason };
+            },
           };
         }
         report = await verifyScan(file, options);

@@ -10,6 +10,8 @@ export const VERIFY_ERROR_CODES = {
   VERIFY_UNSUPPORTED_FILE: 'The scan is not a PNG, JPEG or PDF file.',
   VERIFY_RASTERIZER_MISSING: 'pdftoppm (poppler-utils) is not installed, so PDFs cannot be read.',
   VERIFY_RASTERIZE_FAILED: 'pdftoppm could not turn the PDF into an image.',
+  VERIFY_SCAN_TOO_LARGE:
+    'The scan (file, image or PDF page) is larger than a piece of mail, so it is not read.',
   VERIFY_BAD_BUNDLE: 'The offline certificate bundle is missing, not JSON, or not in the format.',
 } as const;
 

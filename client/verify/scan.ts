@@ -5,12 +5,20 @@
  * from node_modules — never from a CDN, so the verifier works offline.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prepareZXingModule, readBarcodes } from 'zxing-wasm/reader';
 import { VerifyError } from './errors';
+import {
+  MAX_SCAN_SIDE_PX,
+  checkImageSize,
+  checkPdfPages,
+  checkScanBytes,
+  imageDimensions,
+  pdfPageSizes,
+} from './scan-limits';
 
 export type ScanKind = 'png' | 'jpeg' | 'pdf';
 
@@ -64,7 +72,10 @@ export async function rasterizePdf(
 ): Promise<Uint8Array[]> {
   const dir = await mkdtemp(join(tmpdir(), 'vpm-scan-'));
   try {
-    const args = ['-r', String(opts.dpi ?? SCAN_DPI), '-png'];
+    // The crop is a hard cap on the pixels drawn, whatever size the page claims to be.
+    const cap = String(MAX_SCAN_SIDE_PX);
+    const args = ['-r', String(opts.dpi ?? SCAN_DPI), '-png', '-x', '0', '-y', '0'];
+    args.push('-W', cap, '-H', cap);
     if (opts.maxPages) args.push('-l', String(opts.maxPages));
     args.push(file, join(dir, 'page'));
     await new Promise<void>((resolve, reject) => {
@@ -93,21 +104,27 @@ export async function rasterizePdf(
   }
 }
 
-/** Reads a scan file and returns every Data Matrix symbol's bytes, page by page. */
+/**
+ * Reads a scan file and returns every Data Matrix symbol's bytes, page by page. A file, image
+ * or page beyond the limits of ./scan-limits.ts is refused before it is decoded or rasterized.
+ */
 export async function readScanSymbols(
   file: string,
   opts: { maxPages?: number } = {},
 ): Promise<Uint8Array[]> {
   let bytes: Uint8Array;
   try {
+    checkScanBytes(file, (await stat(file)).size);
     bytes = new Uint8Array(await readFile(file));
   } catch (error) {
+    if (error instanceof VerifyError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     throw new VerifyError(
       'VERIFY_FILE_MISSING',
       `${file}: ${code === 'ENOENT' ? 'no such file' : 'cannot read it'}; check the path`,
     );
   }
+  const maxPages = opts.maxPages ?? 20;
   const kind = sniffScan(bytes);
   if (!kind) {
     throw new VerifyError(
@@ -115,7 +132,12 @@ export async function readScanSymbols(
       `${file}: not a PNG, JPEG or PDF file; scan the piece to one of those`,
     );
   }
-  const images = kind === 'pdf' ? await rasterizePdf(file, opts) : [bytes];
+  if (kind === 'pdf') {
+    checkPdfPages(file, await pdfPageSizes(file, maxPages), SCAN_DPI);
+  } else {
+    checkImageSize(file, imageDimensions(bytes, kind));
+  }
+  const images = kind === 'pdf' ? await rasterizePdf(file, { maxPages }) : [bytes];
   const symbols: Uint8Array[] = [];
   for (const image of images) symbols.push(...(await readDataMatrix(image)));
   return symbols;

@@ -8,7 +8,7 @@ import {
 } from '../../electron/window-options';
 
 describe('mainWindowOptions()', () => {
-  const prefs = mainWindowOptions('/app/.vite/build/preload.js').webPreferences ?? {};
+  const prefs = mainWindowOptions('/app/.vite/build/preload.js', true).webPreferences ?? {};
 
   it('isolates and sandboxes the renderer, without Node', () => {
     expect(prefs.contextIsolation).toBe(true);
@@ -24,6 +24,12 @@ describe('mainWindowOptions()', () => {
     expect(prefs.webviewTag).toBe(false);
     expect(prefs.experimentalFeatures).toBe(false);
     expect(prefs.navigateOnDragDrop).toBe(false);
+  });
+
+  it('turns developer tools off in a packaged (installed) app, on only in development', () => {
+    expect(prefs.devTools).toBe(false);
+    const dev = mainWindowOptions('/app/.vite/build/preload.js', false).webPreferences ?? {};
+    expect(dev.devTools).toBe(true);
   });
 
   it('loads the given preload script', () => {

@@ -4,7 +4,7 @@
  * unreadable), the offline certificate bundle, and the CLI's output line and exit codes.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,11 +35,36 @@ interface Files {
   jpeg: string;
   blank: string;
   text: string;
+  ahead: string;
+  tomorrow: string;
+  stale: string;
+  hugePdf: string;
+  hugePng: string;
 }
 let files: Files;
 let bundleFile: string;
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+/** A minimal valid PDF with one empty page of `size` × `size` points. */
+function hugeMediaBoxPdf(size: number): string {
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+    `<< /Type /Page /Parent 2 0 R /MediaBox [0 0 ${size} ${size}] >>`,
+  ];
+  let body = '%PDF-1.4\n';
+  const offsets: number[] = [];
+  objects.forEach((o, i) => {
+    offsets.push(body.length);
+    body += `${i + 1} 0 obj\n${o}\nendobj\n`;
+  });
+  const xref = body.length;
+  body += `xref\n0 ${objects.length + 1}\n0000000000 65535 f \n`;
+  for (const o of offsets) body += `${String(o).padStart(10, '0')} 00000 n \n`;
+  body += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
+  return body;
+}
 
 async function pdfOf(name: string, pieces: PrintPiece[], media = 'env10'): Promise<string> {
   const file = join(dir, `${name}.pdf`);
@@ -73,6 +98,24 @@ beforeAll(async () => {
     text: join(dir, 'notes.txt'),
   };
   await writeFile(files.text, 'not a scan');
+  const day = (offset: number) => new Date(Date.now() + offset * 86_400_000);
+  const dated = (offset: number) => {
+    const d = day(offset);
+    const pad = (n: number) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
+  };
+  files.ahead = await pdfOf('ahead', [await pieceFor(meter, { mailingDate: dated(20) })]);
+  files.tomorrow = await pdfOf('tomorrow', [await pieceFor(meter, { mailingDate: dated(1) })]);
+  files.stale = await pdfOf('stale', [await pieceFor(meter, { mailingDate: dated(-90) })]);
+  // A one-page PDF whose MediaBox is 200 × 200 inches (1.6 gigapixels at 200 dpi).
+  files.hugePdf = join(dir, 'huge.pdf');
+  await writeFile(files.hugePdf, hugeMediaBoxPdf(14_400));
+  // A real PNG whose header claims 60,000 × 60,000 pixels.
+  const png = Buffer.from(await readFile(files.png));
+  png.writeUInt32BE(60_000, 16);
+  png.writeUInt32BE(60_000, 20);
+  files.hugePng = join(dir, 'huge.png');
+  await writeFile(files.hugePng, png);
   bundleFile = join(dir, 'certs.json');
   await writeFile(bundleFile, JSON.stringify(pki.bundle));
 }, 120_000);
@@ -101,6 +144,18 @@ describe('readScanSymbols()', () => {
       code: 'VERIFY_UNSUPPORTED_FILE',
       message: expect.stringMatching(/PNG, JPEG or PDF/),
     });
+  });
+
+  it('refuses a PDF page or an image larger than a piece of mail before rasterizing or decoding it', async () => {
+    await expect(readScanSymbols(files.hugePdf)).rejects.toMatchObject({
+      code: 'VERIFY_SCAN_TOO_LARGE',
+      message: expect.stringMatching(/page 1 is 200\.0 × 200\.0 inches/),
+    });
+    await expect(readScanSymbols(files.hugePng)).rejects.toMatchObject({
+      code: 'VERIFY_SCAN_TOO_LARGE',
+      message: expect.stringMatching(/60000 × 60000 pixels/),
+    });
+    expect(Object.keys(VERIFY_ERROR_CODES)).toContain('VERIFY_SCAN_TOO_LARGE');
   });
 
   it('says to install poppler-utils when pdftoppm is missing', async () => {
@@ -163,6 +218,52 @@ describe('verifyScan()', () => {
     expect(report.pieces.map((p) => p.verdict).sort()).toEqual(['duplicate', 'valid']);
     expect(report.verdict).toBe('duplicate');
     expect(report.line).toBe('duplicate: 2 indicia (1 duplicate, 1 valid)');
+  });
+
+  it('refuses a mailing date weeks after or months before the scan date, and accepts one a day ahead', async () => {
+    const ahead = await verifyScan(files.ahead, { certificates: certificates() });
+    expect(ahead.verdict).toBe('wrong-date');
+    expect(ahead.line).toMatch(/^wrong date: mailed \d{4}-\d{2}-\d{2}, 20 days after the scan date/);
+    const stale = await verifyScan(files.stale, { certificates: certificates() });
+    expect(stale.verdict).toBe('wrong-date');
+    expect(stale.line).toMatch(/90 days before the scan date .*older than 30 days/);
+    const tomorrow = await verifyScan(files.tomorrow, { certificates: certificates() });
+    expect(tomorrow.verdict).toBe('valid');
+    // The scan date is the verifier's: the same piece scanned 25 days later is still fine.
+    const later = new Date(Date.now() + 25 * 86_400_000).toISOString().slice(0, 10);
+    const inTime = await verifyScan(files.ahead, { certificates: certificates(), scanDate: later });
+    expect(inTime.verdict).toBe('valid');
+  });
+
+  it('takes the worse of its own verdict and the data center answer, and says what it did not check offline', async () => {
+    const offline = await verifyScan(files.valid, { certificates: certificates() });
+    expect(offline.unchecked).toEqual(['duplicates', 'refunds']);
+    expect(offline.line).toMatch(/\(offline: duplicates and refunds not checked; verify online/);
+    const answers: Array<[string, string]> = [
+      ['bad-signature', 'bad signature'],
+      ['unknown-certificate', 'unknown certificate'],
+      ['duplicate', 'duplicate'],
+      ['something-new', 'unreadable'],
+    ];
+    for (const [said, label] of answers) {
+      const report = await verifyScan(files.valid, {
+        certificates: certificates(),
+        server: async () => ({ verdict: said, reason: 'as the data center sees it' }),
+      });
+      expect(report.line.split(':')[0], said).toBe(label);
+      expect(report.unchecked).toEqual([]);
+    }
+    // The data center cannot make a forgery or a demo sample valid.
+    const forged = await verifyScan(files.forged, {
+      certificates: certificates(),
+      server: async () => ({ verdict: 'valid', reason: 'fine' }),
+    });
+    expect(forged.verdict).toBe('bad-signature');
+    const demo = await verifyScan(files.demo, {
+      certificates: certificates(),
+      server: async () => ({ verdict: 'valid', reason: 'fine' }),
+    });
+    expect(demo.verdict).toBe('demo-sample');
   });
 
   it('takes certificates from any source, such as the data center directory', async () => {
@@ -238,6 +339,18 @@ describe('vpm verify', () => {
     expect(forged?.stdout).toMatch(/^bad signature: /);
     expect([stranger?.code, stranger?.stdout.split(':')[0]]).toEqual([5, 'unknown certificate']);
     expect([blank?.code, blank?.stdout.split(':')[0]]).toEqual([5, 'unreadable']);
+  }, 120_000);
+
+  it('exits 5 for a mailing date outside the window, 1 for a scan too large to read, and says offline what it did not check', async () => {
+    const [ahead, huge, ok] = await Promise.all(
+      [files.ahead, files.hugePdf, files.tomorrow].map((f) => vpm([f, '--certs', bundleFile])),
+    );
+    expect(ahead?.code).toBe(5);
+    expect(ahead?.stdout).toMatch(/^wrong date: /);
+    expect(huge?.code).toBe(1);
+    expect(huge?.stderr).toMatch(/too large for a piece of mail/);
+    expect(ok?.code).toBe(0);
+    expect(ok?.stdout).toMatch(/offline: duplicates and refunds not checked/);
   }, 120_000);
 
   it('exits 0 for a demo sample only with --allow-sample', async () => {
