@@ -3,6 +3,7 @@
  * Field checks the forms run before calling the app, with the same patterns as the IPC schemas
  * (shared/ipc.ts, shared/zip.ts), and messages that say how to fix the value.
  */
+import { addressTextProblem } from '../shared/address-text';
 import { CARD_NUMBER_PATTERN, USERNAME_PATTERN, US_STATE_PATTERN } from '../shared/ipc';
 import { parseDollars } from '../shared/money';
 import { ZIP5_PATTERN, ZIP_DEST_PATTERN } from '../shared/zip';
@@ -48,6 +49,14 @@ export function checkState(value: string): string | null {
 
 export function checkRequired(value: string, what: string): string | null {
   return value.trim() === '' ? `Enter the ${what}.` : null;
+}
+
+/**
+ * An address line: filled in when required, and only characters the label font prints (no
+ * control or text-direction characters), the same check the services make before charging.
+ */
+export function checkAddressLine(value: string, what: string, required = true): string | null {
+  return (required ? checkRequired(value, what) : null) ?? addressTextProblem(value, what);
 }
 
 /** Card number with spaces or dashes removed, or null if it is not 12–19 digits. */

@@ -157,11 +157,14 @@ export const PrinterInfoSchema = Type.Object(
 );
 export type PrinterInfo = Static<typeof PrinterInfoSchema>;
 
+/** The largest calibration offset the print driver draws with, in millimetres either way. */
+export const MAX_CALIBRATION_MM = 20;
+
 /** Print position correction for one printer, millimetres (+x right, +y down). */
 export const CalibrationSchema = Type.Object(
   {
-    xMm: Type.Number({ minimum: -25, maximum: 25 }),
-    yMm: Type.Number({ minimum: -25, maximum: 25 }),
+    xMm: Type.Number({ minimum: -MAX_CALIBRATION_MM, maximum: MAX_CALIBRATION_MM }),
+    yMm: Type.Number({ minimum: -MAX_CALIBRATION_MM, maximum: MAX_CALIBRATION_MM }),
   },
   strict,
 );
@@ -356,12 +359,20 @@ export const IPC = {
   },
   /**
    * Runs a batch: one indicium per valid row, one print-ready PDF. Progress is sent on
-   * `batch:progress`. Running again with the same batchId resumes (each row keeps its
-   * idempotency key), so nothing is charged twice.
+   * `batch:progress`, tagged with `batchId`. A batch is known by its rows' content: running the
+   * same list after a failure resumes it (each row keeps its idempotency key), so nothing is
+   * charged twice; a list printed in full before is refused with BATCH_ALREADY_PRINTED unless
+   * `again` says the mailer confirmed "print again" (every row is then charged again).
    */
   'batch:run': {
     request: Type.Object(
-      { csv: CsvSchema, media: MediaSchema, printer: PrinterSchema, batchId: BatchIdSchema },
+      {
+        csv: CsvSchema,
+        media: MediaSchema,
+        printer: PrinterSchema,
+        batchId: BatchIdSchema,
+        again: Type.Optional(Type.Boolean()),
+      },
       strict,
     ),
     result: Type.Object(

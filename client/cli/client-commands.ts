@@ -15,6 +15,7 @@ import { cliContext, readPassword, readSecret, type CliContext } from './context
 import { CliError, EXIT } from './errors';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{16,128}$/;
 
 async function withContext<T>(command: Command, work: (ctx: CliContext) => Promise<T>): Promise<T> {
   const ctx = await cliContext(command);
@@ -256,6 +257,10 @@ export function registerClientCommands(program: Command): void {
     .option('--out <file>', 'write the PDF here')
     .option('--format <format>', FORMAT_HELP, 'pdf')
     .option('--printer <queue>', 'send to this printer queue')
+    .option(
+      '--idempotency-key <key>',
+      'for scripts that retry: the same key again gives the same piece, never a second charge (16-128 of A-Z a-z 0-9 _ -)',
+    )
     .action(
       async (
         opts: {
@@ -267,6 +272,7 @@ export function registerClientCommands(program: Command): void {
           out?: string;
           format?: string;
           printer?: string;
+          idempotencyKey?: string;
         },
         command: Command,
       ) =>
@@ -281,12 +287,18 @@ export function registerClientCommands(program: Command): void {
             : quote(cls, Number(opts.weight));
           if (postageCents <= 0)
             throw new CliError('--postage: must be more than 0.00', EXIT.usage);
+          const key = opts.idempotencyKey;
+          if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
+            throw new CliError(
+              `--idempotency-key: 16 to 128 letters, digits, _ or -, e.g. $(uuidgen); got "${key.slice(0, 40)}"`,
+              EXIT.usage,
+            );
           const r = await ctx.postage.printOne(
-            { recipient, postageCents, mailClass: cls },
+            { recipient, postageCents, mailClass: cls, ...(key ? { idempotencyKey: key } : {}) },
             { ...where, media: media(opts.media) },
           );
           out(
-            `Piece ${r.piece.pieceId}: ${formatDollars(r.piece.postageCents)} ${cls}. Balance ${formatDollars(r.balanceCents)}.`,
+            `Piece ${r.piece.pieceId}: ${formatDollars(r.piece.postageCents)} ${cls}${r.piece.replayed ? ' (bought before with this key: not charged again)' : ''}. Balance ${formatDollars(r.balanceCents)}.`,
           );
           out(
             r.jobId
@@ -311,10 +323,21 @@ export function registerClientCommands(program: Command): void {
       '--resume',
       'finish an interrupted run of this file; pieces already paid are not charged again',
     )
+    .option(
+      '--again',
+      'print a list that was printed in full before: every row is bought and charged again',
+    )
     .action(
       async (
         file: string,
-        opts: { media: string; out?: string; format?: string; printer?: string; resume?: boolean },
+        opts: {
+          media: string;
+          out?: string;
+          format?: string;
+          printer?: string;
+          resume?: boolean;
+          again?: boolean;
+        },
         command: Command,
       ) =>
         withContext(command, async (ctx) => {
@@ -325,7 +348,7 @@ export function registerClientCommands(program: Command): void {
           const r = await ctx.postage.runBatch(
             csv,
             { ...where, media: media(opts.media) },
-            { resume: opts.resume ?? false, onProgress: progressBar },
+            { resume: opts.resume ?? false, again: opts.again ?? false, onProgress: progressBar },
           );
           out(
             `Batch: ${r.pieces} pieces (${r.charged} charged now, ${r.pieces - r.charged} already paid). Balance ${formatDollars(r.balanceCents)}.`,

@@ -7,6 +7,7 @@
  * come from the decoded indicium, never from the caller.
  */
 import { decodeIndicium, type IndiciumFields } from '../../shared/indicium';
+import { MAX_CALIBRATION_MM } from '../../shared/ipc';
 import { MAIL_CLASSES } from '../../shared/mail-class';
 import { formatZip, normalizeZip } from '../../shared/zip';
 import { PrintError } from './errors';
@@ -18,7 +19,6 @@ export const SAMPLE_TEXT = 'SAMPLE — NOT VALID POSTAGE';
 export const BOLD = 'Helvetica-Bold';
 export const REGULAR = 'Helvetica';
 export type FontName = typeof BOLD | typeof REGULAR;
-const MAX_CALIBRATION_MM = 20;
 
 /** One text line; (x, y) is the top left of the line box, as pdfkit places text. */
 export interface TextMark {

@@ -3,9 +3,10 @@
  * A batch's address list: CSV with a header row, columns
  * `name,street,city,state,zip[,postage][,class][,weight]` (also `street2`, `mail_class`,
  * `weight_oz`). The whole file is checked before anything is charged; every bad row is reported
- * by its line number.
+ * by its line number, including addresses the label font cannot print (shared/address-text.ts).
  */
 import { parse } from 'csv-parse/sync';
+import { addressProblems } from '../../shared/address-text';
 import type { Address } from '../print/index';
 import { isMailClass, type MailClass } from '../../shared/mail-class';
 import { MoneyError, parseDollars } from '../../shared/money';
@@ -95,6 +96,9 @@ export function parseBatchCsv(text: string): BatchParse {
     const get = (name: string) => row[columns.indexOf(name)]?.trim() ?? '';
     const problems: string[] = [];
     for (const c of REQUIRED) if (!get(c)) problems.push(`${c} is empty`);
+    // What the label font cannot print, and control characters, before anything is charged.
+    const text = { name: get('name'), street: get('street'), city: get('city') };
+    for (const p of addressProblems({ ...text, street2: get('street2') })) problems.push(p.message);
     const state = get('state').toUpperCase();
     if (state && !/^[A-Z]{2}$/.test(state))
       problems.push(`state "${get('state')}" is not a two-letter code`);

@@ -54,8 +54,9 @@ function asServiceError(error: unknown): ServiceError {
   if (error instanceof PrintError) return new ServiceError('PRINTER_FAILED', error.message);
   const code = (error as { code?: string }).code;
   const message = error instanceof Error ? error.message : String(error);
+  const field = (error as { field?: string }).field;
   if (error instanceof DataCenterError || code)
-    return new ServiceError(CODE_MAP[code ?? ''] ?? code ?? 'INTERNAL', message);
+    return new ServiceError(CODE_MAP[code ?? ''] ?? code ?? 'INTERNAL', message, field);
   return new ServiceError('INTERNAL', 'Something went wrong; try again. Details are in the log.');
 }
 
@@ -247,8 +248,11 @@ export const createClientServices = async (
     },
     'batch:run': async (req, context) => {
       const r = await postage.runBatch(req.csv, output(req.printer, req.media), {
-        // The batch id keys the resume file: a first run starts it, a later run resumes it.
-        batchId: req.batchId,
+        // The list's content keys the resume file: a run after a failure resumes it; a list
+        // printed in full before is refused (BATCH_ALREADY_PRINTED) unless the mailer confirmed
+        // "print again". The batch id only tags the progress events.
+        resume: 'if-interrupted',
+        again: req.again ?? false,
         onProgress: (p) => {
           if (p.phase === 'charging')
             context.emit('batch:progress', { batchId: req.batchId, done: p.done, total: p.total });

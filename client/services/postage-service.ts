@@ -3,7 +3,10 @@
  * Buying and printing postage on the mailer's side: one piece, a batch from a CSV address list
  * (checked whole first, then charged in chunks with one idempotency key per row kept in a resume
  * file written before anything is sent, so an interrupted batch resumes without charging twice),
- * reprints (never charged) and refunds. Output is one PDF file or one printer job.
+ * reprints (never charged) and refunds. Output is one PDF file or one printer job. Every output
+ * check (./output-check.ts) runs before anything is charged. A batch is known by its content
+ * (a hash of its normalized rows), so the same list again is refused unless the mailer asks to
+ * print it again.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
@@ -22,6 +25,7 @@ import {
 } from '../print/index';
 import { parseBatchCsv, type BatchPiece } from './batch-csv';
 import { readJson, writePrivate } from './config';
+import { checkOutput } from './output-check';
 import type { SessionManager } from './session';
 
 export interface Output {
@@ -49,9 +53,36 @@ export interface Progress {
 }
 
 export interface BatchOptions {
-  resume?: boolean;
-  batchId?: string;
+  /**
+   * true: finish an interrupted run of this list (refused when there is none); 'if-interrupted':
+   * finish one if there is one, else start (the app's "run again after a failure").
+   */
+  resume?: boolean | 'if-interrupted';
+  /** Print a list that was printed in full before: every row is bought and charged again. */
+  again?: boolean;
   onProgress?: (p: Progress) => void;
+}
+
+/** A refusal of the batch flow, with a stable code (BATCH_ALREADY_PRINTED, BATCH_INTERRUPTED…). */
+export class BatchError extends Error {
+  constructor(
+    readonly code: 'BATCH_ALREADY_PRINTED' | 'BATCH_INTERRUPTED' | 'BATCH_NOTHING_TO_RESUME',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BatchError';
+  }
+}
+
+/** A piece that was refunded: it is not postage any more, so it is never printed again. */
+export class RefundedPieceError extends Error {
+  readonly code = 'PIECE_REFUNDED';
+  constructor(pieceId: string) {
+    super(
+      `piece ${pieceId}: refunded, so it is not valid postage and is not printed again; buy a new piece (vpm print) instead`,
+    );
+    this.name = 'RefundedPieceError';
+  }
 }
 
 export class BatchInvalidError extends Error {
@@ -64,11 +95,37 @@ export class BatchInvalidError extends Error {
 }
 
 interface ResumeFile {
+  /** This run's id: a list printed again gets a new run, and new keys. */
   batchId: string;
+  /** The hash of the normalized rows that names this file. */
   csvDigest: string;
   keys: Record<string, string>; // line → idempotency key
   paid: Record<string, string>; // line → piece id
   complete: boolean;
+  completedAt?: string;
+}
+
+/** One way of writing a row's text: NFC, spaces collapsed, capitals (as it prints). */
+const normal = (value: string | undefined): string =>
+  (value ?? '').normalize('NFC').replace(/\s+/g, ' ').trim().toUpperCase();
+
+/**
+ * The hash of a batch's rows as they will be bought and printed, so the same list is the same
+ * batch however the file was saved (quoting, spacing, line endings, letter case, extra columns).
+ */
+export function batchDigest(pieces: readonly BatchPiece[]): string {
+  const rows = pieces.map((p) => [
+    normal(p.recipient.name),
+    normal(p.recipient.company),
+    normal(p.recipient.street),
+    normal(p.recipient.street2),
+    normal(p.recipient.city),
+    normal(p.recipient.state),
+    normal(p.recipient.zip).replace(/-/g, ''),
+    p.mailClass,
+    p.postageCents,
+  ]);
+  return createHash('sha256').update(JSON.stringify(rows)).digest('hex');
 }
 
 interface JournalLine {
@@ -149,6 +206,8 @@ export class PostageService {
     },
     output: Output,
   ): Promise<{ piece: Api.IssuedPiece; balanceCents: number } & OutputResult> {
+    // Everything that could stop the print is checked before the data center charges.
+    await checkOutput(output, [{ recipient: piece.recipient }], this.driver);
     const idempotencyKey = piece.idempotencyKey ?? randomUUID();
     const response = await this.session.call((c) =>
       c.dispense({
@@ -164,6 +223,8 @@ export class PostageService {
       }),
     );
     const issued = response.pieces[0] as Api.IssuedPiece;
+    // A retried key can answer with a piece refunded since: that is not postage any more.
+    if (issued.status === 'refunded') throw new RefundedPieceError(issued.pieceId);
     await this.remember([{ pieceId: issued.pieceId, recipient: piece.recipient }]);
     const result = await this.output(
       [{ indicium: Buffer.from(issued.indicium, 'base64'), recipient: piece.recipient }],
@@ -202,26 +263,33 @@ export class PostageService {
   ): Promise<{ pieces: number; charged: number; balanceCents: number } & OutputResult> {
     const parsed = parseBatchCsv(csv);
     if (parsed.errors.length > 0) throw new BatchInvalidError(parsed.errors);
-    const digest = createHash('sha256')
-      .update(options.batchId ?? '')
-      .update('\n')
-      .update(csv)
-      .digest('hex');
+    // Printer, medium, calibration and every address are checked before the first charge.
+    await checkOutput(output, parsed.pieces, this.driver);
+    const digest = batchDigest(parsed.pieces);
     const file = this.resumePath(digest);
-    let state = await readJson<ResumeFile>(file);
-    if (options.resume && !state)
-      throw new Error(
-        'batch: there is no interrupted run of this file to resume; run it without --resume',
-      );
-    if (!options.resume && state && !state.complete && !options.batchId) {
-      throw new Error(
-        'batch: an earlier run of this file was interrupted; add --resume to finish it without charging twice',
-      );
-    }
-    if (!state || (!options.resume && !options.batchId)) {
-      const batchId = options.batchId ?? randomUUID();
-      state = { batchId, csvDigest: digest, keys: {}, paid: {}, complete: false };
-      for (const p of parsed.pieces) state.keys[p.line] = `b-${batchId}-${p.line}`.slice(0, 128);
+    const earlier = await readJson<ResumeFile>(file);
+    let state: ResumeFile;
+    if (earlier && !earlier.complete) {
+      if (!options.resume)
+        throw new BatchError(
+          'BATCH_INTERRUPTED',
+          'batch: an earlier run of this list was interrupted; add --resume to finish it without charging twice',
+        );
+      state = earlier; // the same keys: rows already paid are answered, not charged again
+    } else if (earlier) {
+      if (!options.again)
+        throw new BatchError(
+          'BATCH_ALREADY_PRINTED',
+          `batch: this list (the same ${parsed.pieces.length} rows) was printed in full${earlier.completedAt ? ` on ${earlier.completedAt.slice(0, 10)}` : ''}; printing it again buys and charges every row again. If that is what you want, confirm "print again" (vpm batch --again); to print a piece again for free, reprint it from the history`,
+        );
+      state = this.newRun(digest, parsed.pieces);
+    } else {
+      if (options.resume === true)
+        throw new BatchError(
+          'BATCH_NOTHING_TO_RESUME',
+          'batch: there is no interrupted run of this list to resume; run it without --resume',
+        );
+      state = this.newRun(digest, parsed.pieces);
     }
     // The keys are on disk before the first request leaves.
     await mkdir(join(this.home, 'batches'), { recursive: true, mode: 0o700 });
@@ -254,6 +322,12 @@ export class PostageService {
         if (!issued.replayed) charged++;
         resume.paid[(chunk[j] as BatchPiece).line] = issued.pieceId;
       });
+      // A resumed run never prints a row whose piece was refunded meanwhile.
+      const refunded = response.pieces.find((issued) => issued.status === 'refunded');
+      if (refunded) {
+        await writePrivate(file, JSON.stringify(resume));
+        throw new RefundedPieceError(refunded.pieceId);
+      }
       await remember(
         response.pieces.map((issued, j) => ({
           pieceId: issued.pieceId,
@@ -299,13 +373,23 @@ export class PostageService {
     const result = await this.output(paidPieces(), output, `batch-${state.batchId}`, written);
     written(total); // outputs that report no progress of their own (HTML) report the end here
     state.complete = true;
+    state.completedAt = new Date().toISOString();
     await writePrivate(file, JSON.stringify(state));
     return { pieces: total, charged, balanceCents, ...result };
   }
 
-  /** Prints an issued piece again. Never charges. */
+  /** A new run of a list: one idempotency key per row, made from a fresh run id. */
+  private newRun(digest: string, pieces: readonly BatchPiece[]): ResumeFile {
+    const batchId = randomUUID();
+    const keys: Record<string, string> = {};
+    for (const p of pieces) keys[p.line] = `b-${batchId}-${p.line}`.slice(0, 128);
+    return { batchId, csvDigest: digest, keys, paid: {}, complete: false };
+  }
+
+  /** Prints an issued piece again. Never charges; a refunded piece is refused. */
   async reprint(pieceId: string, output: Output): Promise<OutputResult> {
     const piece = await this.findPiece(pieceId);
+    if (piece.status === 'refunded') throw new RefundedPieceError(piece.pieceId);
     const recipient = (await this.recipients()).get(piece.pieceId) ?? {
       name: '',
       street: '',

@@ -1,8 +1,9 @@
 /**
  * @module renderer/screens/batch
  * A batch from a CSV address list: check it (rows, per-line errors, total postage, no charge),
- * then print every valid row into one PDF with a progress bar. Running again after a failure
- * resumes the same batch id, so finished rows are not charged twice.
+ * then print every valid row into one PDF with a progress bar. A batch is known by its rows:
+ * running the same list after a failure resumes it, so finished rows are not charged twice, and
+ * a list printed in full before is printed again only after the mailer confirms "print again".
  */
 import { useEffect, useState, type ChangeEvent } from 'react';
 import { BATCH_CSV_COLUMNS, type IpcValue } from '../../shared/ipc';
@@ -25,6 +26,8 @@ export function Batch(props: { onBalance: (cents: number) => void }) {
   const [notice, setNotice] = useState<{ kind: 'error' | 'success'; text: string } | null>(null);
   const [running, setRunning] = useState(false);
   const [printed, setPrinted] = useState(false);
+  /** The data center side said this list was printed before: ask before charging it again. */
+  const [askAgain, setAskAgain] = useState<string | null>(null);
   const setup = usePrintSetup();
 
   useEffect(() => {
@@ -42,6 +45,7 @@ export function Batch(props: { onBalance: (cents: number) => void }) {
     setFileError(null);
     setFile(null);
     setPrinted(false);
+    setAskAgain(null);
     if (chosen === undefined) return;
     if (chosen.size > MAX_FILE_BYTES) {
       setFileError('This file is larger than 20 MB; split it into smaller batches.');
@@ -61,18 +65,25 @@ export function Batch(props: { onBalance: (cents: number) => void }) {
   const validRows =
     checked === null ? 0 : checked.rows - new Set(checked.errors.map((e) => e.line)).size;
 
-  const run = async () => {
+  const run = async (again = false) => {
     if (file === null || checked === null) return;
     setRunning(true);
     setNotice(null);
+    setAskAgain(null);
     setProgress({ done: 0, total: validRows });
     const result = await call('batch:run', {
       csv: file.csv,
       media: setup.media,
       printer: toPrinter(setup.printer),
       batchId: file.batchId,
+      ...(again ? { again: true } : {}),
     });
     setRunning(false);
+    if (!result.ok && result.error.code === 'BATCH_ALREADY_PRINTED') {
+      setProgress(null);
+      setAskAgain(result.error.message);
+      return;
+    }
     if (result.ok) {
       props.onBalance(result.value.balanceCents);
       setPrinted(true);
@@ -210,11 +221,34 @@ export function Batch(props: { onBalance: (cents: number) => void }) {
             </div>
           ) : null}
           {notice ? <Notice kind={notice.kind}>{notice.text}</Notice> : null}
+          {askAgain ? (
+            <Notice kind="warning">
+              <p>
+                This list was printed in full before. Printing it again buys new postage for every
+                row and charges {formatDollars(checked.totalCents)} again. To print a piece again
+                for free, reprint it from the history.
+              </p>
+              <div className="actions">
+                <button type="button" className="button-primary" onClick={() => void run(true)}>
+                  Print again and charge {formatDollars(checked.totalCents)}
+                </button>
+                <button type="button" onClick={() => setAskAgain(null)}>
+                  Cancel
+                </button>
+              </div>
+            </Notice>
+          ) : null}
           <div className="actions">
             <button
               type="button"
               className="button-primary"
-              disabled={running || printed || validRows === 0 || checked.errors.length > 0}
+              disabled={
+                running ||
+                printed ||
+                askAgain !== null ||
+                validRows === 0 ||
+                checked.errors.length > 0
+              }
               onClick={() => void run()}
             >
               {running

@@ -15,7 +15,7 @@ import { PrintSetupFields } from '../components/print-setup-fields';
 import { usePrintSetup } from '../use-print-setup';
 import {
   checkDestZip,
-  checkRequired,
+  checkAddressLine,
   checkState,
   compact,
   parseMoney,
@@ -99,9 +99,12 @@ export function NewPiece(props: { onBalance: (cents: number) => void }) {
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     const found = compact({
-      name: checkRequired(recipient.name, 'recipient name'),
-      street: checkRequired(recipient.street, 'street address'),
-      city: checkRequired(recipient.city, 'city'),
+      name: checkAddressLine(recipient.name, 'recipient name'),
+      street: checkAddressLine(recipient.street, 'street address'),
+      ...(recipient.street2
+        ? { street2: checkAddressLine(recipient.street2, 'second street line', false) }
+        : {}),
+      city: checkAddressLine(recipient.city, 'city'),
       state: checkState(recipient.state),
       zip: checkDestZip(recipient.zip),
       weight: mode === 'rate' ? weighed.error : null,

@@ -4,7 +4,13 @@
  * per-printer calibration offsets (millimetres) that shift the print to fit the paper.
  */
 import { useEffect, useState, type FormEvent } from 'react';
-import type { Calibration, Media, PrinterInfo, Settings } from '../../shared/ipc';
+import {
+  MAX_CALIBRATION_MM,
+  type Calibration,
+  type Media,
+  type PrinterInfo,
+  type Settings,
+} from '../../shared/ipc';
 import { CheckboxField, Notice, SelectField, TextField } from '../components/fields';
 import { MEDIA_OPTIONS, PDF_ONLY, printerOptions, toPrinter } from '../options';
 import { compact, type Errors } from '../validate';
@@ -14,7 +20,7 @@ function parseMm(value: string): number | null {
   const v = value.trim();
   if (!/^-?\d{1,2}(\.\d{1,2})?$/.test(v)) return null;
   const n = Number(v);
-  return n >= -25 && n <= 25 ? n : null;
+  return Math.abs(n) <= MAX_CALIBRATION_MM ? n : null;
 }
 
 export function SettingsScreen(props: { onSaved: () => void; onBack?: () => void }) {
@@ -89,9 +95,13 @@ export function SettingsScreen(props: { onSaved: () => void; onBack?: () => void
     const found = compact({
       serverUrl: urlError,
       calX:
-        calPrinter !== '' && x === null ? 'Enter millimetres between -25 and 25, like 1.5.' : null,
+        calPrinter !== '' && x === null
+          ? `Enter millimetres between -${MAX_CALIBRATION_MM} and ${MAX_CALIBRATION_MM}, like 1.5.`
+          : null,
       calY:
-        calPrinter !== '' && y === null ? 'Enter millimetres between -25 and 25, like -0.5.' : null,
+        calPrinter !== '' && y === null
+          ? `Enter millimetres between -${MAX_CALIBRATION_MM} and ${MAX_CALIBRATION_MM}, like -0.5.`
+          : null,
     });
     setErrors(found);
     setNotice(null);

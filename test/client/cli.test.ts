@@ -87,7 +87,8 @@ afterAll(async () => {
 
 describe('vpm CLI', { timeout: 300_000 }, () => {
   it('refills, prints to a file and to the cups-pdf queue, verifies, lists history and refunds', async () => {
-    expect((await vpm(['refill', '50.00'], { env })).code).toBe(0);
+    const card = { env, input: '4242 4242 4242 4242\n' };
+    expect((await vpm(['refill', '50.00', '--card-stdin'], card)).code).toBe(0);
     expect(await balance()).toMatchObject({
       balanceCents: 5000,
       ascendingCents: 0,
@@ -200,7 +201,7 @@ describe('vpm CLI', { timeout: 300_000 }, () => {
 
     rows[56] = 'Person 56,57 Oak St,Denver,CO,80256,0.78,first-class';
     await writeFile(file, ['name,street,city,state,zip,postage,class', ...rows].join('\n'));
-    await vpm(['refill', '100'], { env });
+    await vpm(['refill', '100', '--card-stdin'], { env, input: '4242424242424242\n' });
     const funded = await balance();
 
     // Kill the batch after some chunks were paid.

@@ -96,6 +96,11 @@ beforeAll(async () => {
     jpeg: join(dir, 'valid-jpg.jpg'),
     blank: join(dir, 'blank.png'),
     text: join(dir, 'notes.txt'),
+    ahead: '',
+    tomorrow: '',
+    stale: '',
+    hugePdf: join(dir, 'huge.pdf'),
+    hugePng: join(dir, 'huge.png'),
   };
   await writeFile(files.text, 'not a scan');
   const day = (offset: number) => new Date(Date.now() + offset * 86_400_000);
@@ -108,13 +113,11 @@ beforeAll(async () => {
   files.tomorrow = await pdfOf('tomorrow', [await pieceFor(meter, { mailingDate: dated(1) })]);
   files.stale = await pdfOf('stale', [await pieceFor(meter, { mailingDate: dated(-90) })]);
   // A one-page PDF whose MediaBox is 200 × 200 inches (1.6 gigapixels at 200 dpi).
-  files.hugePdf = join(dir, 'huge.pdf');
   await writeFile(files.hugePdf, hugeMediaBoxPdf(14_400));
   // A real PNG whose header claims 60,000 × 60,000 pixels.
   const png = Buffer.from(await readFile(files.png));
   png.writeUInt32BE(60_000, 16);
   png.writeUInt32BE(60_000, 20);
-  files.hugePng = join(dir, 'huge.png');
   await writeFile(files.hugePng, png);
   bundleFile = join(dir, 'certs.json');
   await writeFile(bundleFile, JSON.stringify(pki.bundle));
@@ -223,7 +226,9 @@ describe('verifyScan()', () => {
   it('refuses a mailing date weeks after or months before the scan date, and accepts one a day ahead', async () => {
     const ahead = await verifyScan(files.ahead, { certificates: certificates() });
     expect(ahead.verdict).toBe('wrong-date');
-    expect(ahead.line).toMatch(/^wrong date: mailed \d{4}-\d{2}-\d{2}, 20 days after the scan date/);
+    expect(ahead.line).toMatch(
+      /^wrong date: mailed \d{4}-\d{2}-\d{2}, 20 days after the scan date/,
+    );
     const stale = await verifyScan(files.stale, { certificates: certificates() });
     expect(stale.verdict).toBe('wrong-date');
     expect(stale.line).toMatch(/90 days before the scan date .*older than 30 days/);
