@@ -321,6 +321,28 @@ describe('desktop app, end to end (renderer in Chromium ↔ client services ↔ 
     const account = await expectRegistersMatch(5000 - singleCents - total);
     expect(account.ascendingCents).toBe(singleCents + total);
     await app.screenshot('batch');
+
+    // The same list chosen again is known by its rows: nothing is charged until the mailer
+    // confirms "print again" (Cancel here; the confirmed run is tested in the services).
+    await upload('mailing-copy.csv', good);
+    await see(printButton).toHaveText('Print 3 pieces');
+    await printButton.click();
+    const ask = page
+      .getByRole('status')
+      .filter({ hasText: 'This list was printed in full before' });
+    await see(ask).toBeVisible();
+    const confirm = ask.getByRole('button', {
+      name: `Print again and charge ${formatDollars(total)}`,
+    });
+    await see(confirm).toBeVisible();
+    expect(app.calls.filter((c) => c.channel === 'batch:run').at(-1)).toEqual({
+      channel: 'batch:run',
+      ok: false,
+      code: 'BATCH_ALREADY_PRINTED',
+    });
+    await ask.getByRole('button', { name: 'Cancel' }).click();
+    await see(ask).toHaveCount(0);
+    await expectRegistersMatch(5000 - singleCents - total);
   });
 
   it('lists the pieces, searches them and refunds one', async () => {
@@ -411,6 +433,8 @@ describe('desktop app, end to end (renderer in Chromium ↔ client services ↔ 
     expect(app.problems).toEqual([]);
     expect(app.calls.filter((c) => !c.ok)).toEqual([
       { channel: 'auth:signIn', ok: false, code: 'BAD_CREDENTIALS' },
+      // The same batch list chosen again, before the mailer confirmed "print again".
+      { channel: 'batch:run', ok: false, code: 'BATCH_ALREADY_PRINTED' },
     ]);
   });
 });
