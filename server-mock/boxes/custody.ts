@@ -176,7 +176,8 @@ export async function combineShares(
       rejected.push({ source, reason: `custodian ${parsed.index}'s share was already given` });
     else valid.set(parsed.index, parsed.bytes);
   }
-  const needed = custody.quorum;
+  // Never fewer than 2, whatever custody.json says: one share alone reveals nothing (Shamir).
+  const needed = Math.max(2, custody.quorum);
   const why = rejected.map((r) => `${r.source}: ${r.reason}`).join('; ');
   if (valid.size < needed) {
     for (const bytes of valid.values()) bytes.fill(0);

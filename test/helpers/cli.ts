@@ -3,7 +3,7 @@
  * `vpm datacenter start --port 0`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -89,11 +89,13 @@ export async function startDataCenterProcess(
     url,
     caPath: join(dir, 'tls', 'ca.pem'),
     child,
-    stop: () =>
-      new Promise((done) => {
+    stop: async () => {
+      await new Promise<void>((done) => {
         if (child.exitCode !== null) return done();
         child.once('exit', () => done());
         child.kill('SIGTERM');
-      }),
+      });
+      await rm(shareDir, { recursive: true, force: true });
+    },
   };
 }
