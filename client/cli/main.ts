@@ -85,6 +85,7 @@ function explain(error: unknown): { message: string; exitCode: number } {
   switch (code) {
     case 'UNREACHABLE':
     case 'UNTRUSTED_SERVER':
+    case 'POSTAL_UNREACHABLE':
       return { message, exitCode: EXIT.unreachable };
     case 'NOT_SIGNED_IN':
     case 'UNAUTHENTICATED':

@@ -1,11 +1,14 @@
 /**
  * @module cli/verify-command
- * `vpm verify FILE [--certs BUNDLE] [--allow-sample]`: the verifier on the command line. Prints
+ * `vpm verify FILE [--certs BUNDLE] [--allow-sample] [--postal URL --postal-ca FILE]`: the
+ * verifier on the command line; with a postal authority (or VPM_POSTAL and VPM_POSTAL_CA) it also
+ * asks whether each piece was reported by its meter (../verify/postal-check.ts). Prints
  * one verdict line on stdout (valid, demo sample, bad signature, unknown certificate, duplicate,
  * wrong date, unreadable); exits 0 only for valid postage (or a demo sample with
  * --allow-sample), else 5. Online, the verdict is the worst of its own check and the data
  * center's; offline (--certs), the line says that duplicates and refunds were not checked.
  */
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { DataCenterClient } from '../services/datacenter-client';
 import { configHome } from '../services/config';
@@ -17,6 +20,8 @@ import {
   loadBundle,
   verifyScan,
   VERDICT_LABEL,
+  checkWithPostal,
+  type PostalLink,
   type VerifyScanOptions,
 } from '../verify';
 import { CliError, EXIT } from './errors';
@@ -24,6 +29,21 @@ import { CliError, EXIT } from './errors';
 interface VerifyFlags {
   certs?: string;
   allowSample?: boolean;
+  postal?: string;
+  postalCa?: string;
+}
+
+/** The postal authority to ask, from the flags or VPM_POSTAL / VPM_POSTAL_CA. */
+async function postalLink(flags: VerifyFlags): Promise<PostalLink | undefined> {
+  const url = flags.postal ?? process.env.VPM_POSTAL;
+  const caFile = flags.postalCa ?? process.env.VPM_POSTAL_CA;
+  if (!url && !caFile) return undefined;
+  if (!url || !caFile)
+    throw new CliError('verify: give both --postal URL and --postal-ca FILE', EXIT.usage);
+  const caPem = await readFile(caFile, 'utf8').catch(() => {
+    throw new CliError(`verify: cannot read the postal authority's CA ${caFile}`, EXIT.usage);
+  });
+  return { url, caPem };
 }
 
 export function registerVerifyCommand(program: Command): void {
@@ -33,8 +53,12 @@ export function registerVerifyCommand(program: Command): void {
     .argument('<file>', 'scan of the piece: PNG, JPEG or PDF')
     .option('--certs <file>', 'offline certificate bundle (JSON: vendorCaPem, certificates)')
     .option('--allow-sample', 'exit 0 for a demo sample too')
+    .option('--postal <url>', 'also ask the postal authority whether each piece was reported')
+    .option('--postal-ca <file>', "the postal authority's CA certificate")
     .action(async (file: string, flags: VerifyFlags, command: Command) => {
       let report;
+      let postalLines: string[] = [];
+      let postalAccepted = true;
       let online: DataCenterClient | undefined;
       try {
         let options: VerifyScanOptions;
@@ -65,7 +89,13 @@ export function registerVerifyCommand(program: Command): void {
             },
           };
         }
+        const postal = await postalLink(flags);
         report = await verifyScan(file, options);
+        if (postal) {
+          const asked = await checkWithPostal(report, options.certificates, postal);
+          postalLines = asked.findings.map((f) => f.line);
+          postalAccepted = asked.accepted;
+        }
       } catch (error) {
         if (error instanceof VerifyError) {
           const usage = error.code === 'VERIFY_BAD_BUNDLE' || error.code === 'VERIFY_FILE_MISSING';
@@ -76,6 +106,12 @@ export function registerVerifyCommand(program: Command): void {
         await online?.close();
       }
       process.stdout.write(`${report.line}\n`);
+      for (const line of postalLines) process.stdout.write(`${line}\n`);
+      if (!postalAccepted)
+        throw new CliError(
+          'verify: the postal authority does not accept this postage',
+          EXIT.invalid,
+        );
       const accepted =
         report.verdict === 'valid' ||
         (report.verdict === 'demo-sample' && flags.allowSample === true);

@@ -6,3 +6,4 @@ export * from './errors';
 export * from './cert-bundle';
 export * from './scan';
 export * from './verify-scan';
+export * from './postal-check';
