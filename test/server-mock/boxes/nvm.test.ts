@@ -1,0 +1,123 @@
+/**
+ * A box's NVM on real files (nvm.ts): sealed under the box's file key, group-committed log
+ * records, a torn last record dropped, an edited or moved record refused, compaction into a new
+ * snapshot.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  LOG_FILE,
+  Nvm,
+  SNAPSHOT_FILE,
+  TamperError,
+  boxFileKey,
+  createNvm,
+} from '../../../server-mock/boxes/nvm';
+
+let dir: string;
+let key: Buffer;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'vpm-nvm-'));
+  key = boxFileKey(randomBytes(32), 'meter');
+  createNvm(
+    dir,
+    { v: 1, box: 'meter', keys: { k: randomBytes(32).toString('base64') }, public: {} },
+    { start: 1 },
+    key,
+  );
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const sync = (nvm: Nvm) =>
+  new Promise<void>((done, fail) => nvm.sync((e) => (e ? fail(e) : done())));
+
+async function commit(nvm: Nvm, values: Record<string, unknown>): Promise<void> {
+  for (const [k, v] of Object.entries(values)) nvm.stage(k, v);
+  expect(nvm.append()).toBe(true);
+  await sync(nvm);
+}
+
+const logPath = () => join(dir, LOG_FILE);
+const tamperOf = (fn: () => unknown): TamperError => {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(TamperError);
+    return error as TamperError;
+  }
+  throw new Error('expected a TamperError');
+};
+
+describe('Nvm', () => {
+  it('keeps committed values across a reopen, and opens only under its own key and box name', async () => {
+    const nvm = Nvm.open(dir, 'meter', key);
+    await commit(nvm, { a: 1 });
+    await commit(nvm, { b: 'two' });
+    nvm.zeroize();
+    const again = Nvm.open(dir, 'meter', key);
+    expect([again.get('start'), again.get('a'), again.get('b')]).toEqual([1, 1, 'two']);
+    again.zeroize();
+    expect(
+      tamperOf(() => Nvm.open(dir, 'meter', boxFileKey(randomBytes(32), 'meter'))).message,
+    ).toMatch(/keys\.json does not open/);
+    expect(tamperOf(() => Nvm.open(dir, 'steel', key)).message).toMatch(/belongs to box "meter"/);
+  });
+
+  it('drops a torn last record (a crash mid-append) and goes on from the last whole one', async () => {
+    const nvm = Nvm.open(dir, 'meter', key);
+    await commit(nvm, { a: 1 });
+    const whole = statSync(logPath()).size;
+    await commit(nvm, { a: 2 });
+    nvm.zeroize();
+    truncateSync(logPath(), statSync(logPath()).size - 5);
+    const after = Nvm.open(dir, 'meter', key);
+    expect(after.notes.join()).toMatch(/dropped a torn log record/);
+    expect(after.get('a')).toBe(1);
+    expect(statSync(logPath()).size).toBe(whole);
+    await commit(after, { a: 3 });
+    after.zeroize();
+    expect(Nvm.open(dir, 'meter', key).get('a')).toBe(3);
+  });
+
+  it('refuses an edited record length instead of taking it for a torn record', async () => {
+    const nvm = Nvm.open(dir, 'meter', key);
+    await commit(nvm, { a: 1 });
+    await commit(nvm, { a: 2 });
+    nvm.zeroize();
+    const log = readFileSync(logPath());
+    log.writeUInt32BE(log.readUInt32BE(0) + 1000, 0); // would run past the end: looks torn
+    writeFileSync(logPath(), log);
+    expect(tamperOf(() => Nvm.open(dir, 'meter', key)).message).toMatch(
+      /state\.log record head does not verify at offset 0/,
+    );
+  });
+
+  it('refuses log records swapped in place', async () => {
+    const nvm = Nvm.open(dir, 'meter', key);
+    await commit(nvm, { a: 'x' });
+    const first = statSync(logPath()).size;
+    await commit(nvm, { a: 'y' });
+    nvm.zeroize();
+    const log = readFileSync(logPath());
+    expect(log.length).toBe(first * 2);
+    writeFileSync(logPath(), Buffer.concat([log.subarray(first), log.subarray(0, first)]));
+    expect(tamperOf(() => Nvm.open(dir, 'meter', key)).message).toMatch(/state\.log/);
+  });
+
+  it('folds a long log into a new sealed snapshot and starts the log again', async () => {
+    const nvm = Nvm.open(dir, 'meter', key);
+    const big = 'x'.repeat(1024 * 1024);
+    for (let i = 0; i < 9; i++) await commit(nvm, { [`big${i}`]: big, n: i });
+    nvm.compactIfDue();
+    expect(statSync(logPath()).size).toBe(0);
+    expect(readFileSync(join(dir, SNAPSHOT_FILE), 'utf8')).not.toContain('x'.repeat(100));
+    await commit(nvm, { n: 100 });
+    nvm.zeroize();
+    const again = Nvm.open(dir, 'meter', key);
+    expect([again.get('n'), (again.get('big8') as string).length]).toEqual([100, big.length]);
+    again.zeroize();
+  });
+});
