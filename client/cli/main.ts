@@ -6,27 +6,71 @@
  */
 import { Command, CommanderError } from 'commander';
 import { CliError, EXIT } from './errors';
-import { registerDatacenterCommands } from './datacenter-command';
-import { registerClientCommands } from './client-commands';
-import { registerDemoCommands } from './demo-command';
-import { registerPostalCommands } from './postal-command';
-import { registerVerifyCommand } from './verify-command';
 
 export { CliError, EXIT };
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/** The command groups, in the order help lists them. */
+const GROUPS = ['client', 'demo', 'bench', 'datacenter', 'postal', 'verify'] as const;
+type Group = (typeof GROUPS)[number];
+
+/**
+ * Each group's module, loaded only when its commands can run: the data center and postal commands
+ * bring the whole data center (fastify, SQLite, X.509), verify the barcode reader, demo both;
+ * loading them all cost `vpm batch` about a second of its start.
+ */
+const LOAD: Record<Group, () => Promise<Register>> = {
+  client: async () => (await import('./client-commands')).registerClientCommands,
+  demo: async () => (await import('./demo-command')).registerDemoCommands,
+  bench: async () => registerBench,
+  datacenter: async () => (await import('./datacenter-command')).registerDatacenterCommands,
+  postal: async () => (await import('./postal-command')).registerPostalCommands,
+  verify: async () => (await import('./verify-command')).registerVerifyCommand,
+};
+
+/** The command named on the command line (after the global options), if any. */
+function commandName(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    if (arg === '--') return argv[i + 1];
+    if (arg === '--server' || arg === '--ca') i++;
+    else if (!arg.startsWith('-')) return arg;
+  }
+  return undefined;
+}
+
+async function makeProgram(groups: readonly Group[]): Promise<Command> {
   const program = new Command('vpm')
     .description(
       'Virtual postage meter: print postage from your PC, with the meter kept at the data center',
     )
     .exitOverride()
     .showHelpAfterError('(run with --help to see the options)');
-
   program
     .option('--server <url>', 'data center URL (or VPM_SERVER; default: the last sign-on)')
     .option('--ca <file>', "data center's CA certificate, pinned (or VPM_CA)");
-  registerClientCommands(program);
-  registerDemoCommands(program);
+  for (const register of await Promise.all(groups.map((g) => LOAD[g]()))) register(program);
+  return program;
+}
+
+/**
+ * The `vpm` program. Given the command line, it loads only the group of the command it names
+ * (`vpm batch` loads no data center code); for help, an unknown command or no command line, all.
+ */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
+  const name = argv ? commandName(argv) : undefined;
+  if (name !== undefined) {
+    const group: Group =
+      name === 'start' ? 'demo' : GROUPS.includes(name as Group) ? (name as Group) : 'client';
+    const program = await makeProgram([group]);
+    if (program.commands.some((c) => c.name() === name || c.aliases().includes(name)))
+      return program;
+  }
+  return makeProgram(GROUPS);
+}
+
+function registerBench(program: Command): void {
   program
     .command('bench')
     .description(
@@ -72,10 +116,6 @@ export function buildProgram(): Command {
         });
       },
     );
-  registerDatacenterCommands(program);
-  registerPostalCommands(program);
-  registerVerifyCommand(program);
-  return program;
 }
 
 /** Maps an error from the services to a message and an exit code. */
@@ -102,7 +142,7 @@ function explain(error: unknown): { message: string; exitCode: number } {
 
 async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv, { from: 'user' });
+    await (await buildProgram(argv)).parseAsync(argv, { from: 'user' });
     return EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) {

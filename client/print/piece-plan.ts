@@ -6,7 +6,7 @@
  * that Chromium prints (html.ts) — so their layouts cannot drift apart. The human-readable values
  * come from the decoded indicium, never from the caller.
  */
-import { decodeIndicium, type IndiciumFields } from '../../shared/indicium';
+import { decodeIndicium, type IndiciumFields } from '../../shared/indicium/codec';
 import { MAX_CALIBRATION_MM } from '../../shared/ipc';
 import { MAIL_CLASSES } from '../../shared/mail-class';
 import { formatZip, normalizeZip } from '../../shared/zip';

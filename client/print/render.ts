@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { deflateSync } from 'node:zlib';
 import type { Writable } from 'node:stream';
 import PDFDocument from 'pdfkit';
-import type { IndiciumFields } from '../../shared/indicium';
+import type { IndiciumFields } from '../../shared/indicium/codec';
 import { MODULE_PT, dataMatrixModules, symbolPath, type ModuleMatrix } from './datamatrix';
 import { PrintError } from './errors';
 import type { Box } from './layout';
