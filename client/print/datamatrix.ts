@@ -110,15 +110,27 @@ export function darkRuns(matrix: ModuleMatrix): Run[] {
   return runs;
 }
 
-const INTEGERS = Array.from({ length: 256 }, (_, i) => String(i));
+/** Each number 0–255 as its ASCII digits, for writing path operators as bytes. */
+const DIGITS = Array.from({ length: 256 }, (_, i) => Buffer.from(String(i), 'latin1'));
+const RE = Buffer.from(' 1 re\n', 'latin1');
+const SPACE = 0x20;
 
 /**
- * The dark runs as PDF path operators in module units with the origin at the symbol's top left
- * (`column row length 1 re`, one a line), for a content stream that scales them with `cm`.
+ * `symbolPath` written straight into bytes, between `prefix` and `suffix`: what the PDF renderer
+ * adds to a page, without building a string of some 600 pieces and converting it.
  */
-export function symbolPath(matrix: ModuleMatrix): string {
-  let path = '';
+export function symbolPathBytes(matrix: ModuleMatrix, prefix = '', suffix = ''): Buffer {
   const { columns, rows, dark } = matrix;
+  // At most one run per two columns, each at most "255 255 255 1 re\n" (17 bytes).
+  const out = Buffer.allocUnsafe(
+    prefix.length + suffix.length + rows * Math.ceil(columns / 2) * 17,
+  );
+  let at = out.write(prefix, 0, 'latin1');
+  const put = (n: number): void => {
+    const d = DIGITS[n] as Buffer;
+    d.copy(out, at);
+    at += d.length;
+  };
   for (let row = 0; row < rows; row++) {
     const base = row * columns;
     let column = 0;
@@ -129,10 +141,25 @@ export function symbolPath(matrix: ModuleMatrix): string {
       }
       const start = column;
       while (column < columns && dark[base + column] === 1) column++;
-      path += `${INTEGERS[start]} ${INTEGERS[row]} ${INTEGERS[column - start]} 1 re\n`;
+      put(start);
+      out[at++] = SPACE;
+      put(row);
+      out[at++] = SPACE;
+      put(column - start);
+      RE.copy(out, at);
+      at += RE.length;
     }
   }
-  return path;
+  at += out.write(suffix, at, 'latin1');
+  return out.subarray(0, at);
+}
+
+/**
+ * The dark runs as PDF path operators in module units with the origin at the symbol's top left
+ * (`column row length 1 re`, one a line), for a content stream that scales them with `cm`.
+ */
+export function symbolPath(matrix: ModuleMatrix): string {
+  return symbolPathBytes(matrix).toString('latin1');
 }
 
 /**

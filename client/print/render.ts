@@ -12,7 +12,8 @@ import { deflateSync } from 'node:zlib';
 import type { Writable } from 'node:stream';
 import PDFDocument from 'pdfkit';
 import type { IndiciumFields } from '../../shared/indicium/codec';
-import { MODULE_PT, dataMatrixModules, symbolPath, type ModuleMatrix } from './datamatrix';
+import { formatDollars } from '../../shared/money';
+import { MODULE_PT, dataMatrixModules, symbolPathBytes, type ModuleMatrix } from './datamatrix';
 import { PrintError } from './errors';
 import type { Box } from './layout';
 import { mediumById, type Medium, type MediumId } from './media';
@@ -161,9 +162,10 @@ function drawSymbol(doc: PDFKit.PDFDocument, matrix: ModuleMatrix, box: Box): vo
   // adjacent rows show no seams when rasterized. Written as raw operators in one piece: pdfkit's
   // rect() costs a call, a number format and a buffer per rectangle, 600 times a symbol.
   doc.addContent(
-    Buffer.from(
-      `q 0 g ${MODULE_PT} 0 0 ${MODULE_PT} ${pdfNumber(box.x)} ${pdfNumber(box.y)} cm\n${symbolPath(matrix)}f Q\n`,
-      'latin1',
+    symbolPathBytes(
+      matrix,
+      `q 0 g ${MODULE_PT} 0 0 ${MODULE_PT} ${pdfNumber(box.x)} ${pdfNumber(box.y)} cm\n`,
+      'f Q\n',
     ),
   );
 }
@@ -295,8 +297,13 @@ export async function renderPieces(
     compress: true,
     info: { Title: opts.title ?? `Postage, ${medium.label}`, Producer: 'vpm print driver' },
   });
-  // The fonts' metrics load while the first pieces are still being bought and encoded.
-  setImmediate(() => doc.font(BOLD).font(REGULAR));
+  // The fonts' metrics load while the first pieces are still being bought, and so does ICU's
+  // number formatting (formatDollars' first call, some 70 ms, else paid when the batch's summary
+  // is printed).
+  setImmediate(() => {
+    doc.font(BOLD).font(REGULAR);
+    formatDollars(0);
+  });
   let failed: Error | undefined;
   const onError = (error: Error): void => {
     failed ??= error;
