@@ -222,7 +222,7 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     const caPath = join(dir, 'tls', 'ca.pem');
     if (options.clientOnly) {
       say('Client:');
-      const client = await clientFigures(dc.url, caPath, { quick, say });
+      const client = await clientFigures(dc.url, caPath, { quick, say, dataCenterPid: dc.pid });
       if (options.json) print(JSON.stringify({ client }));
       else say(JSON.stringify({ client }, null, 2));
       return { datacenter: null, client };
@@ -272,7 +272,7 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
       `  the same load on a bare HTTPS server (no work): ${floor.reqPerSec.toFixed(0)} req/s, ${floor.cpuMsPerReq ?? '?'} CPU ms per request (client + server)`,
     );
     say('Client:');
-    const client = await clientFigures(dc.url, caPath, { quick, say });
+    const client = await clientFigures(dc.url, caPath, { quick, say, dataCenterPid: dc.pid });
     const errors: Record<string, number> = { ...peak.errors };
     for (const [k, v] of Object.entries(half.errors)) errors[k] = (errors[k] ?? 0) + v;
     const datacenter = {

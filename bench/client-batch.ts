@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { NO_KEYCHAIN } from '../client/services/keychain';
+import { childProcesses, processCpuMs } from './cpu-time';
 import { SessionManager } from '../client/services/session';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -25,6 +26,21 @@ export interface BatchRun {
   /** CPU time of the batch process (user + system, all threads). */
   cpuMs: number;
   pdfBytes: number;
+  /** CPU time of the data center and its boxes during the batch (null without /proc). */
+  dataCenterCpuMs: number | null;
+}
+
+/** CPU ms of a process and its children so far, or null where /proc is missing. */
+function treeCpuMs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  const pids = [pid, ...childProcesses(pid).map((c) => c.pid)];
+  let total = 0;
+  for (const p of pids) {
+    const ms = processCpuMs(p);
+    if (ms === null) return null;
+    total += ms;
+  }
+  return total;
 }
 
 /** The address list: about 50 characters a row, every ZIP a real one for the indicium. */
@@ -42,6 +58,7 @@ export async function batchRun(
   serverUrl: string,
   caPath: string,
   pieces = 1000,
+  dataCenterPid?: number,
   user = `benchbatch${pieces}`,
 ): Promise<BatchRun> {
   const home = await mkdtemp(join(tmpdir(), 'vpm-bench-client-'));
@@ -61,6 +78,7 @@ export async function batchRun(
     const pdf = join(home, 'batch.pdf');
     const usage = join(home, 'usage.json');
     await writeFile(csv, batchCsv(pieces));
+    const dcBefore = treeCpuMs(dataCenterPid);
     const started = performance.now();
     const child = spawn(
       process.execPath,
@@ -93,6 +111,7 @@ export async function batchRun(
       child.on('exit', (c) => resolve(c));
     });
     const ms = performance.now() - started;
+    const dcAfter = treeCpuMs(dataCenterPid);
     if (code !== 0) throw new Error(`vpm batch of ${pieces} exited with ${code}: ${stderr}`);
     const u = JSON.parse(await readFile(usage, 'utf8')) as {
       maxRssKb: number;
@@ -105,6 +124,7 @@ export async function batchRun(
       peakRssMb: u.maxRssKb / 1024,
       cpuMs: (u.userUs + u.systemUs) / 1000,
       pdfBytes: (await stat(pdf)).size,
+      dataCenterCpuMs: dcBefore === null || dcAfter === null ? null : dcAfter - dcBefore,
     };
   } finally {
     await session.close();

@@ -15,6 +15,9 @@ export interface ClientFigures {
   batch10000PeakMb: number;
   batch1000CpuMs: number;
   batch10000CpuMs: number;
+  /** The data center's CPU (with its boxes) while it charged each batch, on the same cores. */
+  batch1000DataCenterCpuMs: number | null;
+  batch10000DataCenterCpuMs: number | null;
   /** The client's encoder, wall clock and CPU. */
   barcodeMsPerSymbol: number;
   barcodeCpuMsPerSymbol: number;
@@ -31,7 +34,7 @@ const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 export async function clientFigures(
   serverUrl: string,
   caPath: string,
-  options: { quick?: boolean; say?: (line: string) => void } = {},
+  options: { quick?: boolean; say?: (line: string) => void; dataCenterPid?: number } = {},
 ): Promise<ClientFigures> {
   const say = options.say ?? (() => undefined);
   const symbols = options.quick ? 200 : 1000;
@@ -53,12 +56,12 @@ export async function clientFigures(
   );
   const show = (b: BatchRun, goal: string) =>
     say(
-      `Client: vpm batch of ${b.pieces.toLocaleString('en-US')} pieces to one PDF, process start to exit: ${b.ms.toFixed(0)} ms (${goal}), peak RSS ${b.peakRssMb.toFixed(0)} MB, CPU ${b.cpuMs.toFixed(0)} ms, PDF ${(b.pdfBytes / 1e6).toFixed(1)} MB`,
+      `Client: vpm batch of ${b.pieces.toLocaleString('en-US')} pieces to one PDF, process start to exit: ${b.ms.toFixed(0)} ms (${goal}), peak RSS ${b.peakRssMb.toFixed(0)} MB, CPU ${b.cpuMs.toFixed(0)} ms (data center ${b.dataCenterCpuMs?.toFixed(0) ?? '?'} ms), PDF ${(b.pdfBytes / 1e6).toFixed(1)} MB`,
     );
-  const b1000 = await batchRun(serverUrl, caPath, 1000);
+  const b1000 = await batchRun(serverUrl, caPath, 1000, options.dataCenterPid);
   show(b1000, 'goal < 1500 ms');
   const load = loadavg()[0] as number;
-  const b10000 = await batchRun(serverUrl, caPath, 10_000);
+  const b10000 = await batchRun(serverUrl, caPath, 10_000, options.dataCenterPid);
   show(b10000, 'goal < 8000 ms, < 300 MB');
   say(
     `  load average ${loadavg()
@@ -72,6 +75,10 @@ export async function clientFigures(
     batch10000PeakMb: round(b10000.peakRssMb, 0),
     batch1000CpuMs: round(b1000.cpuMs, 0),
     batch10000CpuMs: round(b10000.cpuMs, 0),
+    batch1000DataCenterCpuMs:
+      b1000.dataCenterCpuMs === null ? null : round(b1000.dataCenterCpuMs, 0),
+    batch10000DataCenterCpuMs:
+      b10000.dataCenterCpuMs === null ? null : round(b10000.dataCenterCpuMs, 0),
     barcodeMsPerSymbol: round(encoder.msPerSymbol, 4),
     barcodeCpuMsPerSymbol: round(encoder.cpuMsPerSymbol, 4),
     bwipMsPerSymbol: round(bwip.msPerSymbol, 3),
