@@ -242,7 +242,9 @@ describe('vpm datacenter start', () => {
     }
     const db = new Database(join(copy, 'datacenter.db'), { readonly: true });
     try {
-      const row = db.prepare('SELECT mac_period FROM meter_records').get() as { mac_period: string };
+      const row = db.prepare('SELECT mac_period FROM meter_records').get() as {
+        mac_period: string;
+      };
       expect(row.mac_period).toBe(new Date().toISOString().slice(0, 7));
     } finally {
       db.close();
