@@ -22,7 +22,11 @@ export const BOX_ERROR_CODES = [
   'AUTH_FAILED', // wrong password or a bad/expired session grant
   'BAD_SIGNATURE', // a transaction record's signature does not verify
   'BOX_UNAVAILABLE', // the box process is not running or died mid-command (data center side)
-  'METER_SUSPENDED', // the record verifies but the meter's status is 'suspended': no postage
+  'METER_SUSPENDED', // the meter is suspended (its record's status, or a fraud alert in the meter box's NVM)
+  'GRANT_INVALID', // the session grant's signature does not verify, or it is not the token's grant (forged)
+  'GRANT_EXPIRED', // the session grant has expired: the mailer signs in again
+  'GRANT_MISMATCH', // the record's signed account is not the grant's mailer: fraud alert, meter suspended
+  'RECORD_MAC_EXPIRED', // the record is the box's own last one, MACed in a period past the window: remac it
   'INTERNAL_ERROR', // the box failed in a way none of the above describes (see the box log)
   'WITNESS_UNAVAILABLE', // no fresh postal receipt: not confirmed since start, or at the window edge
   'WITNESS_ROLLBACK', // the postal authority holds later reports than this box: a restored copy
@@ -87,7 +91,7 @@ export interface DispenseResult {
 
 /** What the meter box journals per meter: the last command's outcome, to recover after a crash. */
 export interface JournalEntry {
-  kind: 'dispense' | 'credit';
+  kind: 'dispense' | 'credit' | 'remac';
   requestId: string;
   previousDigest: string; // digest of the record the command was given
   record: MeterRecord; // the record it returned
@@ -109,20 +113,47 @@ export interface WitnessStatus {
   open: Record<string, string>;
 }
 
+/** Why the meter box suspended a meter (kept in its NVM until an administrator reinstates it). */
+export interface MeterSuspension {
+  code: 'METER_RECORD_BAD_MAC' | 'FRESHNESS_MISMATCH' | 'GRANT_MISMATCH';
+  at: string; // ISO time, the box's clock
+  reason: string;
+}
+
+/** What a money-moving meter command carries: the authentication box's grant and its bearer token. */
+export interface MailerAuth {
+  grant: SessionGrant;
+  token: string;
+}
+
 export interface MeterBoxApi {
-  /** Fig. 4 steps 200–265 for a batch of pieces of one meter. `requestId` names the command in the journal. */
+  /**
+   * Fig. 4 steps 200–265 for a batch of pieces of one meter. `requestId` names the command in the
+   * journal; `auth` must be a live grant for the record's account (GRANT_MISMATCH otherwise).
+   */
   dispense(args: {
     requestId: string;
     record: MeterRecord;
     pieces: PieceRequest[];
+    auth: MailerAuth;
   }): Promise<DispenseResult>;
-  /** Refill or refund: descending += amount, credited += amount, counter + 1. */
+  /** Refill or refund: descending += amount, credited += amount, counter + 1. Needs the owner's grant. */
   credit(args: {
     requestId: string;
     record: MeterRecord;
     amountCents: number;
     reference: string;
+    auth: MailerAuth;
   }): Promise<{ record: MeterRecord }>;
+  /**
+   * A new MAC in the current key period for the record this box issued last (counter + 1, nothing
+   * else changes; journaled like any command). For dormant meters, whose MAC period ages out.
+   */
+  remac(args: { record: MeterRecord }): Promise<{ record: MeterRecord }>;
+  /** Lifts a suspension kept in the box's NVM; answers the suspension it lifted, or null. */
+  reinstate(args: { serial: string; reason: string }): Promise<{ lifted: MeterSuspension | null }>;
+  /** The suspension the box holds for a meter, or null. */
+  suspension(args: { serial: string }): Promise<{ suspension: MeterSuspension | null }>;
   /** The journaled last command for this meter (after a crash between box and database). */
   recover(args: { serial: string }): Promise<JournalEntry | null>;
   /** Signature check of an indicium against the meter's key the box knows. */
@@ -151,23 +182,28 @@ export interface SteelBoxApi {
   vendorCa(): Promise<{ certificatePem: string }>;
 }
 
-/** A session grant issued by the authentication box. */
+/** A session grant issued by the authentication box (see grant.ts). */
 export interface SessionGrant {
   mailerId: string;
   sessionId: string;
   expiresAt: string; // ISO time
-  signature: string; // base64, made inside the authentication box
+  tokenHash: string; // hex SHA-256 of the session's bearer token
+  signature: string; // base64 ECDSA P-256 (r || s) by the authentication box's grant key
 }
 
 export interface AuthBoxApi {
   /** Turns a password into a verifier (scrypt) encrypted under the box's key. */
   enroll(args: { mailerId: string; password: string }): Promise<{ verifier: string }>;
-  /** Checks a password against a stored verifier inside the box; answers a signed, expiring grant. */
+  /**
+   * Checks a password against a stored verifier inside the box; answers a signed, expiring grant
+   * for the session whose bearer token hashes to `tokenHash`.
+   */
   authenticate(args: {
     mailerId: string;
     password: string;
     verifier: string;
     ttlSeconds: number;
+    tokenHash: string;
   }): Promise<SessionGrant>;
   /** Checks a grant's signature and expiry. AUTH_FAILED if bad or expired. */
   checkGrant(args: { grant: SessionGrant }): Promise<{ mailerId: string; sessionId: string }>;
@@ -207,7 +243,15 @@ export const BOX_ERROR_DOCS: Record<BoxErrorCode, string> = {
   AUTH_FAILED: 'Wrong password, a verifier that does not open, or a bad or expired session grant.',
   BAD_SIGNATURE: 'A transaction record signature is malformed (not 64 bytes of base64).',
   BOX_UNAVAILABLE: 'The box process is not running or died before it answered.',
-  METER_SUSPENDED: 'The meter is suspended: it dispenses no postage.',
+  METER_SUSPENDED:
+    'The meter is suspended (after a fraud alert, or by its record status): it dispenses no postage until an administrator reinstates it.',
+  GRANT_INVALID:
+    "The session grant's signature does not verify, or the bearer token is not the grant's: a forged session, fraud alert.",
+  GRANT_EXPIRED: 'The session grant has expired: sign in again.',
+  GRANT_MISMATCH:
+    "The meter record's signed account is not the grant's mailer: fraud alert, and the meter box suspends the meter.",
+  RECORD_MAC_EXPIRED:
+    "The record is the meter box's own last record but its MAC period is past the window: call remac({record}), store the answer, retry.",
   INTERNAL_ERROR: 'The box failed unexpectedly; the box log has the reason.',
   WITNESS_UNAVAILABLE:
     'The meter box reports to the postal authority and has no fresh receipt: not confirmed since it started, or a full window of pieces or minutes ahead of its last receipt. Try again once the postal authority answers.',

@@ -3,20 +3,22 @@
  * The authentication box (patent part 40): the only holder of the key that opens stored user
  * verifiers. enroll turns a password into a scrypt verifier (N = 2^14, r = 8, p = 1: memory-hard)
  * sealed with AES-256-GCM under the box's verifier key and bound to the mailer id; authenticate
- * opens it and compares inside the box in constant time, then issues a session grant signed with
- * HMAC-SHA-256 under the box's grant key; checkGrant verifies signature and expiry.
+ * opens it and compares inside the box in constant time, then issues a session grant (grant.ts)
+ * signed with ECDSA P-256 under the box's grant key, whose public half the meter box holds;
+ * checkGrant verifies signature and expiry.
  */
-import { randomUUID, scrypt } from 'node:crypto';
+import { createPublicKey, randomUUID, scrypt, type KeyObject } from 'node:crypto';
 import { BoxError, type SessionGrant } from './api';
 import { command, secret, type BoxContext, type BoxProgram, type BoxType } from './box-program';
 import {
   aesGcmOpen,
   aesGcmSeal,
-  canonicalJson,
-  hmacSha256,
+  pairwiseConsistent,
+  privateKeyFromPkcs8,
   randomBytes,
   sameBytes,
 } from './crypto-kit';
+import { grantProblem, grantShape, signGrant } from './grant';
 import * as v from './validate';
 
 export const SCRYPT_PARAMS = { N: 2 ** 14, r: 8, p: 1 } as const;
@@ -50,12 +52,12 @@ const verifierAad = (mailerId: string): string => `vpm-verifier-v1|${mailerId}`;
 
 function createAuthBox(ctx: BoxContext): BoxProgram {
   const verifierKey = secret(ctx, 'verifierKey', 32);
-  const grantKey = secret(ctx, 'grantKey', 32);
-  const grantMac = (g: Omit<SessionGrant, 'signature'>): Buffer =>
-    hmacSha256(
-      grantKey,
-      `vpm-grant-v1\n${canonicalJson({ mailerId: g.mailerId, sessionId: g.sessionId, expiresAt: g.expiresAt })}`,
-    );
+  const grantPkcs8 = secret(ctx, 'grantSigningKey');
+  let grantKey: KeyObject | undefined = privateKeyFromPkcs8(grantPkcs8);
+  grantPkcs8.fill(0);
+  const grantPublic = createPublicKey(grantKey);
+  if (!pairwiseConsistent(grantKey, grantPublic))
+    throw new Error('grant key pair failed the pairwise-consistency test');
 
   const enroll = command({
     check(args: unknown) {
@@ -85,12 +87,19 @@ function createAuthBox(ctx: BoxContext): BoxProgram {
   const authenticate = command({
     check(args: unknown) {
       const a = v.object(args, 'authenticate');
-      v.exactKeys(a, 'authenticate', ['mailerId', 'password', 'verifier', 'ttlSeconds']);
+      v.exactKeys(a, 'authenticate', [
+        'mailerId',
+        'password',
+        'verifier',
+        'ttlSeconds',
+        'tokenHash',
+      ]);
       return {
         mailerId: v.text(a.mailerId, 'mailerId', 128),
         password: passwordOf(a.password),
         verifier: v.base64(a.verifier, 'verifier', 1024),
         ttlSeconds: v.integer(a.ttlSeconds, 'ttlSeconds', 1, MAX_TTL_SECONDS),
+        tokenHash: v.text(a.tokenHash, 'tokenHash', 64, /^[0-9a-f]{64}$/),
       };
     },
     async work({
@@ -98,11 +107,13 @@ function createAuthBox(ctx: BoxContext): BoxProgram {
       password,
       verifier,
       ttlSeconds,
+      tokenHash,
     }: {
       mailerId: string;
       password: string;
       verifier: Buffer;
       ttlSeconds: number;
+      tokenHash: string;
     }) {
       const opened = aesGcmOpen(verifierKey, verifier, verifierAad(mailerId));
       if (!opened)
@@ -114,12 +125,13 @@ function createAuthBox(ctx: BoxContext): BoxProgram {
       const hash = await scryptAsync(password, Buffer.from(body.salt, 'base64'), body);
       if (!sameBytes(hash, Buffer.from(body.hash, 'base64')))
         return authFailed('authenticate: wrong password');
-      const grant = {
+      if (!grantKey) throw new BoxError('TAMPERED', 'auth box: zeroized', 'auth');
+      return signGrant(grantKey, {
         mailerId,
         sessionId: randomUUID(),
         expiresAt: new Date(ctx.now().getTime() + ttlSeconds * 1000).toISOString(),
-      };
-      return { ...grant, signature: grantMac(grant).toString('base64') } satisfies SessionGrant;
+        tokenHash,
+      }) satisfies SessionGrant;
     },
   });
 
@@ -127,21 +139,12 @@ function createAuthBox(ctx: BoxContext): BoxProgram {
     check(args: unknown) {
       const a = v.object(args, 'checkGrant');
       v.exactKeys(a, 'checkGrant', ['grant']);
-      const g = v.object(a.grant, 'grant');
-      v.exactKeys(g, 'grant', ['mailerId', 'sessionId', 'expiresAt', 'signature']);
-      return {
-        mailerId: v.text(g.mailerId, 'grant.mailerId', 128),
-        sessionId: v.text(g.sessionId, 'grant.sessionId', 64),
-        expiresAt: v.text(g.expiresAt, 'grant.expiresAt', 32),
-        signature: v.text(g.signature, 'grant.signature', 64),
-      };
+      return grantShape(a.grant);
     },
     work(grant: SessionGrant) {
-      const signature = Buffer.from(grant.signature, 'base64');
-      if (!sameBytes(signature, grantMac(grant)))
-        return authFailed('checkGrant: signature does not verify');
-      const expires = Date.parse(grant.expiresAt);
-      if (!(expires > ctx.now().getTime())) return authFailed('checkGrant: grant has expired');
+      const problem = grantProblem(grantPublic, grant, ctx.now());
+      if (problem === 'forged') return authFailed('checkGrant: signature does not verify');
+      if (problem) return authFailed('checkGrant: grant has expired');
       return { mailerId: grant.mailerId, sessionId: grant.sessionId };
     },
   });
@@ -150,7 +153,7 @@ function createAuthBox(ctx: BoxContext): BoxProgram {
     commands: { enroll, authenticate, checkGrant },
     zeroize() {
       verifierKey.fill(0);
-      grantKey.fill(0);
+      grantKey = undefined; // a KeyObject cannot be overwritten; drop the only reference
     },
   };
 }
@@ -163,6 +166,14 @@ function passwordOf(value: unknown): string {
 }
 
 export const authBox: BoxType = {
-  selfTests: ['sha256', 'hmac-sha256', 'aes-256-gcm', 'hkdf-sha256', 'scrypt', 'random'],
+  selfTests: [
+    'sha256',
+    'hmac-sha256',
+    'aes-256-gcm',
+    'hkdf-sha256',
+    'ecdsa-p256',
+    'scrypt',
+    'random',
+  ],
   create: createAuthBox,
 };

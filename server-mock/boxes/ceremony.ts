@@ -2,9 +2,11 @@
  * @module boxes/ceremony
  * The key ceremony of the manufacturing box (patent part 38, key management system): run once
  * by `vpm datacenter init`. It creates the top-level keys — token-key wrap master, record MAC
- * master, the authentication box's verifier and grant keys, the transaction box's signing key,
- * the vendor CA (ECDSA P-256, self-signed), the meter box's report key for the postal authority
- * (certified by the vendor CA, `CN=VPM meter box <id>`) — and seeds each box's NVM with only the
+ * master, the authentication box's verifier key and grant signing key (ECDSA P-256; its public
+ * key goes to the meter box, which checks grants but cannot make them), the transaction box's
+ * signing key, the vendor CA (ECDSA P-256, self-signed), the meter box's report key for the
+ * postal authority (certified by the vendor CA, `CN=VPM meter box <id>`) — and seeds each box's
+ * NVM with only the
  * secrets that box needs. Custody (custody.ts): a fresh random domain key seals every box's NVM (each box
  * under its own key HKDF(domain key, box)); it is split k-of-n into custodian shares, which are
  * the ceremony's only output that can unlock anything, and which it never writes under DIR.
@@ -73,7 +75,9 @@ export async function initBoxes(dataDir: string, opts: InitOptions = {}): Promis
   const wrapMaster = randomBytes(32);
   const recordMaster = randomBytes(32);
   const verifierKey = randomBytes(32);
-  const grantKey = randomBytes(32);
+  const grantKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const grantPrivate = grantKey.privateKey.export({ format: 'der', type: 'pkcs8' });
+  const grantPublic = grantKey.publicKey.export({ format: 'der', type: 'spki' });
 
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
   const caKeys = (await webcrypto.subtle.generateKey(alg, true, [
@@ -116,7 +120,11 @@ export async function initBoxes(dataDir: string, opts: InitOptions = {}): Promis
         recordMaster: b64(recordMaster),
         reportKey: b64(report.privateKey),
       },
-      public: { boxId: report.boxId, reportCertificatePem: report.certificatePem },
+      public: {
+        boxId: report.boxId,
+        reportCertificatePem: report.certificatePem,
+        grantPublicKey: b64(grantPublic),
+      },
       state: {},
     },
     steel: {
@@ -129,7 +137,7 @@ export async function initBoxes(dataDir: string, opts: InitOptions = {}): Promis
       state: { 'next:live': 1, 'next:demo': 1 },
     },
     auth: {
-      keys: { verifierKey: b64(verifierKey), grantKey: b64(grantKey) },
+      keys: { verifierKey: b64(verifierKey), grantSigningKey: b64(grantPrivate) },
       public: {},
       state: {},
     },
@@ -163,7 +171,7 @@ export async function initBoxes(dataDir: string, opts: InitOptions = {}): Promis
     wrapMaster,
     recordMaster,
     verifierKey,
-    grantKey,
+    grantPrivate,
     caPrivate,
     txnPrivate,
     report.privateKey,

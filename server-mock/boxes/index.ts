@@ -27,7 +27,8 @@ export {
   type RejectedShare,
 } from './custody';
 export { BOX_NAMES, type BoxName } from './box-types';
-export { recordDigest, periodOf, MAC_PERIOD_WINDOW } from './record-mac';
+export { recordDigest, periodOf, periodDistance, MAC_PERIOD_WINDOW } from './record-mac';
+export { tokenHashOf } from './grant';
 export { MAX_PIECES_PER_COMMAND } from './validate';
 export { METER_SOFTWARE_ID } from './meter-box';
 export { WITNESS_MAX_MS, WITNESS_MAX_PIECES } from './witness';
@@ -205,6 +206,9 @@ export async function startBoxes(dataDir: string, opts: StartOptions = {}): Prom
     meter: {
       dispense: call('meter', 'dispense'),
       credit: call('meter', 'credit'),
+      remac: call('meter', 'remac'),
+      reinstate: call('meter', 'reinstate'),
+      suspension: call('meter', 'suspension'),
       recover: call('meter', 'recover'),
       verifyIndicium: call('meter', 'verifyIndicium'),
       witnessChallenge: call('meter', 'witnessChallenge'),

@@ -15,15 +15,27 @@
  * First use: a MAC-valid record with counter 0 for a serial the NVM does not know is accepted
  * (the steel box's first record) and creates the NVM entry. Once the entry exists, a replayed
  * counter-0 record no longer matches it and is refused. NVM key "m:<serial>" → MeterEntry.
+ *
+ * Who owns the meter is decided here, not by the data center's tables: dispense and credit carry
+ * the authentication box's grant and its bearer token (grant.ts), and the record's signed
+ * accountId must be the grant's mailer (GRANT_MISMATCH). A MAC failure, a stale or replayed
+ * record (not the journaled predecessor) or a grant mismatch suspends the meter in this box's
+ * NVM: it dispenses nothing until reinstate() (an administrator, `vpm datacenter reinstate`).
+ * A suspended meter still takes credits with its owner's grant (they only add money). remac()
+ * gives the box's own last record a MAC in the current key period, so a dormant meter is never
+ * locked by age alone (RECORD_MAC_EXPIRED tells the data center to call it).
  */
 import type { KeyObject } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
+import { TamperError } from './nvm';
 import { assembleIndicium, decodeIndicium, encodePayload } from '../../shared/indicium/codec';
 import {
   BoxError,
   type IssuedIndicium,
   type JournalEntry,
+  type MailerAuth,
   type MeterRecord,
+  type MeterSuspension,
   type PieceRequest,
 } from './api';
 import { command, secret, type BoxContext, type BoxProgram, type BoxType } from './box-program';
@@ -37,9 +49,11 @@ import {
   hmacSha256,
 } from './crypto-kit';
 import { LRUCache } from 'lru-cache';
+import { grantProblem, mailerAuthShape } from './grant';
 import {
   macRecordWithKey,
-  periodAccepted,
+  MAC_PERIOD_WINDOW,
+  periodDistance,
   periodOf,
   recordDigest,
   recordMacInput,
@@ -59,6 +73,10 @@ export interface MeterEntry {
   publicKey: string; // SPKI, base64: lets verifyIndicium work without the record
   certificateSerial: string;
   journal: JournalEntry | null;
+  /** Set by a fraud alert; only reinstate() clears it. */
+  suspension?: MeterSuspension | null;
+  /** The last reinstatement: when, why, and what it lifted. */
+  reinstated?: { at: string; reason: string; lifted: MeterSuspension } | null;
 }
 
 interface TokenKey {
@@ -77,6 +95,10 @@ function fail(
     | 'UNKNOWN_METER'
     | 'INSUFFICIENT_FUNDS'
     | 'METER_SUSPENDED'
+    | 'GRANT_INVALID'
+    | 'GRANT_EXPIRED'
+    | 'GRANT_MISMATCH'
+    | 'RECORD_MAC_EXPIRED'
     | 'BAD_REQUEST',
   message: string,
   details?: Record<string, unknown>,
@@ -88,6 +110,9 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
   const wrapMaster = secret(ctx, 'wrapMaster', 32);
   const recordMaster = secret(ctx, 'recordMaster', 32);
   const witness = createWitness(ctx);
+  const grantSpki = ctx.nvm.publicData.grantPublicKey;
+  if (!grantSpki) throw new TamperError('keys.json has no grantPublicKey');
+  const grantKey = publicKeyFromSpki(Buffer.from(grantSpki, 'base64'));
   const keyCache = new Map<string, TokenKey>();
   // HKDF per command cost as much as the signature: the per-meter, per-period MAC keys are kept.
   const macKeys = new LRUCache<string, Buffer>({
@@ -104,24 +129,90 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
     return key;
   };
 
-  /** Steps 205–215. */
-  function verifyMac(record: MeterRecord): void {
-    const current = periodOf(ctx.now());
-    if (!periodAccepted(record.macPeriod, current)) {
-      fail(
-        'METER_RECORD_BAD_MAC',
-        `record ${record.serial}: key period ${record.macPeriod} is outside the accepted window (now ${current})`,
-      );
-    }
+  /**
+   * Fraud response: the meter is suspended in this box's NVM (durable before the refusal is
+   * answered). Only for a serial this box knows; the first suspension's reason is kept.
+   */
+  function suspend(serial: string, code: MeterSuspension['code'], reason: string): void {
+    const entry = ctx.nvm.get<MeterEntry>(entryKey(serial));
+    if (!entry || entry.suspension) return;
+    ctx.nvm.stage(entryKey(serial), {
+      ...entry,
+      suspension: { code, at: ctx.now().toISOString(), reason },
+    } satisfies MeterEntry);
+  }
+
+  function badMac(record: MeterRecord, problem: string): never {
+    const message = `record ${record.serial}: ${problem}`;
+    suspend(record.serial, 'METER_RECORD_BAD_MAC', message);
+    return fail('METER_RECORD_BAD_MAC', message);
+  }
+
+  /** MAC and balance under the record's own key period, whatever its age. */
+  function macHolds(record: MeterRecord): boolean {
     const { mac, ...body } = record;
     const expected = hmacSha256(macKey(record.serial, record.macPeriod), recordMacInput(body));
-    if (!sameBytes(Buffer.from(mac, 'base64'), expected)) {
-      fail('METER_RECORD_BAD_MAC', `record ${record.serial}: MAC does not verify`);
-    }
+    return sameBytes(Buffer.from(mac, 'base64'), expected);
+  }
+
+  /** A record this box may re-MAC: its own last record, or a never-used first record. */
+  function isOwnRecord(record: MeterRecord): boolean {
+    const entry = ctx.nvm.get<MeterEntry>(entryKey(record.serial));
+    if (entry) return entry.counter === record.counter && entry.digest === recordDigest(record);
+    return (
+      record.counter === 0 &&
+      record.creditedCents === 0 &&
+      record.ascendingCents === 0 &&
+      record.descendingCents === 0
+    );
+  }
+
+  /** Steps 205–215. `forRemac` accepts a MAC period past the window (remac's whole purpose). */
+  function verifyMac(record: MeterRecord, forRemac = false): void {
+    const current = periodOf(ctx.now());
+    const age = periodDistance(record.macPeriod, current);
+    if (age === undefined || age < 0)
+      badMac(record, `key period ${record.macPeriod} is in the future (now ${current})`);
+    if (!macHolds(record)) badMac(record, 'MAC does not verify');
     if (record.ascendingCents + record.descendingCents !== record.creditedCents) {
       // A MAC-valid record always balances; this one was made with a leaked key.
-      fail('METER_RECORD_BAD_MAC', `record ${record.serial}: registers do not balance`);
+      badMac(record, 'registers do not balance');
     }
+    if (age >= MAC_PERIOD_WINDOW && !forRemac) {
+      if (isOwnRecord(record)) {
+        fail(
+          'RECORD_MAC_EXPIRED',
+          `record ${record.serial}: key period ${record.macPeriod} is past the ${MAC_PERIOD_WINDOW}-month window (now ${current}); it is this box's own record: remac it`,
+          { serial: record.serial, macPeriod: record.macPeriod },
+        );
+      }
+      badMac(
+        record,
+        `key period ${record.macPeriod} is outside the accepted window (now ${current})`,
+      );
+    }
+  }
+
+  /** The grant and its token, before anything else (a forged grant touches no meter). */
+  function checkAuth(auth: MailerAuth): void {
+    const problem = grantProblem(grantKey, auth.grant, ctx.now(), auth.token);
+    if (problem === 'expired')
+      fail('GRANT_EXPIRED', `grant of session ${auth.grant.sessionId}: expired; sign in again`);
+    if (problem)
+      fail(
+        'GRANT_INVALID',
+        problem === 'forged'
+          ? `grant of session ${auth.grant.sessionId}: the authentication box did not sign it`
+          : `grant of session ${auth.grant.sessionId}: the bearer token is not the grant's`,
+      );
+  }
+
+  /** The record's signed account must be the grant's mailer. */
+  function checkOwner(record: MeterRecord, auth: MailerAuth): void {
+    if (record.accountId === auth.grant.mailerId) return;
+    const message = `meter ${record.serial}: its record belongs to account ${record.accountId}, the grant to mailer ${auth.grant.mailerId}`;
+    suspend(record.serial, 'GRANT_MISMATCH', message);
+    fail('GRANT_MISMATCH', message, { serial: record.serial });
   }
 
   /** Steps 220–230. Returns the NVM entry, or undefined for a first use. */
@@ -133,6 +224,12 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
     }
     if (record.counter !== entry.counter || digest !== entry.digest) {
       const journaled = entry.journal?.previousDigest === digest;
+      if (!journaled)
+        suspend(
+          record.serial,
+          'FRESHNESS_MISMATCH',
+          `meter ${record.serial}: a record with counter ${record.counter} was presented; the box issued counter ${entry.counter} last`,
+        );
       fail(
         'FRESHNESS_MISMATCH',
         `meter ${record.serial}: record counter ${record.counter} is not the box's last issued record (counter ${entry.counter})` +
@@ -187,12 +284,14 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
   function issue(
     oldDigest: string,
     next: Omit<MeterRecord, 'mac' | 'macPeriod'>,
-    key: TokenKey,
+    key: Pick<TokenKey, 'spki'>,
     journal: Omit<JournalEntry, 'record' | 'previousDigest'>,
   ): MeterRecord {
     const period = periodOf(ctx.now());
     const record = macRecordWithKey(macKey(next.serial, period), next, period);
+    const prior = ctx.nvm.get<MeterEntry>(entryKey(record.serial));
     const entry: MeterEntry = {
+      ...prior,
       counter: record.counter,
       digest: recordDigest(record),
       publicKey: key.spki,
@@ -206,23 +305,38 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
   const dispense = command({
     check(args: unknown) {
       const a = v.object(args, 'dispense');
-      v.exactKeys(a, 'dispense', ['requestId', 'record', 'pieces']);
+      v.exactKeys(a, 'dispense', ['requestId', 'record', 'pieces', 'auth']);
       const requestId = v.text(a.requestId, 'requestId', 128);
       const record = v.meterRecord(a.record);
-      return { requestId, record, pieces: v.pieces(a.pieces, record) };
+      return {
+        requestId,
+        record,
+        pieces: v.pieces(a.pieces, record),
+        auth: mailerAuthShape(a.auth),
+      };
     },
     work({
       requestId,
       record,
       pieces,
+      auth,
     }: {
       requestId: string;
       record: MeterRecord;
       pieces: PieceRequest[];
+      auth: MailerAuth;
     }) {
+      checkAuth(auth);
       verifyMac(record);
       const digest = recordDigest(record);
       const entry = checkFreshness(record, digest);
+      checkOwner(record, auth);
+      if (entry?.suspension)
+        fail(
+          'METER_SUSPENDED',
+          `meter ${record.serial}: suspended since ${entry.suspension.at} (${entry.suspension.code}); an administrator must reinstate it`,
+          { suspension: entry.suspension },
+        );
       if (record.status !== 'active') fail('METER_SUSPENDED', `meter ${record.serial}: suspended`);
       witness.gate(pieces.length);
       const key = tokenKey(record, entry);
@@ -294,12 +408,13 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
   const credit = command({
     check(args: unknown) {
       const a = v.object(args, 'credit');
-      v.exactKeys(a, 'credit', ['requestId', 'record', 'amountCents', 'reference']);
+      v.exactKeys(a, 'credit', ['requestId', 'record', 'amountCents', 'reference', 'auth']);
       return {
         requestId: v.text(a.requestId, 'requestId', 128),
         record: v.meterRecord(a.record),
         amountCents: v.integer(a.amountCents, 'amountCents', 1, 1e12),
         reference: v.text(a.reference, 'reference', 200),
+        auth: mailerAuthShape(a.auth),
       };
     },
     work({
@@ -307,15 +422,19 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
       record,
       amountCents,
       reference,
+      auth,
     }: {
       requestId: string;
       record: MeterRecord;
       amountCents: number;
       reference: string;
+      auth: MailerAuth;
     }) {
+      checkAuth(auth);
       verifyMac(record);
       const digest = recordDigest(record);
       const entry = checkFreshness(record, digest);
+      checkOwner(record, auth);
       const key = tokenKey(record, entry);
       if (record.creditedCents + amountCents > Number.MAX_SAFE_INTEGER)
         fail('BAD_REQUEST', 'credited total would overflow');
@@ -333,6 +452,69 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
       );
       return { record: next };
     },
+  });
+
+  const remac = command({
+    check(args: unknown) {
+      const a = v.object(args, 'remac');
+      v.exactKeys(a, 'remac', ['record']);
+      return v.meterRecord(a.record);
+    },
+    work(record: MeterRecord) {
+      verifyMac(record, true);
+      if (!isOwnRecord(record)) {
+        const digest = recordDigest(record);
+        checkFreshness(record, digest); // FRESHNESS_MISMATCH / UNKNOWN_METER, with their responses
+        fail('METER_RECORD_BAD_MAC', `record ${record.serial}: not this box's to re-MAC`);
+      }
+      const { mac: _mac, macPeriod: _period, ...body } = record;
+      const entry = ctx.nvm.get<MeterEntry>(entryKey(record.serial));
+      if (!entry) {
+        // Never used: the first record gets a fresh MAC as it is; first use still accepts it.
+        const period = periodOf(ctx.now());
+        return { record: macRecordWithKey(macKey(record.serial, period), body, period) };
+      }
+      const next = issue(
+        entry.digest,
+        { ...body, counter: record.counter + 1 },
+        { spki: entry.publicKey },
+        { kind: 'remac', requestId: `remac:${record.serial}:${record.counter}`, indicia: [] },
+      );
+      return { record: next };
+    },
+  });
+
+  const serialArg = (args: unknown, what: string, extra: readonly string[] = []) => {
+    const a = v.object(args, what);
+    v.exactKeys(a, what, ['serial', ...extra]);
+    return { a, serial: v.text(a.serial, 'serial', 12, v.SERIAL_PATTERN) };
+  };
+
+  const reinstate = command({
+    check(args: unknown) {
+      const { a, serial } = serialArg(args, 'reinstate', ['reason']);
+      return { serial, reason: v.text(a.reason, 'reason', 500) };
+    },
+    work({ serial, reason }: { serial: string; reason: string }) {
+      const entry = ctx.nvm.get<MeterEntry>(entryKey(serial));
+      if (!entry) fail('UNKNOWN_METER', `meter ${serial}: this meter box does not know it`);
+      const lifted = entry.suspension ?? null;
+      if (lifted) {
+        ctx.nvm.stage(entryKey(serial), {
+          ...entry,
+          suspension: null,
+          reinstated: { at: ctx.now().toISOString(), reason, lifted },
+        } satisfies MeterEntry);
+      }
+      return { lifted };
+    },
+  });
+
+  const suspension = command({
+    check: (args: unknown) => serialArg(args, 'suspension').serial,
+    work: (serial: string) => ({
+      suspension: ctx.nvm.get<MeterEntry>(entryKey(serial))?.suspension ?? null,
+    }),
   });
 
   const recover = command({
@@ -373,7 +555,16 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
   });
 
   return {
-    commands: { dispense, credit, recover, verifyIndicium, ...witness.commands },
+    commands: {
+      dispense,
+      credit,
+      remac,
+      reinstate,
+      suspension,
+      recover,
+      verifyIndicium,
+      ...witness.commands,
+    },
     zeroize() {
       witness.zeroize();
       keyCache.clear();

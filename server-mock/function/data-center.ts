@@ -5,6 +5,10 @@
  * box (session grant) → meter box (Fig. 4) → one database transaction storing the new record and
  * the transaction records → answer. Requests for one meter are serialized; other meters run in
  * parallel. An indicium is answered only after the COMMIT that records it returned.
+ * Who owns a meter is the meter box's decision: every command that moves money carries the
+ * caller's grant from the authentication box and its bearer token, and the box refuses a record
+ * whose signed account is another mailer (GRANT_MISMATCH: fraud alert, meter suspended in the
+ * box until `reinstate`). The tables here only find the record to show the box.
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { decodeIndicium, INDICIUM_LENGTH, PAYLOAD_LENGTH } from '../../shared/indicium/codec';
@@ -17,9 +21,12 @@ import {
   type Boxes,
   type IssuedIndicium,
   type JournalEntry,
+  type MailerAuth,
   type MeterRecord,
+  type MeterSuspension,
   type SessionGrant,
 } from '../boxes/api';
+import { MAC_PERIOD_WINDOW, periodDistance, periodOf } from '../boxes/record-mac';
 import { LRUCache } from 'lru-cache';
 import type { ClaimRow, MailerRow, PieceRow, SessionRow, Storage } from '../storage/storage';
 import { StorageConflictError } from '../storage/storage';
@@ -44,7 +51,15 @@ export interface DataCenterOptions {
 export interface Caller {
   mailerId: string;
   tokenHash: string;
+  /** The authentication box's grant and the bearer token: what the meter box checks. */
+  auth: MailerAuth;
 }
+
+/**
+ * A record MACed this many key periods ago is re-MACed (meter box remac) before its next command,
+ * well inside the window, so a dormant meter never reaches the end of it.
+ */
+export const REMAC_AFTER_PERIODS = MAC_PERIOD_WINDOW - 6;
 
 const sha256 = (data: string | Uint8Array): string =>
   createHash('sha256').update(data).digest('hex');
@@ -180,12 +195,16 @@ export class DataCenter {
       const against = mailer
         ? { mailerId: mailer.id, verifier: mailer.verifier }
         : await this.decoyVerifier();
+      // The grant names the hash of the session's bearer token: a grant read from the sessions
+      // table cannot be used with any other token.
+      const token = randomBytes(32).toString('base64url');
       let grant;
       try {
         grant = await this.boxes.auth.authenticate({
           ...against,
           password: req.password,
           ttlSeconds: this.ttl,
+          tokenHash: sha256(token),
         });
       } catch (error) {
         if (!(error instanceof BoxError) || error.code !== 'AUTH_FAILED') throw error;
@@ -235,7 +254,6 @@ export class DataCenter {
         signature,
       });
 
-      const token = randomBytes(32).toString('base64url');
       await this.storage.insertSession({
         tokenHash: sha256(token),
         mailerId: mailer.id,
@@ -253,7 +271,11 @@ export class DataCenter {
     });
   }
 
-  /** Resolves a bearer token to its mailer, through the authentication box's grant check. */
+  /**
+   * Resolves a bearer token to its mailer, through the authentication box's grant check. The
+   * check is cached per token until the grant expires (the grant itself, not the data center's
+   * word, is what the meter box checks again on every command that moves money).
+   */
   async authenticate(token: string | undefined): Promise<Caller> {
     if (!token) throw new ApiError('UNAUTHENTICATED', 'sign in first: no session token was sent');
     const tokenHash = sha256(token);
@@ -268,17 +290,21 @@ export class DataCenter {
     const grant = JSON.parse(session.grant) as SessionGrant;
     if (Date.parse(session.expiresAt) <= Date.now() || Date.parse(grant.expiresAt) <= Date.now())
       throw new ApiError('SESSION_EXPIRED', 'session: expired; sign in again');
-    // The authentication box checks a session's grant once; the data center then trusts its own
-    // record of that check until the grant expires (revocation is still read from the database).
+    // The authentication box checks a session's grant once; reads then rely on that check until
+    // the grant expires (revocation is still read from the database). Money never does: the
+    // grant and the token go to the meter box with every dispense and credit.
+    if (grant.tokenHash !== tokenHash)
+      throw new ApiError('UNAUTHENTICATED', 'session: grant does not match; sign in again');
+    const auth = { grant, token };
     if (this.checkedGrants.get(tokenHash) === session.grant)
-      return { mailerId: session.mailerId, tokenHash };
+      return { mailerId: grant.mailerId, tokenHash, auth };
     try {
       const { mailerId } = await this.boxes.auth.checkGrant({ grant });
       if (mailerId !== session.mailerId)
         throw new ApiError('UNAUTHENTICATED', 'session: grant does not match');
       if (this.checkedGrants.size > 100_000) this.checkedGrants.clear();
       this.checkedGrants.set(tokenHash, session.grant);
-      return { mailerId, tokenHash };
+      return { mailerId, tokenHash, auth };
     } catch (error) {
       if (error instanceof BoxError && error.code === 'AUTH_FAILED')
         throw new ApiError('SESSION_EXPIRED', 'session: no longer valid; sign in again');
@@ -318,7 +344,7 @@ export class DataCenter {
     return mailer;
   }
 
-  private accountOf(mailer: MailerRow, record: MeterRecord): Api.Account {
+  private accountOf(mailer: MailerRow, record: MeterRecord, suspended = false): Api.Account {
     return {
       username: mailer.username,
       name: mailer.name,
@@ -331,15 +357,15 @@ export class DataCenter {
       lowBalanceCents: mailer.lowBalanceCents,
       autoRefillCents: mailer.autoRefillCents,
       demo: record.demo,
-      status: record.status,
+      status: suspended ? 'suspended' : record.status,
     };
   }
 
+  /** The account; its status says whether the meter box holds the meter suspended. */
   async account(caller: Caller): Promise<Api.Account> {
-    return this.accountOf(
-      await this.mailerOf(caller.mailerId),
-      await this.meterOf(caller.mailerId),
-    );
+    const record = await this.meterOf(caller.mailerId);
+    const { suspension } = await this.boxes.meter.suspension({ serial: record.serial });
+    return this.accountOf(await this.mailerOf(caller.mailerId), record, suspension !== null);
   }
 
   async settings(caller: Caller, req: Api.SettingsRequest): Promise<Api.Account> {
@@ -351,30 +377,65 @@ export class DataCenter {
   // ---- the meter box, with fraud checks and crash recovery ----------------------------------
 
   /**
-   * Runs one meter box command on the stored record. A MAC failure or a freshness mismatch that
-   * the box's journal does not explain ends the transaction with a fraud alert. A record exactly
-   * one step behind the box (a crash between box and database) is recovered from the journal,
-   * and the caller starts over.
+   * Runs one meter box command on the stored record. A MAC failure, a freshness mismatch that
+   * the box's journal does not explain, or a record of another account than the caller's grant
+   * ends the transaction with a fraud alert, and the meter box has suspended the meter. A record
+   * exactly one step behind the box (a crash between box and database) is recovered from the
+   * journal, and a record whose MAC period is old is re-MACed; then the caller starts over.
+   *
+   * Which alerts suspend the meter (in the meter box's NVM, until `reinstate`):
+   * METER_RECORD_BAD_MAC, FRESHNESS_MISMATCH (not the journaled predecessor), GRANT_MISMATCH.
+   * Which do not: METER_RECORD_MALFORMED (the box never saw a record it could check),
+   * GRANT_INVALID (a forged session: it reached no meter), LOGIN_LOCKOUT,
+   * LOGIN_RECORD_BAD_SIGNATURE, UNRECORDED_INDICIUM. An aged MAC period is no alert at all.
    */
   private async withMeterBox<T>(
     record: MeterRecord,
     command: (record: MeterRecord) => Promise<T>,
   ): Promise<T | 'recovered'> {
     try {
+      const age = periodDistance(record.macPeriod, periodOf(new Date()));
+      if (age !== undefined && age >= REMAC_AFTER_PERIODS) {
+        await this.remac(record);
+        return 'recovered';
+      }
       return await command(record);
     } catch (error) {
       if (!(error instanceof BoxError)) throw error;
+      const suspended = 'the meter is suspended until an administrator reinstates it';
       switch (error.code) {
         case 'METER_RECORD_BAD_MAC':
           await this.alert(
             record.serial,
             error.code,
-            `meter record failed its MAC check: altered or swapped (${error.message})`,
+            `meter record failed its MAC check: altered or swapped (${error.message}); ${suspended}`,
           );
           throw new ApiError(
             'METER_INTEGRITY',
             `meter ${record.serial}: the stored meter record failed its security check; nothing was charged`,
           );
+        case 'GRANT_MISMATCH':
+          await this.alert(
+            record.serial,
+            error.code,
+            `a mailer's request reached a meter its grant does not own (${error.message}); ${suspended}`,
+          );
+          throw new ApiError(
+            'METER_INTEGRITY',
+            `meter ${record.serial}: the meter record is not this account's; nothing was charged`,
+          );
+        case 'GRANT_INVALID':
+          await this.alert(
+            record.serial,
+            error.code,
+            `a session grant the authentication box did not issue for this token: ${error.message}`,
+          );
+          throw new ApiError('UNAUTHENTICATED', 'session: not valid; sign in again');
+        case 'GRANT_EXPIRED':
+          throw new ApiError('SESSION_EXPIRED', 'session: expired; sign in again');
+        case 'RECORD_MAC_EXPIRED':
+          await this.remac(record);
+          return 'recovered';
         case 'FRESHNESS_MISMATCH': {
           const journal = await this.boxes.meter.recover({ serial: record.serial });
           if (journal && journal.record.counter === record.counter + 1) {
@@ -384,7 +445,7 @@ export class DataCenter {
           await this.alert(
             record.serial,
             error.code,
-            `meter record is not the one the meter box issued last (stale, replayed or rolled back): ${error.message}`,
+            `meter record is not the one the meter box issued last (stale, replayed or rolled back): ${error.message}; ${suspended}`,
           );
           throw new ApiError(
             'METER_INTEGRITY',
@@ -397,7 +458,10 @@ export class DataCenter {
             `postage: more than the balance of ${record.descendingCents} cents`,
           );
         case 'METER_SUSPENDED':
-          throw new ApiError('METER_SUSPENDED', `meter ${record.serial}: suspended`);
+          throw new ApiError(
+            'METER_SUSPENDED',
+            `meter ${record.serial}: suspended after a security alert; support must reinstate it`,
+          );
         case 'BAD_REQUEST':
           // The box refused the stored record's shape (a column edited to a value no record can
           // hold): tampering or corruption, never a caller's mistake.
@@ -433,6 +497,35 @@ export class DataCenter {
           throw error;
       }
     }
+  }
+
+  /** A fresh MAC for a record whose key period is ageing (dormant meter); stores the answer. */
+  private async remac(record: MeterRecord): Promise<void> {
+    const { record: next } = await this.boxes.meter.remac({ record });
+    await this.storage.commitRecovered({ record: next, expectedCounter: record.counter });
+    this.log('remac', { meter: record.serial, from: record.macPeriod, to: next.macPeriod });
+  }
+
+  /**
+   * Lifts the meter box's suspension of a meter (administrator, `vpm datacenter reinstate`) and
+   * records who-knows-why in the alerts table. Answers the suspension lifted, or null if none.
+   */
+  async reinstate(serial: string, reason: string): Promise<MeterSuspension | null> {
+    let lifted: MeterSuspension | null;
+    try {
+      ({ lifted } = await this.boxes.meter.reinstate({ serial, reason }));
+    } catch (error) {
+      if (error instanceof BoxError && error.code === 'UNKNOWN_METER')
+        throw new ApiError('NOT_FOUND', `meter ${serial}: the meter box does not know it`);
+      throw error;
+    }
+    if (lifted)
+      await this.alert(
+        serial,
+        'REINSTATED',
+        `reinstated by an administrator: ${reason} (suspended ${lifted.at} for ${lifted.code})`,
+      );
+    return lifted;
   }
 
   private async alert(serial: string | null, code: string, reason: string): Promise<void> {
@@ -479,7 +572,12 @@ export class DataCenter {
   private async storeRecovered(stored: MeterRecord, journal: JournalEntry): Promise<void> {
     const mailerId = stored.accountId;
     const mailer = await this.storage.getMailer(mailerId);
-    if (journal.kind === 'dispense') {
+    if (journal.kind === 'remac') {
+      await this.storage.commitRecovered({
+        record: journal.record,
+        expectedCounter: stored.counter,
+      });
+    } else if (journal.kind === 'dispense') {
       const pieces = this.piecesFrom(
         journal.record,
         mailerId,
@@ -584,6 +682,7 @@ export class DataCenter {
           const result = await this.withMeterBox(record, (rec) =>
             this.boxes.meter.dispense({
               requestId: randomUUID(),
+              auth: caller.auth,
               record: rec,
               pieces: todo.map((t) => ({
                 pieceId: t.id,
@@ -639,7 +738,7 @@ export class DataCenter {
               );
             throw error;
           }
-          latest = (await this.maybeAutoRefill(mailer, result.record)) ?? result.record;
+          latest = (await this.maybeAutoRefill(caller, mailer, result.record)) ?? result.record;
         }
         const freshById = new Map(fresh.map((row) => [row.pieceId, row]));
         const pieces = ids.map((id, i) => {
@@ -697,7 +796,13 @@ export class DataCenter {
       let result: Awaited<ReturnType<Boxes['meter']['credit']>> | 'recovered';
       try {
         result = await this.withMeterBox(record, (rec) =>
-          this.boxes.meter.credit({ requestId: randomUUID(), record: rec, amountCents, reference }),
+          this.boxes.meter.credit({
+            requestId: randomUUID(),
+            auth: caller.auth,
+            record: rec,
+            amountCents,
+            reference,
+          }),
         );
       } catch (error) {
         await extra.refused?.();
@@ -797,8 +902,13 @@ export class DataCenter {
     });
   }
 
-  /** Refills by the mailer's auto-refill amount when the balance fell below the threshold. */
+  /**
+   * Refills by the mailer's auto-refill amount when the balance fell below the threshold. It runs
+   * inside the mailer's own dispense request and carries that request's grant: like every credit,
+   * the meter box takes it only for the grant's own meter. There is no credit without a grant.
+   */
   private async maybeAutoRefill(
+    caller: Caller,
     mailer: MailerRow,
     record: MeterRecord,
   ): Promise<MeterRecord | undefined> {
@@ -815,13 +925,9 @@ export class DataCenter {
       this.log('auto-refill-declined', { mailerId: mailer.id });
       return undefined;
     }
-    return this.credit(
-      { mailerId: mailer.id, tokenHash: '' },
-      mailer.autoRefillCents,
-      `refill:${refillId}`,
-      'refill',
-      { cardLast4: charge.last4 },
-    );
+    return this.credit(caller, mailer.autoRefillCents, `refill:${refillId}`, 'refill', {
+      cardLast4: charge.last4,
+    });
   }
 
   async refund(caller: Caller, req: Api.RefundRequest): Promise<Api.RefundResponse> {

@@ -2,7 +2,10 @@
  * The authentication box (patent part 40) and the transaction box (part 42), as real processes.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tokenHashOf } from '../../../server-mock/boxes/index';
 import { expectBoxError, freshBoxes, type Fixture } from './helpers';
+
+const TOKEN_HASH = tokenHashOf('a bearer token');
 
 let fx: Fixture;
 beforeAll(async () => {
@@ -25,6 +28,7 @@ describe('AuthBox', () => {
         password: 'correct horse',
         verifier,
         ttlSeconds: 600,
+        tokenHash: TOKEN_HASH,
       });
       expect(grant.mailerId).toBe('m-1');
       expect(Date.parse(grant.expiresAt)).toBeGreaterThan(Date.now());
@@ -37,11 +41,23 @@ describe('AuthBox', () => {
     it('refuses a wrong password, and a verifier enrolled for another mailer, with AUTH_FAILED', async () => {
       const { verifier } = await fx.boxes.auth.enroll({ mailerId: 'm-2', password: 'pw-2' });
       await expectBoxError(
-        fx.boxes.auth.authenticate({ mailerId: 'm-2', password: 'pw-x', verifier, ttlSeconds: 60 }),
+        fx.boxes.auth.authenticate({
+          mailerId: 'm-2',
+          password: 'pw-x',
+          verifier,
+          ttlSeconds: 60,
+          tokenHash: TOKEN_HASH,
+        }),
         'AUTH_FAILED',
       );
       await expectBoxError(
-        fx.boxes.auth.authenticate({ mailerId: 'm-3', password: 'pw-2', verifier, ttlSeconds: 60 }),
+        fx.boxes.auth.authenticate({
+          mailerId: 'm-3',
+          password: 'pw-2',
+          verifier,
+          ttlSeconds: 60,
+          tokenHash: TOKEN_HASH,
+        }),
         'AUTH_FAILED',
       );
     });
@@ -54,6 +70,7 @@ describe('AuthBox', () => {
           password: 'p',
           verifier: '!!',
           ttlSeconds: 60,
+          tokenHash: TOKEN_HASH,
         }),
         'BAD_REQUEST',
       );
@@ -63,6 +80,7 @@ describe('AuthBox', () => {
           password: 'p',
           verifier: 'AAAA',
           ttlSeconds: 0,
+          tokenHash: TOKEN_HASH,
         }),
         'BAD_REQUEST',
       );
@@ -77,6 +95,7 @@ describe('AuthBox', () => {
         password: 'pw',
         verifier,
         ttlSeconds: 1,
+        tokenHash: TOKEN_HASH,
       });
       await expectBoxError(
         fx.boxes.auth.checkGrant({ grant: { ...grant, mailerId: 'm-5' } }),

@@ -12,10 +12,20 @@ import {
   BoxError,
   recordDigest,
   type BoxSet,
+  MAC_PERIOD_WINDOW,
   type IssuedIndicium,
+  type MailerAuth,
   type MeterRecord,
 } from '../../../server-mock/boxes/index';
-import { expectBoxError, freshBoxes, fundedMeter, piece, type Fixture } from './helpers';
+import {
+  expectBoxError,
+  freshBoxes,
+  fundedMeter,
+  piece,
+  type Fixture,
+  mailerAuth,
+  signIn,
+} from './helpers';
 
 let fx: Fixture;
 beforeAll(async () => {
@@ -33,6 +43,7 @@ async function dispenseOrRecover(
 ): Promise<{ record: MeterRecord; indicia: IssuedIndicium[]; recovered: boolean }> {
   try {
     const result = await boxes.meter.dispense({
+      auth: await mailerAuth(boxes),
       requestId,
       record: stored,
       pieces: [piece(), piece()],
@@ -67,7 +78,12 @@ describe('MeterBox crash safety', () => {
     await fx.boxes.restart('meter', { env: { VPM_BOX_TEST_PAUSE: 'after-commit' } });
     const before = logSize();
     const requestId = randomUUID();
-    const lost = fx.boxes.meter.dispense({ requestId, record: stored, pieces: [piece(), piece()] });
+    const lost = fx.boxes.meter.dispense({
+      auth: await mailerAuth(fx.boxes),
+      requestId,
+      record: stored,
+      pieces: [piece(), piece()],
+    });
     await waitFor(() => logSize() > before);
     process.kill(fx.boxes.pids().meter!, 'SIGKILL');
     await expectBoxError(lost, 'BOX_UNAVAILABLE');
@@ -77,6 +93,7 @@ describe('MeterBox crash safety', () => {
     expect(outcome.record.counter).toBe(stored.counter + 1);
     expect((await fx.boxes.meter.recover({ serial: stored.serial }))?.requestId).toBe(requestId);
     const next = await fx.boxes.meter.dispense({
+      auth: await mailerAuth(fx.boxes),
       requestId: randomUUID(),
       record: outcome.record,
       pieces: [piece()],
@@ -89,6 +106,7 @@ describe('MeterBox crash safety', () => {
     const stored = await fundedMeter(fx.boxes, 10_000);
     await fx.boxes.restart('meter', { env: { VPM_BOX_TEST_PAUSE: 'before-commit' } });
     const lost = fx.boxes.meter.dispense({
+      auth: await mailerAuth(fx.boxes),
       requestId: randomUUID(),
       record: stored,
       pieces: [piece()],
@@ -107,13 +125,14 @@ describe('MeterBox crash safety', () => {
 
   it('after kills at random moments, the recovered history has unique ascending registers and balances', async () => {
     let stored = await fundedMeter(fx.boxes, 100_000);
+    const auth = await mailerAuth(fx.boxes);
     const released: IssuedIndicium[] = [];
     for (let round = 0; round < 3; round++) {
       const inflight = [0, 1, 2].map(() => randomUUID());
       // several commands in flight for the same record: only the first can win
       const calls = inflight.map((requestId) =>
         fx.boxes.meter
-          .dispense({ requestId, record: stored, pieces: [piece()] })
+          .dispense({ auth, requestId, record: stored, pieces: [piece()] })
           .catch((e: unknown) => e),
       );
       await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 15)));
@@ -140,26 +159,100 @@ describe('MeterBox crash safety', () => {
 });
 
 describe('MeterBox key periods', () => {
-  it('verifies records MACed in an older period, MACs new ones in the current period, and refuses periods outside the window', async () => {
+  /** Moves the meter and authentication boxes' clocks; answers a grant valid at that time. */
+  async function clockAt(time: Date | undefined): Promise<MailerAuth> {
+    const env = time ? { VPM_BOX_CLOCK: time.toISOString() } : undefined;
+    await fx.boxes.restart('meter', { env });
+    await fx.boxes.restart('auth', { env });
+    return signIn(fx.boxes, (await mailerAuth(fx.boxes)).grant.mailerId);
+  }
+
+  it('verifies records MACed in an older period and MACs new ones in the current period', async () => {
     const stored = await fundedMeter(fx.boxes, 1_000);
     const later = new Date();
     later.setUTCDate(1);
     later.setUTCMonth(later.getUTCMonth() + 1);
-    await fx.boxes.restart('meter', { env: { VPM_BOX_CLOCK: later.toISOString() } });
+    const auth = await clockAt(later);
     const next = await fx.boxes.meter.dispense({
+      auth,
       requestId: randomUUID(),
       record: stored,
       pieces: [piece()],
     });
     expect(next.record.macPeriod).toBe(later.toISOString().slice(0, 7));
     expect(next.record.macPeriod).not.toBe(stored.macPeriod);
-    const muchLater = new Date(later);
-    muchLater.setUTCMonth(muchLater.getUTCMonth() + 24);
-    await fx.boxes.restart('meter', { env: { VPM_BOX_CLOCK: muchLater.toISOString() } });
+    await clockAt(undefined);
+  });
+
+  it('re-MACs a dormant record past the window through remac(), with no suspension, and refuses any other record that old', async () => {
+    const dormant = await fundedMeter(fx.boxes, 1_000);
+    const { record: untouched } = await fx.boxes.steel.createMeter({
+      accountId: (await mailerAuth(fx.boxes)).grant.mailerId,
+      demo: false,
+    });
+    const muchLater = new Date();
+    muchLater.setUTCDate(1);
+    muchLater.setUTCMonth(muchLater.getUTCMonth() + MAC_PERIOD_WINDOW + 1);
+    const auth = await clockAt(muchLater);
+    const expired = await expectBoxError(
+      fx.boxes.meter.dispense({
+        auth,
+        requestId: randomUUID(),
+        record: dormant,
+        pieces: [piece()],
+      }),
+      'RECORD_MAC_EXPIRED',
+    );
+    expect(expired.details).toMatchObject({ serial: dormant.serial });
+    expect((await fx.boxes.meter.suspension({ serial: dormant.serial })).suspension).toBeNull();
+
+    const { record: fresh } = await fx.boxes.meter.remac({ record: dormant });
+    expect(fresh).toMatchObject({
+      macPeriod: muchLater.toISOString().slice(0, 7),
+      counter: dormant.counter + 1,
+      descendingCents: dormant.descendingCents,
+      creditedCents: dormant.creditedCents,
+      accountId: dormant.accountId,
+    });
+    expect(await fx.boxes.meter.recover({ serial: dormant.serial })).toMatchObject({
+      kind: 'remac',
+      previousDigest: recordDigest(dormant),
+      record: fresh,
+    });
+    // the old record is spent: it is now only the journaled predecessor
+    const again = await expectBoxError(
+      fx.boxes.meter.remac({ record: dormant }),
+      'FRESHNESS_MISMATCH',
+    );
+    expect(again.details).toMatchObject({ journaled: true });
+    const spent = await fx.boxes.meter.dispense({
+      auth,
+      requestId: randomUUID(),
+      record: fresh,
+      pieces: [piece()],
+    });
+    expect(spent.record.descendingCents).toBe(dormant.descendingCents - 73);
+
+    // A meter never used keeps its first record: re-MACed as it is, still its first use.
+    const { record: first } = await fx.boxes.meter.remac({ record: untouched });
+    expect(first).toMatchObject({ counter: 0, macPeriod: muchLater.toISOString().slice(0, 7) });
+    const credited = await fx.boxes.meter.credit({
+      auth,
+      requestId: randomUUID(),
+      record: first,
+      amountCents: 10,
+      reference: 'refill',
+    });
+    expect(credited.record.counter).toBe(1);
+
+    // Any other record is not the box's to re-MAC: an altered one is a MAC failure (and suspends).
     await expectBoxError(
-      fx.boxes.meter.dispense({ requestId: randomUUID(), record: next.record, pieces: [piece()] }),
+      fx.boxes.meter.remac({ record: { ...spent.record, descendingCents: 5_000 } }),
       'METER_RECORD_BAD_MAC',
     );
-    await fx.boxes.restart('meter');
+    expect((await fx.boxes.meter.suspension({ serial: dormant.serial })).suspension).toMatchObject({
+      code: 'METER_RECORD_BAD_MAC',
+    });
+    await clockAt(undefined);
   });
 });

@@ -14,11 +14,13 @@ import {
   startBoxes,
   type BoxErrorCode,
   type BoxSet,
+  type MailerAuth,
   type MeterRecord,
   type PieceRequest,
   type StartOptions,
 } from '../../../server-mock/boxes/index';
 import { macRecord } from '../../../server-mock/boxes/record-mac';
+import { tokenHashOf } from '../../../server-mock/boxes/grant';
 import { TEST_BOX_ENTRY, boxSecretsOf } from '../../helpers/boxes';
 
 export { TEST_BOX_ENTRY };
@@ -106,17 +108,50 @@ export async function expectBoxError(
   return error as BoxError;
 }
 
-/** A funded meter: created by the steel box, credited by the meter box. */
+/** A mailer signed in at the authentication box: its grant and the bearer token it names. */
+export async function signIn(
+  boxes: BoxSet,
+  mailerId = `acct-${randomUUID()}`,
+  ttlSeconds = 3600,
+): Promise<MailerAuth> {
+  const password = 'correct horse battery';
+  const { verifier } = await boxes.auth.enroll({ mailerId, password });
+  const token = randomUUID();
+  const grant = await boxes.auth.authenticate({
+    mailerId,
+    password,
+    verifier,
+    ttlSeconds,
+    tokenHash: tokenHashOf(token),
+  });
+  return { grant, token };
+}
+
+const sessions = new WeakMap<BoxSet, Promise<MailerAuth>>();
+
+/** The one mailer a box fixture's meters belong to (signed in once: scrypt is slow on purpose). */
+export function mailerAuth(boxes: BoxSet): Promise<MailerAuth> {
+  let auth = sessions.get(boxes);
+  if (!auth) {
+    auth = signIn(boxes);
+    sessions.set(boxes, auth);
+  }
+  return auth;
+}
+
+/** A funded meter of the fixture's mailer: created by the steel box, credited by the meter box. */
 export async function fundedMeter(
   boxes: BoxSet,
   cents: number,
   demo = false,
 ): Promise<MeterRecord> {
-  const { record } = await boxes.steel.createMeter({ accountId: `acct-${randomUUID()}`, demo });
+  const auth = await mailerAuth(boxes);
+  const { record } = await boxes.steel.createMeter({ accountId: auth.grant.mailerId, demo });
   if (cents === 0) return record;
   return (
     await boxes.meter.credit({
       requestId: randomUUID(),
+      auth,
       record,
       amountCents: cents,
       reference: 'refill',

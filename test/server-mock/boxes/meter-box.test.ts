@@ -12,7 +12,15 @@ import {
   recordDigest,
   type MeterRecord,
 } from '../../../server-mock/boxes/index';
-import { expectBoxError, forge, freshBoxes, fundedMeter, piece, type Fixture } from './helpers';
+import {
+  expectBoxError,
+  forge,
+  freshBoxes,
+  fundedMeter,
+  piece,
+  type Fixture,
+  mailerAuth,
+} from './helpers';
 
 x509.cryptoProvider.set(globalThis.crypto);
 
@@ -80,10 +88,11 @@ describe('MeterBox', () => {
   describe('dispense()', () => {
     it('issues one signed indicium per piece, each with its own ascending register value', async () => {
       const { record, certificatePem } = await fx.boxes.steel.createMeter({
-        accountId: 'acct-d',
+        accountId: (await mailerAuth(fx.boxes)).grant.mailerId,
         demo: false,
       });
       const funded = await fx.boxes.meter.credit({
+        auth: await mailerAuth(fx.boxes),
         requestId: rid(),
         record,
         amountCents: 1000,
@@ -95,6 +104,7 @@ describe('MeterBox', () => {
         piece({ postageCents: 27, mailClass: 'priority' }),
       ];
       const result = await fx.boxes.meter.dispense({
+        auth: await mailerAuth(fx.boxes),
         requestId: rid(),
         record: funded.record,
         pieces,
@@ -128,6 +138,7 @@ describe('MeterBox', () => {
     it('marks the indicia of a demo meter as demo samples', async () => {
       const record = await fundedMeter(fx.boxes, 500, true);
       const { indicia } = await fx.boxes.meter.dispense({
+        auth: await mailerAuth(fx.boxes),
         requestId: rid(),
         record,
         pieces: [piece()],
@@ -139,6 +150,7 @@ describe('MeterBox', () => {
       const record = await fundedMeter(fx.boxes, 100);
       await expectBoxError(
         fx.boxes.meter.dispense({
+          auth: await mailerAuth(fx.boxes),
           requestId: rid(),
           record,
           pieces: [piece({ postageCents: 60 }), piece({ postageCents: 41 })],
@@ -146,6 +158,7 @@ describe('MeterBox', () => {
         'INSUFFICIENT_FUNDS',
       );
       const ok = await fx.boxes.meter.dispense({
+        auth: await mailerAuth(fx.boxes),
         requestId: rid(),
         record,
         pieces: [piece({ postageCents: 100 })],
@@ -156,11 +169,26 @@ describe('MeterBox', () => {
     it('refuses a record whose counter is behind the NVM with FRESHNESS_MISMATCH and the NVM counter', async () => {
       const r1 = await fundedMeter(fx.boxes, 1000);
       const r2 = (
-        await fx.boxes.meter.dispense({ requestId: rid(), record: r1, pieces: [piece()] })
+        await fx.boxes.meter.dispense({
+          auth: await mailerAuth(fx.boxes),
+          requestId: rid(),
+          record: r1,
+          pieces: [piece()],
+        })
       ).record;
-      await fx.boxes.meter.dispense({ requestId: rid(), record: r2, pieces: [piece()] });
+      await fx.boxes.meter.dispense({
+        auth: await mailerAuth(fx.boxes),
+        requestId: rid(),
+        record: r2,
+        pieces: [piece()],
+      });
       const error = await expectBoxError(
-        fx.boxes.meter.dispense({ requestId: rid(), record: r1, pieces: [piece()] }),
+        fx.boxes.meter.dispense({
+          auth: await mailerAuth(fx.boxes),
+          requestId: rid(),
+          record: r1,
+          pieces: [piece()],
+        }),
         'FRESHNESS_MISMATCH',
       );
       expect(error.details).toMatchObject({ nvmCounter: 3, recordCounter: 1, journaled: false });
@@ -169,10 +197,20 @@ describe('MeterBox', () => {
     it('refuses the predecessor of the journaled record, and recover() hands back the journaled one', async () => {
       const r1 = await fundedMeter(fx.boxes, 1000);
       const requestId = rid();
-      const issued = await fx.boxes.meter.dispense({ requestId, record: r1, pieces: [piece()] });
+      const issued = await fx.boxes.meter.dispense({
+        auth: await mailerAuth(fx.boxes),
+        requestId,
+        record: r1,
+        pieces: [piece()],
+      });
       // the data center "lost" issued.record (crash before its write) and retries with r1
       const error = await expectBoxError(
-        fx.boxes.meter.dispense({ requestId: rid(), record: r1, pieces: [piece()] }),
+        fx.boxes.meter.dispense({
+          auth: await mailerAuth(fx.boxes),
+          requestId: rid(),
+          record: r1,
+          pieces: [piece()],
+        }),
         'FRESHNESS_MISMATCH',
       );
       expect(error.details).toMatchObject({ journaled: true, nvmCounter: 2 });
@@ -185,6 +223,7 @@ describe('MeterBox', () => {
       expect(journal!.record).toEqual(issued.record);
       expect(journal!.indicia).toEqual(issued.indicia);
       const next = await fx.boxes.meter.dispense({
+        auth: await mailerAuth(fx.boxes),
         requestId: rid(),
         record: journal!.record,
         pieces: [piece()],
@@ -194,10 +233,11 @@ describe('MeterBox', () => {
 
     it('refuses a replayed counter-0 record once the meter has been used', async () => {
       const { record: first } = await fx.boxes.steel.createMeter({
-        accountId: 'acct-0',
+        accountId: (await mailerAuth(fx.boxes)).grant.mailerId,
         demo: false,
       });
       await fx.boxes.meter.credit({
+        auth: await mailerAuth(fx.boxes),
         requestId: rid(),
         record: first,
         amountCents: 100,
@@ -205,6 +245,7 @@ describe('MeterBox', () => {
       });
       await expectBoxError(
         fx.boxes.meter.credit({
+          auth: await mailerAuth(fx.boxes),
           requestId: rid(),
           record: first,
           amountCents: 100,
@@ -215,26 +256,43 @@ describe('MeterBox', () => {
     });
 
     it('refuses UNKNOWN_METER for a MAC-valid record with counter > 0 it has no NVM entry for', async () => {
-      const { record } = await fx.boxes.steel.createMeter({ accountId: 'acct-u', demo: false });
+      const { record } = await fx.boxes.steel.createMeter({
+        accountId: (await mailerAuth(fx.boxes)).grant.mailerId,
+        demo: false,
+      });
       const forged = forge(fx.dir, record, { counter: 5 });
       await expectBoxError(
-        fx.boxes.meter.dispense({ requestId: rid(), record: forged, pieces: [piece()] }),
+        fx.boxes.meter.dispense({
+          auth: await mailerAuth(fx.boxes),
+          requestId: rid(),
+          record: forged,
+          pieces: [piece()],
+        }),
         'UNKNOWN_METER',
       );
     });
 
     it('refuses METER_SUSPENDED for a suspended meter but still accepts a credit', async () => {
-      const { record } = await fx.boxes.steel.createMeter({ accountId: 'acct-s', demo: false });
+      const { record } = await fx.boxes.steel.createMeter({
+        accountId: (await mailerAuth(fx.boxes)).grant.mailerId,
+        demo: false,
+      });
       const suspended = forge(fx.dir, record, { status: 'suspended' });
       // (first use: the forged counter-0 record is the one this box learns)
       const credited = await fx.boxes.meter.credit({
+        auth: await mailerAuth(fx.boxes),
         requestId: rid(),
         record: suspended,
         amountCents: 100,
         reference: 'r',
       });
       await expectBoxError(
-        fx.boxes.meter.dispense({ requestId: rid(), record: credited.record, pieces: [piece()] }),
+        fx.boxes.meter.dispense({
+          auth: await mailerAuth(fx.boxes),
+          requestId: rid(),
+          record: credited.record,
+          pieces: [piece()],
+        }),
         'METER_SUSPENDED',
       );
     });
@@ -243,6 +301,7 @@ describe('MeterBox', () => {
       const record = await fundedMeter(fx.boxes, 1000);
       await expectBoxError(
         fx.boxes.meter.dispense({
+          auth: await mailerAuth(fx.boxes),
           requestId: rid(),
           record: { ...record, descendingCents: 100_000 },
           pieces: [piece()],
@@ -251,6 +310,7 @@ describe('MeterBox', () => {
       );
       await expectBoxError(
         fx.boxes.meter.dispense({
+          auth: await mailerAuth(fx.boxes),
           requestId: rid(),
           record: { ...record, mac: Buffer.alloc(32).toString('base64') },
           pieces: [piece()],
@@ -259,7 +319,12 @@ describe('MeterBox', () => {
       );
       const unbalanced = forge(fx.dir, record, { descendingCents: 99_999 });
       await expectBoxError(
-        fx.boxes.meter.dispense({ requestId: rid(), record: unbalanced, pieces: [piece()] }),
+        fx.boxes.meter.dispense({
+          auth: await mailerAuth(fx.boxes),
+          requestId: rid(),
+          record: unbalanced,
+          pieces: [piece()],
+        }),
         'METER_RECORD_BAD_MAC',
       );
     });
@@ -268,12 +333,22 @@ describe('MeterBox', () => {
       const record = await fundedMeter(fx.boxes, 1000);
       const old = forge(fx.dir, record, { macPeriod: '2019-01' });
       await expectBoxError(
-        fx.boxes.meter.dispense({ requestId: rid(), record: old, pieces: [piece()] }),
+        fx.boxes.meter.dispense({
+          auth: await mailerAuth(fx.boxes),
+          requestId: rid(),
+          record: old,
+          pieces: [piece()],
+        }),
         'METER_RECORD_BAD_MAC',
       );
       const future = forge(fx.dir, record, { macPeriod: '2999-12' });
       await expectBoxError(
-        fx.boxes.meter.dispense({ requestId: rid(), record: future, pieces: [piece()] }),
+        fx.boxes.meter.dispense({
+          auth: await mailerAuth(fx.boxes),
+          requestId: rid(),
+          record: future,
+          pieces: [piece()],
+        }),
         'METER_RECORD_BAD_MAC',
       );
     });
@@ -294,12 +369,19 @@ describe('MeterBox', () => {
           continue;
         }
         attempts.push(
-          fx.boxes.meter.dispense({ requestId: rid(), record: altered, pieces: [piece()] }).then(
-            () => {
-              throw new Error(`byte ${i} flipped was accepted: ${flipped.toString('utf8')}`);
-            },
-            (e: { code: string }) => void refusals.add(e.code),
-          ),
+          fx.boxes.meter
+            .dispense({
+              auth: await mailerAuth(fx.boxes),
+              requestId: rid(),
+              record: altered,
+              pieces: [piece()],
+            })
+            .then(
+              () => {
+                throw new Error(`byte ${i} flipped was accepted: ${flipped.toString('utf8')}`);
+              },
+              (e: { code: string }) => void refusals.add(e.code),
+            ),
         );
       }
       await Promise.all(attempts);
@@ -308,21 +390,40 @@ describe('MeterBox', () => {
           ['unparseable', 'BAD_REQUEST', 'METER_RECORD_BAD_MAC'].includes(c),
         ),
       ).toBe(true);
-      const ok = await fx.boxes.meter.dispense({ requestId: rid(), record, pieces: [piece()] });
+      // The MAC failures suspended the meter; once reinstated, the original dispenses.
+      await expectBoxError(
+        fx.boxes.meter.dispense({
+          auth: await mailerAuth(fx.boxes),
+          requestId: rid(),
+          record,
+          pieces: [piece()],
+        }),
+        'METER_SUSPENDED',
+      );
+      const { lifted } = await fx.boxes.meter.reinstate({ serial: record.serial, reason: 'test' });
+      expect(lifted?.code).toBe('METER_RECORD_BAD_MAC');
+      const ok = await fx.boxes.meter.dispense({
+        auth: await mailerAuth(fx.boxes),
+        requestId: rid(),
+        record,
+        pieces: [piece()],
+      });
       expect(ok.record.counter).toBe(record.counter + 1);
     });
 
     it('refuses malformed commands with BAD_REQUEST', async () => {
       const record = await fundedMeter(fx.boxes, 1000);
+      const auth = await mailerAuth(fx.boxes);
       const cases: unknown[] = [
-        { requestId: rid(), record, pieces: [] },
-        { requestId: rid(), record, pieces: [piece({ postageCents: 0 })] },
-        { requestId: rid(), record, pieces: [piece({ postageCents: 1.5 })] },
-        { requestId: rid(), record, pieces: [piece({ mailClass: 'pigeon' as never })] },
-        { requestId: rid(), record, pieces: [piece({ originZip: '1234' })] },
-        { requestId: rid(), record, pieces: [piece({ mailingDate: '2025-02-30' })] },
-        { requestId: rid(), record, pieces: [piece({ pieceId: 'not-a-uuid' })] },
+        { auth, requestId: rid(), record, pieces: [] },
+        { auth, requestId: rid(), record, pieces: [piece({ postageCents: 0 })] },
+        { auth, requestId: rid(), record, pieces: [piece({ postageCents: 1.5 })] },
+        { auth, requestId: rid(), record, pieces: [piece({ mailClass: 'pigeon' as never })] },
+        { auth, requestId: rid(), record, pieces: [piece({ originZip: '1234' })] },
+        { auth, requestId: rid(), record, pieces: [piece({ mailingDate: '2025-02-30' })] },
+        { auth, requestId: rid(), record, pieces: [piece({ pieceId: 'not-a-uuid' })] },
         {
+          auth,
           requestId: rid(),
           record,
           pieces: [
@@ -331,23 +432,45 @@ describe('MeterBox', () => {
           ],
         },
         {
+          auth,
           requestId: rid(),
           record,
           pieces: Array.from({ length: MAX_PIECES_PER_COMMAND + 1 }, () => piece()),
         },
-        { requestId: '', record, pieces: [piece()] },
-        { requestId: rid(), record: { ...record, extra: 1 }, pieces: [piece()] },
-        { requestId: rid(), record: { ...record, ascendingCents: -1 }, pieces: [piece()] },
-        { requestId: rid(), record: { ...record, serial: 'vpm' }, pieces: [piece()] },
-        { requestId: rid(), record: { ...record, mac: 'not base64!' }, pieces: [piece()] },
-        { requestId: rid(), record: null, pieces: [piece()] },
-        { requestId: rid(), record, pieces: [piece()], extra: true },
+        { auth, requestId: '', record, pieces: [piece()] },
+        { auth, requestId: rid(), record: { ...record, extra: 1 }, pieces: [piece()] },
+        { auth, requestId: rid(), record: { ...record, ascendingCents: -1 }, pieces: [piece()] },
+        { auth, requestId: rid(), record: { ...record, serial: 'vpm' }, pieces: [piece()] },
+        { auth, requestId: rid(), record: { ...record, mac: 'not base64!' }, pieces: [piece()] },
+        { auth, requestId: rid(), record: null, pieces: [piece()] },
+        { auth, requestId: rid(), record, pieces: [piece()], extra: true },
+        { requestId: rid(), record, pieces: [piece()] },
+        { auth: { ...auth, extra: 1 }, requestId: rid(), record, pieces: [piece()] },
+        { auth: { grant: auth.grant }, requestId: rid(), record, pieces: [piece()] },
+        {
+          auth: { ...auth, grant: { ...auth.grant, tokenHash: 'x' } },
+          requestId: rid(),
+          record,
+          pieces: [piece()],
+        },
+        {
+          auth: { ...auth, grant: { ...auth.grant, signature: 'A'.repeat(89) } },
+          requestId: rid(),
+          record,
+          pieces: [piece()],
+        },
       ];
       for (const args of cases)
         await expectBoxError(fx.boxes.meter.dispense(args as never), 'BAD_REQUEST');
       expect(
-        (await fx.boxes.meter.dispense({ requestId: rid(), record, pieces: [piece()] })).record
-          .counter,
+        (
+          await fx.boxes.meter.dispense({
+            auth: await mailerAuth(fx.boxes),
+            requestId: rid(),
+            record,
+            pieces: [piece()],
+          })
+        ).record.counter,
       ).toBe(record.counter + 1);
     });
   });
@@ -357,6 +480,7 @@ describe('MeterBox', () => {
       const record = await fundedMeter(fx.boxes, 250);
       const requestId = rid();
       const { record: after } = await fx.boxes.meter.credit({
+        auth: await mailerAuth(fx.boxes),
         requestId,
         record,
         amountCents: 750,
@@ -382,21 +506,45 @@ describe('MeterBox', () => {
       const record = await fundedMeter(fx.boxes, 0);
       for (const amountCents of [0, -5, 1.25]) {
         await expectBoxError(
-          fx.boxes.meter.credit({ requestId: rid(), record, amountCents, reference: 'x' }),
+          fx.boxes.meter.credit({
+            auth: await mailerAuth(fx.boxes),
+            requestId: rid(),
+            record,
+            amountCents,
+            reference: 'x',
+          }),
           'BAD_REQUEST',
         );
       }
       await expectBoxError(
-        fx.boxes.meter.credit({ requestId: rid(), record, amountCents: 5, reference: '' }),
+        fx.boxes.meter.credit({
+          auth: await mailerAuth(fx.boxes),
+          requestId: rid(),
+          record,
+          amountCents: 5,
+          reference: '',
+        }),
         'BAD_REQUEST',
       );
     });
 
     it('refuses an older record after a newer one was issued', async () => {
       const r1 = await fundedMeter(fx.boxes, 100);
-      await fx.boxes.meter.credit({ requestId: rid(), record: r1, amountCents: 5, reference: 'x' });
+      await fx.boxes.meter.credit({
+        auth: await mailerAuth(fx.boxes),
+        requestId: rid(),
+        record: r1,
+        amountCents: 5,
+        reference: 'x',
+      });
       await expectBoxError(
-        fx.boxes.meter.credit({ requestId: rid(), record: r1, amountCents: 5, reference: 'x' }),
+        fx.boxes.meter.credit({
+          auth: await mailerAuth(fx.boxes),
+          requestId: rid(),
+          record: r1,
+          amountCents: 5,
+          reference: 'x',
+        }),
         'FRESHNESS_MISMATCH',
       );
     });
@@ -413,6 +561,7 @@ describe('MeterBox', () => {
     it('accepts an indicium it issued and rejects one with a flipped signature byte', async () => {
       const record = await fundedMeter(fx.boxes, 100);
       const { indicia } = await fx.boxes.meter.dispense({
+        auth: await mailerAuth(fx.boxes),
         requestId: rid(),
         record,
         pieces: [piece()],
@@ -433,6 +582,7 @@ describe('MeterBox', () => {
     it('refuses UNKNOWN_METER for a meter it does not know and BAD_REQUEST for unreadable bytes', async () => {
       const record = await fundedMeter(fx.boxes, 100);
       const { indicia } = await fx.boxes.meter.dispense({
+        auth: await mailerAuth(fx.boxes),
         requestId: rid(),
         record,
         pieces: [piece()],

@@ -15,6 +15,7 @@ import {
   expectBoxError,
   freshDir,
   fundedMeter,
+  mailerAuth,
   piece,
   sharesOf,
 } from './helpers';
@@ -70,7 +71,12 @@ describe('Tamper response', () => {
     await ceremony(dir);
     const boxes = await startBoxes(dir, { ...quiet, shares: sharesOf(dir) });
     const record = await fundedMeter(boxes, 1000);
-    await boxes.meter.dispense({ requestId: 'r-1', record, pieces: [piece()] });
+    await boxes.meter.dispense({
+      auth: await mailerAuth(boxes),
+      requestId: 'r-1',
+      record,
+      pieces: [piece()],
+    });
     await boxes.close();
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
