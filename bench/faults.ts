@@ -5,7 +5,8 @@
  *   crash  — kill -9 the data center process, and separately a box process, at random moments
  *            under concurrent load; restart; check the money and the records.
  *   tamper — random single-byte edits of meter records, records swapped between meters, stale
- *            records (rollbacks): each refused, each alerted, nothing dispensed.
+ *            records (rollbacks): each refused, each alerted, nothing dispensed; a MAC or
+ *            freshness failure suspends the meter until an administrator reinstates it.
  *   fuzz   — fast-check bodies, headers and paths for every route: only 4xx with the JSON error
  *            shape (never 5xx), and nothing changed by a refused request.
  *   abuse  — password guessing makes the guessing source wait, while the owner still signs on
@@ -303,6 +304,15 @@ async function tamper(
         kind,
       );
       writeRecord(db, m.serial, original);
+      // A MAC or freshness alert suspends the meter in the meter box until an administrator
+      // reinstates it; a malformed record never reached a check that could.
+      const [last] = (await running.dc.alerts()).filter((a) => a.meterSerial === m.serial);
+      const lifted = await running.dc.reinstate(m.serial, 'fault campaign: record restored');
+      c.check(
+        'a MAC or freshness alert suspends the meter until reinstated',
+        (lifted !== null) === (last?.code !== 'METER_RECORD_MALFORMED'),
+        `${kind}: ${last?.code}`,
+      );
       try {
         await m.client.dispense({ pieces: [spec(1)] });
         c.check('the restored record dispenses again', true);

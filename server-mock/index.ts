@@ -19,6 +19,8 @@ import { PostalWitness } from './function/postal-witness';
 import type { SignOnThrottleOptions } from './function/sign-on-throttle';
 import { SqliteStorage } from './storage/sqlite-storage';
 import { openThreadedStorage } from './storage/threaded-storage';
+import { acquireRunLock } from './run-lock';
+import type { MeterSuspension } from './boxes/api';
 
 export const VERSION = '0.1.0';
 
@@ -211,12 +213,20 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
     );
   const config = JSON.parse(await readFile(configPath(dataDir), 'utf8')) as DataCenterConfig;
   await chmod(dataDir, 0o700);
-  const boxes = await startBoxes(dataDir, {
-    supervise: true,
-    shares: options.shares,
-    entry: options.boxEntry,
-  });
-  const storage = await openThreadedStorage(join(dataDir, 'datacenter.db'));
+  const unlock = acquireRunLock(dataDir, 'data center start');
+  let boxes: BoxSet;
+  let storage: Awaited<ReturnType<typeof openThreadedStorage>>;
+  try {
+    boxes = await startBoxes(dataDir, {
+      supervise: true,
+      shares: options.shares,
+      entry: options.boxEntry,
+    });
+    storage = await openThreadedStorage(join(dataDir, 'datacenter.db'));
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   const log = options.log ?? (() => undefined);
   const witness = options.postal
     ? new PostalWitness({
@@ -238,7 +248,16 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
     ...(witness ? { witness } : {}),
   });
   if (witness) {
-    const state = await witness.start();
+    let state;
+    try {
+      state = await witness.start();
+    } catch (error) {
+      await witness.close();
+      await boxes.close();
+      await storage.close();
+      unlock();
+      throw error;
+    }
     log('postal-witness', { url: options.postal?.url, state });
   } else {
     log('rollback-protection-off', {
@@ -263,6 +282,7 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
     await witness?.close();
     await boxes.close();
     await storage.close();
+    unlock();
     throw error;
   }
   const address = server.server.address();
@@ -283,6 +303,40 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
       await witness?.close();
       await boxes.close();
       await storage.close();
+      unlock();
     },
   };
+}
+
+/**
+ * `vpm datacenter reinstate`: lifts the meter box's suspension of a meter (after a fraud alert)
+ * and records the reason, with the time, in the alerts table. Runs the boxes of a stopped data
+ * center, so it needs what a start needs; the suspension lives in the meter box's NVM, where no
+ * database edit reaches it. Answers the suspension it lifted, or null if there was none.
+ */
+export async function reinstateMeter(
+  dataDir: string,
+  serial: string,
+  reason: string,
+  shares: readonly ShareInput[],
+  options: { boxEntry?: string } = {},
+): Promise<MeterSuspension | null> {
+  if (!isInitialised(dataDir))
+    throw new Error(
+      `data center: ${dataDir} is not initialised; run vpm datacenter init --data ${dataDir}`,
+    );
+  const unlock = acquireRunLock(dataDir, 'reinstate');
+  try {
+    const boxes = await startBoxes(dataDir, { shares, entry: options.boxEntry });
+    const storage = new SqliteStorage(join(dataDir, 'datacenter.db'));
+    try {
+      const dc = new DataCenter(storage, boxes, new FakeCardProcessor(), { demo: false });
+      return await dc.reinstate(serial, reason);
+    } finally {
+      await storage.close();
+      await boxes.close();
+    }
+  } finally {
+    unlock();
+  }
 }

@@ -1,10 +1,11 @@
 /**
  * @module cli/datacenter-command
- * `vpm datacenter init|start|alerts|run|scanner-token`: the data center (server-mock/) from the
- * command line.
+ * `vpm datacenter init|start|alerts|reinstate|run|scanner-token`: the data center (server-mock/)
+ * from the command line.
  * `init` runs the key ceremony and writes one share per custodian outside the data directory;
- * `start` needs a quorum of those shares (`--share FILE` …, or `--shares-stdin`). `run` is for
- * development only: it keeps every share of its data center together in one file under ./var.
+ * `start` (and `reinstate`, which runs the boxes of a stopped data center) needs a quorum of
+ * those shares (`--share FILE` …, or `--shares-stdin`). `run` is for development only: it keeps
+ * every share of its data center together in one file under ./var.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import {
   createScannerToken,
   initDataCenter,
   isInitialised,
+  reinstateMeter,
   startDataCenter,
   type InitOptions,
   type PostalLink,
@@ -196,6 +198,41 @@ function alerts(dataDir: string): void {
   }
 }
 
+async function reinstate(
+  dataDir: string,
+  serial: string,
+  reason: string,
+  shares: ShareInput[],
+): Promise<void> {
+  if (!/^[A-Z0-9]{12}$/.test(serial))
+    throw new CliError(
+      `meter serial ${serial}: must be 12 letters and digits, e.g. VPM000000001`,
+      EXIT.usage,
+    );
+  if (reason.trim() === '')
+    throw new CliError('reinstate: --reason must say why the meter may dispense again', EXIT.usage);
+  if (shares.length === 0)
+    throw new CliError(
+      `no custodian shares given: reinstating runs the meter box, which needs a quorum, e.g. vpm datacenter reinstate --data ${dataDir} ${serial} --reason TEXT --share custodian-1.share --share custodian-2.share`,
+      EXIT.usage,
+    );
+  let lifted;
+  try {
+    lifted = await reinstateMeter(dataDir, serial, reason.trim(), shares);
+  } catch (error) {
+    throw new CliError(
+      `reinstate: ${error instanceof Error ? error.message : String(error)}`,
+      EXIT.refused,
+    );
+  }
+  if (!lifted) {
+    out(`Meter ${serial} is not suspended; nothing changed.`);
+    return;
+  }
+  out(`Meter ${serial} reinstated (suspended ${lifted.at} for ${lifted.code}: ${lifted.reason}).`);
+  out(`  Recorded in the alerts with the reason: ${reason.trim()}`);
+}
+
 export function registerDatacenterCommands(program: Command): void {
   const dc = program
     .command('datacenter')
@@ -293,6 +330,37 @@ export function registerDatacenterCommands(program: Command): void {
   });
   dataOption(dc.command('alerts').description('list fraud alerts: time, meter, reason')).action(
     (opts: { data: string }) => alerts(resolve(opts.data)),
+  );
+  const withShares = (c: Command) =>
+    c
+      .option(
+        '--share <file>',
+        "a custodian's share file (repeat for each custodian present)",
+        (file: string, files: string[]) => [...files, file],
+        [] as string[],
+      )
+      .option('--shares-stdin', 'read the shares from standard input, one per line');
+  withShares(
+    dataOption(
+      dc
+        .command('reinstate')
+        .description(
+          'lift the suspension a fraud alert put on a meter (data center stopped; a quorum of shares)',
+        )
+        .argument('<serial>', 'meter serial, e.g. VPM000000001')
+        .requiredOption('--reason <text>', 'why the meter may dispense again (recorded)'),
+    ),
+  ).action(
+    async (
+      serial: string,
+      opts: { data: string; reason: string; share: string[]; sharesStdin?: boolean },
+    ) =>
+      reinstate(
+        resolve(opts.data),
+        serial,
+        opts.reason,
+        await readShares(opts.share, opts.sharesStdin ?? false),
+      ),
   );
   withListen(
     dataOption(

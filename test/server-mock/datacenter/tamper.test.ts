@@ -80,9 +80,23 @@ async function expectRefused(m: Funded, alertCode: string): Promise<void> {
   expect((await m.client.history({})).total).toBe(piecesBefore);
 }
 
-/** After the original row is put back, the meter has its old balance and dispenses again. */
-async function expectRestored(m: Funded, original: MeterRow): Promise<void> {
+/**
+ * After the original row is put back, the meter stays suspended (a MAC failure suspends it in the
+ * meter box) until an administrator reinstates it; then it has its old balance and dispenses.
+ */
+async function expectRestored(m: Funded, original: MeterRow, suspended = true): Promise<void> {
   writeRecord(db, m.serial, original);
+  expect((await m.client.account()).status).toBe(suspended ? 'suspended' : 'active');
+  if (suspended) {
+    const answer = await raw(t, 'POST', '/v1/pieces', {
+      token: m.client.token,
+      body: { pieces: [piece(50)] },
+    });
+    expect(errorCode(answer)).toBe('METER_SUSPENDED');
+    expect(
+      await t.running.dc.reinstate(m.serial, 'record restored from the audit copy'),
+    ).not.toBeNull();
+  }
   expect((await m.client.account()).balanceCents).toBe(1900);
   const { balanceCents } = await m.client.dispense({ pieces: [piece(10)] });
   expect(balanceCents).toBe(1890);
@@ -136,7 +150,8 @@ describe('DataCenter against a tampered database', () => {
       writeRecord(db, m.serial, { ...original, ...edit });
       await expectRefused(m, 'METER_RECORD_MALFORMED');
     }
-    await expectRestored(m, original);
+    // The box never saw a record it could check: no suspension.
+    await expectRestored(m, original, false);
   });
 
   it("refuses both meters when two meters' records are swapped", async () => {
@@ -152,6 +167,7 @@ describe('DataCenter against a tampered database', () => {
     await expectRefused(b, 'METER_RECORD_BAD_MAC');
     await expectRestored(a, rowA);
     writeRecord(db, b.serial, rowB);
+    await t.running.dc.reinstate(b.serial, 'record restored from the audit copy');
     expect((await b.client.account()).balanceCents).toBe(2400);
     expect((await b.client.dispense({ pieces: [piece(10)] })).balanceCents).toBe(2390);
   });
@@ -165,6 +181,9 @@ describe('DataCenter against a tampered database', () => {
     writeRecord(db, m.serial, stale);
     await expectRefused(m, 'FRESHNESS_MISMATCH');
     writeRecord(db, m.serial, current);
+    expect(await t.running.dc.reinstate(m.serial, 'current record restored')).toMatchObject({
+      code: 'FRESHNESS_MISMATCH',
+    });
     expect((await m.client.dispense({ pieces: [piece(10)] })).balanceCents).toBe(1690);
   });
 

@@ -1,0 +1,46 @@
+/**
+ * @module run-lock
+ * One process at a time runs a data directory's boxes: two sets of box processes on the same NVM
+ * would each see the other's writes as tampering. `DIR/datacenter.lock` holds the owner's pid;
+ * a lock whose process is gone is stale and taken over.
+ */
+import { openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { join } from 'node:path';
+
+const LOCK_FILE = 'datacenter.lock';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes the data directory's run lock; throws (saying who holds it) when another process does. */
+export function acquireRunLock(dataDir: string, what: string): () => void {
+  const path = join(dataDir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx', 0o600);
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        rmSync(path, { force: true });
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
+      if (Number.isSafeInteger(pid) && pid > 0 && alive(pid))
+        throw new Error(
+          `${what}: the data center in ${dataDir} is running (process ${pid}); stop it first`,
+        );
+      rmSync(path, { force: true }); // stale: its process is gone
+    }
+  }
+  throw new Error(`${what}: cannot take the lock ${path}`);
+}
