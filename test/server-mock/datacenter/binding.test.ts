@@ -6,9 +6,8 @@
  * `vpm datacenter reinstate` lifts it with a recorded reason. A dormant meter whose record MAC
  * has aged out of the key window is re-MACed and dispenses, with no fraud alert.
  */
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { DataCenterClient } from '../../../client/services/datacenter-client';
 import { MAC_PERIOD_WINDOW } from '../../../server-mock/boxes/index';
 import { startTestDataCenter, type TestDataCenter } from '../../helpers/datacenter';
