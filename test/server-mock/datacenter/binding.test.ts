@@ -12,6 +12,7 @@ import type { DataCenterClient } from '../../../client/services/datacenter-clien
 import { MAC_PERIOD_WINDOW } from '../../../server-mock/boxes/index';
 import { startTestDataCenter, type TestDataCenter } from '../../helpers/datacenter';
 import { vpm } from '../../helpers/cli';
+import { TEST_BOX_ENTRY } from '../../helpers/boxes';
 import { closeRaw, errorCode, openDb, piece, raw } from './support';
 
 const CARD = '4242424242424242';
@@ -120,15 +121,13 @@ describe('DataCenter: the mailer binding', () => {
     // The administrator reinstates it, with the data center stopped, and the reason is recorded.
     await t.running.close();
     const reason = 'operator error confirmed by the audit of ticket 4711';
-    const done = await vpm([
-      'datacenter',
-      'reinstate',
-      '--data',
-      t.dir,
-      bobSerial,
-      '--reason',
-      reason,
-    ]);
+    const reinstate = ['datacenter', 'reinstate', '--data', t.dir, bobSerial, '--reason', reason];
+    const short = await vpm([...reinstate, '--shares-stdin'], { input: `${t.shares[0]}\n` });
+    expect(short.code).toBe(1);
+    expect(short.stderr).toMatch(/1 valid custodian share given, 2 needed/);
+    const done = await vpm([...reinstate, '--shares-stdin'], {
+      input: t.shares.slice(0, 2).join('\n'),
+    });
     expect(done.stderr).toBe('');
     expect(done.code).toBe(0);
     expect(done.stdout).toContain(`Meter ${bobSerial} reinstated`);
@@ -143,18 +142,22 @@ describe('DataCenter: the mailer binding', () => {
     expect(Date.parse(record!.createdAt)).toBeGreaterThan(Date.now() - 600_000);
     expect(await bob.account()).toMatchObject({ status: 'active', balanceCents: 3000 });
     expect((await bob.dispense({ pieces: [piece(100)] })).balanceCents).toBe(2900);
-  }, 180_000); // three restarts and two CLI processes
+  }, 240_000); // three restarts and three CLI processes
 
   it('refuses a reinstate while the data center runs', async () => {
-    const result = await vpm([
-      'datacenter',
-      'reinstate',
-      '--data',
-      t.dir,
-      'VPM000000001',
-      '--reason',
-      'x',
-    ]);
+    const result = await vpm(
+      [
+        'datacenter',
+        'reinstate',
+        '--data',
+        t.dir,
+        'VPM000000001',
+        '--reason',
+        'x',
+        '--shares-stdin',
+      ],
+      { input: t.shares.join('\n') },
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/is running .*stop it first/);
   });
@@ -187,7 +190,7 @@ describe('DataCenter: the mailer binding', () => {
 describe('DataCenter: a dormant meter', () => {
   let t: TestDataCenter;
   beforeAll(async () => {
-    t = await startTestDataCenter();
+    t = await startTestDataCenter({ boxEntry: TEST_BOX_ENTRY });
   });
   afterAll(async () => {
     delete process.env.VPM_BOX_CLOCK;
@@ -204,7 +207,7 @@ describe('DataCenter: a dormant meter', () => {
       .get(meterSerial) as { mac_period: string };
     db.close();
 
-    // The boxes wake up MAC_PERIOD_WINDOW + 1 months later (their clock, through the test switch).
+    // The boxes wake up MAC_PERIOD_WINDOW + 1 months later (their clock, through the test harness).
     const later = new Date();
     later.setUTCDate(1);
     later.setUTCMonth(later.getUTCMonth() + MAC_PERIOD_WINDOW + 1);
