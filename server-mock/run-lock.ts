@@ -2,9 +2,11 @@
  * @module run-lock
  * One process at a time runs a data directory's boxes: two sets of box processes on the same NVM
  * would each see the other's writes as tampering. `DIR/datacenter.lock` holds the owner's pid;
- * a lock whose process is gone is stale and taken over.
+ * a lock whose process is gone (or that a copy of the directory brought from another host) is
+ * stale and taken over.
  */
 import { openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 const LOCK_FILE = 'datacenter.lock';
@@ -24,7 +26,7 @@ export function acquireRunLock(dataDir: string, what: string): () => void {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, 'wx', 0o600);
-      writeSync(fd, `${process.pid}\n`);
+      writeSync(fd, `${process.pid} ${hostname()}\n`);
       closeSync(fd);
       let released = false;
       return () => {
@@ -34,8 +36,9 @@ export function acquireRunLock(dataDir: string, what: string): () => void {
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const pid = Number.parseInt(readFileSync(path, 'utf8'), 10);
-      if (Number.isSafeInteger(pid) && pid > 0 && alive(pid))
+      const [pidText = '', host] = readFileSync(path, 'utf8').trim().split(' ');
+      const pid = Number.parseInt(pidText, 10);
+      if (host === hostname() && Number.isSafeInteger(pid) && pid > 0 && alive(pid))
         throw new Error(
           `${what}: the data center in ${dataDir} is running (process ${pid}); stop it first`,
         );
