@@ -6,10 +6,10 @@
  * key goes to the meter box, which checks grants but cannot make them), the transaction box's
  * signing key, the vendor CA (ECDSA P-256, self-signed), the meter box's report key for the
  * postal authority (certified by the vendor CA, `CN=VPM meter box <id>`) — and seeds each box's
- * NVM with only the
- * secrets that box needs. Custody (custody.ts): a fresh random domain key seals every box's NVM (each box
- * under its own key HKDF(domain key, box)); it is split k-of-n into custodian shares, which are
- * the ceremony's only output that can unlock anything, and which it never writes under DIR.
+ * NVM with only the secrets that box needs. Custody (custody.ts): a fresh random domain key
+ * seals every box's NVM (each box under its own key HKDF(domain key, box)); it is split k-of-n
+ * into custodian shares, the ceremony's only output that can unlock anything, which it never
+ * writes under DIR.
  * DIR/boxes/custody.json keeps the data center id, k, n and the key check value. The secrets
  * exist in this process only for the ceremony and are overwritten afterwards; the running data
  * center never sees them. DIR/boxes/vendor-ca.pem is the public CA certificate.
