@@ -2,7 +2,7 @@
  * @module print/datamatrix
  * The indicium as a Data Matrix (ECC 200) symbol, always 48 × 48 (it carries the 146 bytes in any
  * encodation): ecc200.ts computes the module matrix of bytes that fit one Base256 field (1 to 172
- * bytes, which every indicium does) in some 20 µs, where bwip-js took 2–5 ms; bwip-js still
+ * bytes, which every indicium does) in some 40 µs, where bwip-js took 2–5 ms; bwip-js still
  * encodes anything else (it refuses what does not fit). The renderer draws each dark run as a
  * vector rectangle. Also an SVG preview for the UI.
  */
