@@ -6,8 +6,41 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { Value } from '@sinclair/typebox/value';
-import { DEFAULT_SETTINGS, SettingsSchema, type Settings, type SettingsStore } from '../shared/ipc';
+import {
+  DEFAULT_SETTINGS,
+  MAX_CALIBRATION_MM,
+  SettingsSchema,
+  type Settings,
+  type SettingsStore,
+} from '../shared/ipc';
 import type { Log } from './ipc-router';
+
+/**
+ * Drops the printer calibrations beyond what the print driver draws (earlier versions saved up
+ * to 25 mm), so one such entry costs its printer's calibration, not every setting.
+ */
+function withoutOutOfRangeCalibrations(
+  settings: Record<string, unknown>,
+  log: Log,
+): Record<string, unknown> {
+  const calibration = settings.calibration;
+  if (typeof calibration !== 'object' || calibration === null || Array.isArray(calibration))
+    return settings;
+  const kept: Record<string, unknown> = {};
+  for (const [printer, value] of Object.entries(calibration)) {
+    const { xMm, yMm } = (value ?? {}) as { xMm?: unknown; yMm?: unknown };
+    const beyond = [xMm, yMm].some(
+      (v) => typeof v === 'number' && Math.abs(v) > MAX_CALIBRATION_MM,
+    );
+    if (beyond)
+      log(
+        'warn',
+        `settings: the calibration of printer ${JSON.stringify(printer)} is beyond ${MAX_CALIBRATION_MM} mm; dropped, calibrate it again`,
+      );
+    else kept[printer] = value;
+  }
+  return { ...settings, calibration: kept };
+}
 
 export class SettingsError extends Error {
   readonly code = 'BAD_SETTINGS';
@@ -36,7 +69,7 @@ export function createJsonSettingsStore(file: string, log: Log): SettingsStore {
       }
       const merged =
         typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
-          ? { ...DEFAULT_SETTINGS, ...parsed }
+          ? withoutOutOfRangeCalibrations({ ...DEFAULT_SETTINGS, ...parsed }, log)
           : undefined;
       if (merged !== undefined && Value.Check(SettingsSchema, merged)) return merged;
       log('warn', `settings: ${file} is not valid; kept as ${file}.bad, using defaults`);

@@ -113,7 +113,7 @@ const normal = (value: string | undefined): string =>
  * The hash of a batch's rows as they will be bought and printed, so the same list is the same
  * batch however the file was saved (quoting, spacing, line endings, letter case, extra columns).
  */
-export function batchDigest(pieces: readonly BatchPiece[]): string {
+export function batchDigest(pieces: readonly BatchPiece[], meterSerial: string): string {
   const rows = pieces.map((p) => [
     normal(p.recipient.name),
     normal(p.recipient.company),
@@ -125,7 +125,10 @@ export function batchDigest(pieces: readonly BatchPiece[]): string {
     p.mailClass,
     p.postageCents,
   ]);
-  return createHash('sha256').update(JSON.stringify(rows)).digest('hex');
+  // The meter too: the same list bought by another account on this computer is its own batch.
+  return createHash('sha256')
+    .update(JSON.stringify([meterSerial, rows]))
+    .digest('hex');
 }
 
 interface JournalLine {
@@ -265,7 +268,8 @@ export class PostageService {
     if (parsed.errors.length > 0) throw new BatchInvalidError(parsed.errors);
     // Printer, medium, calibration and every address are checked before the first charge.
     await checkOutput(output, parsed.pieces, this.driver);
-    const digest = batchDigest(parsed.pieces);
+    const { meterSerial } = await this.session.call((c) => c.account());
+    const digest = batchDigest(parsed.pieces, meterSerial);
     const file = this.resumePath(digest);
     const earlier = await readJson<ResumeFile>(file);
     let state: ResumeFile;

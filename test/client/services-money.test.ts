@@ -192,6 +192,20 @@ describe('batch:run is known by its content', { timeout: 240_000 }, () => {
     });
   });
 
+  it('keys the list by the meter too: another account on this computer prints it as its own', async () => {
+    await s['auth:signOut']({}, context);
+    await s['auth:signUp'](
+      { username: 'appmoney2', password: 'correct horse battery', originZip: '10001' },
+      context,
+    );
+    await s['account:refill']({ amountCents: 1_000, cardNumber: '4242424242424242' }, context);
+    const printed = await s['batch:run'](
+      { csv, media: 'env10', printer: null, batchId: 'second-account' },
+      context,
+    );
+    expect(printed).toMatchObject({ pieces: 2, balanceCents: 1_000 - 2 * 78 });
+  });
+
   it('refuses a row the font cannot print in the check, before any run', async () => {
     const bad = `${csv}\nPerson 3,3 Oak St,Denver\u2067,CO,80203,0.78,first-class`;
     const checked = await s['batch:validate']({ csv: bad }, context);

@@ -47,6 +47,22 @@ describe('createJsonSettingsStore()', () => {
     expect(log).toHaveBeenCalledWith('warn', expect.stringContaining('not valid'));
   });
 
+  it('drops a calibration beyond what the print driver draws, keeping every other setting', async () => {
+    const { file, log, settings } = await store();
+    const kept = {
+      ...DEFAULT_SETTINGS,
+      serverUrl: 'https://dc.example.com',
+      demoMode: false,
+      calibration: { Office: { xMm: 1, yMm: -2 } },
+    };
+    // Saved by an earlier version that allowed 25 mm.
+    const old = { ...kept, calibration: { ...kept.calibration, Zebra: { xMm: 22.5, yMm: 0 } } };
+    await writeFile(file, JSON.stringify(old));
+    await expect(settings.load()).resolves.toEqual(kept);
+    expect(log).toHaveBeenCalledWith('warn', expect.stringContaining('"Zebra"'));
+    await expect(settings.save(old as Settings)).rejects.toMatchObject({ code: 'BAD_SETTINGS' });
+  });
+
   it('fills settings added since the file was written with their defaults', async () => {
     const { file, settings } = await store();
     await writeFile(file, JSON.stringify({ serverUrl: 'https://dc.example.com' }));
