@@ -123,6 +123,9 @@ export function registerDemoCommands(program: Command): void {
         await samplePiece(demo, resolve(opts.out));
         out('');
         out(`Offline demo running: data center ${demo.running.url} (CA ${demo.running.caPath}).`);
+        out(
+          `  It reports every indicium to the demo's postal authority at ${demo.postal.url} (CA ${demo.postal.caPath}).`,
+        );
         out(`Try: VPM_HOME=${demo.home} VPM_KEYCHAIN=none node bin/vpm.mjs balance`);
         out(
           `     VPM_HOME=${demo.home} VPM_KEYCHAIN=none node bin/vpm.mjs print --to "Ann Lee, 1 Main St, Springfield, IL 62701" --postage 0.78 --out piece.pdf`,

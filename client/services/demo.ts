@@ -2,12 +2,14 @@
  * @module services/demo
  * Offline demo: the real data center code embedded on loopback (random port, its own fresh data
  * directory, every meter a demo meter), a demo mailer signed in with demo funds. Every indicium it
- * issues carries the demo flag and prints as SAMPLE — NOT VALID POSTAGE.
+ * issues carries the demo flag and prints as SAMPLE — NOT VALID POSTAGE. A postal authority with its
+ * own throwaway directory runs beside it, so the demo data center reports every indicium to it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { approveVendor, initPostal, startPostal, type RunningPostal } from '../../postal/index';
 import { initDataCenter, startDataCenter, type RunningDataCenter } from '../../server-mock/index';
 import { NO_KEYCHAIN } from './keychain';
 import { SessionManager } from './session';
@@ -17,6 +19,8 @@ export const DEMO_USER = 'demo';
 
 export interface Demo {
   running: RunningDataCenter;
+  /** The demo's own postal authority, which the data center reports to. */
+  postal: RunningPostal;
   session: SessionManager;
   home: string;
   username: string;
@@ -31,8 +35,25 @@ export async function startDemo(options: { onStep?: (step: string) => void } = {
   step('Creating the demo data center (key ceremony)…');
   // A throwaway custodian share set, kept in this process's memory only (never on disk).
   const { shares } = await initDataCenter(dataDir, { demo: true });
+  step('Starting a postal authority for the demo (its own throwaway directory)…');
+  const postalDir = join(base, 'postal');
+  const { caPath: postalCa } = await initPostal(postalDir);
+  await approveVendor(postalDir, await readFile(join(dataDir, 'boxes', 'vendor-ca.pem'), 'utf8'));
+  const postal = await startPostal({ dataDir: postalDir, host: '127.0.0.1', port: 0 });
   step('Starting its secure boxes and HTTPS server on loopback…');
-  const running = await startDataCenter({ dataDir, host: '127.0.0.1', port: 0, shares });
+  let running: RunningDataCenter;
+  try {
+    running = await startDataCenter({
+      dataDir,
+      host: '127.0.0.1',
+      port: 0,
+      shares,
+      postal: { url: postal.url, caPem: await readFile(postalCa, 'utf8') },
+    });
+  } catch (error) {
+    await postal.close();
+    throw error;
+  }
   const home = join(base, 'client');
   const session = new SessionManager(
     home,
@@ -54,12 +75,14 @@ export async function startDemo(options: { onStep?: (step: string) => void } = {
   );
   return {
     running,
+    postal,
     session,
     home,
     username: DEMO_USER,
     async close() {
       await session.close();
       await running.close();
+      await postal.close();
       await rm(base, { recursive: true, force: true });
     },
   };

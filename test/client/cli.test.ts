@@ -286,6 +286,7 @@ describe('vpm CLI', { timeout: 300_000 }, () => {
     const r = await vpm(['demo', '--out', out]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Verifier: demo sample/);
+    expect(r.stderr).toMatch(/Starting a postal authority for the demo/);
     expect((await readFile(out)).subarray(0, 5).toString()).toBe('%PDF-');
   });
 });
