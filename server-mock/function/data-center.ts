@@ -45,7 +45,7 @@ export interface DataCenterOptions {
   signOn?: SignOnThrottleOptions;
   log?: (event: string, fields: Record<string, unknown>) => void;
   /** The link to the postal authority (postal-witness.ts); absent: rollback protection is off. */
-  witness?: { kick(): void };
+  witness?: { kick(): void; settle(ms: number): Promise<boolean> };
 }
 
 export interface Caller {
@@ -483,7 +483,9 @@ export class DataCenter {
           throw new ApiError('SERVICE_UNAVAILABLE', `meter box: ${error.code}`);
         case 'WITNESS_UNAVAILABLE':
         case 'WITNESS_MISMATCH':
-          this.options.witness?.kick();
+          // A box just (re)started waits for its start receipt: one round with the post, then
+          // the caller runs the command again.
+          if (await this.options.witness?.settle(5000)) return 'recovered';
           throw new ApiError(
             'SERVICE_UNAVAILABLE',
             `postage: waiting for the postal authority's receipt for earlier postage; nothing was charged; try again in a minute (${error.message})`,

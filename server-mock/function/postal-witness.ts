@@ -76,6 +76,22 @@ export class PostalWitness {
     return this.status?.state ?? 'unreachable';
   }
 
+  /**
+   * After the box refused for want of a receipt: one round with the post (bounded by `ms`).
+   * True when the box is confirmed and the post answered, so the refused command may be retried.
+   */
+  async settle(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.kickNow(),
+      new Promise<void>((done) => {
+        timer = setTimeout(done, ms);
+      }),
+    ]);
+    clearTimeout(timer);
+    return this.status?.state === 'confirmed' && this.unreachableSince === undefined;
+  }
+
   /** Sends what is waiting (after a COMMIT, or when the box refused for want of a receipt). */
   kick(): void {
     void this.kickNow();
