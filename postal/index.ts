@@ -7,7 +7,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { PostalAuthority, fingerprint } from './authority';
@@ -35,6 +35,7 @@ export async function initPostal(dir: string): Promise<{ caPath: string }> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const paths = await createPostalKeys(dir);
   new PostalStore(dbPath(dir)).close();
+  await chmod(dbPath(dir), 0o600);
   await writeFile(
     configPath(dir),
     JSON.stringify({ createdAt: new Date().toISOString() }, null, 2) + '\n',

@@ -5,7 +5,7 @@
  * older than what it holds, reports from a vendor it never approved, altered signatures.
  */
 import { generateKeyPairSync, sign, webcrypto, type KeyObject } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
@@ -137,6 +137,12 @@ afterAll(async () => {
 });
 
 describe('postal authority', () => {
+  it('keeps its receipt key and database readable by its owner only', async () => {
+    for (const file of ['keys/receipt-key.pem', 'tls/server-key.pem', 'postal.db'])
+      expect((await stat(join(pdir, file))).mode & 0o077, file).toBe(0);
+    expect((await stat(pdir)).mode & 0o077).toBe(0);
+  });
+
   it('takes reports in sequence and signs a receipt for the last one held', async () => {
     const answer = await post('/v1/reports', {
       certificatePem: approved.certificatePem,
