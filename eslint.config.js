@@ -31,7 +31,7 @@ const nodeModules = [
 const noElectron = { name: 'electron', message: 'Only electron/ may import electron.' };
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'out/', '.vite/', 'var/', 'test-results/', 'coverage/'] },
+  { ignores: ['node_modules/', 'out/', '.vite/', 'dist/', 'var/', 'test-results/', 'coverage/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -45,7 +45,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['server-mock/**', 'client/**', 'test/**', 'bench/**'],
+    files: ['server-mock/**', 'client/**', 'runtime/**', 'test/**', 'bench/**'],
     rules: { 'no-restricted-imports': ['error', { paths: [noElectron] }] },
   },
   {

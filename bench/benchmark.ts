@@ -242,7 +242,7 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
         { name: 'loadGenerator', pid: process.pid },
         { name: 'dataCenter', pid: dc.pid },
         ...childProcesses(dc.pid)
-          .filter((c) => c.args.some((a) => a.endsWith('box-main.ts')))
+          .filter((c) => c.args.some((a) => /box-main\.(ts|mjs)$/.test(a)))
           .map((c) => ({ name: `${c.args.at(-2) ?? 'other'}Box`, pid: c.pid })),
       ],
       dc.pid,

@@ -5,17 +5,15 @@
  * closed before) — CSV checked whole, indicia bought from the data center in chunks, one PDF
  * rendered. The process reports its own peak RSS and CPU time at exit (bench/exit-usage.mjs).
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { NO_KEYCHAIN } from '../client/services/keychain';
 import { childProcesses, processCpuMs } from './cpu-time';
 import { SessionManager } from '../client/services/session';
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+import { launchProcess, resolveEntry } from '../runtime/launch';
 
 export interface BatchRun {
   pieces: number;
@@ -80,36 +78,23 @@ export async function batchRun(
     await writeFile(csv, batchCsv(pieces));
     const dcBefore = treeCpuMs(dataCenterPid);
     const started = performance.now();
-    const child = spawn(
-      process.execPath,
-      [
-        '--import',
-        join(ROOT, 'bench', 'exit-usage.mjs'),
-        join(ROOT, 'bin', 'vpm.mjs'),
-        'batch',
-        csv,
-        '--out',
-        pdf,
-      ],
-      {
-        cwd: home,
-        env: {
-          ...process.env,
-          VPM_HOME: home,
-          VPM_KEYCHAIN: 'none',
-          VPM_SERVER: serverUrl,
-          VPM_CA: caPath,
-          VPM_BENCH_USAGE: usage,
-        },
-        stdio: ['ignore', 'ignore', 'pipe'],
+    const child = launchProcess('cli', ['batch', csv, '--out', pdf], {
+      execArgv: ['--import', pathToFileURL(resolveEntry('exit-usage').file).href],
+      cwd: home,
+      env: {
+        ...process.env,
+        VPM_HOME: home,
+        VPM_KEYCHAIN: 'none',
+        VPM_SERVER: serverUrl,
+        VPM_CA: caPath,
+        VPM_BENCH_USAGE: usage,
       },
-    );
+    });
+    child.end();
+    child.stdout.resume();
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const code = await new Promise<number | null>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('exit', (c) => resolve(c));
-    });
+    const code = await new Promise<number | null>((resolve) => child.onExit(resolve));
     const ms = performance.now() - started;
     const dcAfter = treeCpuMs(dataCenterPid);
     if (code !== 0) throw new Error(`vpm batch of ${pieces} exited with ${code}: ${stderr}`);

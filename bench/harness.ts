@@ -5,11 +5,12 @@
  * and a dispensing load that remembers every indicium a client received and every request that
  * got no answer (to retry with the same idempotency key after the restart).
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { DataCenterClient, DataCenterError } from '../client/services/datacenter-client';
+import { launchProcess } from '../runtime/launch';
 import type * as Api from '../shared/api/schemas';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -67,11 +68,9 @@ export async function spawnDataCenter(
   dir: string,
   options: { shares: readonly string[]; execArgv?: string[] },
 ): Promise<DataCenterProcess> {
-  const child: ChildProcess = spawn(
-    process.execPath,
+  const child = launchProcess(
+    'cli',
     [
-      ...(options.execArgv ?? []),
-      'bin/vpm.mjs',
       'datacenter',
       'start',
       '--data',
@@ -82,12 +81,20 @@ export async function spawnDataCenter(
       '100000',
       '--shares-stdin',
     ],
-    { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] },
+    { execArgv: options.execArgv ?? [] },
   );
-  child.stdin?.end(options.shares.map((share) => `${share}\n`).join(''));
+  let exitCode: number | null | undefined;
+  const exited = new Promise<void>((done) =>
+    child.onExit((code) => {
+      exitCode = code;
+      done();
+    }),
+  );
+  child.write(Buffer.from(options.shares.map((share) => `${share}\n`).join('')));
+  child.end();
   let stderr = '';
-  child.stderr?.setEncoding('utf8');
-  child.stderr?.on('data', (text: string) => {
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (text: string) => {
     stderr = (stderr + text).slice(-4000);
   });
   const url = await new Promise<string>((resolve, reject) => {
@@ -96,8 +103,8 @@ export async function spawnDataCenter(
       () => reject(new Error(`data center: no URL after 60 s\n${stderr}`)),
       60_000,
     );
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (text: string) => {
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (text: string) => {
       out += text;
       const match = /listening at (https:\/\/\S+)/.exec(out);
       if (match) {
@@ -105,16 +112,12 @@ export async function spawnDataCenter(
         resolve(match[1] as string);
       }
     });
-    child.once('exit', (code) => {
+    void exited.then(() => {
       clearTimeout(timer);
-      reject(new Error(`data center: exited with ${String(code)} before listening\n${stderr}`));
+      reject(new Error(`data center: exited with ${String(exitCode)} before listening\n${stderr}`));
     });
   });
   const pid = child.pid as number;
-  const exited = new Promise<void>((done) => {
-    if (child.exitCode !== null) done();
-    else child.once('exit', () => done());
-  });
   return {
     url,
     pid,

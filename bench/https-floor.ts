@@ -4,14 +4,11 @@
  * flight) against a bare node:https server that does no work, so the data center's rate can be
  * read against the transport's. CPU per request of both sides is read from /proc.
  */
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
+import { launchProcess } from '../runtime/launch';
 import { processCpuMs } from './cpu-time';
-
-const SERVER = fileURLToPath(new URL('./https-floor-server.mjs', import.meta.url));
 
 export interface HttpsFloor {
   reqPerSec: number;
@@ -24,16 +21,18 @@ export async function httpsFloor(
   options: { inFlight: number; connections: number; measureMs: number; answerBytes: number },
 ): Promise<HttpsFloor> {
   const tls = join(dataDir, 'tls');
-  const child = spawn(
-    process.execPath,
-    [SERVER, join(tls, 'server.pem'), join(tls, 'server-key.pem'), String(options.answerBytes)],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
-  );
+  const child = launchProcess('https-floor-server', [
+    join(tls, 'server.pem'),
+    join(tls, 'server-key.pem'),
+    String(options.answerBytes),
+  ]);
+  child.end();
+  child.stderr.pipe(process.stderr);
   try {
     const port = await new Promise<number>((resolve, reject) => {
       child.stdout.setEncoding('utf8');
       child.stdout.once('data', (text: string) => resolve(Number(text.trim())));
-      child.once('exit', (code) => reject(new Error(`https floor server exited (${code})`)));
+      child.onExit((code) => reject(new Error(`https floor server exited (${code})`)));
     });
     const pool = new Pool(`https://localhost:${port}`, {
       connections: options.connections,

@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { app, BrowserWindow, ipcMain, Menu, protocol, session } from 'electron';
 import { createClientServices } from '../client/services';
+import { configureLaunch } from '../runtime/launch';
 import { BridgePrinterDriver } from '../client/print/bridge-printer';
 import {
   choosePrintPath,
@@ -23,6 +24,9 @@ import { createIpcRouter, senderCheck, type Log } from './ipc-router';
 import { menuTemplate } from './menu';
 import { createJsonSettingsStore } from './settings-store';
 import { APP_ORIGIN, APP_SCHEME, createUrlTrust } from './trusted-url';
+import { cliArguments } from './cli-mode';
+import { builtEntriesDir } from './launch-paths';
+import { forkUtility } from './utility-launch';
 import { denyPermissions, guardContents, mainWindowOptions } from './window-options';
 
 // Defined by @electron-forge/plugin-vite at build time.
@@ -86,6 +90,14 @@ function createMainWindow(): BrowserWindow {
   return win;
 }
 
+/**
+ * The embedded data center's boxes and ceremony run as utility processes (the RunAsNode fuse is
+ * off), started from the built files that the package keeps unpacked (launch-paths.ts).
+ */
+function useUtilityProcesses(): void {
+  configureLaunch({ fork: forkUtility, builtDir: builtEntriesDir(app.getAppPath()) });
+}
+
 async function start(): Promise<void> {
   app.on('web-contents-created', (_event, contents) =>
     guardContents(contents, (message) => log('warn', `window: ${message}`)),
@@ -125,6 +137,7 @@ async function start(): Promise<void> {
           }),
         )
       : undefined;
+  useUtilityProcesses();
   runtime = await create(
     { dataDir: userData, settings, appVersion: app.getVersion(), log },
     printerDriver ? { printerDriver } : {},
@@ -149,7 +162,21 @@ async function start(): Promise<void> {
   });
 }
 
-if (!app.requestSingleInstanceLock()) {
+const cliArgv = cliArguments(process.argv);
+if (cliArgv) {
+  // `vpm …` from the deb or rpm package: one command, no window, the command's exit code.
+  app
+    .whenReady()
+    .then(async () => {
+      useUtilityProcesses();
+      const { runCli } = await import('../client/cli/main');
+      app.exit(await runCli(cliArgv));
+    })
+    .catch((error: unknown) => {
+      log('error', `vpm: ${String(error)}`);
+      app.exit(1);
+    });
+} else if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
   app.on('second-instance', () => {

@@ -4,10 +4,8 @@
  * postage service, built from the global options (--server, --ca) and the environment.
  */
 import type { Command } from 'commander';
-import { configHome } from '../services/config';
-import { openKeychain } from '../services/keychain';
-import { PostageService } from '../services/postage-service';
-import { SessionManager } from '../services/session';
+import type { PostageService } from '../services/postage-service';
+import type { SessionManager } from '../services/session';
 
 export interface CliContext {
   home: string;
@@ -18,6 +16,14 @@ export interface CliContext {
 
 export async function cliContext(command: Command): Promise<CliContext> {
   const flags = command.optsWithGlobals<{ server?: string; ca?: string }>();
+  // Loaded per command, not at start: `vpm --help` needs none of them.
+  const [{ configHome }, { openKeychain }, { PostageService }, { SessionManager }] =
+    await Promise.all([
+      import('../services/config'),
+      import('../services/keychain'),
+      import('../services/postage-service'),
+      import('../services/session'),
+    ]);
   const home = configHome();
   const keychain = await openKeychain();
   const session = new SessionManager(home, keychain, { server: flags.server, ca: flags.ca });

@@ -11,17 +11,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import Database from 'better-sqlite3';
-import {
-  createScannerToken,
-  initDataCenter,
-  isInitialised,
-  reinstateMeter,
-  startDataCenter,
-  type InitOptions,
-  type PostalLink,
-} from '../../server-mock/index';
+import type * as DataCenter from '../../server-mock/index';
+import type { InitOptions, PostalLink } from '../../server-mock/index';
 import { CliError, EXIT } from './errors';
+
+/** The data center's code, loaded only by the commands that run it (`vpm --help` stays quick). */
+const dataCenter = (): Promise<typeof DataCenter> => import('../../server-mock/index');
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -32,7 +27,7 @@ interface ShareInput {
 
 async function init(dataDir: string, options: InitOptions): Promise<{ shares: string[] }> {
   out(`Key ceremony in ${dataDir}: creating box keys, vendor CA, TLS certificate and database…`);
-  const result = await initDataCenter(dataDir, options);
+  const result = await (await dataCenter()).initDataCenter(dataDir, options);
   out(
     `Data center ${result.dataCenterId} initialised${options.demo ? ' (demo: every meter is a demo meter)' : ''}.`,
   );
@@ -142,7 +137,9 @@ async function start(dataDir: string, flags: StartFlags, shares: ShareInput[]): 
     );
   const postal = postalLink(flags);
   if (!postal) for (const line of ROLLBACK_OFF) process.stderr.write(`${line}\n`);
-  const running = await startDataCenter({
+  const running = await (
+    await dataCenter()
+  ).startDataCenter({
     dataDir,
     host: flags.host,
     port: Number(flags.port),
@@ -174,13 +171,14 @@ async function start(dataDir: string, flags: StartFlags, shares: ShareInput[]): 
 const devSharesFile = (dataDir: string): string =>
   join(dirname(dataDir), `${basename(dataDir)}.dev-shares`);
 
-function alerts(dataDir: string): void {
+async function alerts(dataDir: string): Promise<void> {
   const file = join(dataDir, 'datacenter.db');
-  if (!isInitialised(dataDir))
+  if (!(await dataCenter()).isInitialised(dataDir))
     throw new CliError(
       `no data center in ${dataDir}; run vpm datacenter init --data ${dataDir}`,
       EXIT.usage,
     );
+  const { default: Database } = await import('better-sqlite3');
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     const rows = db
@@ -218,7 +216,7 @@ async function reinstate(
     );
   let lifted;
   try {
-    lifted = await reinstateMeter(dataDir, serial, reason.trim(), shares);
+    lifted = await (await dataCenter()).reinstateMeter(dataDir, serial, reason.trim(), shares);
   } catch (error) {
     throw new CliError(
       `reinstate: ${error instanceof Error ? error.message : String(error)}`,
@@ -320,12 +318,12 @@ export function registerDatacenterCommands(program: Command): void {
       .description('a credential for a postal acceptance scanner (POST /v1/scans), shown once'),
   ).action(async (name: string, opts: { data: string }) => {
     const dir = resolve(opts.data);
-    if (!isInitialised(dir))
+    if (!(await dataCenter()).isInitialised(dir))
       throw new CliError(
         `no data center in ${dir}; run vpm datacenter init --data ${dir}`,
         EXIT.usage,
       );
-    const token = await createScannerToken(dir, name);
+    const token = await (await dataCenter()).createScannerToken(dir, name);
     out(`Scanner credential for "${name}" (shown once, keep it safe): ${token}`);
   });
   dataOption(dc.command('alerts').description('list fraud alerts: time, meter, reason')).action(
@@ -376,7 +374,7 @@ export function registerDatacenterCommands(program: Command): void {
     out(
       `DEVELOPMENT ONLY: every custodian share of this data center is kept together in ${sharesFile}, so that file and ${dir} together can mint postage. For real use: vpm datacenter init --share-out DIR, then start with --share FILE … of the custodians.`,
     );
-    if (!isInitialised(dir)) {
+    if (!(await dataCenter()).isInitialised(dir)) {
       const { shares } = await init(dir, { demo: false });
       await writeFile(sharesFile, shares.map((share) => `${share}\n`).join(''), { mode: 0o600 });
     } else if (!existsSync(sharesFile)) {

@@ -11,10 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { formatDollars } from '../../shared/money';
-import { startDemo, type Demo } from '../services/demo';
-import { PostageService } from '../services/postage-service';
-import { verifyIndicium } from '../../shared/indicium/verify';
-import { bundleSource, verifyScan } from '../verify/index';
+import type { Demo, startDemo as StartDemo } from '../services/demo';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -30,7 +27,16 @@ function electronBinary(): string | undefined {
   }
 }
 
+/** The embedded data center, loaded only by the demo commands. */
+const startDemo: typeof StartDemo = async (options) =>
+  (await import('../services/demo')).startDemo(options);
+
 async function samplePiece(demo: Demo, file: string): Promise<string> {
+  const [{ PostageService }, { verifyIndicium }, { bundleSource, verifyScan }] = await Promise.all([
+    import('../services/postage-service'),
+    import('../../shared/indicium/verify'),
+    import('../verify/index'),
+  ]);
   const postage = new PostageService(demo.session, demo.home);
   const r = await postage.printOne(
     {

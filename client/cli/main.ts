@@ -140,7 +140,8 @@ function explain(error: unknown): { message: string; exitCode: number } {
   }
 }
 
-async function main(argv: string[]): Promise<number> {
+/** Runs one `vpm` command line (without the program name); resolves with its exit code. */
+export async function runCli(argv: string[]): Promise<number> {
   try {
     await (await buildProgram(argv)).parseAsync(argv, { from: 'user' });
     return EXIT.ok;
@@ -157,5 +158,3 @@ async function main(argv: string[]): Promise<number> {
     return exitCode;
   }
 }
-
-process.exitCode = await main(process.argv.slice(2));

@@ -7,13 +7,18 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { approveVendor, initPostal, postalAlerts, startPostal } from '../../postal/index';
+import type * as Postal from '../../postal/index';
 import { CliError, EXIT } from './errors';
+
+/** The postal authority's code, loaded only by its commands (`vpm --help` stays quick). */
+const postalCode = (): Promise<typeof Postal> => import('../../postal/index');
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 
 async function start(dir: string, host: string, port: number): Promise<void> {
-  const running = await startPostal({
+  const running = await (
+    await postalCode()
+  ).startPostal({
     dataDir: dir,
     host,
     port,
@@ -49,7 +54,7 @@ export function registerPostalCommands(program: Command): void {
     postal.command('init').description('keys, TLS CA (PDIR/tls/ca.pem) and database'),
   ).action(async (opts: { data: string }) => {
     const dir = resolve(opts.data);
-    const { caPath } = await initPostal(dir).catch(refused);
+    const { caPath } = await (await postalCode()).initPostal(dir).catch(refused);
     out(`Postal authority initialised in ${dir}.`);
     out(`  CA certificate for data centers (--postal-ca): ${caPath}`);
     out(`  Next: vpm postal approve-vendor --data ${dir} --vendor-ca DIR/boxes/vendor-ca.pem`);
@@ -67,7 +72,7 @@ export function registerPostalCommands(program: Command): void {
       const pem = await readFile(resolve(opts.vendorCa), 'utf8').catch(() => {
         throw new CliError(`approve-vendor: cannot read ${opts.vendorCa}`, EXIT.usage);
       });
-      const r = await approveVendor(resolve(opts.data), pem).catch(refused);
+      const r = await (await postalCode()).approveVendor(resolve(opts.data), pem).catch(refused);
       out(`${r.added ? 'Approved' : 'Already approved'}: ${r.subject} (SHA-256 ${r.fingerprint})`);
     });
   dataOption(postal.command('start').description('start its HTTPS server'))
@@ -78,7 +83,8 @@ export function registerPostalCommands(program: Command): void {
     );
   dataOption(
     postal.command('alerts').description('list its fraud alerts: time, box, meter, reason'),
-  ).action((opts: { data: string }) => {
+  ).action(async (opts: { data: string }) => {
+    const { postalAlerts } = await postalCode();
     let alerts;
     try {
       alerts = postalAlerts(resolve(opts.data));

@@ -10,20 +10,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { DataCenterClient } from '../services/datacenter-client';
-import { configHome } from '../services/config';
-import { openKeychain } from '../services/keychain';
-import { SessionManager } from '../services/session';
-import {
-  VerifyError,
-  bundleSource,
-  loadBundle,
-  verifyScan,
-  VERDICT_LABEL,
-  checkWithPostal,
-  type PostalLink,
-  type VerifyScanOptions,
-} from '../verify';
+import type { DataCenterClient } from '../services/datacenter-client';
+import type { PostalLink, VerifyScanOptions } from '../verify';
 import { CliError, EXIT } from './errors';
 
 interface VerifyFlags {
@@ -56,6 +44,17 @@ export function registerVerifyCommand(program: Command): void {
     .option('--postal <url>', 'also ask the postal authority whether each piece was reported')
     .option('--postal-ca <file>', "the postal authority's CA certificate")
     .action(async (file: string, flags: VerifyFlags, command: Command) => {
+      // Loaded here, not at start, so that other commands do not pay for the verifier.
+      const [{ DataCenterClient }, { configHome }, { openKeychain }, { SessionManager }, verify] =
+        await Promise.all([
+          import('../services/datacenter-client'),
+          import('../services/config'),
+          import('../services/keychain'),
+          import('../services/session'),
+          import('../verify'),
+        ]);
+      const { VerifyError, bundleSource, loadBundle, verifyScan, VERDICT_LABEL, checkWithPostal } =
+        verify;
       let report;
       let postalLines: string[] = [];
       let postalAccepted = true;

@@ -13,20 +13,14 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as Api from '../../shared/api/schemas';
 import type { MailClass } from '../../shared/mail-class';
-import {
-  printPieces,
-  renderHtmlToFile,
-  renderToFile,
-  type Address,
-  type Calibration,
-  type MediumId,
-  type PrintPiece,
-  type PrinterDriver,
-} from '../print/index';
+import type { Address, Calibration, MediumId, PrintPiece, PrinterDriver } from '../print/index';
 import { parseBatchCsv, type BatchPiece } from './batch-csv';
 import { readJson, writePrivate } from './config';
 import { checkOutput } from './output-check';
 import type { SessionManager } from './session';
+
+/** The print driver (pdfkit and the encoders), loaded when something is first printed. */
+const loadPrintDriver = () => import('../print/index');
 
 export interface Output {
   /** Write the PDF (or, with `format: 'html'`, the HTML document) here… */
@@ -183,6 +177,7 @@ export class PostageService {
       ...(output.returnAddress ? { returnAddress: output.returnAddress } : {}),
     };
     if (output.printer) {
+      const { printPieces } = await loadPrintDriver();
       const result = await printPieces(pieces, {
         ...opts,
         printer: output.printer,
@@ -194,6 +189,7 @@ export class PostageService {
     const html = output.format === 'html';
     const pdfPath = output.out ?? join(this.home, 'output', `${name}.${html ? 'html' : 'pdf'}`);
     await mkdir(join(pdfPath, '..'), { recursive: true });
+    const { renderHtmlToFile, renderToFile } = await loadPrintDriver();
     const result = await (html ? renderHtmlToFile : renderToFile)(pieces, opts, pdfPath);
     return { pdfPath, jobId: null, pages: result.pages };
   }

@@ -1,6 +1,6 @@
 /**
  * @module boxes/box-main
- * Entry point of one box process: `node --import tsx box-main.ts <box> <dataDir>` (patent Fig. 2:
+ * Entry point of one box process: `box-main.mjs <box> <dataDir>`, started by runtime/launch.ts (patent Fig. 2:
  * each box is its own secure co-processor). At power-up: the known-answer self-tests, then an
  * announcement frame (id 0): ready and locked, with an ephemeral X25519 public key, or why not.
  * The box then waits for its `unlock` frame: the domain key sealed to that public key
@@ -34,6 +34,7 @@ import {
 } from './protocol';
 import { runSelfTests } from './self-test';
 import * as v from './validate';
+import { readParentInput } from '../../runtime/child-input';
 
 const [name = '', dataDir = ''] = process.argv.slice(2);
 const log = (message: string): void => {
@@ -41,7 +42,7 @@ const log = (message: string): void => {
 };
 
 if (!isBoxName(name) || dataDir === '') {
-  log(`box-main: usage: box-main.ts <meter|steel|auth|txn> <dataDir>`);
+  log(`box-main: usage: box-main <meter|steel|auth|txn> <dataDir>`);
   process.exit(64);
 }
 
@@ -344,14 +345,16 @@ process.stdout.write(
 );
 
 process.stdout.on('error', () => process.exit(0)); // the data center went away
-process.stdin.on('data', (chunk: Buffer) => {
-  queue.push(...reader.push(chunk));
-  schedule();
-});
-process.stdin.on('end', () => {
-  ended = true;
-  if (!draining && !syncing && unsynced.length === 0) process.exit(0);
-});
+readParentInput(
+  (chunk) => {
+    queue.push(...reader.push(chunk));
+    schedule();
+  },
+  () => {
+    ended = true;
+    if (!draining && !syncing && unsynced.length === 0) process.exit(0);
+  },
+);
 
 // Tamper check while idle, too: an NVM file changed behind the box's back.
 setInterval(() => {

@@ -1,22 +1,17 @@
 /**
  * @module boxes/box-process
  * The data center's side of one box (patent Fig. 1: the function server talks to each secure
- * box over the internal link). Spawns `node --import tsx box-main.ts <box> <dataDir>`, waits for
+ * box over the internal link). Starts box-main with `<box> <dataDir>` (runtime/launch.ts), waits for
  * its start-up announcement (locked, with its transport public key), sends the unlock frame that
  * the `unlock` option seals for it, frames commands, correlates answers by id, and turns error
  * answers into BoxError. If the process dies, every pending call fails with BOX_UNAVAILABLE. The box's
  * stderr (which never carries secrets) goes line by line to the given log.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { launchProcess, type LaunchedChild } from '../../runtime/launch';
 import { BoxError } from './api';
 import { nodeChildEnv, type BoxName } from './box-types';
 import type { SealedKey } from './key-transport';
 import { FrameReader, HELLO_ID, PROTOCOL_VERSION, encodeFrame, type AnswerFrame } from './protocol';
-
-const BOX_MAIN = fileURLToPath(new URL('./box-main.ts', import.meta.url));
-// tsx resolved from this package, so boxes start whatever the working directory is.
-const TSX_LOADER = import.meta.resolve('tsx');
 
 /** `vpm bench --profile DIR` sets VPM_BOX_CPU_PROF_DIR: each box writes a V8 CPU profile there. */
 function profileArgs(): string[] {
@@ -38,7 +33,7 @@ export type Unlocker = (hello: BoxHello) => SealedKey | Promise<SealedKey>;
 export interface BoxProcessOptions {
   /** Seals the domain key for this box once it announced itself; without it the box stays locked. */
   unlock?: Unlocker;
-  /** The entry script; default box-main.ts. Only tests pass their harness entry here. */
+  /** The entry's source file; default the built box-main. Only tests pass their harness here. */
   entry?: string;
   /** Extra environment for the box process. */
   env?: Record<string, string | undefined>;
@@ -52,7 +47,7 @@ interface Pending {
 }
 
 export class BoxProcess {
-  private child: ChildProcess | undefined;
+  private child: LaunchedChild | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   /** Frames of this turn of the event loop, written together (one pipe write for many calls). */
@@ -84,20 +79,10 @@ export class BoxProcess {
 
   private spawnBox(): Promise<BoxHello> {
     const log = this.opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-    const child = spawn(
-      process.execPath,
-      [
-        ...profileArgs(),
-        '--import',
-        TSX_LOADER,
-        this.opts.entry ?? BOX_MAIN,
-        this.name,
-        this.dataDir,
-      ],
-      {
-        stdio: ['pipe', 'pipe', 'pipe'],
-        env: nodeChildEnv(this.opts.env),
-      },
+    const child = launchProcess(
+      this.opts.entry ? { source: this.opts.entry } : 'box-main',
+      [this.name, this.dataDir],
+      { env: nodeChildEnv(this.opts.env), execArgv: profileArgs() },
     );
     this.child = child;
     const reader = new FrameReader();
@@ -108,7 +93,6 @@ export class BoxProcess {
       stderrTail = lines.pop() ?? '';
       for (const line of lines) if (line) log(`[box ${this.name}] ${line}`);
     });
-    child.stdin.on('error', () => undefined); // EPIPE after a crash: the exit handler reports it
     return new Promise<BoxHello>((resolve, reject) => {
       let ready = false;
       const timer = setTimeout(() => {
@@ -120,7 +104,7 @@ export class BoxProcess {
         }
       }, this.opts.readyTimeoutMs ?? 30_000);
       this.exited = new Promise<void>((done) => {
-        child.on('exit', (code, signal) => {
+        child.onExit((code, signal) => {
           clearTimeout(timer);
           if (this.child === child) {
             this.child = undefined;
@@ -144,7 +128,7 @@ export class BoxProcess {
             clearTimeout(timer);
             if (answer.ok) resolve(answer.value as BoxHello);
             else {
-              child.stdin.end(); // a box that refused to start is of no use: let it exit
+              child.end(); // a box that refused to start is of no use: let it exit
               reject(
                 new BoxError(
                   answer.error.code,
@@ -182,8 +166,7 @@ export class BoxProcess {
 
   /** Sends one command; resolves with its value or rejects with a BoxError. */
   call<T>(cmd: string, args: unknown): Promise<T> {
-    const child = this.child;
-    if (!child?.stdin?.writable) {
+    if (!this.child?.writable) {
       return Promise.reject(
         new BoxError('BOX_UNAVAILABLE', `box ${this.name}: not running`, this.name),
       );
@@ -210,14 +193,13 @@ export class BoxProcess {
   private flush(): void {
     const frames = this.outbox;
     this.outbox = [];
-    const stdin = this.child?.stdin;
-    if (frames.length > 0 && stdin?.writable)
-      stdin.write(frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames));
+    if (frames.length > 0)
+      this.child?.write(frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames));
   }
 
   /** Writes raw bytes to the box (protocol tests only). */
   writeRaw(bytes: Buffer): void {
-    this.child?.stdin?.write(bytes);
+    this.child?.write(bytes);
   }
 
   /** Sends a raw request frame and waits for the answer with that id (protocol tests only). */
@@ -237,7 +219,7 @@ export class BoxProcess {
   async stop(timeoutMs = 5000): Promise<void> {
     const child = this.child;
     if (!child) return this.exited;
-    child.stdin?.end();
+    child.end();
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     await this.exited;
     clearTimeout(timer);

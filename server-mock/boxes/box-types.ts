@@ -29,14 +29,7 @@ export function isBoxName(name: string): name is BoxName {
   return (BOX_NAMES as readonly string[]).includes(name);
 }
 
-/**
- * Environment for a box's child process. Inside Electron (the desktop app's embedded demo),
- * process.execPath is the Electron binary: ELECTRON_RUN_AS_NODE makes it run the box as Node.
- */
+/** Environment for a box's child process: this process's, plus the given variables. */
 export function nodeChildEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
-  return {
-    ...process.env,
-    ...(process.versions.electron ? { ELECTRON_RUN_AS_NODE: '1' } : {}),
-    ...extra,
-  };
+  return { ...process.env, ...extra };
 }

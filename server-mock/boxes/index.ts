@@ -4,10 +4,9 @@
  * box processes (startBoxes), unlocked by a quorum of custodian shares (custody.ts). This is the
  * folder's public surface; the contract is api.ts.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { launchProcess } from '../../runtime/launch';
 import { BoxError, type Boxes, type WitnessStatus } from './api';
 import { BoxProcess, type BoxProcessOptions, type Unlocker } from './box-process';
 import { BOX_NAMES, nodeChildEnv, type BoxName } from './box-types';
@@ -87,23 +86,25 @@ export async function runKeyCeremony(
   dataDir: string,
   opts: { custodians?: number; quorum?: number } = {},
 ): Promise<CeremonyResult> {
-  const script = fileURLToPath(new URL('./ceremony-main.ts', import.meta.url));
   const quorumArgs =
     opts.custodians !== undefined || opts.quorum !== undefined
       ? [String(opts.custodians ?? DEFAULT_CUSTODIANS), String(opts.quorum ?? DEFAULT_QUORUM)]
       : [];
-  const child = spawn(
-    process.execPath,
-    ['--import', import.meta.resolve('tsx'), script, dataDir, ...quorumArgs],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: nodeChildEnv() },
-  );
+  const child = launchProcess('ceremony-main', [dataDir, ...quorumArgs], { env: nodeChildEnv() });
+  child.end();
   let stderr = '';
   let stdout = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (text: string) => (stderr += text));
   child.stdout.setEncoding('utf8');
   child.stdout.on('data', (text: string) => (stdout += text));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const closed = (stream: NodeJS.ReadableStream) =>
+    new Promise<void>((resolve) => stream.once('end', resolve));
+  const [code] = await Promise.all([
+    new Promise<number | null>((resolve) => child.onExit(resolve)),
+    closed(child.stdout),
+    closed(child.stderr),
+  ]);
   if (code !== 0)
     throw new Error(`key ceremony: ${stderr.trim() || `exited with code ${String(code)}`}`);
   return JSON.parse(stdout) as CeremonyResult;

@@ -6,7 +6,7 @@
  * A write's promise still settles only after the COMMIT that made it durable. A third connection,
  * on a thread of its own, checkpoints the write-ahead log (checkpoint-worker.mjs).
  */
-import { Worker } from 'node:worker_threads';
+import { launchWorker } from '../../runtime/launch';
 import { SqliteStorage } from './sqlite-storage';
 import { StorageConflictError, type Storage } from './storage';
 
@@ -53,10 +53,8 @@ const CHECKPOINT_INTERVAL_MS = 200;
 /** Opens the database (migrating it here first) and starts its writer thread. */
 export async function openThreadedStorage(file: string): Promise<Storage> {
   const reads = new SqliteStorage(file); // migrates before the writer opens the file
-  const worker = new Worker(new URL('./writer-worker-entry.mjs', import.meta.url), {
-    workerData: { file },
-  });
-  const checkpointer = new Worker(new URL('./checkpoint-worker.mjs', import.meta.url), {
+  const worker = launchWorker('writer-worker', { workerData: { file } });
+  const checkpointer = launchWorker('checkpoint-worker', {
     workerData: { file, intervalMs: CHECKPOINT_INTERVAL_MS },
   });
   checkpointer.on('error', () => undefined); // the next interval tries again; data is safe

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VPM, startDataCenterProcess, vpm, type DataCenterProcess } from '../helpers/cli';
+import { VPM_ARGS, startDataCenterProcess, vpm, type DataCenterProcess } from '../helpers/cli';
 
 const run = promisify(execFile);
 let dc: DataCenterProcess;
@@ -205,9 +205,13 @@ describe('vpm CLI', { timeout: 300_000 }, () => {
     const funded = await balance();
 
     // Kill the batch after some chunks were paid.
-    const child = spawn(process.execPath, [VPM, 'batch', file, '--out', join(home, 'batch.pdf')], {
-      env: { ...process.env, ...env, VPM_BATCH_CHUNK: '10' },
-    });
+    const child = spawn(
+      process.execPath,
+      [...VPM_ARGS, 'batch', file, '--out', join(home, 'batch.pdf')],
+      {
+        env: { ...process.env, ...env, VPM_BATCH_CHUNK: '10' },
+      },
+    );
     await new Promise<void>((done) => {
       let err = '';
       child.stderr.on('data', (d) => {

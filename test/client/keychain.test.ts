@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VPM } from '../helpers/cli';
+import { VPM_ARGS } from '../helpers/cli';
+
+const VPM = VPM_ARGS.join(' ');
 import { startTestDataCenter, type TestDataCenter } from '../helpers/datacenter';
 
 const run = promisify(execFile);

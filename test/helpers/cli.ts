@@ -1,13 +1,17 @@
 /**
- * Test helper: runs `vpm` as a real process, and a real data center process started with
+ * Test helper: runs `vpm` as a real process (from source, through tsx: the tests check the code
+ * as it is; test/build/ checks the built dist/), and a real data center process started with
  * `vpm datacenter start --port 0`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { resolveEntry } from '../../runtime/launch';
 
-export const VPM = resolve(import.meta.dirname, '../../bin/vpm.mjs');
+const cli = resolveEntry('cli');
+/** Node's arguments that run `vpm` from source: spawn(process.execPath, [...VPM_ARGS, ...args]). */
+export const VPM_ARGS: readonly string[] = [...cli.execArgv, cli.file];
 
 export interface RunResult {
   code: number;
@@ -20,7 +24,7 @@ export function vpm(
   options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
 ): Promise<RunResult> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [VPM, ...args], {
+    const child = spawn(process.execPath, [...VPM_ARGS, ...args], {
       env: { ...process.env, ...options.env },
       cwd: options.cwd ?? tmpdir(),
     });
@@ -61,7 +65,7 @@ export async function startDataCenterProcess(
   const child = spawn(
     process.execPath,
     [
-      VPM,
+      ...VPM_ARGS,
       'datacenter',
       'start',
       '--data',

@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { DataCenterClient } from '../../client/services/datacenter-client';
 import { approveVendor, initPostal } from '../../postal/index';
 import { initDataCenter } from '../../server-mock/index';
-import { VPM } from './cli';
+import { VPM_ARGS } from './cli';
 
 export interface ServiceProcess {
   url: string;
@@ -23,7 +23,7 @@ export interface ServiceProcess {
 
 /** Starts `vpm ARGS` and waits for its "listening at URL" line. */
 export async function startListening(args: string[]): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [VPM, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...VPM_ARGS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   child.stdout?.on('data', (d) => (text += d));
   child.stderr?.on('data', (d) => (text += d));

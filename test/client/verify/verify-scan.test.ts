@@ -20,6 +20,7 @@ import {
 } from '../../../client/verify';
 import { makePki, type Meter, type TestPki } from '../../fixtures/indicium/meter-pki';
 import { pieceFor, rasterize, run } from '../print/helpers';
+import { VPM_ARGS } from '../../helpers/cli';
 
 let dir: string;
 let pki: TestPki;
@@ -323,8 +324,8 @@ describe('vpm verify', () => {
     const env = { ...process.env, VPM_HOME: join(dir, 'vpm-home') };
     return new Promise((resolve) => {
       execFile(
-        'node',
-        ['bin/vpm.mjs', 'verify', ...args],
+        process.execPath,
+        [...VPM_ARGS, 'verify', ...args],
         { timeout: 90_000, env },
         (e, stdout, stderr) => resolve({ code: e ? Number(e.code) : 0, stdout, stderr }),
       );

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataCenterClient } from '../../../client/services/datacenter-client';
 import { shareCheckValue } from '../../../server-mock/boxes/index';
 import { decodeIndicium } from '../../../shared/indicium/codec';
-import { VPM, vpm } from '../../helpers/cli';
+import { VPM_ARGS, vpm } from '../../helpers/cli';
 import { piece } from './support';
 
 let base: string;
@@ -42,10 +42,14 @@ async function startProcess(
   args: string[],
   options: { input?: string; env?: NodeJS.ProcessEnv } = {},
 ): Promise<{ url: string; child: ChildProcess; stop(): Promise<void> }> {
-  const child = spawn(process.execPath, [VPM, 'datacenter', 'start', '--port', '0', ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, ...options.env },
-  });
+  const child = spawn(
+    process.execPath,
+    [...VPM_ARGS, 'datacenter', 'start', '--port', '0', ...args],
+    {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env },
+    },
+  );
   child.stdin?.end(options.input ?? '');
   let stderr = '';
   child.stderr?.on('data', (d) => (stderr += d));

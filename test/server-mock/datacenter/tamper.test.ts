@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Database from 'better-sqlite3';
 import type { DataCenterClient } from '../../../client/services/datacenter-client';
+import { VPM_ARGS } from '../../helpers/cli';
 import { startTestDataCenter, type TestDataCenter } from '../../helpers/datacenter';
 import {
   closeRaw,
@@ -223,11 +224,13 @@ describe('DataCenter against a tampered database', () => {
     expect((await restored.account()).balanceCents).toBe(1900);
     await expectRefused({ client: restored, serial: m.serial }, 'FRESHNESS_MISMATCH');
 
-    const { stdout } = await promisify(execFile)(
-      process.execPath,
-      ['bin/vpm.mjs', 'datacenter', 'alerts', '--data', t.dir],
-      { cwd: join(import.meta.dirname, '../../..') },
-    );
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      ...VPM_ARGS,
+      'datacenter',
+      'alerts',
+      '--data',
+      t.dir,
+    ]);
     const lines = stdout.split('\n').filter((l) => l.includes(m.serial));
     expect(lines.some((l) => l.includes('FRESHNESS_MISMATCH'))).toBe(true);
   });
