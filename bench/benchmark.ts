@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { initDataCenter } from '../server-mock/index';
+import { cliStartup, type CliStartup } from './cli-startup';
 import { clientFigures, type ClientFigures } from './client-figures';
 import { childProcesses, CpuMeter } from './cpu-time';
 import { httpsFloor, type HttpsFloor } from './https-floor';
@@ -38,6 +39,8 @@ export interface BenchmarkOptions {
   profileDir?: string;
   /** Only the client's figures (encoders and batches), against a data center that is not loaded. */
   clientOnly?: boolean;
+  /** Only the start-up of `vpm --help` and `vpm balance` beside `node -e 0`. */
+  cliOnly?: boolean;
 }
 
 export interface BenchmarkResult {
@@ -65,7 +68,10 @@ export interface BenchmarkResult {
     /** The same load against a bare HTTPS server that does no work: the transport's own cost. */
     httpsFloor: HttpsFloor;
   } | null;
-  client: ClientFigures;
+  /** null in a `--cli` run. */
+  client: ClientFigures | null;
+  /** `vpm --help` and `vpm balance` start-up beside `node -e 0` (issue 18). */
+  cli: CliStartup;
 }
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
@@ -196,12 +202,12 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
   const perMailer = 2;
   const measureMs = quick ? 12_000 : 30_000;
 
-  if (!options.clientOnly) say('Raw rates of this machine (one core):');
-  const ecdsa = options.clientOnly ? 0 : ecdsaSignRate(quick ? 1500 : 4000);
-  if (!options.clientOnly) say(`  ECDSA P-256 sign          ${ecdsa.toFixed(0)} /s`);
-  const sqlite = options.clientOnly ? 0 : await sqliteCommitRate(quick ? 1500 : 4000);
-  if (!options.clientOnly)
-    say(`  SQLite durable commit     ${sqlite.toFixed(0)} /s  (WAL, synchronous=FULL)`);
+  const only = options.clientOnly || options.cliOnly;
+  if (!only) say('Raw rates of this machine (one core):');
+  const ecdsa = only ? 0 : ecdsaSignRate(quick ? 1500 : 4000);
+  if (!only) say(`  ECDSA P-256 sign          ${ecdsa.toFixed(0)} /s`);
+  const sqlite = only ? 0 : await sqliteCommitRate(quick ? 1500 : 4000);
+  if (!only) say(`  SQLite durable commit     ${sqlite.toFixed(0)} /s  (WAL, synchronous=FULL)`);
 
   const dir = await mkdtemp(join(tmpdir(), 'vpm-bench-dc-'));
   let dc: Awaited<ReturnType<typeof spawnDataCenter>> | undefined;
@@ -220,12 +226,19 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     }
     say(`Data center at ${dc.url} (own process, 4 box processes, SQLite WAL FULL, TLS)`);
     const caPath = join(dir, 'tls', 'ca.pem');
+    if (options.cliOnly) {
+      const cli = await cliStartup(dc.url, caPath, { quick, say });
+      if (options.json) print(JSON.stringify({ cli }));
+      else say(JSON.stringify({ cli }, null, 2));
+      return { datacenter: null, client: null, cli };
+    }
     if (options.clientOnly) {
       say('Client:');
       const client = await clientFigures(dc.url, caPath, { quick, say, dataCenterPid: dc.pid });
-      if (options.json) print(JSON.stringify({ client }));
-      else say(JSON.stringify({ client }, null, 2));
-      return { datacenter: null, client };
+      const cli = await cliStartup(dc.url, caPath, { quick, say });
+      if (options.json) print(JSON.stringify({ client, cli }));
+      else say(JSON.stringify({ client, cli }, null, 2));
+      return { datacenter: null, client, cli };
     }
     const groups = 8;
     for (let i = 0; i < mailerCount; i += groups) {
@@ -273,6 +286,7 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     );
     say('Client:');
     const client = await clientFigures(dc.url, caPath, { quick, say, dataCenterPid: dc.pid });
+    const cli = await cliStartup(dc.url, caPath, { quick, say });
     const errors: Record<string, number> = { ...peak.errors };
     for (const [k, v] of Object.entries(half.errors)) errors[k] = (errors[k] ?? 0) + v;
     const datacenter = {
@@ -291,7 +305,7 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
       cpuMsPerTx: peak.cpuMsPerTx,
       httpsFloor: { reqPerSec: round(floor.reqPerSec, 0), cpuMsPerReq: floor.cpuMsPerReq },
     };
-    const result: BenchmarkResult = { datacenter, client };
+    const result: BenchmarkResult = { datacenter, client, cli };
     say(
       `  ratio to one-core ECDSA: ${datacenter.ratioToEcdsa} (goal ≥ 0.25); to SQLite commits: ${datacenter.ratioToSqlite}`,
     );

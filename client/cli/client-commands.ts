@@ -294,7 +294,9 @@ export function registerClientCommands(program: Command): void {
               `--idempotency-key: 16 to 128 letters, digits, _ or -, e.g. $(uuidgen); got "${key.slice(0, 40)}"`,
               EXIT.usage,
             );
-          const r = await ctx.postage.printOne(
+          const r = await (
+            await ctx.postage()
+          ).printOne(
             { recipient, postageCents, mailClass: cls, ...(key ? { idempotencyKey: key } : {}) },
             { ...where, media: media(opts.media) },
           );
@@ -346,7 +348,9 @@ export function registerClientCommands(program: Command): void {
           const csv = await readFile(file, 'utf8').catch(() => {
             throw new CliError(`${file}: cannot be read`, EXIT.usage);
           });
-          const r = await ctx.postage.runBatch(
+          const r = await (
+            await ctx.postage()
+          ).runBatch(
             csv,
             { ...where, media: media(opts.media) },
             { resume: opts.resume ?? false, again: opts.again ?? false, onProgress: progressBar },
@@ -398,7 +402,7 @@ export function registerClientCommands(program: Command): void {
     .argument('<pieceId>', 'the piece id (vpm history lists them)')
     .action(async (pieceId: string, _opts: unknown, command: Command) =>
       withContext(command, async (ctx) => {
-        const r = await ctx.postage.refund(pieceId);
+        const r = await (await ctx.postage()).refund(pieceId);
         out(
           `Refunded ${formatDollars(r.refundedCents)} for piece ${r.pieceId}. Balance ${formatDollars(r.balanceCents)}.`,
         );
@@ -420,7 +424,9 @@ export function registerClientCommands(program: Command): void {
         command: Command,
       ) =>
         withContext(command, async (ctx) => {
-          const r = await ctx.postage.reprint(pieceId, {
+          const r = await (
+            await ctx.postage()
+          ).reprint(pieceId, {
             ...target(opts),
             media: media(opts.media),
           });

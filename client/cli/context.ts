@@ -10,27 +10,29 @@ import type { SessionManager } from '../services/session';
 export interface CliContext {
   home: string;
   session: SessionManager;
-  postage: PostageService;
+  /** The postage service, loaded on first use (it brings the print driver; `balance` needs none). */
+  postage(): Promise<PostageService>;
   close(): Promise<void>;
 }
 
 export async function cliContext(command: Command): Promise<CliContext> {
   const flags = command.optsWithGlobals<{ server?: string; ca?: string }>();
   // Loaded per command, not at start: `vpm --help` needs none of them.
-  const [{ configHome }, { openKeychain }, { PostageService }, { SessionManager }] =
-    await Promise.all([
-      import('../services/config'),
-      import('../services/keychain'),
-      import('../services/postage-service'),
-      import('../services/session'),
-    ]);
+  const [{ configHome }, { openKeychain }, { SessionManager }] = await Promise.all([
+    import('../services/config'),
+    import('../services/keychain'),
+    import('../services/session'),
+  ]);
   const home = configHome();
   const keychain = await openKeychain();
   const session = new SessionManager(home, keychain, { server: flags.server, ca: flags.ca });
   return {
     home,
     session,
-    postage: new PostageService(session, home),
+    postage: async () => {
+      const { PostageService } = await import('../services/postage-service');
+      return new PostageService(session, home);
+    },
     close: () => session.close(),
   };
 }

@@ -79,6 +79,7 @@ function registerBench(program: Command): void {
     .option('--quick', 'a shorter run (within two minutes)')
     .option('--json', 'print one JSON object')
     .option('--client', 'only the client figures: Data Matrix encoding and vpm batch')
+    .option('--cli', 'only the start-up of vpm --help and vpm balance, beside node -e 0')
     .option('--faults', 'run the crash, tamper, fuzz and abuse campaigns instead')
     .option('--long', 'with --faults: the deep campaign')
     .option(
@@ -90,6 +91,7 @@ function registerBench(program: Command): void {
         quick?: boolean;
         json?: boolean;
         client?: boolean;
+        cli?: boolean;
         faults?: boolean;
         long?: boolean;
         profile?: string;
@@ -112,6 +114,7 @@ function registerBench(program: Command): void {
           quick: opts.quick ?? false,
           json: opts.json ?? false,
           clientOnly: opts.client ?? false,
+          cliOnly: opts.cli ?? false,
           ...(opts.profile ? { profileDir: opts.profile } : {}),
         });
       },

@@ -154,7 +154,8 @@ describe('the built product, without tsx', { timeout: 240_000 }, () => {
     );
     expect(up.code, up.stderr).toBe(0);
     expect((await vpm(['login', '--user', 'built1', '--password-stdin'], password)).code).toBe(0);
-    expect((await vpm(['refill', '50.00'])).code).toBe(0);
+    const refill = await vpm(['refill', '50.00', '--card-stdin'], { input: '4242424242424242\n' });
+    expect(refill.code, refill.stderr).toBe(0);
     const rows = Array.from(
       { length: 20 },
       (_, i) =>
