@@ -23,7 +23,9 @@ export interface ServiceProcess {
 
 /** Starts `vpm ARGS` and waits for its "listening at URL" line. */
 export async function startListening(args: string[]): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [...VPM_ARGS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...VPM_ARGS, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let text = '';
   child.stdout?.on('data', (d) => (text += d));
   child.stderr?.on('data', (d) => (text += d));
