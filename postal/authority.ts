@@ -12,6 +12,7 @@
  */
 import { X509Certificate, createHash, sign, verify, type KeyObject } from 'node:crypto';
 import { decodeIndicium } from '../shared/indicium/codec';
+import { toLowS } from '../shared/indicium/low-s';
 import { verifyIndicium } from '../shared/indicium/verify';
 import {
   BOX_ID_PATTERN,
@@ -155,10 +156,16 @@ export class PostalAuthority {
     const text = JSON.stringify(body);
     return {
       body: text,
-      signature: sign('sha256', Buffer.from(text, 'utf8'), {
-        key: this.signer.key,
-        dsaEncoding: 'ieee-p1363',
-      }).toString('base64'),
+      // Low-s, as every signature in this product: (r, n − s) would verify too, and meter boxes
+      // take only the low-s form.
+      signature: Buffer.from(
+        toLowS(
+          sign('sha256', Buffer.from(text, 'utf8'), {
+            key: this.signer.key,
+            dsaEncoding: 'ieee-p1363',
+          }),
+        ),
+      ).toString('base64'),
       signerCertificatePem: this.signer.certificatePem,
     };
   }

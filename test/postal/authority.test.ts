@@ -18,6 +18,7 @@ import {
   startPostal,
   type RunningPostal,
 } from '../../postal/index';
+import { isLowS } from '../../shared/indicium/low-s';
 import type { Signed, WitnessReceipt, WitnessReport } from '../../shared/postal/wire';
 
 x509.cryptoProvider.set(webcrypto as never);
@@ -118,8 +119,12 @@ async function post(path: string, body: unknown) {
   return { status: res.statusCode, body: (await res.body.json()) as Record<string, unknown> };
 }
 
-const receiptOf = (answer: { body: Record<string, unknown> }): WitnessReceipt =>
-  JSON.parse((answer.body.receipt as Signed).body) as WitnessReceipt;
+/** The receipt's body; its signature is always low-s (the only form a meter box takes). */
+const receiptOf = (answer: { body: Record<string, unknown> }): WitnessReceipt => {
+  const receipt = answer.body.receipt as Signed;
+  expect(isLowS(Buffer.from(receipt.signature, 'base64'))).toBe(true);
+  return JSON.parse(receipt.body) as WitnessReceipt;
+};
 
 beforeAll(async () => {
   pdir = await mkdtemp(join(tmpdir(), 'vpm-post-'));
