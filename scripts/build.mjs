@@ -15,6 +15,17 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { entries, desktopApp, native } = JSON.parse(
   readFileSync(join(root, 'runtime', 'entries.json'), 'utf8'),
 );
+const { dependencies, optionalDependencies } = JSON.parse(
+  readFileSync(join(root, 'package.json'), 'utf8'),
+);
+/**
+ * Bundled into dist/ although an npm package: undici, which `vpm balance` and every other
+ * online command load (one file parses faster than its hundreds of CommonJS modules).
+ */
+const BUNDLED = ['undici'];
+const external = Object.keys({ ...dependencies, ...optionalDependencies })
+  .filter((name) => !BUNDLED.includes(name))
+  .flatMap((name) => [name, `${name}/*`]);
 const at = process.argv.indexOf('--outdir');
 const outdir = at > 0 ? resolve(process.argv[at + 1]) : join(root, 'dist');
 
@@ -30,6 +41,10 @@ const common = {
   sourcemap: 'linked',
   legalComments: 'none',
   logLevel: 'warning',
+  // Bundled CommonJS packages call require(): give the ES module output one.
+  banner: {
+    js: "import { createRequire as __vpmCreateRequire } from 'node:module'; const require = __vpmCreateRequire(import.meta.url);",
+  },
 };
 
 rmSync(outdir, { recursive: true, force: true });
@@ -38,17 +53,13 @@ await build({
   ...common,
   entryPoints: Object.entries(entries).map(([out, source]) => ({ out, in: source })),
   outdir,
-  packages: 'external',
+  external,
 });
 await build({
   ...common,
   entryPoints: desktopApp.map((name) => ({ out: name, in: entries[name] })),
   outdir: join(outdir, 'app'),
   external: native,
-  // Bundled CommonJS packages may call require(): give the ES module output one.
-  banner: {
-    js: "import { createRequire as __vpmCreateRequire } from 'node:module'; const require = __vpmCreateRequire(import.meta.url);",
-  },
 });
 console.log(
   `build: ${Object.keys(entries).length} entries into ${outdir}, ${desktopApp.length} for the desktop app into ${join(outdir, 'app')} (${Date.now() - started} ms)`,
