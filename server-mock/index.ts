@@ -248,6 +248,7 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
     ...(witness ? { witness } : {}),
   });
   if (witness) {
+    witness.settleMeter = (serial) => dc.settleMeter(serial);
     let state;
     try {
       state = await witness.start();

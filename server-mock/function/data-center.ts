@@ -501,6 +501,22 @@ export class DataCenter {
     }
   }
 
+  /**
+   * Stores the meter box's journaled last command of a meter if the database never got it (the
+   * data center stopped between the box's answer and the COMMIT) — with its postal report, which
+   * the postal authority waits for. True if something was stored.
+   */
+  async settleMeter(serial: string): Promise<boolean> {
+    return this.meterLocks.run(serial, async () => {
+      const stored = await this.storage.getMeterRecord(serial);
+      if (!stored) return false;
+      const journal = await this.boxes.meter.recover({ serial });
+      if (!journal || journal.record.counter !== stored.counter + 1) return false;
+      await this.storeRecovered(stored, journal);
+      return true;
+    });
+  }
+
   /** A fresh MAC for a record whose key period is ageing (dormant meter); stores the answer. */
   private async remac(record: MeterRecord): Promise<void> {
     const { record: next } = await this.boxes.meter.remac({ record });

@@ -52,6 +52,11 @@ export class PostalWitness {
   private delay = RETRY_MIN_MS;
   private closed = false;
   private unreachableSince: number | undefined;
+  /**
+   * Stores a meter's journaled command the database missed (DataCenter.settleMeter), set once the
+   * data center exists: finds a report the box signed that never reached the outbox.
+   */
+  settleMeter: ((serial: string) => Promise<boolean>) | undefined;
 
   constructor(private readonly options: PostalWitnessOptions) {
     const url = new URL(options.url);
@@ -120,7 +125,13 @@ export class PostalWitness {
       // A restarted box forgets its confirmation: ask it, not our memory of it.
       this.status = await this.options.boxes.meter.witnessStatus();
       if (this.status.state !== 'confirmed') await this.confirm();
-      if (this.status?.state === 'confirmed') await this.flush();
+      if (this.status?.state === 'confirmed' && (await this.flush()) === 'stuck') {
+        // The post waits for a report the outbox does not hold: the box signed it, the data
+        // center stopped before its COMMIT. The box knows the meter; its journal has the report.
+        const missing = this.status.open[String(this.status.receiptSeq + 1)];
+        // Nothing to store: the command is still on its way to its COMMIT, which kicks again.
+        if (missing && (await this.settleMeter?.(missing))) this.again = true;
+      }
       if (this.unreachableSince !== undefined) {
         this.options.log('postal-reachable', {
           after: `${Math.round((Date.now() - this.unreachableSince) / 1000)} s`,
@@ -208,11 +219,18 @@ export class PostalWitness {
     }
   }
 
-  /** Sends the outbox in sequence until it is empty or the post stops taking it. */
-  private async flush(): Promise<void> {
+  /**
+   * Sends the outbox in sequence until it is empty or the post stops taking it. 'stuck' when the
+   * box has signed reports the post has not received and the outbox cannot supply the next one.
+   */
+  private async flush(): Promise<'done' | 'stuck'> {
     for (;;) {
       const reports = await this.options.storage.postalOutbox(BATCH);
-      if (reports.length === 0) return;
+      const status = this.status;
+      if (reports.length === 0)
+        return status && status.seq > status.receiptSeq && Object.keys(status.open).length > 0
+          ? 'stuck'
+          : 'done';
       const { receipt, nextSeq } = await this.post<{ receipt: SignedReceipt; nextSeq: number }>(
         '/v1/reports',
         {
@@ -222,13 +240,8 @@ export class PostalWitness {
       );
       await this.take(receipt);
       await this.options.storage.clearPostalOutbox(nextSeq - 1);
-      if (this.status?.state === 'rolled-back') return;
-      if ((reports[0]?.seq ?? 0) >= nextSeq) {
-        // The post waits for a report the outbox does not hold.
-        throw new Error(
-          `postal outbox: report ${nextSeq} is missing (the post expects it next); the meter box stops at its window edge`,
-        );
-      }
+      if (this.status?.state === 'rolled-back') return 'done';
+      if ((reports[0]?.seq ?? 0) >= nextSeq) return 'stuck';
     }
   }
 
