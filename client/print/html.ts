@@ -12,8 +12,6 @@
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { MODULE_PT, dataMatrixModules, symbolSvgPath } from './datamatrix';
 import { PrintError } from './errors';
@@ -193,27 +191,6 @@ export async function renderHtml(
   if (failed) throw failed;
   progress?.(count);
   return { pages, pieces: count };
-}
-
-/** Renders a batch into one HTML file; on failure no file is left behind. */
-export async function renderHtmlToFile(
-  pieces: AsyncIterable<PrintPiece> | Iterable<PrintPiece>,
-  opts: RenderOptions,
-  path: string,
-): Promise<RenderResult> {
-  const out = createWriteStream(path);
-  const closed = once(out, 'close').catch(() => undefined);
-  try {
-    return await renderHtml(pieces, opts, out);
-  } catch (error) {
-    out.destroy();
-    await closed;
-    await rm(path, { force: true });
-    throw error;
-  } finally {
-    out.destroy();
-    await closed;
-  }
 }
 
 /** One print job of a batch printed through Chromium: a whole document of at most N pages. */

@@ -10,34 +10,52 @@ import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Writable } from 'node:stream';
 import { PrintError } from './errors';
-import { renderHtmlJobs } from './html';
+import { renderHtml, renderHtmlJobs } from './html';
 import { mediumById, type Medium } from './media';
 import { CupsPrinterDriver, type PrintJob, type PrinterDriver } from './printers';
 import { renderPieces, type PrintPiece, type RenderOptions, type RenderResult } from './render';
 
-/** Renders a batch into one PDF file; on failure no file is left behind. */
-export async function renderToFile(
-  pieces: AsyncIterable<PrintPiece> | Iterable<PrintPiece>,
+type Pieces = AsyncIterable<PrintPiece> | Iterable<PrintPiece>;
+
+/** Renders a batch into one file with `render`; on failure no file is left behind. */
+async function renderIntoFile(
+  render: (pieces: Pieces, opts: RenderOptions, out: Writable) => Promise<RenderResult>,
+  pieces: Pieces,
   opts: RenderOptions,
   path: string,
 ): Promise<RenderResult> {
   const out = createWriteStream(path);
-  // Settles when the file is closed, or at once on a stream error (which renderPieces reports);
+  // Settles when the file is closed, or at once on a stream error (which the renderer reports);
   // handled from the start, as an error can come before anything awaits it.
   const closed = once(out, 'close').catch(() => undefined);
   try {
-    return await renderPieces(pieces, opts, out);
+    return await render(pieces, opts, out);
   } catch (error) {
     out.destroy();
     await closed;
-    await rm(path, { force: true }); // no half-written PDF left to print by mistake
+    await rm(path, { force: true }); // no half-written document left to print by mistake
     throw error;
   } finally {
     out.destroy();
     await closed;
   }
 }
+
+/** Renders a batch into one PDF file; on failure no file is left behind. */
+export const renderToFile = (
+  pieces: Pieces,
+  opts: RenderOptions,
+  path: string,
+): Promise<RenderResult> => renderIntoFile(renderPieces, pieces, opts, path);
+
+/** Renders a batch into one HTML file; on failure no file is left behind. */
+export const renderHtmlToFile = (
+  pieces: Pieces,
+  opts: RenderOptions,
+  path: string,
+): Promise<RenderResult> => renderIntoFile(renderHtml, pieces, opts, path);
 
 export interface PrintOptions extends RenderOptions {
   /** The printer queue's name. */
