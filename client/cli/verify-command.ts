@@ -1,15 +1,21 @@
 /**
  * @module cli/verify-command
- * `vpm verify FILE [--certs BUNDLE] [--allow-sample] [--postal URL --postal-ca FILE]`: the
+ * `vpm verify FILE [--certs BUNDLE] [--allow-sample] [--postal URL --postal-ca FILE]
+ * [--accept --scanner-token-stdin]`: the
  * verifier on the command line; with a postal authority (or VPM_POSTAL and VPM_POSTAL_CA) it also
  * asks whether each piece was reported by its meter (../verify/postal-check.ts). Prints
  * one verdict line on stdout (valid, demo sample, bad signature, unknown certificate, duplicate,
  * wrong date, unreadable); exits 0 only for valid postage (or a demo sample with
  * --allow-sample), else 5. Online, the verdict is the worst of its own check and the data
  * center's; offline (--certs), the line says that duplicates and refunds were not checked.
+ * With --accept, the post's acceptance scan: once every check passed, each piece is recorded as
+ * used at the data center with the post's scanner credential (`vpm datacenter scanner-token`,
+ * read from stdin, never argv); a piece scanned or refunded before is refused. Plain verification
+ * changes nothing.
  */
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { readSecret } from './context';
 import type { DataCenterClient } from '../services/datacenter-client';
 import type { PostalLink, VerifyScanOptions } from '../verify';
 import { CliError, EXIT } from './errors';
@@ -19,6 +25,8 @@ interface VerifyFlags {
   allowSample?: boolean;
   postal?: string;
   postalCa?: string;
+  accept?: boolean;
+  scannerTokenStdin?: boolean;
 }
 
 /** The postal authority to ask, from the flags or VPM_POSTAL / VPM_POSTAL_CA. */
@@ -43,7 +51,14 @@ export function registerVerifyCommand(program: Command): void {
     .option('--allow-sample', 'exit 0 for a demo sample too')
     .option('--postal <url>', 'also ask the postal authority whether each piece was reported')
     .option('--postal-ca <file>', "the postal authority's CA certificate")
+    .option('--accept', "the post's acceptance scan: record each valid piece as used (online)")
+    .option('--scanner-token-stdin', "read the post's scanner credential from standard input")
     .action(async (file: string, flags: VerifyFlags, command: Command) => {
+      if (flags.accept && flags.certs)
+        throw new CliError(
+          'verify: --accept records the scan at the data center; it cannot run offline with --certs',
+          EXIT.usage,
+        );
       // Loaded here, not at start, so that other commands do not pay for the verifier.
       const [{ DataCenterClient }, { configHome }, { openKeychain }, { SessionManager }, verify] =
         await Promise.all([
@@ -59,6 +74,7 @@ export function registerVerifyCommand(program: Command): void {
       let postalLines: string[] = [];
       let postalAccepted = true;
       let online: DataCenterClient | undefined;
+      let scanner: { serverUrl: string; caPem: string } | undefined;
       try {
         let options: VerifyScanOptions;
         if (flags.certs) {
@@ -77,6 +93,7 @@ export function registerVerifyCommand(program: Command): void {
             );
           });
           online = new DataCenterClient({ serverUrl: server.serverUrl, caPem: server.caPem });
+          scanner = { serverUrl: server.serverUrl, caPem: server.caPem };
           const client = online;
           // The verdict is the worst of this verifier's and the data center's: an indicium the
           // data center calls unrecorded, forged, refunded or used is never printed as valid.
@@ -119,6 +136,29 @@ export function registerVerifyCommand(program: Command): void {
           `verify: ${VERDICT_LABEL[report.verdict]}, not accepted as postage`,
           EXIT.invalid,
         );
+      }
+      if (flags.accept && scanner) {
+        const token = await readSecret(
+          flags.scannerTokenStdin === true,
+          "The post's scanner credential: ",
+        );
+        if (!token) throw new CliError('verify: --accept needs the scanner credential', EXIT.usage);
+        const post = new DataCenterClient({ ...scanner, token });
+        try {
+          for (const piece of report.pieces) {
+            if (piece.verdict !== 'valid' && piece.verdict !== 'demo-sample') continue;
+            const fields = piece.indicium?.fields;
+            const answer = await post.scan(piece.bytes);
+            if (answer.verdict !== 'valid' && answer.verdict !== 'demo-sample')
+              throw new CliError(
+                `verify: piece ${fields?.pieceId ?? '?'} not accepted at the scan: ${answer.reason}`,
+                EXIT.invalid,
+              );
+            process.stdout.write(`accepted: piece ${fields?.pieceId ?? '?'} scanned as used\n`);
+          }
+        } finally {
+          await post.close();
+        }
       }
     });
 }

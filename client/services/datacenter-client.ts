@@ -209,6 +209,12 @@ export class DataCenterClient {
       true,
     ).then((r) => r.data);
   }
+  /** The post's acceptance scan (this client's token is a scanner credential): the piece is used. */
+  scan(indicium: Uint8Array) {
+    return this.call<Api.ScanResponse>('POST', '/v1/scans', {
+      indicium: Buffer.from(indicium).toString('base64'),
+    }).then((r) => r.data);
+  }
   async close(): Promise<void> {
     await this.pool.close();
   }

@@ -9,7 +9,6 @@ import { readdir, readFile, stat, writeFile, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VPM_ARGS, startDataCenterProcess, vpm, type DataCenterProcess } from '../helpers/cli';
 
@@ -55,13 +54,6 @@ async function newestSpoolPdf(jobNumber: string, since: number): Promise<string>
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`cups-pdf wrote no PDF for job ${jobNumber}`);
-}
-
-/** The indicium printed in a PDF, read back from its Data Matrix symbol, as base64. */
-async function symbolBase64(file: string): Promise<string> {
-  await run('pdftoppm', ['-r', '200', '-png', '-singlefile', file, `${file}-scan`]);
-  const { stdout } = await run('dmtxread', ['-N1', `${file}-scan.png`], { encoding: 'buffer' });
-  return stdout.toString('base64');
 }
 
 beforeAll(async () => {
@@ -123,15 +115,20 @@ describe('vpm CLI', { timeout: 300_000 }, () => {
     const issued = await vpm(['datacenter', 'scanner-token', '--data', dc.dir, 'cli-post']);
     expect(issued.code, issued.stderr).toBe(0);
     const scannerToken = /: (\S+)$/m.exec(issued.stdout)?.[1] as string;
-    const post = new Agent({ connect: { ca: await readFile(dc.caPath, 'utf8') } });
-    const scanned = await request(new URL('/v1/scans', dc.url), {
-      method: 'POST',
-      dispatcher: post,
-      headers: { authorization: `Bearer ${scannerToken}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ indicium: await symbolBase64(pdf) }),
+    // Without the credential, or offline, --accept refuses and records nothing.
+    expect((await vpm(['verify', pdf, '--accept', '--scanner-token-stdin'], { env })).code).toBe(2);
+    expect((await vpm(['verify', pdf], { env })).stdout).toMatch(/^valid/);
+    const accepted = await vpm(['verify', pdf, '--accept', '--scanner-token-stdin'], {
+      env,
+      input: `${scannerToken}\n`,
     });
-    expect(((await scanned.body.json()) as { verdict: string }).verdict).toBe('valid');
-    await post.close();
+    expect(accepted.code, accepted.stderr).toBe(0);
+    expect(accepted.stdout).toContain(`accepted: piece ${pieceId} scanned as used`);
+    const scannedAgain = await vpm(['verify', pdf, '--accept', '--scanner-token-stdin'], {
+      env,
+      input: `${scannerToken}\n`,
+    });
+    expect(scannedAgain.code).toBe(5);
     const again = await vpm(['verify', pdf], { env });
     expect(again.stdout).toMatch(/^duplicate/);
     expect(again.code).toBe(5);
