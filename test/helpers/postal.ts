@@ -63,6 +63,8 @@ export interface PostalSetup {
   startPostal(port?: number): Promise<ServiceProcess>;
   startDataCenter(extra?: string[]): Promise<ServiceProcess>;
   client(token?: string): DataCenterClient;
+  /** Signs up and signs in a mailer and refills its meter with a test card; returns its client. */
+  fundedMailer(username: string, amountCents: number): Promise<DataCenterClient>;
   /** The postal authority's count of pieces received from the box. */
   postalPieces(): number;
   stop(): Promise<void>;
@@ -119,6 +121,18 @@ export async function setUpPostal(options: { postal?: boolean } = {}): Promise<P
       const c = new DataCenterClient({ serverUrl: s.dc.url, caPem: s.dcCaPem, retries: 0, token });
       clients.push(c);
       return c;
+    },
+    async fundedMailer(username: string, amountCents: number) {
+      const client = s.client();
+      const password = 'correct horse battery';
+      await client.signUp({ username, password, name: username, originZip: '94103' });
+      await client.signIn({ username, password });
+      await client.refill({
+        amountCents,
+        cardNumber: '4242424242424242',
+        idempotencyKey: 'refill-0001',
+      });
+      return client;
     },
     postalPieces() {
       const db = new Database(join(pdir, 'postal.db'), { readonly: true });

@@ -33,29 +33,12 @@ afterEach(async () => {
   setup = undefined;
 });
 
-async function fundedMailer(s: PostalSetup) {
-  const client = s.client();
-  await client.signUp({
-    username: 'ann',
-    password: 'correct horse battery',
-    name: 'Ann',
-    originZip: '94103',
-  });
-  await client.signIn({ username: 'ann', password: 'correct horse battery' });
-  await client.refill({
-    amountCents: 5000,
-    cardNumber: '4242424242424242',
-    idempotencyKey: 'refill-0001',
-  });
-  return client;
-}
-
 describe('postal authority as outside witness', () => {
   it('refuses to dispense from a restored copy of the whole data directory, with alerts on both sides', async () => {
     const s = (setup = await setUpPostal());
     await s.startPostal();
     await s.startDataCenter();
-    const client = await fundedMailer(s);
+    const client = await s.fundedMailer('ann', 5000);
     const token = client.token as string;
     await client.dispense({ pieces: [piece()] });
     await client.dispense({ pieces: [piece()] });
@@ -97,7 +80,7 @@ describe('postal authority as outside witness', () => {
     const s = (setup = await setUpPostal());
     const postal = await s.startPostal();
     await s.startDataCenter(['--postal-window-pieces', '2']);
-    const client = await fundedMailer(s);
+    const client = await s.fundedMailer('ann', 5000);
     await client.dispense({ pieces: [piece()] });
     await eventually(() => s.postalPieces() === 1, 'the post holds the first piece');
 

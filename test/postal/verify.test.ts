@@ -60,19 +60,7 @@ describe('verify with the postal authority', () => {
       '--share',
       s.sharesFile,
     ]);
-    const client = s.client();
-    await client.signUp({
-      username: 'bob',
-      password: 'correct horse battery',
-      name: 'Bo',
-      originZip: '94103',
-    });
-    await client.signIn({ username: 'bob', password: 'correct horse battery' });
-    await client.refill({
-      amountCents: 1000,
-      cardNumber: '4242424242424242',
-      idempotencyKey: 'refill-0001',
-    });
+    const client = await s.fundedMailer('bob', 1000);
     const unreported = await scanOf(client);
     const first = await checkWithPostal(unreported.report, unreported.certs, link);
     expect(first.accepted).toBe(false);
