@@ -130,6 +130,17 @@ describe('vpm datacenter start', () => {
     copy = join(base, 'copy');
     await cp(dir, copy, { recursive: true });
   });
+  /** `vpm datacenter start` of the copy with these share files. */
+  const startCopy = (...shareFiles: string[]) =>
+    vpm([
+      'datacenter',
+      'start',
+      '--data',
+      copy,
+      '--port',
+      '0',
+      ...shareFiles.flatMap((f) => ['--share', f]),
+    ]);
 
   it('refuses a copy of the data directory without shares', async () => {
     const r = await vpm(['datacenter', 'start', '--data', copy, '--port', '0']);
@@ -138,16 +149,7 @@ describe('vpm datacenter start', () => {
   });
 
   it('refuses one share fewer than the quorum, saying how many are valid and needed', async () => {
-    const r = await vpm([
-      'datacenter',
-      'start',
-      '--data',
-      copy,
-      '--port',
-      '0',
-      '--share',
-      share(1),
-    ]);
+    const r = await startCopy(share(1));
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/1 valid custodian share given, 2 needed/);
     const twice = await vpm(
@@ -166,18 +168,7 @@ describe('vpm datacenter start', () => {
     fields[5] = `${data.slice(0, 10)}${data[10] === 'A' ? 'B' : 'A'}${data.slice(11)}`;
     const damaged = join(base, 'damaged.share');
     await writeFile(damaged, `${fields.join('.')}\n`);
-    const r = await vpm([
-      'datacenter',
-      'start',
-      '--data',
-      copy,
-      '--port',
-      '0',
-      '--share',
-      share(1),
-      '--share',
-      damaged,
-    ]);
+    const r = await startCopy(share(1), damaged);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/1 valid custodian share given, 2 needed/);
     expect(r.stderr).toMatch(/damaged\.share: damaged \(its checksum does not match/);
