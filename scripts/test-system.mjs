@@ -1,5 +1,5 @@
 // The machine the tests need, on Debian: the system packages (CUPS with cups-pdf, poppler-utils,
-// dmtx-utils, Chromium, zint, the keyring with D-Bus, libsecret for keytar) and the running CUPS
+// dmtx-utils, Chromium, zint, zbar, Ghostscript, MuPDF, PostgreSQL, the keyring with D-Bus, libsecret for keytar) and the running CUPS
 // with the `PDF` queue (scripts/test-services.sh). As root with apt-get, it installs what is
 // missing and starts the services; otherwise it checks them and names the command that provides
 // each missing one. Exit code 0 when everything is there. `npm test` runs it first; `.ci/run`
@@ -21,6 +21,10 @@ export const PACKAGES = [
   'dmtx-utils',
   'chromium',
   'zint',
+  'zbar-tools', // zbarimg: reads GS1-128 (IMpb) from label images
+  'ghostscript', // rasterizes PDFs at printer resolution
+  'mupdf-tools',
+  'postgresql', // PostgreSQL 15 server for the storage contract and multi-node tests
   'ca-certificates',
 ];
 
