@@ -13,15 +13,14 @@ import {
   IPC_CHANNELS,
   IPC_ERROR_CODES,
   isIpcChannel,
-  type ClientServices,
   type IpcChannel,
   type IpcEvent,
   type IpcEventPayload,
   type IpcRequest,
   type IpcResult,
   type IpcValue,
-  type ServiceContext,
 } from '../shared/ipc';
+import { type ClientServices, type ServiceContext } from '../client/services/contract';
 import { describeError, toIpcError } from './ipc-errors';
 
 export type Log = (level: 'info' | 'warn' | 'error', message: string) => void;

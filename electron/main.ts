@@ -17,7 +17,7 @@ import {
   PRINT_PARTITION,
   printWindowOptions,
 } from './html-print';
-import type { ClientRuntime, CreateClientServices } from '../shared/ipc';
+import type { ClientRuntime, CreateClientServices } from '../client/services/contract';
 import { contentTypeFor, resolveAppFile } from './app-protocol';
 import { CONTENT_SECURITY_POLICY } from './csp';
 import { createIpcRouter, senderCheck, type Log } from './ipc-router';

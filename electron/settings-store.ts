@@ -6,13 +6,9 @@
  */
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { Value } from '@sinclair/typebox/value';
-import {
-  DEFAULT_SETTINGS,
-  MAX_CALIBRATION_MM,
-  SettingsSchema,
-  type Settings,
-  type SettingsStore,
-} from '../shared/ipc';
+import { DEFAULT_SETTINGS, SettingsSchema, type Settings } from '../shared/ipc';
+import { MAX_CALIBRATION_MM } from '../shared/domain';
+import { type SettingsStore } from '../client/services/contract';
 import type { Log } from './ipc-router';
 
 /**

@@ -2,7 +2,8 @@
  * @module renderer/options
  * Option lists for selects: mail classes, media, printers (with "Save PDF only").
  */
-import { MEDIA, MEDIA_NAMES, type PrinterInfo } from '../shared/ipc';
+import { type PrinterInfo } from '../shared/ipc';
+import { MEDIA, MEDIA_NAMES } from '../shared/domain';
 import { MAIL_CLASSES, MAIL_CLASS_NAMES } from '../shared/mail-class';
 
 export const MAIL_CLASS_OPTIONS = MAIL_CLASS_NAMES.map((name) => ({

@@ -4,7 +4,8 @@
  * that print.
  */
 import { useEffect, useState } from 'react';
-import type { Media, PrinterInfo } from '../shared/ipc';
+import type { PrinterInfo } from '../shared/ipc';
+import type { Media } from '../shared/domain';
 import { PDF_ONLY } from './options';
 import { call } from './vpm';
 

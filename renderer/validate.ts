@@ -1,10 +1,15 @@
 /**
  * @module renderer/validate
  * Field checks the forms run before calling the app, with the same patterns as the IPC schemas
- * (shared/ipc.ts, shared/zip.ts), and messages that say how to fix the value.
+ * (shared/domain.ts, shared/zip.ts), and messages that say how to fix the value.
  */
 import { addressTextProblem } from '../shared/address-text';
-import { CARD_NUMBER_PATTERN, USERNAME_PATTERN, US_STATE_PATTERN } from '../shared/ipc';
+import {
+  CARD_NUMBER_PATTERN,
+  normalizeUsername,
+  USERNAME_PATTERN,
+  US_STATE_PATTERN,
+} from '../shared/domain';
 import { parseDollars } from '../shared/money';
 import { ZIP5_PATTERN, ZIP_DEST_PATTERN } from '../shared/zip';
 
@@ -18,10 +23,11 @@ const US_STATES = new Set(
   ).split(' '),
 );
 
+/** Checks a user name as normalizeUsername leaves it (trimmed, lowercase). */
 export function checkUsername(value: string): string | null {
-  return new RegExp(USERNAME_PATTERN).test(value)
+  return new RegExp(USERNAME_PATTERN).test(normalizeUsername(value))
     ? null
-    : 'Use 3 to 64 letters, digits, dots, dashes, underscores or @.';
+    : 'Use 3 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit.';
 }
 
 export function checkNewPassword(value: string): string | null {

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
+import { IDEMPOTENCY_KEY_PATTERN } from '../../shared/domain';
 import { isMailClass, MAIL_CLASS_NAMES, type MailClass } from '../../shared/mail-class';
 import { formatDollars, parseDollars } from '../../shared/money';
 import { normalizeZip } from '../../shared/zip';
@@ -16,7 +17,7 @@ import { cliContext, readPassword, readSecret, type CliContext } from './context
 import { CliError, EXIT } from './errors';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
-const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{16,128}$/;
+const IDEMPOTENCY_KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 
 async function withContext<T>(command: Command, work: (ctx: CliContext) => Promise<T>): Promise<T> {
   const ctx = await cliContext(command);
@@ -260,7 +261,7 @@ export function registerClientCommands(program: Command): void {
     .option('--printer <queue>', 'send to this printer queue')
     .option(
       '--idempotency-key <key>',
-      'for scripts that retry: the same key again gives the same piece, never a second charge (16-128 of A-Z a-z 0-9 _ -)',
+      'for scripts that retry: the same key again gives the same piece, never a second charge (8-128 of A-Z a-z 0-9 . _ : -)',
     )
     .action(
       async (
@@ -291,7 +292,7 @@ export function registerClientCommands(program: Command): void {
           const key = opts.idempotencyKey;
           if (key !== undefined && !IDEMPOTENCY_KEY.test(key))
             throw new CliError(
-              `--idempotency-key: 16 to 128 letters, digits, _ or -, e.g. $(uuidgen); got "${key.slice(0, 40)}"`,
+              `--idempotency-key: 8 to 128 letters, digits, . _ : or -, e.g. $(uuidgen); got "${key.slice(0, 40)}"`,
               EXIT.usage,
             );
           const r = await (

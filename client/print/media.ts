@@ -5,6 +5,7 @@
  * labels. Sizes are exact, in PDF points (1/72 in); each medium lists the slots where a piece is
  * drawn on one page and the CUPS media name and orientation a job is sent with.
  */
+import { isMedia, MEDIA_NAMES, type Media } from '../../shared/domain';
 import { PrintError } from './errors';
 
 export const POINTS_PER_INCH = 72;
@@ -40,18 +41,9 @@ export interface Medium {
   cupsMedia: string;
 }
 
-export const MEDIUM_IDS = [
-  'env10',
-  'env9',
-  'env6-3-4',
-  'env6x9',
-  'env9x12',
-  'c5',
-  'dl',
-  'label4x6',
-  'sheet2x4x6',
-] as const;
-export type MediumId = (typeof MEDIUM_IDS)[number];
+/** The media ids, defined once with their labels in shared/domain.ts (the IPC edge checks them too). */
+export const MEDIUM_IDS: readonly Media[] = MEDIA_NAMES;
+export type MediumId = Media;
 
 function envelope(
   id: MediumId,
@@ -127,7 +119,7 @@ export const MEDIA: Readonly<Record<MediumId, Medium>> = {
 };
 
 export function isMediumId(value: string): value is MediumId {
-  return (MEDIUM_IDS as readonly string[]).includes(value);
+  return isMedia(value);
 }
 
 /** The medium with this id; the error lists the ids that exist. */

@@ -9,17 +9,19 @@ import { join } from 'node:path';
 import type * as Api from '../../shared/api/schemas';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { isMailClass } from '../../shared/mail-class';
-import type {
-  Account,
-  BatchRow,
-  ClientRuntime,
-  ClientServices,
-  CreateClientServices,
-  Settings,
-} from '../../shared/ipc';
+import type { Account, BatchRow, Settings } from '../../shared/ipc';
+import type { ClientRuntime, ClientServices, CreateClientServices } from './contract';
 import { PrintError } from '../print/errors';
 import { CupsPrinterDriver, type PrinterDriver } from '../print/printers';
 import { DataCenterError } from './datacenter-client';
+import {
+  historyQuery,
+  refillRequest,
+  refundRequest,
+  settingsRequest,
+  signInRequest,
+  signUpRequest,
+} from './http-requests';
 import { startDemo, type Demo } from './demo';
 import { openKeychain } from './keychain';
 import { PostageService } from './postage-service';
@@ -158,17 +160,13 @@ export const createClientServices = async (
 
   const raw: ClientServices = {
     'auth:signUp': async (req) => {
-      const created = await session.signUp({
-        username: req.username.toLowerCase(),
-        password: req.password,
-        name: req.name ?? req.username,
-        originZip: req.originZip,
-      });
+      const created = await session.signUp(signUpRequest(req));
       await session.signIn(created.username, req.password, false);
       return refreshAccount();
     },
     'auth:signIn': async (req) => {
-      await session.signIn(req.username.toLowerCase(), req.password, req.remember);
+      const { username, password } = signInRequest(req);
+      await session.signIn(username, password, req.remember);
       return refreshAccount();
     },
     'auth:signInRemembered': async () => ((await session.renew()) ? refreshAccount() : null),
@@ -179,19 +177,11 @@ export const createClientServices = async (
     },
     'account:get': async () => refreshAccount(),
     'account:refill': async (req) => {
-      await session.call((c) =>
-        c.refill({
-          amountCents: req.amountCents,
-          cardNumber: req.cardNumber,
-          idempotencyKey: `refill-${crypto.randomUUID()}`,
-        }),
-      );
+      await session.call((c) => c.refill(refillRequest(req)));
       return refreshAccount();
     },
     'account:setLowBalance': async (req) => {
-      await session.call((c) =>
-        c.settings({ lowBalanceCents: req.thresholdCents, autoRefillCents: req.autoRefillCents }),
-      );
+      await session.call((c) => c.settings(settingsRequest(req)));
       return refreshAccount();
     },
     'postage:rates': async () => RATE_TABLE,
@@ -266,13 +256,7 @@ export const createClientServices = async (
       };
     },
     'history:list': async (req) => {
-      const h = await session.call((c) =>
-        c.history({
-          page: req.page + 1,
-          pageSize: req.pageSize,
-          ...(req.query ? { q: req.query } : {}),
-        }),
-      );
+      const h = await session.call((c) => c.history(historyQuery(req)));
       return {
         items: h.items.map((i) => ({
           pieceId: i.pieceId,
@@ -292,7 +276,7 @@ export const createClientServices = async (
       return { pdfPath: r.pdfPath ?? '', jobId: r.jobId };
     },
     'history:refund': async (req) => {
-      const r = await postage.refund(req.pieceId);
+      const r = await postage.refund(refundRequest(req).pieceId);
       return { balanceCents: r.balanceCents };
     },
     'printers:list': async () =>

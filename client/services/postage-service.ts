@@ -16,6 +16,7 @@ import type { MailClass } from '../../shared/mail-class';
 import type { Address, Calibration, MediumId, PrintPiece, PrinterDriver } from '../print/index';
 import { parseBatchCsv, type BatchPiece } from './batch-csv';
 import { readJson, writePrivate } from './config';
+import { pieceSpec } from './http-requests';
 import { checkOutput } from './output-check';
 import type { SessionManager } from './session';
 
@@ -210,14 +211,7 @@ export class PostageService {
     const idempotencyKey = piece.idempotencyKey ?? randomUUID();
     const response = await this.session.call((c) =>
       c.dispense({
-        pieces: [
-          {
-            idempotencyKey,
-            postageCents: piece.postageCents,
-            mailClass: piece.mailClass,
-            destinationZip: piece.recipient.zip,
-          },
-        ],
+        pieces: [pieceSpec({ ...piece, idempotencyKey })],
         ...(piece.mailingDate ? { mailingDate: piece.mailingDate } : {}),
       }),
     );
@@ -309,12 +303,9 @@ export class PostageService {
       const chunk = parsed.pieces.slice(i, i + CHUNK);
       const response = await session.call((c) =>
         c.dispense({
-          pieces: chunk.map((p) => ({
-            idempotencyKey: resume.keys[p.line] as string,
-            postageCents: p.postageCents,
-            mailClass: p.mailClass,
-            destinationZip: p.recipient.zip,
-          })),
+          pieces: chunk.map((p) =>
+            pieceSpec({ ...p, idempotencyKey: resume.keys[p.line] as string }),
+          ),
         }),
       );
       balanceCents = response.balanceCents;

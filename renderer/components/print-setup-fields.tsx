@@ -2,7 +2,7 @@
  * @module renderer/components/print-setup-fields
  * The medium and printer choice, as the new-piece, batch and history screens all offer it.
  */
-import type { Media } from '../../shared/ipc';
+import type { Media } from '../../shared/domain';
 import { MEDIA_OPTIONS, printerOptions } from '../options';
 import type { usePrintSetup } from '../use-print-setup';
 import { SelectField } from './fields';

@@ -4,6 +4,7 @@
  * device ID, a low-balance warning; refill, and the low-balance threshold with auto-refill.
  */
 import { useState, type FormEvent } from 'react';
+import { MIN_REFILL_CENTS } from '../../shared/domain';
 import type { Account } from '../../shared/ipc';
 import { formatDecimal, formatDollars } from '../../shared/money';
 import { CheckboxField, MoneyField, Notice, TextField } from '../components/fields';
@@ -74,7 +75,7 @@ function RefillForm({ onAccount }: { onAccount: (account: Account) => void }) {
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const money = parseMoney(amount, { min: 1 });
+    const money = parseMoney(amount, { min: MIN_REFILL_CENTS });
     const cardNumber = cleanCardNumber(card);
     const found = compact({
       amount: money.error,
@@ -163,7 +164,7 @@ function LowBalanceForm(props: { account: Account; onAccount: (account: Account)
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     const t = parseMoney(threshold);
-    const a = auto ? parseMoney(autoAmount, { min: 1 }) : null;
+    const a = auto ? parseMoney(autoAmount, { min: MIN_REFILL_CENTS }) : null;
     const found = compact({ threshold: t.error, autoAmount: a?.error ?? null });
     setErrors(found);
     setNotice(null);

@@ -4,13 +4,8 @@
  * per-printer calibration offsets (millimetres) that shift the print to fit the paper.
  */
 import { useEffect, useState, type FormEvent } from 'react';
-import {
-  MAX_CALIBRATION_MM,
-  type Calibration,
-  type Media,
-  type PrinterInfo,
-  type Settings,
-} from '../../shared/ipc';
+import { type PrinterInfo, type Settings } from '../../shared/ipc';
+import { MAX_CALIBRATION_MM, type Calibration, type Media } from '../../shared/domain';
 import { CheckboxField, Notice, SelectField, TextField } from '../components/fields';
 import { MEDIA_OPTIONS, PDF_ONLY, printerOptions, toPrinter } from '../options';
 import { compact, type Errors } from '../validate';

@@ -4,9 +4,10 @@
  * the keychain's saved credentials once.
  */
 import { useEffect, useState, type FormEvent } from 'react';
+import { normalizeUsername } from '../../shared/domain';
 import type { Account } from '../../shared/ipc';
 import { CheckboxField, Notice, TextField } from '../components/fields';
-import { checkRequired, compact, type Errors } from '../validate';
+import { checkRequired, checkUsername, compact, type Errors } from '../validate';
 import { call, placeError } from '../vpm';
 
 export function SignOn(props: {
@@ -38,14 +39,18 @@ export function SignOn(props: {
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     const found = compact({
-      username: checkRequired(username, 'username'),
+      username: checkRequired(username, 'username') ?? checkUsername(username),
       password: checkRequired(password, 'password'),
     });
     setErrors(found);
     setFormError(null);
     if (Object.keys(found).length > 0) return;
     setBusy(true);
-    const result = await call('auth:signIn', { username: username.trim(), password, remember });
+    const result = await call('auth:signIn', {
+      username: normalizeUsername(username),
+      password,
+      remember,
+    });
     setBusy(false);
     if (result.ok) {
       onSignedIn(result.value);

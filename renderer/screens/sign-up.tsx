@@ -6,6 +6,7 @@
 import { useState, type FormEvent } from 'react';
 import type { Account } from '../../shared/ipc';
 import { Notice, TextField } from '../components/fields';
+import { normalizeUsername } from '../../shared/domain';
 import { checkNewPassword, checkOriginZip, checkUsername, compact, type Errors } from '../validate';
 import { call, placeError } from '../vpm';
 
@@ -24,7 +25,7 @@ export function SignUp(props: { onSignedIn: (account: Account) => void; onSignOn
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     const found = compact({
-      username: checkUsername(username.trim()),
+      username: checkUsername(username),
       password: checkNewPassword(password),
       confirm: confirm === password ? null : 'The two passwords differ.',
       originZip: checkOriginZip(originZip),
@@ -34,7 +35,7 @@ export function SignUp(props: { onSignedIn: (account: Account) => void; onSignOn
     if (Object.keys(found).length > 0) return;
     setBusy(true);
     const result = await call('auth:signUp', {
-      username: username.trim(),
+      username: normalizeUsername(username),
       password,
       originZip: originZip.trim(),
       ...(name.trim() === '' ? {} : { name: name.trim() }),

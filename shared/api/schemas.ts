@@ -6,19 +6,39 @@
  */
 import { FormatRegistry, Type, type Static, type TSchema } from '@sinclair/typebox';
 import { isCalendarDate } from '../calendar-date';
-import { MAIL_CLASS_NAMES } from '../mail-class';
-import { MAX_CENTS, MAX_REGISTER_CENTS } from '../money';
-import { ZIP5_PATTERN, ZIP_DEST_PATTERN } from '../zip';
+import {
+  CardNumberSchema,
+  CentsSchema,
+  described,
+  HISTORY_MAX_PAGE,
+  HistorySearchSchema,
+  IdempotencyKeySchema,
+  MailClassSchema,
+  NewPasswordSchema,
+  PasswordSchema,
+  PersonNameSchema,
+  PieceIdSchema,
+  PieceStatusSchema,
+  PostageCentsSchema,
+  RefillCentsSchema,
+  RegisterCentsSchema,
+  UsernameSchema,
+  Zip5Schema,
+  ZipDestSchema,
+} from '../domain';
 
 // `format: 'calendar-date'`: YYYY-MM-DD naming a day that exists (checked at the edge).
 if (!FormatRegistry.Has('calendar-date')) FormatRegistry.Set('calendar-date', isCalendarDate);
 
+// The atoms (shared/domain.ts), with the descriptions the API document shows.
 /** An amount or a balance: 0 … MAX_CENTS, the product's one money ceiling. */
-const Cents = (description: string, minimum = 0) =>
-  Type.Integer({ minimum, maximum: MAX_CENTS, description });
+const Cents = (description: string) => described(CentsSchema, description);
+/** The postage of a piece: at least one cent. */
+const PostageCents = (description: string) => described(PostageCentsSchema, description);
+/** A refill or auto-refill: at least MIN_REFILL_CENTS. */
+const RefillCents = (description: string) => described(RefillCentsSchema, description);
 /** A lifetime total (ascending register, total credited): it only grows. */
-const RegisterCents = (description: string) =>
-  Type.Integer({ minimum: 0, maximum: MAX_REGISTER_CENTS, description });
+const RegisterCents = (description: string) => described(RegisterCentsSchema, description);
 /** A mailing date: YYYY-MM-DD, a real calendar day. */
 export const CalendarDate = Type.String({
   pattern: '^\\d{4}-\\d{2}-\\d{2}$',
@@ -26,18 +46,13 @@ export const CalendarDate = Type.String({
   description: 'YYYY-MM-DD, a day that exists',
 });
 
-export const Username = Type.String({
-  pattern: '^[a-z0-9][a-z0-9._-]{2,63}$',
-  description: 'lowercase letters, digits, . _ -; 3 to 64 characters',
-});
-export const Password = Type.String({ minLength: 10, maxLength: 256 });
-export const Zip5 = Type.String({ pattern: ZIP5_PATTERN });
-export const ZipDest = Type.String({ pattern: ZIP_DEST_PATTERN });
-export const MailClassSchema = Type.Union(MAIL_CLASS_NAMES.map((name) => Type.Literal(name)));
-export const IdempotencyKey = Type.String({ pattern: '^[A-Za-z0-9._:-]{8,128}$' });
-export const Uuid = Type.String({
-  pattern: '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$',
-});
+export const Username = UsernameSchema;
+export const Password = NewPasswordSchema;
+export const Zip5 = Zip5Schema;
+export const ZipDest = ZipDestSchema;
+export { MailClassSchema };
+export const IdempotencyKey = IdempotencyKeySchema;
+export const Uuid = PieceIdSchema;
 export const Base64 = Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$', maxLength: 4096 });
 
 export const ErrorBody = Type.Object({
@@ -48,7 +63,7 @@ export const SignUpRequest = Type.Object(
   {
     username: Username,
     password: Password,
-    name: Type.String({ minLength: 1, maxLength: 100 }),
+    name: PersonNameSchema,
     originZip: Zip5,
     demo: Type.Optional(Type.Boolean()),
   },
@@ -56,7 +71,7 @@ export const SignUpRequest = Type.Object(
 );
 
 export const SignInRequest = Type.Object(
-  { username: Username, password: Type.String({ minLength: 1, maxLength: 256 }) },
+  { username: Username, password: PasswordSchema },
   { additionalProperties: false },
 );
 
@@ -76,7 +91,7 @@ export const Account = Type.Object({
   ascendingCents: RegisterCents('ascending register: postage used so far'),
   creditedCents: RegisterCents('total funded'),
   lowBalanceCents: Cents('warn below this balance'),
-  autoRefillCents: Type.Union([Cents('refill by this amount when low', 1), Type.Null()]),
+  autoRefillCents: Type.Union([RefillCents('refill by this amount when low'), Type.Null()]),
   demo: Type.Boolean(),
   status: Type.Union([Type.Literal('active'), Type.Literal('suspended')]),
 });
@@ -89,8 +104,8 @@ export const SignInResponse = Type.Object({
 
 export const RefillRequest = Type.Object(
   {
-    amountCents: Cents('amount to add', 100),
-    cardNumber: Type.String({ pattern: '^[0-9]{12,19}$' }),
+    amountCents: RefillCents('amount to add'),
+    cardNumber: CardNumberSchema,
     idempotencyKey: IdempotencyKey,
   },
   { additionalProperties: false },
@@ -99,7 +114,7 @@ export const RefillRequest = Type.Object(
 export const SettingsRequest = Type.Object(
   {
     lowBalanceCents: Cents('warn below this balance'),
-    autoRefillCents: Type.Union([Cents('auto refill amount', 100), Type.Null()]),
+    autoRefillCents: Type.Union([RefillCents('auto refill amount'), Type.Null()]),
   },
   { additionalProperties: false },
 );
@@ -107,7 +122,7 @@ export const SettingsRequest = Type.Object(
 export const PieceSpec = Type.Object(
   {
     idempotencyKey: IdempotencyKey,
-    postageCents: Cents('postage for this piece', 1),
+    postageCents: PostageCents('postage for this piece'),
     mailClass: MailClassSchema,
     destinationZip: ZipDest,
   },
@@ -126,14 +141,14 @@ export const IssuedPiece = Type.Object({
   pieceId: Uuid,
   idempotencyKey: Type.Union([IdempotencyKey, Type.Null()]),
   indicium: Base64,
-  postageCents: Cents('postage of this piece', 1),
+  postageCents: PostageCents('postage of this piece'),
   ascendingCents: RegisterCents('ascending register after this piece'),
   descendingCents: Cents('descending register after this piece'),
   mailClass: MailClassSchema,
   destinationZip: Type.String(),
   mailingDate: Type.String(),
   createdAt: Type.String(),
-  status: Type.Union([Type.Literal('issued'), Type.Literal('refunded')]),
+  status: PieceStatusSchema,
   replayed: Type.Boolean({
     description: 'true when this answer repeats an earlier request with the same key',
   }),
@@ -147,15 +162,15 @@ export const DispenseResponse = Type.Object({
 export const RefundRequest = Type.Object({ pieceId: Uuid }, { additionalProperties: false });
 export const RefundResponse = Type.Object({
   pieceId: Uuid,
-  refundedCents: Cents('postage credited back', 1),
+  refundedCents: PostageCents('postage credited back'),
   balanceCents: Cents('balance after the refund'),
 });
 
 export const HistoryQuery = Type.Object(
   {
-    page: Type.Optional(Type.Integer({ minimum: 1, maximum: 100000, default: 1 })),
+    page: Type.Optional(Type.Integer({ minimum: 1, maximum: HISTORY_MAX_PAGE, default: 1 })),
     pageSize: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
-    q: Type.Optional(Type.String({ maxLength: 64 })),
+    q: Type.Optional(HistorySearchSchema),
   },
   { additionalProperties: false },
 );
@@ -164,11 +179,11 @@ export const HistoryItem = Type.Object({
   pieceId: Uuid,
   createdAt: Type.String(),
   mailingDate: Type.String(),
-  postageCents: Cents('postage of this piece', 1),
+  postageCents: PostageCents('postage of this piece'),
   mailClass: MailClassSchema,
   destinationZip: Type.String(),
   ascendingCents: RegisterCents('ascending register after this piece'),
-  status: Type.Union([Type.Literal('issued'), Type.Literal('refunded')]),
+  status: PieceStatusSchema,
   refundable: Type.Boolean(),
   indicium: Base64,
 });

@@ -18,14 +18,12 @@ import {
   type PrinterDriver,
   type PrinterInfo,
 } from '../../client/print/index';
+import { DEFAULT_SETTINGS, type IpcRequest, type Settings } from '../../shared/ipc';
 import {
-  DEFAULT_SETTINGS,
   type ClientRuntime,
   type ClientServices,
-  type IpcRequest,
   type ServiceContext,
-  type Settings,
-} from '../../shared/ipc';
+} from '../../client/services/contract';
 import { startTestDataCenter, type TestDataCenter } from '../helpers/datacenter';
 
 const context: ServiceContext = { emit: () => undefined };

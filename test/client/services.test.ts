@@ -8,12 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createClientServices } from '../../client/services/index';
-import {
-  DEFAULT_SETTINGS,
-  type ClientRuntime,
-  type ServiceContext,
-  type Settings,
-} from '../../shared/ipc';
+import { DEFAULT_SETTINGS, type Settings } from '../../shared/ipc';
+import { type ClientRuntime, type ServiceContext } from '../../client/services/contract';
 
 let runtime: ClientRuntime | undefined;
 afterAll(async () => {

@@ -18,12 +18,8 @@ import type { DataCenterClient } from '../../client/services/datacenter-client';
 import { formatDollars } from '../../shared/money';
 import { decodeIndicium } from '../../shared/indicium/codec';
 import { verifyIndicium } from '../../shared/indicium/verify';
-import {
-  DEFAULT_SETTINGS,
-  type ClientRuntime,
-  type Settings,
-  type SettingsStore,
-} from '../../shared/ipc';
+import { DEFAULT_SETTINGS, type Settings } from '../../shared/ipc';
+import { type ClientRuntime, type SettingsStore } from '../../client/services/contract';
 import { startTestDataCenter, type TestDataCenter } from '../helpers/datacenter';
 import { startApp, type AppHarness } from './harness';
 

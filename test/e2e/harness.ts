@@ -57,12 +57,8 @@ import { build } from 'vite';
 import { resolveAppFile, contentTypeFor } from '../../electron/app-protocol';
 import { CONTENT_SECURITY_POLICY } from '../../electron/csp';
 import { dispatch, type Log } from '../../electron/ipc-router';
-import {
-  IPC_CHANNELS,
-  type ClientServices,
-  type IpcEvent,
-  type ServiceContext,
-} from '../../shared/ipc';
+import { IPC_CHANNELS, type IpcEvent } from '../../shared/ipc';
+import { type ClientServices, type ServiceContext } from '../../client/services/contract';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SCREENSHOT_DIR = path.join(repoRoot, 'test-results', 'screenshots');

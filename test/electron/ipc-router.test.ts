@@ -8,7 +8,8 @@ import {
   type IpcMainLike,
 } from '../../electron/ipc-router';
 import { createUrlTrust } from '../../electron/trusted-url';
-import { IPC_CHANNELS, type Account, type ClientServices } from '../../shared/ipc';
+import { IPC_CHANNELS, type Account } from '../../shared/ipc';
+import { type ClientServices } from '../../client/services/contract';
 
 const ACCOUNT: Account = {
   username: 'alice',
