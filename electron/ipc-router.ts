@@ -3,7 +3,7 @@
  * The main process's single door for renderer requests. Every channel is registered through one
  * wrapper, `handle(channel, fn)`, which (1) drops messages that do not come from the app's own
  * window, main frame and origin, (2) validates the payload with the channel's schema from
- * shared/ipc.ts, (3) calls the service, (4) checks the answer against the result schema, and
+ * shared/ipc/channels.ts, (3) calls the service, (4) checks the answer against the result schema, and
  * (5) answers an IpcResult; errors never cross as throws. Free of `electron` imports: Electron's
  * ipcMain is injected, so this is tested in Node and reused by the e2e harness.
  */

@@ -1,7 +1,7 @@
 /**
  * @module preload
  * Runs in the sandboxed renderer before the page: exposes `window.vpm` (one method per IPC
- * channel, see shared/ipc.ts) through the context bridge, and nothing else.
+ * channel, see shared/ipc/channels.ts) through the context bridge, and nothing else.
  */
 import { contextBridge, ipcRenderer } from 'electron';
 import type { VpmWindowApi } from '../shared/ipc';

@@ -1,6 +1,6 @@
 /**
  * @module vpm-api
- * Builds `window.vpm` for the preload: one method per channel of shared/ipc.ts and the batch
+ * Builds `window.vpm` for the preload: one method per channel of shared/ipc/channels.ts and the batch
  * progress subscription, nothing else. ipcRenderer is injected, so the shape is tested in Node.
  * The renderer never sees ipcRenderer or an IPC event object.
  */

@@ -1,6 +1,6 @@
 /**
  * @module renderer/vpm
- * The renderer's only way out: `window.vpm` (see shared/ipc.ts), wrapped so every call returns
+ * The renderer's only way out: `window.vpm` (see shared/ipc/channels.ts), wrapped so every call returns
  * an IpcResult (a failing bridge becomes an error result too) and an expired session sends the
  * app back to sign-on.
  */

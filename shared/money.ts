@@ -11,7 +11,7 @@ export type Cents = number;
 /**
  * The one ceiling for money the product holds or moves: $1,000,000.00. No balance (descending
  * register), refill, refund, postage or threshold may pass it; the data center refuses a credit
- * that would, and every schema (shared/api/schemas.ts, shared/ipc.ts) is built on it.
+ * that would, and every schema (shared/domain.ts, which shared/api and shared/ipc build on) is built on it.
  */
 export const MAX_CENTS: Cents = 100_000_000;
 

@@ -1,6 +1,6 @@
 /**
  * @module services
- * The client services behind the desktop app's IPC map (shared/ipc.ts): one method per channel,
+ * The client services behind the desktop app's IPC map (shared/ipc): one method per channel,
  * over the same session, postage and print code the `vpm` CLI uses. Electron main calls them
  * through its IPC router; the browser tests bridge them into the page. No `electron` here.
  */
