@@ -31,6 +31,7 @@ export const BOX_ERROR_CODES = [
   'WITNESS_UNAVAILABLE', // no fresh postal receipt: not confirmed since start, or at the window edge
   'WITNESS_ROLLBACK', // the postal authority holds later reports than this box: a restored copy
   'WITNESS_MISMATCH', // a receipt or postal CA that is not the one this box is pinned to
+  'WRONG_SHARD', // a pooled meter shard: another shard serves this meter (details: shard, shards)
 ] as const;
 export type BoxErrorCode = (typeof BOX_ERROR_CODES)[number];
 
@@ -243,6 +244,8 @@ export const BOX_ERROR_DOCS: Record<BoxErrorCode, string> = {
   AUTH_FAILED: 'Wrong password, a verifier that does not open, or a bad or expired session grant.',
   BAD_SIGNATURE: 'A transaction record signature is malformed (not 64 bytes of base64).',
   BOX_UNAVAILABLE: 'The box process is not running or died before it answered.',
+  WRONG_SHARD:
+    'A meter shard of the pool was asked about a meter another shard serves; the node re-reads the pool and routes again.',
   METER_SUSPENDED:
     'The meter is suspended (after a fraud alert, or by its record status): it dispenses no postage until an administrator reinstates it.',
   GRANT_INVALID:

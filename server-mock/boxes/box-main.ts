@@ -16,13 +16,16 @@
  * a production box reads no switch from its environment.
  */
 import { join } from 'node:path';
+import type { Server, TLSSocket } from 'node:tls';
 import { BoxError, type BoxErrorCode } from './api';
 import { testHooks } from './box-hooks';
 import type { BoxContext, BoxProgram, BoxType } from './box-program';
-import { isBoxName, loadBoxType, type BoxName } from './box-types';
+import { boxTypeOf, isProcessName, shardIndexOf } from './box-types';
+import { channelKey, listenChannel } from './channel';
 import { isDomainKeyOf } from './custody';
 import { openForBox, sealToBox, transportKeyPair, type TransportKeyPair } from './key-transport';
-import { Nvm, TamperError, boxFileKey } from './nvm';
+import { hkdf } from './crypto-kit';
+import { Nvm, TamperError, boxFileKey, createNvm } from './nvm';
 import {
   FrameReader,
   HELLO_ID,
@@ -41,8 +44,8 @@ const log = (message: string): void => {
   process.stderr.write(`${message}\n`);
 };
 
-if (!isBoxName(name) || dataDir === '') {
-  log(`box-main: usage: box-main <meter|steel|auth|txn> <dataDir>`);
+if (!isProcessName(name) || dataDir === '') {
+  log(`box-main: usage: box-main <meter|meter-N|steel|auth|txn> <dataDir>`);
   process.exit(64);
 }
 
@@ -53,6 +56,9 @@ const pausePoint = testHooks.pause;
 let failure: { code: BoxErrorCode; message: string } | undefined;
 let nvm: Nvm | undefined;
 let program: BoxProgram | undefined;
+let context: BoxContext | undefined;
+/** The channel server once the pool told this box to listen (pooled boxes only). */
+let channel: Server | undefined;
 let boxType: BoxType | undefined;
 /** The box's transport key pair while it waits for its unlock frame. */
 let transport: TransportKeyPair | undefined;
@@ -72,6 +78,7 @@ for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const)
 
 function tamper(reason: string): void {
   if (failure?.code === 'TAMPERED') return;
+  channel?.close();
   failure = { code: 'TAMPERED', message: `box ${name}: tampered: ${reason}; keys zeroized` };
   program?.zeroize();
   nvm?.zeroize();
@@ -81,7 +88,7 @@ function tamper(reason: string): void {
 }
 
 async function powerUp(): Promise<void> {
-  boxType = await loadBoxType(name as BoxName);
+  boxType = await boxTypeOf(name);
   const failed = runSelfTests(boxType.selfTests, testHooks.forceSelfTestFail);
   if (failed) {
     failure = {
@@ -126,7 +133,15 @@ async function unlock(id: number, args: unknown): Promise<AnswerFrame> {
   } finally {
     fileKey.fill(0);
   }
-  const ctx: BoxContext = { nvm, now, log: (m) => log(`box ${name}: ${m}`) };
+  const ctx: BoxContext = {
+    nvm,
+    now,
+    log: (m) => log(`box ${name}: ${m}`),
+    name,
+    shard: { index: shardIndexOf(name) ?? 0, count: 1 },
+    handoverKey: hkdf(key, 'vpm-handover-v1', 'meter'),
+  };
+  context = ctx;
   try {
     program = await boxType.create(ctx);
   } catch (error) {
@@ -149,13 +164,89 @@ function rewrap(id: number, args: unknown): AnswerFrame {
   const a = v.object(args, 'rewrap');
   v.exactKeys(a, 'rewrap', ['publicKey', 'box']);
   const box = v.text(a.box, 'rewrap.box', 16);
-  if (!isBoxName(box)) v.bad(`rewrap: unknown box "${box}"`);
+  if (!isProcessName(box)) v.bad(`rewrap: unknown box "${box}"`);
   const sealed =
     domainKey && sealToBox(v.text(a.publicKey, 'rewrap.publicKey', 200), box, domainKey);
   if (!sealed) v.bad('rewrap: publicKey is not an X25519 public key');
   log(`box ${name}: passed the domain key, sealed, to a restarted ${box} box`);
   return { v: 1, id, ok: true, value: sealed };
 }
+
+/**
+ * Pooled boxes (pool.ts): listen on the channel (channel.ts) under the channel key derived from
+ * this box's own domain key. A meter-box shard learns the pool's shard count here; it serves only
+ * the meters it owns (meter-box.ts).
+ */
+async function listen(id: number, args: unknown): Promise<AnswerFrame> {
+  const a = v.object(args, 'listen');
+  v.exactKeys(a, 'listen', ['path', 'shards']);
+  const path = v.text(a.path, 'listen.path', 100);
+  const shards = v.integer(a.shards, 'listen.shards', 1, 64);
+  if (!domainKey || !context) v.bad('listen: the box is locked');
+  if (channel) v.bad('listen: already listening');
+  const index = shardIndexOf(name);
+  if (index !== undefined && index >= shards)
+    v.bad(`listen: shard ${index} is outside a pool of ${shards}`);
+  context.shard = { index: index ?? 0, count: shards };
+  const key = channelKey(domainKey);
+  try {
+    channel = await listenChannel(path, key, serveConnection, (reason) =>
+      log(`box ${name}: ${reason}`),
+    );
+  } finally {
+    key.fill(0);
+  }
+  return { v: 1, id, ok: true, value: { box: name, path } };
+}
+
+/**
+ * The first meter shard makes the NVM of a new one (pool growth): the meter box's own secrets and
+ * the grant public key, sealed under the new shard's file key. No report key: a new shard reports
+ * to no postal authority (docs/nodes.md).
+ */
+function provisionShard(id: number, args: unknown): AnswerFrame {
+  const a = v.object(args, 'provisionShard');
+  v.exactKeys(a, 'provisionShard', ['box']);
+  const box = v.text(a.box, 'provisionShard.box', 16);
+  if (name !== 'meter') v.bad('provisionShard: only the first meter shard provisions others');
+  if (shardIndexOf(box) === undefined || box === 'meter')
+    v.bad(`provisionShard: "${box}" is not a meter shard name (meter-1, meter-2, …)`);
+  if (!domainKey || !nvm) v.bad('provisionShard: the box is locked');
+  const fileKey = boxFileKey(domainKey, box);
+  try {
+    createNvm(
+      join(dataDir, 'boxes', box),
+      {
+        v: 1,
+        box,
+        keys: {
+          wrapMaster: (nvm.keys.wrapMaster as Buffer).toString('base64'),
+          recordMaster: (nvm.keys.recordMaster as Buffer).toString('base64'),
+        },
+        public: { grantPublicKey: nvm.publicData.grantPublicKey ?? '' },
+      },
+      {},
+      fileKey,
+    );
+  } catch (error) {
+    v.bad(`provisionShard: ${error instanceof Error ? error.message : String(error)}`);
+  } finally {
+    fileKey.fill(0);
+  }
+  log(`box ${name}: provisioned meter shard ${box}`);
+  return { v: 1, id, ok: true, value: { box } };
+}
+
+/** Commands only the pool (this process's parent, over its pipe) may send; never the channel. */
+const CONTROL_ONLY = new Set([
+  'unlock',
+  'rewrap',
+  'listen',
+  'provisionShard',
+  'exportMeter',
+  'importMeter',
+  'listMeters',
+]);
 
 const errorFrame = (
   id: number | null,
@@ -169,7 +260,7 @@ const errorFrame = (
   error: details ? { code, message, details } : { code, message },
 });
 
-async function handle(event: FrameEvent): Promise<AnswerFrame> {
+async function handle(event: FrameEvent, control: boolean): Promise<AnswerFrame> {
   if (event.kind === 'oversized')
     return errorFrame(null, 'BAD_REQUEST', `frame: ${event.length} bytes exceeds the maximum`);
   let request: Partial<RequestFrame>;
@@ -188,6 +279,8 @@ async function handle(event: FrameEvent): Promise<AnswerFrame> {
   if (id === null) return errorFrame(null, 'BAD_REQUEST', 'frame: id must be a positive integer');
   if (request.v !== PROTOCOL_VERSION)
     return errorFrame(id, 'BAD_REQUEST', `frame: unknown protocol version ${String(request.v)}`);
+  if (!control && typeof request.cmd === 'string' && CONTROL_ONLY.has(request.cmd))
+    return errorFrame(id, 'BAD_REQUEST', `frame: ${request.cmd} is not served over the channel`);
   if (!failure && request.cmd === 'unlock') {
     try {
       return await unlock(id, request.args);
@@ -203,8 +296,10 @@ async function handle(event: FrameEvent): Promise<AnswerFrame> {
     };
     return errorFrame(id, f.code, f.message);
   }
-  if (request.cmd === 'rewrap') {
+  if (request.cmd === 'rewrap' || request.cmd === 'listen' || request.cmd === 'provisionShard') {
     try {
+      if (request.cmd === 'listen') return await listen(id, request.args);
+      if (request.cmd === 'provisionShard') return provisionShard(id, request.args);
       return rewrap(id, request.args);
     } catch (error) {
       if (error instanceof BoxError) return errorFrame(id, error.code, error.message);
@@ -242,8 +337,17 @@ async function handle(event: FrameEvent): Promise<AnswerFrame> {
   }
 }
 
+/** Where a frame's answer goes: the pool's pipe (stdout), or the channel connection it came on. */
+type Sink = (bytes: Buffer) => void;
+const toParent: Sink = (bytes) => void process.stdout.write(bytes);
+interface Queued {
+  event: FrameEvent;
+  sink: Sink;
+  /** From the parent's pipe: control commands allowed. */
+  control: boolean;
+}
 const reader = new FrameReader();
-const queue: FrameEvent[] = [];
+const queue: Queued[] = [];
 let draining = false;
 let ended = false;
 const BATCH_LIMIT = 512;
@@ -255,18 +359,20 @@ const BATCH_LIMIT = 512;
  * Answers that depend on nothing new (reads, refusals) still wait their turn, so nothing the box
  * says ever runs ahead of what its NVM holds.
  */
-let unsynced: { answers: AnswerFrame[]; appended: boolean }[] = [];
+let unsynced: { answers: { frame: AnswerFrame; sink: Sink }[]; appended: boolean }[] = [];
 let syncing = false;
 
-function send(answers: AnswerFrame[]): void {
-  if (failure) {
+function send(answers: { frame: AnswerFrame; sink: Sink }[]): void {
+  const bySink = new Map<Sink, Buffer[]>();
+  for (const { frame, sink } of answers) {
     // Tampered meanwhile: nothing it did is durable or trustworthy.
-    for (let i = 0; i < answers.length; i++) {
-      const a = answers[i]!;
-      if (a.ok) answers[i] = errorFrame(a.id, failure.code, failure.message);
-    }
+    const a = failure && frame.ok ? errorFrame(frame.id, failure.code, failure.message) : frame;
+    const list = bySink.get(sink);
+    if (list) list.push(encodeFrame(a));
+    else bySink.set(sink, [encodeFrame(a)]);
   }
-  if (answers.length > 0) process.stdout.write(Buffer.concat(answers.map(encodeFrame)));
+  for (const [sink, frames] of bySink)
+    sink(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
 }
 
 function syncAndAnswer(): void {
@@ -300,8 +406,9 @@ function syncAndAnswer(): void {
 async function drain(): Promise<void> {
   while (queue.length > 0) {
     const batch = queue.splice(0, BATCH_LIMIT);
-    const answers: AnswerFrame[] = [];
-    for (const event of batch) answers.push(await handle(event));
+    const answers: { frame: AnswerFrame; sink: Sink }[] = [];
+    for (const { event, sink, control } of batch)
+      answers.push({ frame: await handle(event, control), sink });
     let appended = false;
     if (nvm && !failure && nvm.hasStaged) {
       if (pausePoint === 'before-commit') await new Promise(() => undefined);
@@ -322,6 +429,21 @@ async function drain(): Promise<void> {
   }
   draining = false;
   if (ended && !syncing && unsynced.length === 0) process.exit(0);
+}
+
+/** One channel connection: its own frame reader; answers go back on it. */
+function serveConnection(socket: TLSSocket): void {
+  const frames = new FrameReader();
+  const sink: Sink = (bytes) => void (socket.writable && socket.write(bytes));
+  socket.on('data', (chunk: Buffer) => {
+    for (const event of frames.push(chunk)) queue.push({ event, sink, control: false });
+    schedule();
+  });
+  // A forged or replayed record fails to open: OpenSSL errors and the connection is dropped.
+  socket.on('error', (error: Error & { code?: string }) => {
+    log(`box ${name}: channel: dropped a connection (${error.code ?? error.message})`);
+    socket.destroy();
+  });
 }
 
 function schedule(): void {
@@ -347,7 +469,7 @@ process.stdout.write(
 process.stdout.on('error', () => process.exit(0)); // the data center went away
 readParentInput(
   (chunk) => {
-    queue.push(...reader.push(chunk));
+    for (const event of reader.push(chunk)) queue.push({ event, sink: toParent, control: true });
     schedule();
   },
   () => {

@@ -14,6 +14,12 @@ export interface BoxContext {
   now(): Date;
   /** A line for the data center's log. Never pass secrets. */
   log(message: string): void;
+  /** The process's box name ("meter", "meter-2", "steel", …). */
+  name?: string;
+  /** A meter shard's place in its pool (a single node's meter box: index 0 of 1). */
+  shard?: { index: number; count: number };
+  /** Seals a meter's NVM entry for a hand-over between shards (HKDF of the domain key). */
+  handoverKey?: Buffer;
 }
 
 export interface Command<A = unknown, R = unknown> {

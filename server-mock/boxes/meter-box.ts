@@ -62,6 +62,8 @@ import {
 } from './record-mac';
 import * as v from './validate';
 import { createWitness } from './witness';
+import { shardIndexOf, shardOfSerial } from './box-types';
+import { aesGcmOpen, aesGcmSeal } from './crypto-kit';
 
 /** Software ID the meter box writes into every indicium. */
 export const METER_SOFTWARE_ID = 'VPM1';
@@ -77,6 +79,10 @@ export interface MeterEntry {
   suspension?: MeterSuspension | null;
   /** The last reinstatement: when, why, and what it lifted. */
   reinstated?: { at: string; reason: string; lifted: MeterSuspension } | null;
+  /** Hand-overs between shards so far (a stale hand-over is refused by this count). */
+  moves?: number;
+  /** Set when this shard handed the meter over to another: it serves the meter no more. */
+  handedOver?: { to: string; shard: number; at: string } | null;
 }
 
 interface TokenKey {
@@ -99,6 +105,7 @@ function fail(
     | 'GRANT_EXPIRED'
     | 'GRANT_MISMATCH'
     | 'RECORD_MAC_EXPIRED'
+    | 'WRONG_SHARD'
     | 'BAD_REQUEST',
   message: string,
   details?: Record<string, unknown>,
@@ -147,6 +154,28 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
     suspend(record.serial, 'METER_RECORD_BAD_MAC', message);
     return fail('METER_RECORD_BAD_MAC', message);
   }
+
+  /**
+   * A pooled shard serves a meter it holds (not handed over), or a meter no shard has served yet
+   * whose serial the pool's rule gives it; anything else is another shard's (WRONG_SHARD), so
+   * two boxes never serve one meter.
+   */
+  function checkShard(serial: string): void {
+    const shard = ctx.shard;
+    if (!shard) return;
+    const entry = ctx.nvm.get<MeterEntry>(entryKey(serial));
+    if (entry && !entry.handedOver) return;
+    const owner = entry?.handedOver ? entry.handedOver.shard : shardOfSerial(serial, shard.count);
+    if (!entry && owner === shard.index) return;
+    fail(
+      'WRONG_SHARD',
+      `meter ${serial}: served by meter shard ${owner}, not by this shard (${shard.index} of ${shard.count})`,
+      { serial, shard: owner, shards: shard.count },
+    );
+  }
+
+  const handoverAad = (serial: string, from: string, to: string): string =>
+    `vpm-handover-v1|${serial}|${from}|${to}`;
 
   /** MAC and balance under the record's own key period, whatever its age. */
   function macHolds(record: MeterRecord): boolean {
@@ -326,6 +355,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
       pieces: PieceRequest[];
       auth: MailerAuth;
     }) {
+      checkShard(record.serial);
       checkAuth(auth);
       verifyMac(record);
       const digest = recordDigest(record);
@@ -430,6 +460,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
       reference: string;
       auth: MailerAuth;
     }) {
+      checkShard(record.serial);
       checkAuth(auth);
       verifyMac(record);
       const digest = recordDigest(record);
@@ -461,6 +492,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
       return v.meterRecord(a.record);
     },
     work(record: MeterRecord) {
+      checkShard(record.serial);
       verifyMac(record, true);
       if (!isOwnRecord(record)) {
         const digest = recordDigest(record);
@@ -496,6 +528,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
       return { serial, reason: v.text(a.reason, 'reason', 500) };
     },
     work({ serial, reason }: { serial: string; reason: string }) {
+      checkShard(serial);
       const entry = ctx.nvm.get<MeterEntry>(entryKey(serial));
       if (!entry) fail('UNKNOWN_METER', `meter ${serial}: this meter box does not know it`);
       const lifted = entry.suspension ?? null;
@@ -513,7 +546,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
   const suspension = command({
     check: (args: unknown) => serialArg(args, 'suspension').serial,
     work: (serial: string) => ({
-      suspension: ctx.nvm.get<MeterEntry>(entryKey(serial))?.suspension ?? null,
+      suspension: (checkShard(serial), ctx.nvm).get<MeterEntry>(entryKey(serial))?.suspension ?? null,
     }),
   });
 
@@ -524,6 +557,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
       return v.text(a.serial, 'serial', 12, v.SERIAL_PATTERN);
     },
     work(serial: string) {
+      checkShard(serial);
       return ctx.nvm.get<MeterEntry>(entryKey(serial))?.journal ?? null;
     },
   });
@@ -541,6 +575,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
     },
     work(decoded: ReturnType<typeof decodeIndicium>) {
       const serial = decoded.fields.deviceId;
+      checkShard(serial);
       const entry = ctx.nvm.get<MeterEntry>(entryKey(serial));
       if (!entry) fail('UNKNOWN_METER', `meter ${serial}: this meter box does not know it`);
       const valid =
@@ -554,8 +589,83 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
     },
   });
 
+  /** Pool growth, step 1 (control pipe only): seal the meter's entry for `to` and stop serving it. */
+  const exportMeter = command({
+    check(args: unknown) {
+      const { a, serial } = serialArg(args, 'exportMeter', ['to']);
+      const to = v.text(a.to, 'exportMeter.to', 16);
+      const shard = shardIndexOf(to);
+      if (shard === undefined || to === ctx.name) v.bad(`exportMeter: "${to}" is not another shard`);
+      return { serial, to, shard };
+    },
+    work({ serial, to, shard }: { serial: string; to: string; shard: number }) {
+      const entry = ctx.nvm.get<MeterEntry>(entryKey(serial));
+      if (!entry || (entry.handedOver && entry.handedOver.to !== to))
+        fail('UNKNOWN_METER', `meter ${serial}: this shard does not serve it`);
+      if (!ctx.handoverKey || !ctx.name) fail('BAD_REQUEST', 'exportMeter: not a pooled shard');
+      // Asked again after a crash: the same state again (the tombstone keeps it).
+      const { handedOver: _was, ...state } = entry;
+      const moves = entry.handedOver ? (entry.moves ?? 1) : (entry.moves ?? 0) + 1;
+      const sealed = aesGcmSeal(
+        ctx.handoverKey,
+        Buffer.from(JSON.stringify({ ...state, moves }), 'utf8'),
+        handoverAad(serial, ctx.name, to),
+      );
+      if (!entry.handedOver)
+        ctx.nvm.stage(entryKey(serial), {
+          ...entry,
+          moves,
+          handedOver: { to, shard, at: ctx.now().toISOString() },
+        } satisfies MeterEntry);
+      return { serial, from: ctx.name, to, counter: entry.counter, sealed: sealed.toString('base64') };
+    },
+  });
+
+  /** Pool growth, step 2 (control pipe only): take a meter another shard handed over. */
+  const importMeter = command({
+    check(args: unknown) {
+      const { a, serial } = serialArg(args, 'importMeter', ['from', 'sealed']);
+      const from = v.text(a.from, 'importMeter.from', 16);
+      if (shardIndexOf(from) === undefined) v.bad(`importMeter: "${from}" is not a meter shard`);
+      return { serial, from, sealed: v.base64(a.sealed, 'importMeter.sealed', 1_000_000) };
+    },
+    work({ serial, from, sealed }: { serial: string; from: string; sealed: Buffer }) {
+      if (!ctx.handoverKey || !ctx.name) fail('BAD_REQUEST', 'importMeter: not a pooled shard');
+      const plain = aesGcmOpen(ctx.handoverKey, sealed, handoverAad(serial, from, ctx.name));
+      if (!plain)
+        fail('BAD_REQUEST', `importMeter: the hand-over of ${serial} does not open for this shard`);
+      const incoming = JSON.parse(plain.toString('utf8')) as MeterEntry;
+      const held = ctx.nvm.get<MeterEntry>(entryKey(serial));
+      if (held && !held.handedOver) {
+        if (held.counter === incoming.counter && held.digest === incoming.digest)
+          return { serial, counter: held.counter }; // imported before the crash
+        fail('BAD_REQUEST', `importMeter: this shard already serves meter ${serial}`);
+      }
+      if (held && (held.moves ?? 0) >= (incoming.moves ?? 0))
+        fail('BAD_REQUEST', `importMeter: the hand-over of ${serial} is older than this shard's`);
+      ctx.nvm.stage(entryKey(serial), { ...incoming, handedOver: null } satisfies MeterEntry);
+      return { serial, counter: incoming.counter };
+    },
+  });
+
+  /** The meters this shard serves (control pipe only: the pool plans a hand-over from it). */
+  const listMeters = command({
+    check: (args: unknown) => {
+      v.exactKeys(v.object(args, 'listMeters'), 'listMeters', []);
+    },
+    work: () => ({
+      serials: ctx.nvm
+        .keysWithPrefix('m:')
+        .filter((key) => !ctx.nvm.get<MeterEntry>(key)?.handedOver)
+        .map((key) => key.slice(2)),
+    }),
+  });
+
   return {
     commands: {
+      exportMeter,
+      importMeter,
+      listMeters,
       dispense,
       credit,
       remac,
@@ -566,6 +676,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
       ...witness.commands,
     },
     zeroize() {
+      ctx.handoverKey?.fill(0);
       witness.zeroize();
       keyCache.clear();
       macKeys.clear();

@@ -287,6 +287,14 @@ export class Nvm {
     return (this.staged.has(key) ? this.staged.get(key) : this.data.get(key)) as T | undefined;
   }
 
+  /** The keys that start with `prefix`, staged ones included. */
+  keysWithPrefix(prefix: string): string[] {
+    const keys = new Set<string>();
+    for (const map of [this.data, this.staged])
+      for (const key of map.keys()) if (key.startsWith(prefix)) keys.add(key);
+    return [...keys];
+  }
+
   /** Stages a value; it becomes durable at the next append() and sync(). */
   stage(key: string, value: unknown): void {
     this.staged.set(key, value);
