@@ -10,7 +10,14 @@ import { existsSync, realpathSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { BOX_NAMES, runKeyCeremony, startBoxes, type BoxSet, type ShareInput } from './boxes/index';
+import {
+  runKeyCeremony,
+  startBoxes,
+  startPool,
+  type BoxSet,
+  type RunningPool,
+  type ShareInput,
+} from './boxes/index';
 import { buildServer } from './communication/server';
 import { createTls, tlsPaths } from './communication/tls';
 import { FakeCardProcessor, type CardProcessor } from './function/card-processor';
@@ -202,6 +209,12 @@ export interface StartOptions {
   sessionTtlSeconds?: number;
   /** The postal authority as outside witness; without it rollback protection is off. */
   postal?: PostalLink;
+  /**
+   * The socket directory of a running box pool (`vpm datacenter boxes start`): this node reaches
+   * the steel box and the meter shards there and runs only its own authentication and
+   * transaction boxes, so several nodes can serve the same data center (docs/nodes.md).
+   */
+  boxes?: string;
 }
 
 /** Starts the boxes and the HTTPS server. */
@@ -213,7 +226,12 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
     );
   const config = JSON.parse(await readFile(configPath(dataDir), 'utf8')) as DataCenterConfig;
   await chmod(dataDir, 0o700);
-  const unlock = acquireRunLock(dataDir, 'data center start');
+  if (options.boxes && options.postal)
+    throw new Error(
+      'data center: --postal needs the node to run its own meter box; start it without --boxes',
+    );
+  // A node of a pool runs no stateful box: several nodes share the directory (the pool holds the lock).
+  const unlock = options.boxes ? () => undefined : acquireRunLock(dataDir, 'data center start');
   let boxes: BoxSet;
   let storage: Awaited<ReturnType<typeof openThreadedStorage>>;
   try {
@@ -221,6 +239,7 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
       supervise: true,
       shares: options.shares,
       entry: options.boxEntry,
+      ...(options.boxes ? { pool: options.boxes } : {}),
     });
     storage = await openThreadedStorage(join(dataDir, 'datacenter.db'));
   } catch (error) {
@@ -270,8 +289,7 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
   const server = await buildServer(dc, {
     tls: { key: await readFile(tls.keyPath, 'utf8'), cert: await readFile(tls.certPath, 'utf8') },
     version: VERSION,
-    boxStatus: () =>
-      Object.fromEntries(BOX_NAMES.map((name) => [name, boxes.pids()[name] ? 'up' : 'down'])),
+    boxStatus: () => boxes.status(),
     authRateLimit: options.authRateLimit,
     verifyRateLimit: options.verifyRateLimit,
     log: options.log,
@@ -307,6 +325,46 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
       unlock();
     },
   };
+}
+
+/**
+ * `vpm datacenter boxes start`: the box pool several API nodes share (boxes/pool.ts): the steel box
+ * and `shards` meter-box shards, each listening on SOCKETDIR over the channel. Holds the data
+ * directory's run lock (it runs the stateful boxes); nodes started with `boxes` take none.
+ */
+export async function startBoxPool(options: {
+  dataDir: string;
+  socketDir: string;
+  shards: number;
+  shares: readonly ShareInput[];
+  boxEntry?: string;
+  log?: (line: string) => void;
+}): Promise<RunningPool> {
+  const { dataDir } = options;
+  if (!isInitialised(dataDir))
+    throw new Error(
+      `data center: ${dataDir} is not initialised; run vpm datacenter init --data ${dataDir}`,
+    );
+  const unlock = acquireRunLock(dataDir, 'box pool start');
+  try {
+    const pool = await startPool(dataDir, {
+      shares: options.shares,
+      socketDir: options.socketDir,
+      shards: options.shards,
+      entry: options.boxEntry,
+      log: options.log,
+    });
+    return {
+      ...pool,
+      async close() {
+        await pool.close();
+        unlock();
+      },
+    };
+  } catch (error) {
+    unlock();
+    throw error;
+  }
 }
 
 /**

@@ -79,6 +79,7 @@ async function readShares(files: string[], fromStdin: boolean): Promise<ShareInp
 
 interface StartFlags {
   data: string;
+  boxes?: string;
   host: string;
   port: string;
   authRateLimit: string;
@@ -145,12 +146,15 @@ async function start(dataDir: string, flags: StartFlags, shares: ShareInput[]): 
     port: Number(flags.port),
     authRateLimit: Number(flags.authRateLimit),
     shares,
+    ...(flags.boxes ? { boxes: resolve(flags.boxes) } : {}),
     ...(postal ? { postal } : {}),
     log: (event, fields) =>
       process.stderr.write(`${new Date().toISOString()} ${event} ${JSON.stringify(fields)}\n`),
   });
   shares.length = 0; // the share texts are of no further use here
-  out(`Data center listening at ${running.url}`);
+  out(
+    `Data center listening at ${running.url}${flags.boxes ? ` (boxes: the pool at ${flags.boxes})` : ''}`,
+  );
   if (running.witness)
     out(`  Postal authority: ${postal?.url} (meter box ${running.witness.state})`);
   else out('  Rollback protection: OFF (no --postal)');
@@ -165,6 +169,45 @@ async function start(dataDir: string, flags: StartFlags, shares: ShareInput[]): 
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
   out('Data center stopped.');
+}
+
+/** `boxes start`: the box pool that several nodes share; runs until SIGINT/SIGTERM. */
+async function startPool(
+  dataDir: string,
+  socketDir: string,
+  shards: number,
+  shares: ShareInput[],
+): Promise<void> {
+  if (shares.length === 0)
+    throw new CliError(
+      `no custodian shares given: start the box pool with a quorum of shares, e.g. vpm datacenter boxes start --data ${dataDir} --boxes ${socketDir} --share custodian-1.share --share custodian-2.share (or --shares-stdin)`,
+      EXIT.usage,
+    );
+  const pool = await (
+    await dataCenter()
+  ).startBoxPool({
+    dataDir,
+    socketDir,
+    shards,
+    shares,
+    log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+  });
+  shares.length = 0;
+  out(
+    `Box pool serving at ${socketDir}: the steel box and ${pool.shards} meter shard${pool.shards === 1 ? '' : 's'}${pool.handedOver ? ` (${pool.handedOver} meters handed over to new shards)` : ''}`,
+  );
+  out(
+    `  Nodes: vpm datacenter start --data ${dataDir} --boxes ${socketDir} --port P --share FILE …`,
+  );
+  await new Promise<void>((done) => {
+    const stop = (signal: string) => {
+      out(`${signal}: stopping the box pool…`);
+      void pool.close().then(done, done);
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  out('Box pool stopped.');
 }
 
 /** `run` (development): the single file that keeps all of a dev data center's shares. */
@@ -308,8 +351,50 @@ export function registerDatacenterCommands(program: Command): void {
       [] as string[],
     )
     .option('--shares-stdin', 'read the shares from standard input, one per line')
+    .option(
+      '--boxes <socketdir>',
+      'reach the steel box and the meter shards of a box pool there (vpm datacenter boxes start) instead of running them',
+    )
     .action(async (opts: StartFlags & { share: string[]; sharesStdin?: boolean }) =>
       start(resolve(opts.data), opts, await readShares(opts.share, opts.sharesStdin ?? false)),
+    );
+  dataOption(
+    dc
+      .command('boxes')
+      .description('the box pool that several API nodes share')
+      .command('start')
+      .description(
+        'unlock the steel box and N meter shards with a quorum of shares; each listens on SOCKETDIR',
+      ),
+  )
+    .requiredOption('--boxes <socketdir>', "directory for the boxes' sockets (mode 0700)")
+    .option(
+      '--shards <n>',
+      'meter-box shards (more than before: meters are handed over)',
+      whole('--shards'),
+      1,
+    )
+    .option(
+      '--share <file>',
+      "a custodian's share file (repeat for each custodian present)",
+      (file: string, files: string[]) => [...files, file],
+      [] as string[],
+    )
+    .option('--shares-stdin', 'read the shares from standard input, one per line')
+    .action(
+      async (opts: {
+        data: string;
+        boxes: string;
+        shards: number;
+        share: string[];
+        sharesStdin?: boolean;
+      }) =>
+        startPool(
+          resolve(opts.data),
+          resolve(opts.boxes),
+          opts.shards,
+          await readShares(opts.share, opts.sharesStdin ?? false),
+        ),
     );
   dataOption(
     dc

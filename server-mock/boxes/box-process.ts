@@ -9,7 +9,7 @@
  */
 import { launchProcess, type LaunchedChild } from '../../runtime/launch';
 import { BoxError } from './api';
-import { nodeChildEnv, type BoxName } from './box-types';
+import { nodeChildEnv, type ProcessName } from './box-types';
 import type { SealedKey } from './key-transport';
 import { FrameReader, HELLO_ID, PROTOCOL_VERSION, encodeFrame, type AnswerFrame } from './protocol';
 
@@ -55,10 +55,15 @@ export class BoxProcess {
   private exited: Promise<void> = Promise.resolve();
 
   constructor(
-    readonly name: BoxName,
+    readonly name: ProcessName,
     private readonly dataDir: string,
     private readonly opts: BoxProcessOptions = {},
   ) {}
+
+  /** Resolves when the running process exits (at once if none runs). */
+  whenExited(): Promise<void> {
+    return this.exited;
+  }
 
   get pid(): number | undefined {
     return this.child?.pid;

@@ -49,7 +49,10 @@ export function shardOfSerial(serial: string, count: number): number {
 }
 
 /** The name of meter shard `index`: the first shard is the single node's own "meter" box. */
-export const shardName = (index: number): string => (index === 0 ? 'meter' : `meter-${index}`);
+export const shardName = (index: number): ProcessName => (index === 0 ? 'meter' : `meter-${index}`);
+
+/** A box process's name: a box, or a meter shard after the first. */
+export type ProcessName = BoxName | `meter-${number}`;
 
 /** A name box-main accepts: a box name, or a meter shard's. */
 export function isProcessName(name: string): boolean {

@@ -12,6 +12,8 @@ import { BoxProcess, type BoxProcessOptions, type Unlocker } from './box-process
 import { BOX_NAMES, nodeChildEnv, type BoxName } from './box-types';
 import { combineShares, CustodyError, DEFAULT_CUSTODIANS, DEFAULT_QUORUM } from './custody';
 import { sealToBox, type SealedKey } from './key-transport';
+import { channelKey } from './channel';
+import { PoolClient } from './pool-client';
 
 export * from './api';
 export { initBoxes, VENDOR_CA_FILE, type InitOptions, type InitResult } from './ceremony';
@@ -31,6 +33,8 @@ export { tokenHashOf } from './grant';
 export { MAX_PIECES_PER_COMMAND } from './validate';
 export { METER_SOFTWARE_ID } from './meter-box';
 export { WITNESS_MAX_MS, WITNESS_MAX_PIECES } from './witness';
+export { startPool, readPoolInfo, type PoolOptions, type RunningPool } from './pool';
+export { shardOfSerial, shardName } from './box-types';
 
 /** A custodian share: its text line, and where it came from (for the refusal message). */
 export type ShareInput = string | { source: string; text: string };
@@ -56,12 +60,19 @@ export interface StartOptions {
    * recovery path (FRESHNESS_MISMATCH → recover) then settles any command the crash cut off.
    */
   supervise?: boolean;
+  /**
+   * The socket directory of a box pool (pool.ts): the steel box and the meter shards are reached
+   * there over the channel, and only the stateless authentication and transaction boxes run here.
+   */
+  pool?: string;
 }
 
 /** The running boxes, plus what operators and tests need to manage the processes. */
 export interface BoxSet extends Boxes {
-  /** OS process ids of the boxes now running. */
+  /** OS process ids of the boxes now running here. */
   pids(): Partial<Record<BoxName, number>>;
+  /** Each box 'up' or 'down' (a pooled box: whether the node is connected to it). */
+  status(): Record<string, 'up' | 'down'>;
   /**
    * Stops (or, after a kill, reaps) one box and starts it again, unlocked by a running sibling;
    * rejects like startBoxes, or with BOX_UNAVAILABLE when no sibling runs.
@@ -131,12 +142,22 @@ export async function startBoxes(dataDir: string, opts: StartOptions = {}): Prom
     ),
   );
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const local: readonly BoxName[] = opts.pool ? ['auth', 'txn'] : BOX_NAMES;
+  let pool: PoolClient | undefined;
+  if (opts.pool) {
+    try {
+      pool = new PoolClient(opts.pool, channelKey(domainKey));
+    } catch (error) {
+      domainKey.fill(0);
+      throw error;
+    }
+  }
   const procs = {} as Record<BoxName, BoxProcess>;
   /** A restarted box gets the domain key from a running sibling, sealed to its own key. */
   const fromSibling =
     (name: BoxName): Unlocker =>
     async (hello) => {
-      for (const other of BOX_NAMES) {
+      for (const other of local) {
         if (other === name || procs[other].pid === undefined) continue;
         try {
           return await procs[other].call<SealedKey>('rewrap', {
@@ -171,14 +192,15 @@ export async function startBoxes(dataDir: string, opts: StartOptions = {}): Prom
       if (!sealed) throw new BoxError('BAD_REQUEST', `box ${name}: announced no X25519 key`, name);
       return sealed;
     };
-  for (const name of BOX_NAMES)
+  for (const name of local)
     procs[name] = new BoxProcess(name, dataDir, optionsFor(name, fromKey(name)));
   // Fail fast: the first box that refuses to start stops the others.
   try {
-    await Promise.all(BOX_NAMES.map((name) => procs[name].start()));
+    await Promise.all(local.map((name) => procs[name].start()));
   } catch (error) {
-    for (const name of BOX_NAMES) procs[name].kill('SIGKILL');
-    await Promise.all(BOX_NAMES.map((name) => procs[name].stop()));
+    for (const name of local) procs[name].kill('SIGKILL');
+    await Promise.all(local.map((name) => procs[name].stop()));
+    pool?.close();
     throw error;
   } finally {
     domainKey.fill(0); // from here on, the key lives only in the boxes' memory
@@ -203,23 +225,30 @@ export async function startBoxes(dataDir: string, opts: StartOptions = {}): Prom
       await revive(name);
       return procs[name].call<R>(cmd, args);
     };
+  const meter: Boxes['meter'] = pool?.meter() ?? {
+    dispense: call('meter', 'dispense'),
+    credit: call('meter', 'credit'),
+    remac: call('meter', 'remac'),
+    reinstate: call('meter', 'reinstate'),
+    suspension: call('meter', 'suspension'),
+    recover: call('meter', 'recover'),
+    verifyIndicium: call('meter', 'verifyIndicium'),
+    witnessChallenge: call('meter', 'witnessChallenge'),
+    witnessReceipt: call('meter', 'witnessReceipt'),
+    witnessStatus: () => call<object, WitnessStatus>('meter', 'witnessStatus')({}),
+  };
+  const steel: Boxes['steel'] = pool
+    ? {
+        createMeter: (args) => pool.steel.call('createMeter', args),
+        vendorCa: () => pool.steel.call('vendorCa', {}),
+      }
+    : {
+        createMeter: call('steel', 'createMeter'),
+        vendorCa: () => call<object, { certificatePem: string }>('steel', 'vendorCa')({}),
+      };
   return {
-    meter: {
-      dispense: call('meter', 'dispense'),
-      credit: call('meter', 'credit'),
-      remac: call('meter', 'remac'),
-      reinstate: call('meter', 'reinstate'),
-      suspension: call('meter', 'suspension'),
-      recover: call('meter', 'recover'),
-      verifyIndicium: call('meter', 'verifyIndicium'),
-      witnessChallenge: call('meter', 'witnessChallenge'),
-      witnessReceipt: call('meter', 'witnessReceipt'),
-      witnessStatus: () => call<object, WitnessStatus>('meter', 'witnessStatus')({}),
-    },
-    steel: {
-      createMeter: call('steel', 'createMeter'),
-      vendorCa: () => call<object, { certificatePem: string }>('steel', 'vendorCa')({}),
-    },
+    meter,
+    steel,
     auth: {
       enroll: call('auth', 'enroll'),
       authenticate: call('auth', 'authenticate'),
@@ -229,9 +258,13 @@ export async function startBoxes(dataDir: string, opts: StartOptions = {}): Prom
       sign: call('txn', 'sign'),
       verify: call('txn', 'verify'),
     },
-    pids: () =>
-      Object.fromEntries(BOX_NAMES.flatMap((n) => (procs[n].pid ? [[n, procs[n].pid]] : []))),
+    pids: () => Object.fromEntries(local.flatMap((n) => (procs[n].pid ? [[n, procs[n].pid]] : []))),
+    status: () => ({
+      ...Object.fromEntries(local.map((n) => [n, procs[n].pid ? 'up' : 'down'])),
+      ...pool?.status(),
+    }),
     async restart(name, restartOpts) {
+      if (!procs[name]) throw new BoxError('BAD_REQUEST', `box ${name}: runs in the box pool`);
       await procs[name].stop();
       procs[name] = new BoxProcess(
         name,
@@ -243,7 +276,8 @@ export async function startBoxes(dataDir: string, opts: StartOptions = {}): Prom
     process: (name) => procs[name],
     async close() {
       closing = true;
-      await Promise.all(BOX_NAMES.map((name) => procs[name].stop()));
+      pool?.close();
+      await Promise.all(local.map((name) => procs[name].stop()));
     },
   };
 }

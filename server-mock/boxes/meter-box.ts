@@ -546,7 +546,8 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
   const suspension = command({
     check: (args: unknown) => serialArg(args, 'suspension').serial,
     work: (serial: string) => ({
-      suspension: (checkShard(serial), ctx.nvm).get<MeterEntry>(entryKey(serial))?.suspension ?? null,
+      suspension:
+        (checkShard(serial), ctx.nvm).get<MeterEntry>(entryKey(serial))?.suspension ?? null,
     }),
   });
 
@@ -595,7 +596,8 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
       const { a, serial } = serialArg(args, 'exportMeter', ['to']);
       const to = v.text(a.to, 'exportMeter.to', 16);
       const shard = shardIndexOf(to);
-      if (shard === undefined || to === ctx.name) v.bad(`exportMeter: "${to}" is not another shard`);
+      if (shard === undefined || to === ctx.name)
+        v.bad(`exportMeter: "${to}" is not another shard`);
       return { serial, to, shard };
     },
     work({ serial, to, shard }: { serial: string; to: string; shard: number }) {
@@ -617,7 +619,13 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
           moves,
           handedOver: { to, shard, at: ctx.now().toISOString() },
         } satisfies MeterEntry);
-      return { serial, from: ctx.name, to, counter: entry.counter, sealed: sealed.toString('base64') };
+      return {
+        serial,
+        from: ctx.name,
+        to,
+        counter: entry.counter,
+        sealed: sealed.toString('base64'),
+      };
     },
   });
 
