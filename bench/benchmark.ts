@@ -234,7 +234,12 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     }
     if (options.clientOnly) {
       say('Client:');
-      const client = await clientFigures(dc.url, caPath, { quick, say, dataCenterPid: dc.pid });
+      const client = await clientFigures(dc.url, caPath, {
+        quick,
+        say,
+        dataCenterPid: dc.pid,
+        ...(options.profileDir ? { profileDir: options.profileDir } : {}),
+      });
       const cli = await cliStartup(dc.url, caPath, { quick, say });
       if (options.json) print(JSON.stringify({ client, cli }));
       else say(JSON.stringify({ client, cli }, null, 2));
@@ -285,7 +290,12 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
       `  the same load on a bare HTTPS server (no work): ${floor.reqPerSec.toFixed(0)} req/s, ${floor.cpuMsPerReq ?? '?'} CPU ms per request (client + server)`,
     );
     say('Client:');
-    const client = await clientFigures(dc.url, caPath, { quick, say, dataCenterPid: dc.pid });
+    const client = await clientFigures(dc.url, caPath, {
+      quick,
+      say,
+      dataCenterPid: dc.pid,
+      ...(options.profileDir ? { profileDir: options.profileDir } : {}),
+    });
     const cli = await cliStartup(dc.url, caPath, { quick, say });
     const errors: Record<string, number> = { ...peak.errors };
     for (const [k, v] of Object.entries(half.errors)) errors[k] = (errors[k] ?? 0) + v;

@@ -58,6 +58,7 @@ export async function batchRun(
   pieces = 1000,
   dataCenterPid?: number,
   user = `benchbatch${pieces}`,
+  profileDir?: string,
 ): Promise<BatchRun> {
   const home = await mkdtemp(join(tmpdir(), 'vpm-bench-client-'));
   const session = new SessionManager(home, NO_KEYCHAIN, { server: serverUrl, ca: caPath }, {});
@@ -79,7 +80,11 @@ export async function batchRun(
     const dcBefore = treeCpuMs(dataCenterPid);
     const started = performance.now();
     const child = launchProcess('cli', ['batch', csv, '--out', pdf], {
-      execArgv: ['--import', pathToFileURL(resolveEntry('exit-usage').file).href],
+      execArgv: [
+        '--import',
+        pathToFileURL(resolveEntry('exit-usage').file).href,
+        ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+      ],
       cwd: home,
       env: {
         ...process.env,

@@ -34,7 +34,13 @@ const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 export async function clientFigures(
   serverUrl: string,
   caPath: string,
-  options: { quick?: boolean; say?: (line: string) => void; dataCenterPid?: number } = {},
+  options: {
+    quick?: boolean;
+    say?: (line: string) => void;
+    dataCenterPid?: number;
+    /** Writes a V8 CPU profile of each `vpm batch` process here. */
+    profileDir?: string;
+  } = {},
 ): Promise<ClientFigures> {
   const say = options.say ?? (() => undefined);
   const symbols = options.quick ? 200 : 1000;
@@ -58,10 +64,24 @@ export async function clientFigures(
     say(
       `Client: vpm batch of ${b.pieces.toLocaleString('en-US')} pieces to one PDF, process start to exit: ${b.ms.toFixed(0)} ms (${goal}), peak RSS ${b.peakRssMb.toFixed(0)} MB, CPU ${b.cpuMs.toFixed(0)} ms (data center ${b.dataCenterCpuMs?.toFixed(0) ?? '?'} ms), PDF ${(b.pdfBytes / 1e6).toFixed(1)} MB`,
     );
-  const b1000 = await batchRun(serverUrl, caPath, 1000, options.dataCenterPid);
+  const b1000 = await batchRun(
+    serverUrl,
+    caPath,
+    1000,
+    options.dataCenterPid,
+    undefined,
+    options.profileDir,
+  );
   show(b1000, 'goal < 1500 ms');
   const load = loadavg()[0] as number;
-  const b10000 = await batchRun(serverUrl, caPath, 10_000, options.dataCenterPid);
+  const b10000 = await batchRun(
+    serverUrl,
+    caPath,
+    10_000,
+    options.dataCenterPid,
+    undefined,
+    options.profileDir,
+  );
   show(b10000, 'goal < 8000 ms, < 300 MB');
   say(
     `  load average ${loadavg()

@@ -84,7 +84,7 @@ function registerBench(program: Command): void {
     .option('--long', 'with --faults: the deep campaign')
     .option(
       '--profile <dir>',
-      'write CPU profiles of the data center and its box processes to this folder',
+      'write CPU profiles of the data center, its box processes and each vpm batch to this folder',
     )
     .action(
       async (opts: {

@@ -28,6 +28,8 @@ export interface TextMark {
   y: number;
   font: FontName;
   size: number;
+  /** Set on the recipient's lines: the only text that differs between pieces of one batch. */
+  recipient?: true;
 }
 export type Mark =
   TextMark | { kind: 'symbol'; box: Box } | { kind: 'frame'; box: Box; lineWidth: number };
@@ -124,16 +126,17 @@ export function planPiece(
     width: number,
     font: FontName,
     size: number,
+    recipient = false,
   ) => {
     const fitted = measure.fit(text, width, font, size);
-    marks.push({ kind: 'text', text, x, y, font, size: fitted });
+    marks.push({ kind: 'text', text, x, y, font, size: fitted, ...(recipient && { recipient }) });
     return fitted * 1.2;
   };
-  const lines = (texts: string[], box: Box, font: FontName, size: number) => {
+  const lines = (texts: string[], box: Box, font: FontName, size: number, recipient = false) => {
     let y = box.y;
     for (const text of texts) {
       if (y + size > box.y + box.height) break;
-      y += line(text, box.x, y, box.width, font, size);
+      y += line(text, box.x, y, box.width, font, size, recipient);
     }
   };
 
@@ -149,7 +152,7 @@ export function planPiece(
 
   const from = piece.returnAddress ?? returnAddress;
   if (from) lines(addressLines(from, 'return address'), layout.returnAddress, REGULAR, 8);
-  lines(addressLines(piece.recipient, 'recipient'), layout.recipient, REGULAR, 11);
+  lines(addressLines(piece.recipient, 'recipient'), layout.recipient, REGULAR, 11, true);
 
   if (fields.demo) {
     const b = layout.sampleBanner;

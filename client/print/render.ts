@@ -17,6 +17,7 @@ import { MODULE_PT, dataMatrixModules, symbolPathBytes, type ModuleMatrix } from
 import { PrintError } from './errors';
 import type { Box } from './layout';
 import { mediumById, type Medium, type MediumId } from './media';
+import { FastFont, type StandardFontLike } from './pdf-text';
 import {
   BOLD,
   REGULAR,
@@ -24,6 +25,8 @@ import {
   decodePiece,
   planPiece,
   type FontName,
+  type PiecePlan,
+  type TextMark,
   type TextMeasure,
 } from './piece-plan';
 
@@ -82,98 +85,176 @@ function pdfNumber(n: number): string {
   return String(Math.round(n * 1000) / 1000);
 }
 
-/**
- * What a batch's text lines cost once: most lines repeat on every piece (the human-readable
- * block, the return address), at the same place. `fits` holds the font size that makes a line
- * fit its width; `stamps` the content pdfkit wrote for a line (font, size, position, text), which
- * is the same every time, so a repeat is written as those bytes instead of laid out again.
- */
-class TextCache {
-  readonly fits = new Map<string, number>();
-  readonly stamps = new Map<string, Buffer>();
-  /** Fonts pdfkit has put in the current page's resources (it does so when it draws text). */
-  readonly fontsOnPage = new Set<string>();
-}
-const TEXT_CACHE_LIMIT = 4096;
+/** Cached values kept for a batch: at most this many, then started again (recipients rarely repeat). */
+const CACHE_LIMIT = 4096;
 
 function remember<V>(map: Map<string, V>, key: string, value: V): void {
-  if (map.size >= TEXT_CACHE_LIMIT) map.clear(); // recipients rarely repeat
+  if (map.size >= CACHE_LIMIT) map.clear();
   map.set(key, value);
 }
 
-function fittedSize(
-  doc: PDFKit.PDFDocument,
-  cache: TextCache,
-  text: string,
-  width: number,
-  font: FontName,
-  size: number,
-): number {
-  const key = `${font}\0${size}\0${width}\0${text}`;
-  let s = cache.fits.get(key);
-  if (s === undefined) {
-    s = size;
-    doc.font(font).fontSize(s);
-    while (s > 4 && doc.widthOfString(text) > width) {
-      s -= 0.5;
-      doc.fontSize(s);
+/** Where a template's bytes stop for what differs between pieces. */
+const SYMBOL = 0;
+const RECIPIENT = 1;
+type Segment = Buffer | typeof SYMBOL | typeof RECIPIENT;
+
+/**
+ * What a batch prepares once and reuses on every page: the fonts' metrics and, per distinct set of
+ * constant marks (the human-readable block, the return address, the SAMPLE marking, the slot and
+ * its calibration), the page content pdfkit wrote for them, as bytes with a gap for the symbol and
+ * for each of the recipient's lines. A piece then costs its symbol's path and its recipient's
+ * lines, written straight into bytes; everything else is copied from the template.
+ */
+class PageTemplates {
+  readonly templates = new Map<string, Segment[]>();
+  readonly fits = new Map<string, number>();
+  private fontTable?: Record<FontName, FastFont>;
+
+  constructor(private readonly doc: PDFKit.PDFDocument) {}
+
+  /** Helvetica and Helvetica-Bold, as pdfkit loaded them (their AFM metrics and resource names). */
+  fonts(): Record<FontName, FastFont> {
+    if (!this.fontTable) {
+      const fontOf = (name: FontName) =>
+        new FastFont((this.doc.font(name) as unknown as { _font: StandardFontLike })._font);
+      this.fontTable = { [BOLD]: fontOf(BOLD), [REGULAR]: fontOf(REGULAR) };
     }
-    remember(cache.fits, key, s);
+    return this.fontTable;
   }
-  return s;
-}
 
-/** Draws a line with pdfkit, or writes what pdfkit wrote for the same line before. */
-function drawText(
-  doc: PDFKit.PDFDocument,
-  cache: TextCache,
-  text: string,
-  x: number,
-  y: number,
-  font: string,
-  size: number,
-): void {
-  const key = `${font}\0${size}\0${x}\0${y}\0${text}`;
-  const stamp = cache.fontsOnPage.has(font) ? cache.stamps.get(key) : undefined;
-  if (stamp) {
-    doc.addContent(stamp);
-    return;
+  /** Puts the fonts in the page's resources (pdfkit does so when it draws text itself). */
+  addFontsTo(page: { fonts: Record<string, unknown> }): void {
+    for (const f of Object.values(this.fonts())) {
+      const font = f.font as StandardFontLike & { ref(): unknown };
+      page.fonts[font.id] = font.ref();
+    }
   }
-  const written: unknown[] = [];
-  const addContent = doc.addContent;
-  doc.addContent = (data: unknown) => {
-    written.push(data);
-    return addContent.call(doc, data);
+
+  /** Text measured on pdfkit's font metrics (the same sums), fitted sizes remembered. */
+  readonly measure: TextMeasure = {
+    fit: (text, width, font, size) => {
+      const key = `${font}\0${size}\0${width}\0${text}`;
+      let s = this.fits.get(key);
+      if (s === undefined) {
+        const f = this.fonts()[font];
+        s = size;
+        while (s > 4 && f.widthOfString(text, s) > width) s -= 0.5;
+        remember(this.fits, key, s);
+      }
+      return s;
+    },
+    width: (text, font, size) => this.fonts()[font].widthOfString(text, size),
   };
-  try {
-    doc.font(font).fontSize(size);
-    doc.text(text, x, y, { lineBreak: false });
-  } finally {
-    doc.addContent = addContent;
+
+  /** The template of a plan's constant marks, drawn by pdfkit the first time it is seen. */
+  templateFor(plan: PiecePlan): Segment[] {
+    let key = `${plan.origin.x}\0${plan.origin.y}`;
+    for (const mark of plan.marks) {
+      switch (mark.kind) {
+        case 'symbol':
+          key += `\0s${mark.box.x}\0${mark.box.y}`;
+          break;
+        case 'text':
+          key += mark.recipient
+            ? '\0r'
+            : `\0t${mark.font}\0${mark.size}\0${mark.x}\0${mark.y}\0${mark.text}`;
+          break;
+        case 'frame':
+          key += `\0f${mark.lineWidth}\0${mark.box.x}\0${mark.box.y}\0${mark.box.width}\0${mark.box.height}`;
+          break;
+        default:
+          throw new Error(`render: unknown mark ${String(mark satisfies never as unknown)}`);
+      }
+    }
+    let template = this.templates.get(key);
+    if (!template) {
+      template = this.capture(plan);
+      remember(this.templates, key, template);
+    }
+    return template;
   }
-  cache.fontsOnPage.add(font);
-  if (written.every((w): w is string => typeof w === 'string')) {
-    remember(cache.stamps, key, Buffer.from(written.map((w) => `${w}\n`).join(''), 'latin1'));
+
+  /** Draws the plan's constant marks with pdfkit, keeping what it writes instead of writing it. */
+  private capture(plan: PiecePlan): Segment[] {
+    const doc = this.doc;
+    const segments: Segment[] = [];
+    let pending: Buffer[] = [];
+    const cut = (gap: typeof SYMBOL | typeof RECIPIENT) => {
+      if (pending.length > 0) segments.push(Buffer.concat(pending));
+      pending = [];
+      segments.push(gap);
+    };
+    const addContent = doc.addContent;
+    doc.addContent = (data: unknown) => {
+      // As pdfkit's page.write() turns it into bytes.
+      pending.push(
+        data instanceof Uint8Array ? Buffer.from(data) : Buffer.from(`${String(data)}\n`, 'latin1'),
+      );
+      return doc;
+    };
+    try {
+      doc.save();
+      doc.translate(plan.origin.x, plan.origin.y);
+      doc.fillColor('black');
+      for (const mark of plan.marks) {
+        switch (mark.kind) {
+          case 'symbol':
+            cut(SYMBOL);
+            break;
+          case 'text':
+            if (mark.recipient) cut(RECIPIENT);
+            else {
+              doc.font(mark.font).fontSize(mark.size);
+              doc.text(mark.text, mark.x, mark.y, { lineBreak: false });
+            }
+            break;
+          case 'frame': {
+            const b = mark.box;
+            doc.lineWidth(mark.lineWidth).rect(b.x, b.y, b.width, b.height).stroke('black');
+            break;
+          }
+          default:
+            throw new Error(`render: unknown mark ${String(mark satisfies never as unknown)}`);
+        }
+      }
+      doc.restore();
+    } finally {
+      doc.addContent = addContent;
+    }
+    if (pending.length > 0) segments.push(Buffer.concat(pending));
+    return segments;
   }
 }
 
-function drawSymbol(doc: PDFKit.PDFDocument, matrix: ModuleMatrix, box: Box): void {
+function symbolBytes(matrix: ModuleMatrix, box: Box): Buffer {
   // One path of the dark runs in module units, scaled to size by the matrix, filled once, so
   // adjacent rows show no seams when rasterized. Written as raw operators in one piece: pdfkit's
   // rect() costs a call, a number format and a buffer per rectangle, 600 times a symbol.
-  doc.addContent(
-    symbolPathBytes(
-      matrix,
-      `q 0 g ${MODULE_PT} 0 0 ${MODULE_PT} ${pdfNumber(box.x)} ${pdfNumber(box.y)} cm\n`,
-      'f Q\n',
-    ),
+  return symbolPathBytes(
+    matrix,
+    `q 0 g ${MODULE_PT} 0 0 ${MODULE_PT} ${pdfNumber(box.x)} ${pdfNumber(box.y)} cm\n`,
+    'f Q\n',
   );
 }
 
 /** Text measured with pdfkit's own font metrics, fitted sizes remembered for the batch. */
-function pdfMeasure(doc: PDFKit.PDFDocument, cache: TextCache): TextMeasure {
+function pdfMeasure(doc: PDFKit.PDFDocument): TextMeasure {
+  const fits = new Map<string, number>();
   return {
-    fit: (text, width, font, size) => fittedSize(doc, cache, text, width, font, size),
+    fit: (text, width, font, size) => {
+      const key = `${font}\0${size}\0${width}\0${text}`;
+      let s = fits.get(key);
+      if (s === undefined) {
+        s = size;
+        doc.font(font).fontSize(s);
+        while (s > 4 && doc.widthOfString(text) > width) {
+          s -= 0.5;
+          doc.fontSize(s);
+        }
+        remember(fits, key, s);
+      }
+      return s;
+    },
     width: (text, font, size) => doc.font(font).fontSize(size).widthOfString(text),
   };
 }
@@ -183,18 +264,19 @@ function pdfMeasure(doc: PDFKit.PDFDocument, cache: TextCache): TextMeasure {
  * on the same font metrics, from a pdfkit document that is never written.
  */
 export function pdfTextMeasure(): TextMeasure {
-  return pdfMeasure(new PDFDocument({ autoFirstPage: false }), new TextCache());
+  return pdfMeasure(new PDFDocument({ autoFirstPage: false }));
 }
 
+/** Writes one piece into the current page: its template, with its symbol and recipient. */
 function drawPiece(
   doc: PDFKit.PDFDocument,
+  templates: PageTemplates,
   medium: Medium,
   slotIndex: number,
   piece: PrintPiece,
   fields: IndiciumFields,
   returnAddress: Address | undefined,
   calibration: Calibration,
-  fits: TextCache,
 ): void {
   const plan = planPiece(
     medium,
@@ -203,47 +285,78 @@ function drawPiece(
     piece,
     returnAddress,
     calibration,
-    pdfMeasure(doc, fits),
+    templates.measure,
   );
-  doc.save();
-  doc.translate(plan.origin.x, plan.origin.y);
-  doc.fillColor('black');
+  const fonts = templates.fonts();
+  const recipient: TextMark[] = [];
+  let symbolBox: Box | undefined;
   for (const mark of plan.marks) {
-    switch (mark.kind) {
-      case 'symbol':
-        drawSymbol(doc, piece.symbol ?? dataMatrixModules(piece.indicium), mark.box);
-        break;
-      case 'text':
-        drawText(doc, fits, mark.text, mark.x, mark.y, mark.font, mark.size);
-        break;
-      case 'frame': {
-        const b = mark.box;
-        doc.lineWidth(mark.lineWidth).rect(b.x, b.y, b.width, b.height).stroke('black');
-        break;
-      }
-      default:
-        throw new Error(`render: unknown mark ${String(mark satisfies never as unknown)}`);
-    }
+    if (mark.kind === 'text' && mark.recipient) recipient.push(mark);
+    else if (mark.kind === 'symbol') symbolBox = mark.box;
   }
-  doc.restore();
+  let line = 0;
+  for (const segment of templates.templateFor(plan)) {
+    if (segment === SYMBOL) {
+      doc.addContent(
+        symbolBytes(piece.symbol ?? dataMatrixModules(piece.indicium), symbolBox as Box),
+      );
+    } else if (segment === RECIPIENT) {
+      const m = recipient[line++] as TextMark;
+      doc.addContent(
+        Buffer.from(fonts[m.font].lineBytes(m.text, m.x, m.y, m.size, medium.height), 'latin1'),
+      );
+    } else doc.addContent(segment);
+  }
+}
+
+/** A written object's reference as the page tree holds it (pdfkit's PDFReference). */
+interface Ref {
+  id: number;
+  gen: number;
+  data: object;
 }
 
 /** The parts of a pdfkit page that stay reachable from the page tree after it is written. */
 interface FlushedPage {
-  dictionary: { data: object };
-  resources: { data: object };
-  content: { data: object };
+  dictionary: Ref;
+  resources: Ref;
+  content: Ref;
+  fonts: Record<string, unknown>;
 }
 
+/** pdfkit's page tree (`doc._root.data.Pages.data`). */
+interface PageTree {
+  Kids: Array<Ref | number>;
+}
+const pageTree = (doc: PDFKit.PDFDocument): PageTree =>
+  (doc as unknown as { _root: { data: { Pages: { data: PageTree } } } })._root.data.Pages.data;
+
 /**
- * pdfkit keeps every written page's dictionaries (about 3.5 KB a page) because the page tree
- * refers to them; only their object numbers are needed once written. Dropping the data keeps a
- * 10,000-piece batch's memory flat. Safe because addPage() has written the previous page.
+ * pdfkit keeps every written page's objects (about 3.5 KB a page) because the page tree refers to
+ * them; only their object numbers are needed once written. The page tree keeps the number (put
+ * back as a reference when the tree is written) and the objects go, so a batch's memory stays
+ * flat in its length. Safe because addPage() has written the previous page.
  */
-function release(page: FlushedPage): void {
+function release(doc: PDFKit.PDFDocument, page: FlushedPage): void {
+  const kids = pageTree(doc).Kids;
+  const at = kids.lastIndexOf(page.dictionary);
+  if (at >= 0) kids[at] = page.dictionary.id;
   page.content.data = {};
   page.resources.data = {};
   page.dictionary.data = {};
+}
+
+/** The page tree's numbers made references again, for pdfkit to write the tree at the end. */
+function restoreKids(doc: PDFKit.PDFDocument, sample: Ref | undefined): void {
+  if (!sample) return;
+  const proto = Object.getPrototypeOf(sample) as object;
+  const kids = pageTree(doc).Kids;
+  for (let i = 0; i < kids.length; i++) {
+    const kid = kids[i] as Ref | number;
+    if (typeof kid === 'number') {
+      kids[i] = Object.assign(Object.create(proto) as Ref, { id: kid, gen: 0, data: {} });
+    }
+  }
 }
 
 /** A pdfkit stream object's internals that compression uses (PDFReference). */
@@ -260,7 +373,7 @@ interface StreamRef {
  * 0.2 ms to deflate at level 6) for pages about 15% larger (2.7 KB). Leaves pdfkit's own
  * compression in place if its internals are not what this expects.
  */
-function fastDeflate(page: FlushedPage): void {
+function fastDeflate(page: { content: object }): void {
   const content = page.content as unknown as Partial<StreamRef>;
   if (content.compress !== true || !Array.isArray(content.buffer)) return;
   if (typeof content.finalize !== 'function' || typeof content.data !== 'object') return;
@@ -300,8 +413,9 @@ export async function renderPieces(
   // The fonts' metrics load while the first pieces are still being bought, and so does ICU's
   // number formatting (formatDollars' first call, some 70 ms, else paid when the batch's summary
   // is printed).
+  const templates = new PageTemplates(doc);
   setImmediate(() => {
-    doc.font(BOLD).font(REGULAR);
+    templates.fonts();
     formatDollars(0);
   });
   let failed: Error | undefined;
@@ -333,25 +447,26 @@ export async function renderPieces(
     if (out.writableNeedDrain && !failed) await once(out, 'drain');
   };
 
-  const fits = new TextCache();
   let count = 0;
   let pages = 0;
   let slot = medium.slots.length;
+  let page: FlushedPage | undefined;
   try {
     for await (const piece of asAsync(pieces)) {
       if (failed) break;
       const fields = decodePiece(piece, count);
       if (slot >= medium.slots.length) {
-        const previous = pages > 0 ? (doc as unknown as { page: FlushedPage }).page : undefined;
+        const previous = page;
         doc.addPage({ size: [medium.width, medium.height], margin: 0 });
-        if (previous) release(previous);
-        fits.fontsOnPage.clear();
-        fastDeflate((doc as unknown as { page: FlushedPage }).page);
+        if (previous) release(doc, previous);
+        page = (doc as unknown as { page: FlushedPage }).page;
+        templates.addFontsTo(page);
+        fastDeflate(page);
         pages += 1;
         slot = 0;
         await pump(count); // the previous page has just been written
       }
-      drawPiece(doc, medium, slot, piece, fields, opts.returnAddress, calibration, fits);
+      drawPiece(doc, templates, medium, slot, piece, fields, opts.returnAddress, calibration);
       slot += 1;
       count += 1;
     }
@@ -364,6 +479,7 @@ export async function renderPieces(
     throw error;
   }
   const ended = once(doc, 'end');
+  restoreKids(doc, page?.dictionary);
   doc.end();
   // pdfkit ends the file at once, pushing the cross-reference table a line at a time (three lines
   // a page): what is buffered goes out in one write, anything pushed later as it comes.
