@@ -110,10 +110,18 @@ export function darkRuns(matrix: ModuleMatrix): Run[] {
   return runs;
 }
 
-/** Each number 0–255 as its ASCII digits, for writing path operators as bytes. */
-const DIGITS = Array.from({ length: 256 }, (_, i) => Buffer.from(String(i), 'latin1'));
-const RE = Buffer.from(' 1 re\n', 'latin1');
 const SPACE = 0x20;
+const ZERO = 0x30;
+/** " 1 re\n" */
+const RE = [0x20, 0x31, 0x20, 0x72, 0x65, 0x0a];
+
+/** Writes a number 0–999 as ASCII digits at `at`; returns the position after them. */
+function putNumber(out: Buffer, at: number, n: number): number {
+  if (n >= 100) out[at++] = ZERO + Math.floor(n / 100);
+  if (n >= 10) out[at++] = ZERO + (Math.floor(n / 10) % 10);
+  out[at++] = ZERO + (n % 10);
+  return at;
+}
 
 /**
  * `symbolPath` written straight into bytes, between `prefix` and `suffix`: what the PDF renderer
@@ -121,16 +129,12 @@ const SPACE = 0x20;
  */
 export function symbolPathBytes(matrix: ModuleMatrix, prefix = '', suffix = ''): Buffer {
   const { columns, rows, dark } = matrix;
-  // At most one run per two columns, each at most "255 255 255 1 re\n" (17 bytes).
+  if (columns > 999 || rows > 999) throw new Error('datamatrix: a symbol of at most 999 modules');
+  // At most one run per two columns, each at most "999 999 999 1 re\n" (17 bytes).
   const out = Buffer.allocUnsafe(
     prefix.length + suffix.length + rows * Math.ceil(columns / 2) * 17,
   );
   let at = out.write(prefix, 0, 'latin1');
-  const put = (n: number): void => {
-    const d = DIGITS[n] as Buffer;
-    d.copy(out, at);
-    at += d.length;
-  };
   for (let row = 0; row < rows; row++) {
     const base = row * columns;
     let column = 0;
@@ -141,13 +145,12 @@ export function symbolPathBytes(matrix: ModuleMatrix, prefix = '', suffix = ''):
       }
       const start = column;
       while (column < columns && dark[base + column] === 1) column++;
-      put(start);
+      at = putNumber(out, at, start);
       out[at++] = SPACE;
-      put(row);
+      at = putNumber(out, at, row);
       out[at++] = SPACE;
-      put(column - start);
-      RE.copy(out, at);
-      at += RE.length;
+      at = putNumber(out, at, column - start);
+      for (const b of RE) out[at++] = b;
     }
   }
   at += out.write(suffix, at, 'latin1');

@@ -216,18 +216,42 @@ export function base256Codewords(bytes: Uint8Array): Uint8Array {
   return cw;
 }
 
-/** Writes the Reed-Solomon codewords after the data (in place): the remainder of data·x⁶⁸ ÷ g. */
-function addErrorCorrection(cw: Uint8Array): void {
-  const ecc = cw.subarray(DATA_CODEWORDS);
-  for (let i = 0; i < DATA_CODEWORDS; i++) {
-    const feedback = (cw[i] as number) ^ (ecc[0] as number);
-    ecc.copyWithin(0, 1);
-    ecc[ECC_CODEWORDS - 1] = 0;
-    if (feedback === 0) continue;
-    const lf = LOG[feedback] as number;
+/** feedback × g's coefficients for every feedback byte: row f holds the 68 products of f. */
+const GENERATOR_PRODUCTS: Uint8Array = (() => {
+  const table = new Uint8Array(256 * ECC_CODEWORDS);
+  for (let f = 1; f < 256; f++) {
+    const lf = LOG[f] as number;
     for (let j = 0; j < ECC_CODEWORDS; j++) {
-      ecc[j] = (ecc[j] as number) ^ (EXP[lf + (GENERATOR_LOG[j] as number)] as number);
+      table[f * ECC_CODEWORDS + j] = EXP[lf + (GENERATOR_LOG[j] as number)] as number;
     }
+  }
+  return table;
+})();
+
+/**
+ * Writes the Reed-Solomon codewords after the data (in place): the remainder of data·x⁶⁸ ÷ g, by
+ * the shift register, kept as a ring (the register's first cell is `ring[head]`) so a step shifts
+ * nothing, with the products taken from a table.
+ */
+function addErrorCorrection(cw: Uint8Array): void {
+  const ring = new Uint8Array(ECC_CODEWORDS);
+  let head = 0;
+  for (let i = 0; i < DATA_CODEWORDS; i++) {
+    const feedback = (cw[i] as number) ^ (ring[head] as number);
+    ring[head] = 0; // leaves the register; the cell becomes its last, empty
+    head = head + 1 === ECC_CODEWORDS ? 0 : head + 1;
+    if (feedback === 0) continue;
+    const row = feedback * ECC_CODEWORDS;
+    const split = ECC_CODEWORDS - head; // cells head… end hold the register's first `split`
+    for (let j = 0; j < split; j++) {
+      ring[head + j] = (ring[head + j] as number) ^ (GENERATOR_PRODUCTS[row + j] as number);
+    }
+    for (let j = split; j < ECC_CODEWORDS; j++) {
+      ring[j - split] = (ring[j - split] as number) ^ (GENERATOR_PRODUCTS[row + j] as number);
+    }
+  }
+  for (let j = 0; j < ECC_CODEWORDS; j++) {
+    cw[DATA_CODEWORDS + j] = ring[(head + j) % ECC_CODEWORDS] as number;
   }
 }
 

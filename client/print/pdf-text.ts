@@ -74,16 +74,25 @@ export class FastFont {
     return { glyphs, kerns };
   }
 
+  /** The sum of the characters' advances in 1/1000 em, added in pdfkit's order. */
+  advanceWidth(text: string): number {
+    let width = 0;
+    for (let i = 0; i < text.length; i++) {
+      const code = text.charCodeAt(i);
+      width +=
+        this.glyph(code).width +
+        (i + 1 < text.length ? this.kern(code, text.charCodeAt(i + 1)) : 0);
+    }
+    return width;
+  }
+
   /**
    * pdfkit's `doc.widthOfString(text)` at `size`, with its arithmetic (no character spacing, 100%
-   * horizontal scaling), so a fitted size is the one pdfkit finds.
+   * horizontal scaling), so a fitted size is the one pdfkit finds. `advance`: advanceWidth(text),
+   * when known.
    */
-  widthOfString(text: string, size: number): number {
-    const { glyphs, kerns } = this.advances(text);
-    let width = 0;
-    for (let i = 0; i < glyphs.length; i++)
-      width += (glyphs[i] as Glyph).width + (kerns[i] as number);
-    return ((width * (size / 1000) + 0 * (text.length - 1)) * 100) / 100;
+  widthOfString(text: string, size: number, advance = this.advanceWidth(text)): number {
+    return ((advance * (size / 1000) + 0 * (text.length - 1)) * 100) / 100;
   }
 
   /**

@@ -113,8 +113,12 @@ const ascii = (view: Uint8Array, at: number, text: string): void => {
 const readAscii = (bytes: Uint8Array, at: number, length: number): string =>
   String.fromCharCode(...bytes.subarray(at, at + length));
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+  let text = '';
+  for (const b of bytes) text += HEX[b] as string;
+  return text;
 }
 
 function fromHex(text: string): Uint8Array {

@@ -293,6 +293,38 @@ describe('renderPieces()', () => {
     expect(await dmtxHex(last)).toBe(hex(piece.indicium));
   }, 180_000);
 
+  it('compresses the pages of a long batch on a thread, in order, to the same file', async () => {
+    const pages = (pdf: Buffer): string[] =>
+      [...pdf.toString('latin1').matchAll(/stream\n([\s\S]*?)\nendstream/g)]
+        .map((m) => inflateSync(Buffer.from(m[1] ?? '', 'latin1')).toString('latin1'))
+        .filter((c) => c.includes(' Tf'));
+    const list = Array.from({ length: 60 }, (_, i) => (i % 3 ? piece : demo));
+    const files: Record<string, Buffer> = {};
+    const reports: number[] = [];
+    for (const thread of ['1', '0']) {
+      process.env.VPM_PRINT_THREAD = thread;
+      try {
+        const file = join(dir, `thread-${thread}.pdf`);
+        const onProgress = (done: number) => thread === '1' && reports.push(done);
+        expect(await renderToFile(list, { media: 'env10', onProgress }, file)).toEqual({
+          pages: 60,
+          pieces: 60,
+        });
+        files[thread] = await readFile(file);
+        expect((await pdfInfo(file)).pages).toBe(60);
+      } finally {
+        delete process.env.VPM_PRINT_THREAD;
+      }
+    }
+    // The same pages in the same order, whichever thread compressed them.
+    expect(pages(files['1'] as Buffer)).toEqual(pages(files['0'] as Buffer));
+    expect(pages(files['1'] as Buffer).length).toBe(60);
+    expect(reports.at(-1)).toBe(60);
+    expect(reports).toEqual([...reports].sort((a, b) => a - b));
+    const last = await rasterize(join(dir, 'thread-1.pdf'), join(dir, 'thread-last'), { page: 59 });
+    expect(await dmtxHex(last)).toBe(hex(piece.indicium));
+  });
+
   it('writes pages as it goes, waiting for a slow consumer', async () => {
     let written = 0;
     let maxBacklog = 0;
