@@ -48,7 +48,11 @@ async function makeProgram(groups: readonly Group[]): Promise<Command> {
     .exitOverride()
     .showHelpAfterError('(run with --help to see the options)');
   program
-    .option('--server <url>', 'data center URL (or VPM_SERVER; default: the last sign-on)')
+    .option(
+      '--server <url>',
+      'data center URL; repeat for each API node, tried in turn (or VPM_SERVER, comma-separated; default: the last sign-on)',
+      (url: string, before?: string) => (before ? `${before},${url}` : url),
+    )
     .option('--ca <file>', "data center's CA certificate, pinned (or VPM_CA)");
   for (const register of await Promise.all(groups.map((g) => LOAD[g]()))) register(program);
   return program;

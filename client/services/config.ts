@@ -1,7 +1,9 @@
 /**
  * @module services/config
  * Where the client keeps its files and which data center it talks to. The server and CA come from
- * `--server URL --ca FILE`, else `VPM_SERVER` / `VPM_CA`, else what the last sign-on saved.
+ * `--server URL --ca FILE`, else `VPM_SERVER` / `VPM_CA`, else what the last sign-on saved. A
+ * data center with several API nodes is a comma-separated list of their URLs (`--server` given
+ * once per node), kept as one string: the client fails over between them in that order.
  * The config directory is `VPM_HOME`, else the platform's config directory.
  */
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';

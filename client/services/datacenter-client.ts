@@ -4,6 +4,9 @@
  * HTTPS over undici with the data center's CA pinned, a keep-alive pool, timeouts, and retries
  * of network failures. Only requests that are safe to repeat are retried: reads, and writes that
  * carry an idempotency key, so a retry returns the same indicium and never charges twice.
+ * A data center with several API nodes is given as several URLs (comma-separated): on a
+ * connection error or a 503 the client fails over to the next node with the same request body,
+ * so the same idempotency keys, and any node answers it once (docs/nodes.md).
  */
 import { Pool, errors as undiciErrors } from 'undici';
 import { API_ERRORS, isApiErrorCode } from '../../shared/api/errors';
@@ -22,6 +25,7 @@ export class DataCenterError extends Error {
 }
 
 export interface DataCenterClientOptions {
+  /** The data center's URL, or its nodes' URLs separated by commas (failover in that order). */
   serverUrl: string;
   /** PEM of the data center's CA: the only CA this client trusts for it. */
   caPem: string;
@@ -41,33 +45,75 @@ const RETRYABLE = new Set([
   'UND_ERR_CLOSED',
 ]);
 
+/** Failures where the request never reached a node: any request may go to the next one. */
+const NEVER_SENT = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
+/** The URLs of a data center's nodes: one, or several separated by commas. */
+export function serverUrls(serverUrl: string): URL[] {
+  const urls = serverUrl
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+  if (urls.length === 0) throw new DataCenterError('BAD_SERVER_URL', 'data center URL: none given');
+  return urls.map((text) => {
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new DataCenterError('BAD_SERVER_URL', `data center URL ${text}: not a URL`);
+    }
+    if (url.protocol !== 'https:')
+      throw new DataCenterError(
+        'BAD_SERVER_URL',
+        `data center URL ${text}: must start with https://`,
+      );
+    return url;
+  });
+}
+
 function networkCode(error: unknown): string | undefined {
   const e = error as { code?: string; cause?: { code?: string } };
   return e?.code ?? e?.cause?.code;
 }
 
 export class DataCenterClient {
-  /** One origin, so one connection pool (no per-request URL parsing or origin lookup). */
-  private readonly pool: Pool;
-  private readonly base: URL;
+  /** One connection pool per node (no per-request URL parsing or origin lookup). */
+  private readonly pools: Pool[];
+  private readonly bases: URL[];
+  /** The node in use; a failover moves it on, and it stays there while that node answers. */
+  private current = 0;
   token: string | undefined;
 
   constructor(private readonly options: DataCenterClientOptions) {
-    this.base = new URL(options.serverUrl);
-    if (this.base.protocol !== 'https:')
-      throw new DataCenterError(
-        'BAD_SERVER_URL',
-        `data center URL ${options.serverUrl}: must start with https://`,
-      );
+    this.bases = serverUrls(options.serverUrl);
     const timeout = options.timeoutMs ?? 30_000;
-    this.pool = new Pool(this.base.origin, {
-      connect: { ca: options.caPem, rejectUnauthorized: true, timeout },
-      keepAliveTimeout: 30_000,
-      connections: 16,
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-    });
+    this.pools = this.bases.map(
+      (base) =>
+        new Pool(base.origin, {
+          connect: { ca: options.caPem, rejectUnauthorized: true, timeout },
+          keepAliveTimeout: 30_000,
+          connections: 16,
+          headersTimeout: timeout,
+          bodyTimeout: timeout,
+        }),
+    );
     this.token = options.token;
+  }
+
+  private get base(): URL {
+    return this.bases[this.current]!;
+  }
+
+  /** Moves to the next node; true if there is another to try. */
+  private failover(): boolean {
+    if (this.pools.length < 2) return false;
+    this.current = (this.current + 1) % this.pools.length;
+    return true;
   }
 
   private async call<T>(
@@ -76,10 +122,11 @@ export class DataCenterClient {
     body?: unknown,
     retrySafe = method === 'GET',
   ): Promise<{ status: number; data: T; text: string }> {
-    const attempts = retrySafe ? (this.options.retries ?? 4) + 1 : 1;
+    const nodes = this.pools.length;
+    const attempts = retrySafe ? Math.max((this.options.retries ?? 4) + 1, nodes + 1) : nodes;
     for (let attempt = 1; ; attempt++) {
       try {
-        const response = await this.pool.request({
+        const response = await this.pools[this.current]!.request({
           path,
           method,
           headers: {
@@ -96,7 +143,9 @@ export class DataCenterClient {
           const err = (data as Api.ErrorBody | undefined)?.error;
           const code = err?.code ?? 'INTERNAL';
           if (response.statusCode === 503 && retrySafe && attempt < attempts) {
-            await new Promise((r) => setTimeout(r, 200 * attempt));
+            // Another node may serve at once; back off only once every node was tried.
+            if (!this.failover() || attempt >= nodes)
+              await new Promise((r) => setTimeout(r, 200 * attempt));
             continue;
           }
           // Rate-limited (e.g. verifying a long batch): wait as told, if briefly, and go on.
@@ -122,8 +171,10 @@ export class DataCenterClient {
       } catch (error) {
         if (error instanceof DataCenterError) throw error;
         const code = networkCode(error);
-        if (code && RETRYABLE.has(code) && attempt < attempts) {
-          await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
+        const safe = retrySafe || (code !== undefined && NEVER_SENT.has(code));
+        if (code && RETRYABLE.has(code) && safe && attempt < attempts) {
+          if (!this.failover() || attempt >= nodes)
+            await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
           continue;
         }
         if (error instanceof undiciErrors.UndiciError || code) {
@@ -216,6 +267,6 @@ export class DataCenterClient {
     }).then((r) => r.data);
   }
   async close(): Promise<void> {
-    await this.pool.close();
+    await Promise.all(this.pools.map((pool) => pool.close()));
   }
 }

@@ -77,13 +77,20 @@ export function SettingsScreen(props: { onSaved: () => void; onBack?: () => void
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
-    const url = serverUrl.trim();
+    const url = serverUrl
+      .split(',')
+      .map((u) => u.trim())
+      .filter((u) => u !== '')
+      .join(',');
     let urlError: string | null = null;
-    try {
-      if (new URL(url).protocol !== 'https:')
-        urlError = 'The data center URL must start with https://.';
-    } catch {
-      urlError = 'Enter the data center URL, like https://meter.example.com.';
+    // Several API nodes of one data center: their URLs separated by commas, tried in turn.
+    for (const one of url === '' ? [''] : url.split(',')) {
+      try {
+        if (new URL(one).protocol !== 'https:')
+          urlError = 'The data center URL must start with https://.';
+      } catch {
+        urlError = 'Enter the data center URL, like https://meter.example.com.';
+      }
     }
     const x = parseMm(cal.x);
     const y = parseMm(cal.y);
@@ -140,6 +147,7 @@ export function SettingsScreen(props: { onSaved: () => void; onBack?: () => void
           <TextField
             id="settings-server-url"
             label="Data center URL"
+            hint="Several servers of one data center: separate their URLs with commas."
             type="url"
             inputMode="url"
             autoComplete="off"
