@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { MODULE_PT, dataMatrixModules, symbolSvgPath } from './datamatrix';
+import { dataMatrixModules, symbolSvgPath } from './datamatrix';
 import { PrintError } from './errors';
 import { ARIMO_BOLD_WOFF2, ARIMO_REGULAR_WOFF2 } from './html-fonts';
 import { mediumById, type Medium } from './media';
@@ -69,7 +69,7 @@ function pieceSvg(plan: PiecePlan, piece: PrintPiece): string {
       case 'symbol': {
         const matrix = piece.symbol ?? dataMatrixModules(piece.indicium);
         svg +=
-          `<path transform="translate(${num(mark.box.x)} ${num(mark.box.y)}) scale(${MODULE_PT})" ` +
+          `<path transform="translate(${num(mark.box.x)} ${num(mark.box.y)}) scale(${num(mark.box.width / matrix.columns)})" ` +
           `fill="#000" d="${symbolSvgPath(matrix)}"/>`;
         break;
       }
@@ -80,6 +80,9 @@ function pieceSvg(plan: PiecePlan, piece: PrintPiece): string {
           `font-size="${num(mark.size)}">${esc(mark.text)}</text>`;
         break;
       }
+      case 'fill':
+        svg += `<path fill="#000" d="${mark.boxes.map((b) => `M${num(b.x)} ${num(b.y)}h${num(b.width)}v${num(b.height)}h${num(-b.width)}z`).join('')}"/>`;
+        break;
       case 'frame': {
         const b = mark.box;
         svg +=

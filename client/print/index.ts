@@ -13,3 +13,6 @@ export * from './html';
 export * from './printers';
 export * from './bridge-printer';
 export * from './print-pieces';
+export * from './impb';
+export * from './label';
+export * from './zpl';

@@ -11,6 +11,8 @@ import { MAX_CALIBRATION_MM } from '../../shared/domain';
 import { MAIL_CLASSES } from '../../shared/mail-class';
 import { formatZip, normalizeZip } from '../../shared/zip';
 import { PrintError } from './errors';
+import { imbBars } from './impb';
+import { planLabel } from './label';
 import { layoutPiece, type Box } from './layout';
 import { mm, type Medium } from './media';
 import type { Address, Calibration, PrintPiece } from './render';
@@ -30,9 +32,21 @@ export interface TextMark {
   size: number;
   /** Set on the recipient's lines: the only text that differs between pieces of one batch. */
   recipient?: true;
+  /** Set when the line is centred in this span (a printer with other fonts centres it there). */
+  centreIn?: { x: number; width: number };
+}
+/** Filled rectangles (rules, bars); a barcode's bars also say what a printer could draw natively. */
+export interface FillMark {
+  kind: 'fill';
+  boxes: Box[];
+  /** The GS1-128 it draws (bracketed element string), bar width and placement, for ZPL's ^BC. */
+  barcode?: { gs1: string; module: number; x: number; y: number; height: number };
 }
 export type Mark =
-  TextMark | { kind: 'symbol'; box: Box } | { kind: 'frame'; box: Box; lineWidth: number };
+  | TextMark
+  | FillMark
+  | { kind: 'symbol'; box: Box }
+  | { kind: 'frame'; box: Box; lineWidth: number };
 
 export interface PiecePlan {
   /** Where the slot's origin lands on the page: the slot's place plus the calibration offsets. */
@@ -113,9 +127,14 @@ export function planPiece(
   returnAddress: Address | undefined,
   calibration: Calibration,
   measure: TextMeasure,
+  dpi?: number,
 ): PiecePlan {
   const slot = medium.slots[slotIndex];
   if (!slot) throw new Error(`render: medium ${medium.id} has no slot ${slotIndex}`);
+  const origin = { x: slot.x + mm(calibration.xMm), y: slot.y + mm(calibration.yMm) };
+  if (medium.kind !== 'envelope') {
+    return { origin, marks: planLabel(slot, origin, fields, piece, returnAddress, measure, dpi) };
+  }
   const layout = layoutPiece(medium, slot);
   const marks: Mark[] = [{ kind: 'symbol', box: layout.symbol }];
   /** A line shrunk to fit its width; returns the height it takes. */
@@ -138,6 +157,7 @@ export function planPiece(
       if (y + size > box.y + box.height) break;
       y += line(text, box.x, y, box.width, font, size, recipient);
     }
+    return y;
   };
 
   const hr = layout.humanReadable;
@@ -152,7 +172,22 @@ export function planPiece(
 
   const from = piece.returnAddress ?? returnAddress;
   if (from) lines(addressLines(from, 'return address'), layout.returnAddress, REGULAR, 8);
-  lines(addressLines(piece.recipient, 'recipient'), layout.recipient, REGULAR, 11, true);
+  const below = lines(
+    addressLines(piece.recipient, 'recipient'),
+    layout.recipient,
+    REGULAR,
+    11,
+    true,
+  );
+  if (piece.imb !== undefined) {
+    // The Intelligent Mail barcode below the address block's last line (DMM 708.4.4).
+    const { bars } = imbBars(piece.imb, fields.destinationZip);
+    const at = { x: layout.recipient.x, y: below + 4 };
+    marks.push({
+      kind: 'fill',
+      boxes: bars.map((b) => ({ x: at.x + b.x, y: at.y + b.y, width: b.width, height: b.height })),
+    });
+  }
 
   if (fields.demo) {
     const b = layout.sampleBanner;
@@ -161,8 +196,5 @@ export function planPiece(
     const w = Math.min(measure.width(SAMPLE_TEXT, BOLD, size), b.width - 8);
     line(SAMPLE_TEXT, b.x + (b.width - w) / 2, b.y + (b.height - size) / 2, w, BOLD, size);
   }
-  return {
-    origin: { x: slot.x + mm(calibration.xMm), y: slot.y + mm(calibration.yMm) },
-    marks,
-  };
+  return { origin, marks };
 }

@@ -32,6 +32,8 @@ export interface PrintJobRequest {
   medium: Medium;
   title?: string;
   copies?: number;
+  /** The file is in the printer's own language (ZPL): sent as it is (`lp -o raw`). */
+  raw?: boolean;
 }
 
 export interface PrintJob {
@@ -188,14 +190,18 @@ export class CupsPrinterDriver implements PrinterDriver {
       request.title ?? 'Postage',
       '-n',
       String(copies),
-      '-o',
-      `media=${request.medium.cupsMedia}`,
-      // 3 = portrait, 4 = landscape (IPP orientation-requested).
-      '-o',
-      `orientation-requested=${request.medium.orientation === 'landscape' ? 4 : 3}`,
-      // Never let the driver shrink the page: a rescaled indicium is the thermal-label pain.
-      '-o',
-      'print-scaling=none',
+      ...(request.raw
+        ? ['-o', 'raw']
+        : [
+            '-o',
+            `media=${request.medium.cupsMedia}`,
+            // 3 = portrait, 4 = landscape (IPP orientation-requested).
+            '-o',
+            `orientation-requested=${request.medium.orientation === 'landscape' ? 4 : 3}`,
+            // Never let the driver shrink the page: a rescaled indicium is the thermal-label pain.
+            '-o',
+            'print-scaling=none',
+          ]),
       '--',
       request.file,
     ];

@@ -15,6 +15,7 @@ import { formatDollars } from '../../shared/money';
 import { MODULE_PT, dataMatrixModules, symbolPathBytes, type ModuleMatrix } from './datamatrix';
 import { PrintError } from './errors';
 import type { Box } from './layout';
+import { checkDpi } from './label';
 import { mediumById, type Medium, type MediumId } from './media';
 import { PageDeflater } from './page-deflate';
 import { FastFont, type StandardFontLike } from './pdf-text';
@@ -51,6 +52,10 @@ export interface PrintPiece {
   returnAddress?: Address;
   /** The indicium's Data Matrix, when already encoded; else encoded here. */
   symbol?: ModuleMatrix;
+  /** The package tracking number the data center assigned (22 digits): labels print its IMpb. */
+  tracking?: string;
+  /** A letter's 20-digit Intelligent Mail barcode tracking code: envelopes print its IMb. */
+  imb?: string;
 }
 
 /** Per-printer offsets that move everything on the page, in millimetres (+x right, +y down). */
@@ -63,6 +68,8 @@ export interface RenderOptions {
   media: Medium | MediumId;
   calibration?: Calibration;
   returnAddress?: Address;
+  /** A thermal printer's resolution (203 or 300): labels are laid out on its dot grid. */
+  dpi?: number;
   /** PDF document title. */
   title?: string;
   /**
@@ -80,9 +87,9 @@ export interface RenderResult {
 /** Bytes of finished pages collected before they are written to the output. */
 const WRITE_BYTES = 6 * 1024;
 
-/** A number as PDF content writes it: fixed point, at most 3 decimals. */
+/** A number as PDF content writes it: fixed point, at most 6 decimals (dot-grid exact). */
 function pdfNumber(n: number): string {
-  return String(Math.round(n * 1000) / 1000);
+  return String(Math.round(n * 1e6) / 1e6);
 }
 
 /** Cached values kept for a batch: at most this many, then started again (recipients rarely repeat). */
@@ -157,6 +164,10 @@ class PageTemplates {
         case 'frame':
           key += `\0f${mark.lineWidth}\0${mark.box.x}\0${mark.box.y}\0${mark.box.width}\0${mark.box.height}`;
           break;
+        case 'fill':
+          // Rules repeat; a barcode's bars (one tracking number a piece) make a template of their own.
+          for (const b of mark.boxes) key += `\0b${b.x}\0${b.y}\0${b.width}\0${b.height}`;
+          break;
         default:
           throw new Error(`render: unknown mark ${String(mark satisfies never as unknown)}`);
       }
@@ -208,6 +219,10 @@ class PageTemplates {
             doc.lineWidth(mark.lineWidth).rect(b.x, b.y, b.width, b.height).stroke('black');
             break;
           }
+          case 'fill':
+            for (const b of mark.boxes) doc.rect(b.x, b.y, b.width, b.height);
+            doc.fill('black');
+            break;
           default:
             throw new Error(`render: unknown mark ${String(mark satisfies never as unknown)}`);
         }
@@ -222,12 +237,18 @@ class PageTemplates {
 }
 
 function symbolBytes(matrix: ModuleMatrix, box: Box): Buffer {
+  // The module size is the box's (labels for thermal printers use whole printer dots), written
+  // with six decimals so 48 modules land on the dot grid.
+  const m =
+    box.width === matrix.columns * MODULE_PT
+      ? String(MODULE_PT)
+      : pdfNumber(box.width / matrix.columns);
   // One path of the dark runs in module units, scaled to size by the matrix, filled once, so
   // adjacent rows show no seams when rasterized. Written as raw operators in one piece: pdfkit's
   // rect() costs a call, a number format and a buffer per rectangle, 600 times a symbol.
   return symbolPathBytes(
     matrix,
-    `q 0 g ${MODULE_PT} 0 0 ${MODULE_PT} ${pdfNumber(box.x)} ${pdfNumber(box.y)} cm\n`,
+    `q 0 g ${m} 0 0 ${m} ${pdfNumber(box.x)} ${pdfNumber(box.y)} cm\n`,
     'f Q\n',
   );
 }
@@ -272,6 +293,7 @@ function drawPiece(
   fields: IndiciumFields,
   returnAddress: Address | undefined,
   calibration: Calibration,
+  dpi: number | undefined,
 ): void {
   const plan = planPiece(
     medium,
@@ -281,6 +303,7 @@ function drawPiece(
     returnAddress,
     calibration,
     templates.measure,
+    dpi,
   );
   const fonts = templates.fonts();
   const recipient: TextMark[] = [];
@@ -417,6 +440,7 @@ export async function renderPieces(
 ): Promise<RenderResult> {
   const medium = typeof opts.media === 'string' ? mediumById(opts.media) : opts.media;
   const calibration = checkCalibration(opts.calibration);
+  const dpi = checkDpi(opts.dpi);
   const doc = new PDFDocument({
     autoFirstPage: false,
     margin: 0,
@@ -488,7 +512,7 @@ export async function renderPieces(
         await deflater.below(PAGES_IN_FLIGHT);
         await pump(); // the previous page has just been finished
       }
-      drawPiece(doc, templates, medium, slot, piece, fields, opts.returnAddress, calibration);
+      drawPiece(doc, templates, medium, slot, piece, fields, opts.returnAddress, calibration, dpi);
       slot += 1;
       count += 1;
     }
