@@ -8,6 +8,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { app, BrowserWindow, ipcMain, Menu, protocol, session } from 'electron';
+import { startDemoBackend } from '../app/demo-backend';
 import { createClientServices } from '../client/services';
 import { configureLaunch } from '../runtime/launch';
 import { BridgePrinterDriver } from '../client/print/bridge-printer';
@@ -139,7 +140,7 @@ async function start(): Promise<void> {
       : undefined;
   useUtilityProcesses();
   runtime = await create(
-    { dataDir: userData, settings, appVersion: app.getVersion(), log },
+    { dataDir: userData, settings, appVersion: app.getVersion(), log, startDemoBackend },
     printerDriver ? { printerDriver } : {},
   );
   if ((await settings.load()).demoMode) {
@@ -169,8 +170,8 @@ if (cliArgv) {
     .whenReady()
     .then(async () => {
       useUtilityProcesses();
-      const { runCli } = await import('../client/cli/main');
-      app.exit(await runCli(cliArgv));
+      const { runVpm } = await import('../app/cli/index');
+      app.exit(await runVpm(cliArgv));
     })
     .catch((error: unknown) => {
       log('error', `vpm: ${String(error)}`);

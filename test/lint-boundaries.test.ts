@@ -50,3 +50,47 @@ describe('folder boundaries (eslint)', () => {
     ).not.toContain('no-restricted-imports');
   });
 });
+
+describe('folders point one way (eslint-plugin-boundaries)', () => {
+  const violation = async (code: string, filePath: string) => {
+    const [result] = await eslint.lintText(code, { filePath });
+    return (result?.messages ?? []).filter((m) => m.ruleId === 'boundaries/dependencies');
+  };
+  const importing = (path: string) => `import * as m from '${path}';\nexport const n = m;\n`;
+
+  it('refuses the data center, the postal authority, bench/ and app/ in client/', async () => {
+    for (const [file, path] of [
+      ['client/services/x.ts', '../../server-mock/index'],
+      ['client/x.ts', '../server-mock/boxes/index'],
+      ['client/cli/x.ts', '../../postal/index'],
+      ['client/cli/x.ts', '../../bench/faults'],
+      ['client/cli/x.ts', '../../app/demo-backend'],
+    ] as const) {
+      const found = await violation(importing(path), file);
+      expect(found, `${file} importing ${path}`).toHaveLength(1);
+      expect(found[0]?.message).toMatch(/composition root/);
+    }
+  });
+
+  it('refuses a dynamic import too', async () => {
+    const found = await violation(
+      "export const load = () => import('../../server-mock/index');\n",
+      'client/cli/x.ts',
+    );
+    expect(found).toHaveLength(1);
+  });
+
+  it('refuses the client in the data center, and app/ in bench/', async () => {
+    expect(
+      await violation(importing('../../client/services/session'), 'server-mock/function/x.ts'),
+    ).toHaveLength(1);
+    expect(await violation(importing('../app/cli/index'), 'bench/x.ts')).toHaveLength(1);
+  });
+
+  it('allows the composition root, tests and the client’s own imports', async () => {
+    expect(await violation(importing('../server-mock/index'), 'app/x.ts')).toEqual([]);
+    expect(await violation(importing('../client/services/demo'), 'app/x.ts')).toEqual([]);
+    expect(await violation(importing('../../server-mock/index'), 'test/client/x.ts')).toEqual([]);
+    expect(await violation(importing('../../shared/money'), 'client/services/x.ts')).toEqual([]);
+  });
+});

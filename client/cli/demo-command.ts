@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { formatDollars } from '../../shared/money';
-import type { Demo, startDemo as StartDemo } from '../services/demo';
+import type { Demo, StartDemoBackend, startDemo as StartDemo } from '../services/demo';
 
 const out = (line: string) => process.stdout.write(`${line}\n`);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -27,9 +27,9 @@ function electronBinary(): string | undefined {
   }
 }
 
-/** The embedded data center, loaded only by the demo commands. */
-const startDemo: typeof StartDemo = async (options) =>
-  (await import('../services/demo')).startDemo(options);
+/** The demo, loaded only by the demo commands. */
+const startDemo: typeof StartDemo = async (backend, options) =>
+  (await import('../services/demo')).startDemo(backend, options);
 
 async function samplePiece(demo: Demo, file: string): Promise<string> {
   const [{ PostageService }, { verifyIndicium }, { bundleSource, verifyScan }] = await Promise.all([
@@ -82,7 +82,9 @@ async function samplePiece(demo: Demo, file: string): Promise<string> {
   }
 }
 
-export function registerDemoCommands(program: Command): void {
+/** The demo commands, over the embedded data center the composition root hands in. */
+export function registerDemoCommands(program: Command, startBackend: StartDemoBackend): void {
+  const onStep = (step: string) => process.stderr.write(`${step}\n`);
   program
     .command('demo')
     .description(
@@ -90,7 +92,7 @@ export function registerDemoCommands(program: Command): void {
     )
     .option('--out <file>', 'where to write the SAMPLE PDF', 'vpm-demo-sample.pdf')
     .action(async (opts: { out: string }) => {
-      const demo = await startDemo({ onStep: (s) => process.stderr.write(`${s}\n`) });
+      const demo = await startDemo(startBackend, { onStep });
       try {
         await samplePiece(demo, resolve(opts.out));
       } finally {
@@ -124,13 +126,13 @@ export function registerDemoCommands(program: Command): void {
           "Electron's binary is not installed here (ELECTRON_SKIP_BINARY_DOWNLOAD), so the demo runs without the desktop window.\n",
         );
       }
-      const demo = await startDemo({ onStep: (s) => process.stderr.write(`${s}\n`) });
+      const demo = await startDemo(startBackend, { onStep });
       try {
         await samplePiece(demo, resolve(opts.out));
         out('');
-        out(`Offline demo running: data center ${demo.running.url} (CA ${demo.running.caPath}).`);
+        out(`Offline demo running: data center ${demo.backend.url} (CA ${demo.backend.caPath}).`);
         out(
-          `  It reports every indicium to the demo's postal authority at ${demo.postal.url} (CA ${demo.postal.caPath}).`,
+          `  It reports every indicium to the demo's postal authority at ${demo.backend.postal.url} (CA ${demo.backend.postal.caPath}).`,
         );
         out(`Try: VPM_HOME=${demo.home} VPM_KEYCHAIN=none node bin/vpm.mjs balance`);
         out(

@@ -9,25 +9,30 @@ import { CliError, EXIT } from './errors';
 
 export { CliError, EXIT };
 
-type Register = (program: Command) => void;
+/** Adds a group's commands to the program. */
+export type Register = (program: Command) => void;
 
 /** The command groups, in the order help lists them. */
 const GROUPS = ['client', 'demo', 'bench', 'datacenter', 'postal', 'verify'] as const;
 type Group = (typeof GROUPS)[number];
+/** The groups whose code is not the client's: the composition root (app/cli) hands them in. */
+export type HandedInGroup = Exclude<Group, 'client' | 'verify'>;
+/** Each handed-in group's loader (a dynamic import, so that a command loads only its own group). */
+export type CommandGroups = Partial<Record<HandedInGroup, () => Promise<Register>>>;
 
 /**
- * Each group's module, loaded only when its commands can run: the data center and postal commands
- * bring the whole data center (fastify, SQLite, X.509), verify the barcode reader, demo both;
- * loading them all cost `vpm batch` about a second of its start.
+ * The client's own groups, loaded only when their commands can run: verify brings the barcode
+ * reader; the handed-in ones the whole data center (fastify, SQLite, X.509); loading them all
+ * cost `vpm batch` about a second of its start.
  */
-const LOAD: Record<Group, () => Promise<Register>> = {
+const OWN: Record<Exclude<Group, HandedInGroup>, () => Promise<Register>> = {
   client: async () => (await import('./client-commands')).registerClientCommands,
-  demo: async () => (await import('./demo-command')).registerDemoCommands,
-  bench: async () => registerBench,
-  datacenter: async () => (await import('./datacenter-command')).registerDatacenterCommands,
-  postal: async () => (await import('./postal-command')).registerPostalCommands,
   verify: async () => (await import('./verify-command')).registerVerifyCommand,
 };
+
+function loader(group: Group, handedIn: CommandGroups): (() => Promise<Register>) | undefined {
+  return group === 'client' || group === 'verify' ? OWN[group] : handedIn[group];
+}
 
 /** The command named on the command line (after the global options), if any. */
 function commandName(argv: readonly string[]): string | undefined {
@@ -40,7 +45,7 @@ function commandName(argv: readonly string[]): string | undefined {
   return undefined;
 }
 
-async function makeProgram(groups: readonly Group[]): Promise<Command> {
+async function makeProgram(groups: readonly Group[], handedIn: CommandGroups): Promise<Command> {
   const program = new Command('vpm')
     .description(
       'Virtual postage meter: print postage from your PC, with the meter kept at the data center',
@@ -54,7 +59,8 @@ async function makeProgram(groups: readonly Group[]): Promise<Command> {
       (url: string, before?: string) => (before ? `${before},${url}` : url),
     )
     .option('--ca <file>', "data center's CA certificate, pinned (or VPM_CA)");
-  for (const register of await Promise.all(groups.map((g) => LOAD[g]()))) register(program);
+  const loaders = groups.flatMap((g) => loader(g, handedIn) ?? []);
+  for (const register of await Promise.all(loaders.map((load) => load()))) register(program);
   return program;
 }
 
@@ -62,67 +68,19 @@ async function makeProgram(groups: readonly Group[]): Promise<Command> {
  * The `vpm` program. Given the command line, it loads only the group of the command it names
  * (`vpm batch` loads no data center code); for help, an unknown command or no command line, all.
  */
-export async function buildProgram(argv?: readonly string[]): Promise<Command> {
+export async function buildProgram(
+  argv?: readonly string[],
+  handedIn: CommandGroups = {},
+): Promise<Command> {
   const name = argv ? commandName(argv) : undefined;
   if (name !== undefined) {
     const group: Group =
       name === 'start' ? 'demo' : GROUPS.includes(name as Group) ? (name as Group) : 'client';
-    const program = await makeProgram([group]);
+    const program = await makeProgram([group], handedIn);
     if (program.commands.some((c) => c.name() === name || c.aliases().includes(name)))
       return program;
   }
-  return makeProgram(GROUPS);
-}
-
-function registerBench(program: Command): void {
-  program
-    .command('bench')
-    .description(
-      'benchmarks: data center throughput and latency beside raw ECDSA and SQLite rates, client batch, barcodes',
-    )
-    .option('--quick', 'a shorter run (within two minutes)')
-    .option('--json', 'print one JSON object')
-    .option('--client', 'only the client figures: Data Matrix encoding and vpm batch')
-    .option('--cli', 'only the start-up of vpm --help and vpm balance, beside node -e 0')
-    .option('--faults', 'run the crash, tamper, fuzz and abuse campaigns instead')
-    .option('--long', 'with --faults: the deep campaign')
-    .option(
-      '--profile <dir>',
-      'write CPU profiles of the data center, its box processes and each vpm batch to this folder',
-    )
-    .action(
-      async (opts: {
-        quick?: boolean;
-        json?: boolean;
-        client?: boolean;
-        cli?: boolean;
-        faults?: boolean;
-        long?: boolean;
-        profile?: string;
-      }) => {
-        if (opts.faults) {
-          const { runFaultCampaign } = await import('../../bench/faults');
-          const result = await runFaultCampaign({
-            long: opts.long ?? false,
-            log: (line: string) => process.stdout.write(`${line}\n`),
-          });
-          if (result.problems.length > 0)
-            throw new CliError(
-              `fault campaign: ${result.problems.length} problem(s) found`,
-              EXIT.refused,
-            );
-          return;
-        }
-        const { runBenchmark } = await import('../../bench/benchmark');
-        await runBenchmark({
-          quick: opts.quick ?? false,
-          json: opts.json ?? false,
-          clientOnly: opts.client ?? false,
-          cliOnly: opts.cli ?? false,
-          ...(opts.profile ? { profileDir: opts.profile } : {}),
-        });
-      },
-    );
+  return makeProgram(GROUPS, handedIn);
 }
 
 /** Maps an error from the services to a message and an exit code. */
@@ -147,10 +105,14 @@ function explain(error: unknown): { message: string; exitCode: number } {
   }
 }
 
-/** Runs one `vpm` command line (without the program name); resolves with its exit code. */
-export async function runCli(argv: string[]): Promise<number> {
+/**
+ * Runs one `vpm` command line (without the program name); resolves with its exit code. The
+ * groups that are not the client's (demo, bench, data center, postal) are handed in by the
+ * composition root (app/cli).
+ */
+export async function runCli(argv: string[], handedIn: CommandGroups = {}): Promise<number> {
   try {
-    await (await buildProgram(argv)).parseAsync(argv, { from: 'user' });
+    await (await buildProgram(argv, handedIn)).parseAsync(argv, { from: 'user' });
     return EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) {

@@ -12,6 +12,7 @@ import type {
   IpcValue,
   Settings,
 } from '../../shared/ipc';
+import type { StartDemoBackend } from './demo';
 
 /** What a service method may use besides its request. */
 export interface ServiceContext {
@@ -46,6 +47,11 @@ export interface ClientRuntimeOptions {
   /** Reported by app:info. */
   appVersion: string;
   log?: (level: 'info' | 'warn' | 'error', message: string) => void;
+  /**
+   * Starts the embedded demo data center (the composition root, app/, hands it in: client/ has
+   * no data center code). Without it, demo mode is refused with DEMO_UNAVAILABLE.
+   */
+  startDemoBackend?: StartDemoBackend;
 }
 
 /** The services plus their lifecycle. */

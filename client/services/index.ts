@@ -149,7 +149,14 @@ export const createClientServices = async (
   /** Starts the embedded demo data center and switches the services to its demo mailer. */
   const enterDemo = async (): Promise<Demo> => {
     if (!demo) {
-      demo = await startDemo({ onStep: (s) => options.log?.('info', s) });
+      if (!options.startDemoBackend)
+        throw new ServiceError(
+          'DEMO_UNAVAILABLE',
+          "This program has no embedded demo data center; turn demo mode off and enter your data center's address in Settings.",
+        );
+      demo = await startDemo(options.startDemoBackend, {
+        onStep: (s) => options.log?.('info', s),
+      });
       await session.close();
       session = demo.session;
       postage = new PostageService(session, demo.home, extra.printerDriver);
@@ -331,7 +338,7 @@ export const createClientServices = async (
     services,
     async startDemo() {
       const running = await enterDemo();
-      return { serverUrl: running.running.url, username: running.username };
+      return { serverUrl: running.backend.url, username: running.username };
     },
     async close() {
       await session.close();

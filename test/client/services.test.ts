@@ -7,6 +7,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startDemoBackend } from '../../app/demo-backend';
 import { createClientServices } from '../../client/services/index';
 import { DEFAULT_SETTINGS, type Settings } from '../../shared/ipc';
 import { type ClientRuntime, type ServiceContext } from '../../client/services/contract';
@@ -26,6 +27,7 @@ describe('client services', () => {
       dataDir: await mkdtemp(join(tmpdir(), 'vpm-services-')),
       appVersion: 'test',
       settings: { load: async () => saved, save: async (s) => void (saved = s) },
+      startDemoBackend,
     });
     const s = runtime.services;
     expect(await s['app:info']({}, context)).toEqual({ demo: false, version: 'test' });
@@ -61,5 +63,23 @@ describe('client services', () => {
     await s['settings:set']({ ...saved, demoMode: false }, context);
     expect((await s['app:info']({}, context)).demo).toBe(false);
     await expect(s['account:get']({}, context)).rejects.toMatchObject({ code: 'NOT_SIGNED_IN' });
+  });
+
+  it('refuses demo mode, saying what to do, when no embedded data center was handed in', async () => {
+    process.env.VPM_KEYCHAIN = 'none';
+    let saved: Settings = { ...DEFAULT_SETTINGS, demoMode: false };
+    const bare = await createClientServices({
+      dataDir: await mkdtemp(join(tmpdir(), 'vpm-services-')),
+      appVersion: 'test',
+      settings: { load: async () => saved, save: async (s) => void (saved = s) },
+    });
+    try {
+      await expect(
+        bare.services['settings:set']({ ...saved, demoMode: true }, context),
+      ).rejects.toMatchObject({ code: 'DEMO_UNAVAILABLE', message: /turn demo mode off/ });
+      await expect(bare.startDemo()).rejects.toMatchObject({ code: 'DEMO_UNAVAILABLE' });
+    } finally {
+      await bare.close();
+    }
   });
 });

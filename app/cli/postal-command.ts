@@ -1,5 +1,5 @@
 /**
- * @module cli/postal-command
+ * @module app/cli/postal-command
  * `vpm postal init|approve-vendor|start|alerts`: the postal authority (postal/), the outside
  * witness every data center reports its indicia to. Its own directory, keys and database: in
  * production another organisation runs it on another host.
@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type * as Postal from '../../postal/index';
-import { CliError, EXIT } from './errors';
+import { CliError, EXIT } from '../../client/cli/errors';
 
 /** The postal authority's code, loaded only by its commands (`vpm --help` stays quick). */
 const postalCode = (): Promise<typeof Postal> => import('../../postal/index');

@@ -1,5 +1,5 @@
 /**
- * @module cli/datacenter-command
+ * @module app/cli/datacenter-command
  * `vpm datacenter init|start|alerts|reinstate|run|scanner-token`: the data center (server-mock/)
  * from the command line.
  * `init` runs the key ceremony and writes one share per custodian outside the data directory;
@@ -13,7 +13,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type * as DataCenter from '../../server-mock/index';
 import type { InitOptions, PostalLink } from '../../server-mock/index';
-import { CliError, EXIT } from './errors';
+import { CliError, EXIT } from '../../client/cli/errors';
 
 /** The data center's code, loaded only by the commands that run it (`vpm --help` stays quick). */
 const dataCenter = (): Promise<typeof DataCenter> => import('../../server-mock/index');

@@ -1,0 +1,57 @@
+/**
+ * @module app/cli/bench-command
+ * `vpm bench`: the benchmark and fault campaigns (bench/), loaded only when the command runs.
+ */
+import type { Command } from 'commander';
+import { CliError, EXIT } from '../../client/cli/errors';
+
+export function registerBenchCommand(program: Command): void {
+  program
+    .command('bench')
+    .description(
+      'benchmarks: data center throughput and latency beside raw ECDSA and SQLite rates, client batch, barcodes',
+    )
+    .option('--quick', 'a shorter run (within two minutes)')
+    .option('--json', 'print one JSON object')
+    .option('--client', 'only the client figures: Data Matrix encoding and vpm batch')
+    .option('--cli', 'only the start-up of vpm --help and vpm balance, beside node -e 0')
+    .option('--faults', 'run the crash, tamper, fuzz and abuse campaigns instead')
+    .option('--long', 'with --faults: the deep campaign')
+    .option(
+      '--profile <dir>',
+      'write CPU profiles of the data center, its box processes and each vpm batch to this folder',
+    )
+    .action(
+      async (opts: {
+        quick?: boolean;
+        json?: boolean;
+        client?: boolean;
+        cli?: boolean;
+        faults?: boolean;
+        long?: boolean;
+        profile?: string;
+      }) => {
+        if (opts.faults) {
+          const { runFaultCampaign } = await import('../../bench/faults');
+          const result = await runFaultCampaign({
+            long: opts.long ?? false,
+            log: (line: string) => process.stdout.write(`${line}\n`),
+          });
+          if (result.problems.length > 0)
+            throw new CliError(
+              `fault campaign: ${result.problems.length} problem(s) found`,
+              EXIT.refused,
+            );
+          return;
+        }
+        const { runBenchmark } = await import('../../bench/benchmark');
+        await runBenchmark({
+          quick: opts.quick ?? false,
+          json: opts.json ?? false,
+          clientOnly: opts.client ?? false,
+          cliOnly: opts.cli ?? false,
+          ...(opts.profile ? { profileDir: opts.profile } : {}),
+        });
+      },
+    );
+}
