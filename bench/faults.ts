@@ -13,6 +13,10 @@
  *            from elsewhere (no lockout by a stranger); one mailer cannot reach another's meter,
  *            history or refunds; the (r, n − s) copy of a piece is not postage; a scan and a
  *            refund sent together never both use a piece.
+ *   nodes  — a box pool of two meter shards and two API nodes (processes): kill -9 of one node
+ *            under load (clients fail over to the other: nothing charged twice, every indicium
+ *            received is recorded); kill -9 of one meter shard (its meters get a retryable 503
+ *            until the pool restarted it, the other shard's meters go on).
  *   box files — with the data center stopped: a byte of a box's key, snapshot or log file
  *            changed, or a file swapped between boxes, refuses the start naming the box; fewer
  *            shares than the quorum refuse it too (box-file-faults.ts).
@@ -33,7 +37,7 @@ import {
 import { PAYLOAD_LENGTH } from '../shared/indicium/codec';
 import { boxFileAttacks } from './box-file-faults';
 import { malleate } from '../shared/indicium/low-s';
-import type { BoxSet } from '../server-mock/boxes/index';
+import { shardOfSerial, type BoxSet } from '../server-mock/boxes/index';
 import { DataCenterError } from '../client/services/datacenter-client';
 import {
   duplicateAscending,
@@ -55,7 +59,9 @@ import {
   runLoad,
   settle,
   sleep,
+  spawnBoxPool,
   spawnDataCenter,
+  boxPid,
   spec,
   type Mailer,
 } from './harness';
@@ -79,9 +85,20 @@ interface Sizes {
   inFlight: number;
   tampers: number;
   fuzzRuns: number;
+  nodeKills: number;
+  shardKills: number;
 }
 
-const SMALL: Sizes = { dcKills: 1, boxKills: 1, mailers: 2, inFlight: 3, tampers: 6, fuzzRuns: 40 };
+const SMALL: Sizes = {
+  dcKills: 1,
+  boxKills: 1,
+  mailers: 2,
+  inFlight: 3,
+  tampers: 6,
+  fuzzRuns: 40,
+  nodeKills: 1,
+  shardKills: 1,
+};
 const LONG: Sizes = {
   dcKills: 10,
   boxKills: 20,
@@ -89,6 +106,8 @@ const LONG: Sizes = {
   inFlight: 4,
   tampers: 200,
   fuzzRuns: 1500,
+  nodeKills: 5,
+  shardKills: 5,
 };
 
 const randomInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min));
@@ -223,6 +242,97 @@ async function crashBoxes(
     await closeMailers(mailers);
   }
 }
+
+/**
+ * Several API nodes on a box pool of two meter shards, in their own data directory: kill -9 of
+ * one node under load, then of one meter shard, each followed by the crash invariants.
+ */
+async function crashNodes(c: Campaign, s: Sizes, log: (line: string) => void): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'vpm-faults-nodes-'));
+  const socketDir = join(dir, 'pool');
+  const { shares } = await initDataCenter(dir);
+  const caPem = await readCa(dir);
+  const pool = await spawnBoxPool(dir, { shares, socketDir, shards: 2 });
+  const nodes = [
+    await spawnDataCenter(dir, { shares, boxes: socketDir }),
+    await spawnDataCenter(dir, { shares, boxes: socketDir }),
+  ];
+  const urls = () => nodes.map((n) => n.url).join(',');
+  let mailers: Mailer[] = [];
+  try {
+    // Mailers until each shard has meters (a serial's shard is its hash: random here).
+    for (let i = 0; mailers.length < s.mailers || !bothShards(mailers); i++)
+      mailers.push(...(await makeMailers(urls(), caPem, 1, 10_000_000, `nodes${i}`)));
+    for (let round = 1; round <= s.nodeKills; round++) {
+      let stop!: () => void;
+      const load = runLoad(mailers, s.inFlight, new Promise<void>((r) => (stop = r)));
+      const at = randomInt(100, 1500);
+      await sleep(at);
+      const victim = nodes.shift()!;
+      await victim.crash();
+      await sleep(300); // the other node serves meanwhile
+      stop();
+      const outcome = await load;
+      const retried = await settle(outcome, mailers);
+      c.check(
+        'a request retried on the other node after a node crash is answered, never refused',
+        Object.keys(retried.refused).length === 0,
+        JSON.stringify(retried.refused),
+      );
+      await checkAfterCrash(c, dir, outcome.received, mailers);
+      log(
+        `  API node kill ${round}/${s.nodeKills} at ${at} ms: ${outcome.ok} answered, ${retried.replayed} replayed and ${retried.fresh} fresh on retry`,
+      );
+      nodes.push(await spawnDataCenter(dir, { shares, boxes: socketDir }));
+      await closeMailers(mailers);
+      mailers = reconnect(mailers, urls(), caPem);
+    }
+    for (let round = 1; round <= s.shardKills; round++) {
+      const shard = round % 2 === 1 ? 1 : 0;
+      const name = shard === 0 ? 'meter' : `meter-${shard}`;
+      const pid = boxPid(pool.pid, name);
+      c.check('the pool runs each meter shard as its own process', pid !== undefined, name);
+      if (pid === undefined) continue;
+      let stop!: () => void;
+      const load = runLoad(mailers, s.inFlight, new Promise<void>((r) => (stop = r)));
+      await sleep(randomInt(100, 800));
+      process.kill(pid, 'SIGKILL');
+      const killedAt = Date.now();
+      await sleep(400);
+      stop();
+      const outcome = await load;
+      const others = mailers.filter((m) => shardOfSerial(m.serial, 2) !== shard);
+      c.check(
+        'kill -9 of one meter shard: only 503 SERVICE_UNAVAILABLE (try again) while it is down',
+        Object.keys(outcome.errors).every((code) => code === 'SERVICE_UNAVAILABLE'),
+        JSON.stringify(outcome.errors),
+      );
+      c.check(
+        "the other shard's meters are unaffected: they get no error",
+        others.every((m) => (outcome.errorsBy.get(m.username) ?? 0) === 0),
+        JSON.stringify([...outcome.errorsBy]),
+      );
+      const retried = await settle(outcome, mailers);
+      c.check(
+        'a meter of the killed shard dispenses again once the pool restarted it',
+        Object.keys(retried.refused).length === 0,
+        JSON.stringify(retried.refused),
+      );
+      await checkAfterCrash(c, dir, outcome.received, mailers);
+      log(
+        `  meter shard ${name} kill ${round}/${s.shardKills}: ${outcome.ok} answered, ${JSON.stringify(outcome.errors)} while down; served again ${Date.now() - killedAt} ms after the kill at the latest`,
+      );
+    }
+  } finally {
+    await closeMailers(mailers);
+    for (const node of nodes) await node.stop();
+    await pool.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const bothShards = (mailers: Mailer[]): boolean =>
+  new Set(mailers.map((m) => shardOfSerial(m.serial, 2))).size === 2;
 
 /** The record as the data center reads it (demo is 1 or anything else). */
 const asRead = (row: MeterRow) =>
@@ -684,6 +794,8 @@ export async function runFaultCampaign(options: FaultCampaignOptions = {}): Prom
     } finally {
       await running.close();
     }
+    log('nodes: kill -9 of one API node, then of one meter shard, under load');
+    await crashNodes(c, s, log);
     log('box files: edits and swaps of box key, snapshot and log files; too few shares');
     await boxFileAttacks((w, ok, d) => c.check(w, ok, d), log, dir, shares, options.long ?? false);
   } finally {

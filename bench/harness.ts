@@ -66,10 +66,14 @@ async function waitGone(pids: number[], timeoutMs = 15_000): Promise<void> {
  */
 export async function spawnDataCenter(
   dir: string,
-  options: { shares: readonly string[]; execArgv?: string[] },
+  options: {
+    shares: readonly string[];
+    execArgv?: string[];
+    /** A box pool's socket directory: start an API node of that pool (`--boxes`). */
+    boxes?: string;
+  },
 ): Promise<DataCenterProcess> {
-  const child = launchProcess(
-    'cli',
+  return spawnCli(
     [
       'datacenter',
       'start',
@@ -80,9 +84,56 @@ export async function spawnDataCenter(
       '--auth-rate-limit',
       '100000',
       '--shares-stdin',
+      ...(options.boxes ? ['--boxes', options.boxes] : []),
     ],
-    { execArgv: options.execArgv ?? [] },
+    /listening at (https:\/\/\S+)/,
+    options,
   );
+}
+
+/** Starts `vpm datacenter boxes start` (a box pool of `shards` meter shards) and waits for it. */
+export async function spawnBoxPool(
+  dir: string,
+  options: { shares: readonly string[]; socketDir: string; shards: number; execArgv?: string[] },
+): Promise<DataCenterProcess> {
+  return spawnCli(
+    [
+      'datacenter',
+      'boxes',
+      'start',
+      '--data',
+      dir,
+      '--boxes',
+      options.socketDir,
+      '--shards',
+      String(options.shards),
+      '--shares-stdin',
+    ],
+    /Box pool serving at (\S+):/,
+    options,
+  );
+}
+
+/** The pid of one box process of a pool (or a data center): "meter", "meter-1", "steel", … */
+export function boxPid(parentPid: number, name: string): number | undefined {
+  try {
+    const line = execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(parentPid)], {
+      encoding: 'utf8',
+    })
+      .split('\n')
+      .find((l) => /box-main/.test(l) && l.includes(` ${name} `));
+    return line ? Number.parseInt(line.trim(), 10) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function spawnCli(
+  args: string[],
+  ready: RegExp,
+  options: { shares: readonly string[]; execArgv?: string[] },
+): Promise<DataCenterProcess> {
+  const child = launchProcess('cli', args, { execArgv: options.execArgv ?? [] });
   let exitCode: number | null | undefined;
   const exited = new Promise<void>((done) =>
     child.onExit((code) => {
@@ -100,13 +151,13 @@ export async function spawnDataCenter(
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(
-      () => reject(new Error(`data center: no URL after 60 s\n${stderr}`)),
+      () => reject(new Error(`${args.join(' ')}: not ready after 60 s\n${stderr}`)),
       60_000,
     );
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (text: string) => {
       out += text;
-      const match = /listening at (https:\/\/\S+)/.exec(out);
+      const match = ready.exec(out);
       if (match) {
         clearTimeout(timer);
         resolve(match[1] as string);
@@ -114,7 +165,9 @@ export async function spawnDataCenter(
     });
     void exited.then(() => {
       clearTimeout(timer);
-      reject(new Error(`data center: exited with ${String(exitCode)} before listening\n${stderr}`));
+      reject(
+        new Error(`${args.join(' ')}: exited with ${String(exitCode)} before ready\n${stderr}`),
+      );
     });
   });
   const pid = child.pid as number;
@@ -142,7 +195,7 @@ export interface Mailer {
   serial: string;
 }
 
-/** Signs up, signs in and funds `count` mailers. */
+/** Signs up, signs in and funds `count` mailers (`url`: one, or several nodes' comma-separated). */
 export async function makeMailers(
   url: string,
   caPem: string,
@@ -193,6 +246,8 @@ export interface LoadOutcome {
   unanswered: { mailer: Mailer; piece: Api.PieceSpec }[];
   /** Error codes counted. */
   errors: Record<string, number>;
+  /** Errors per mailer (user name). */
+  errorsBy: Map<string, number>;
   ok: number;
 }
 
@@ -206,7 +261,13 @@ export async function runLoad(
   concurrency: number,
   stop: Promise<void>,
 ): Promise<LoadOutcome> {
-  const outcome: LoadOutcome = { received: [], unanswered: [], errors: {}, ok: 0 };
+  const outcome: LoadOutcome = {
+    received: [],
+    unanswered: [],
+    errors: {},
+    errorsBy: new Map(),
+    ok: 0,
+  };
   let stopped = false;
   void stop.then(() => {
     stopped = true;
@@ -221,6 +282,7 @@ export async function runLoad(
       } catch (error) {
         const code = error instanceof DataCenterError ? error.code : 'THROWN';
         outcome.errors[code] = (outcome.errors[code] ?? 0) + 1;
+        outcome.errorsBy.set(mailer.username, (outcome.errorsBy.get(mailer.username) ?? 0) + 1);
         outcome.unanswered.push({ mailer, piece });
         await sleep(50);
       }
