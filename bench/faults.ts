@@ -68,6 +68,8 @@ import {
 
 export interface FaultCampaignOptions {
   long?: boolean;
+  /** Which campaigns: the single data center's ('single'), the nodes' ('nodes'); default both. */
+  parts?: readonly ('single' | 'nodes')[];
   log?: (line: string) => void;
 }
 
@@ -768,11 +770,31 @@ async function abuse(c: Campaign, dir: string, running: RunningDataCenter): Prom
 export async function runFaultCampaign(options: FaultCampaignOptions = {}): Promise<FaultReport> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const s = options.long ? LONG : SMALL;
+  const parts = options.parts ?? ['single', 'nodes'];
   const c = new Campaign(log);
+  if (parts.includes('single')) await singleDataCenter(c, s, log, options.long ?? false);
+  if (parts.includes('nodes')) {
+    log('nodes: kill -9 of one API node, then of one meter shard, under load');
+    await crashNodes(c, s, log);
+  }
+  const checked = [...c.checked].map(([what, n]) => `${what} (${n}×)`);
+  log('Checked:');
+  for (const line of checked) log(`  ✓ ${line}`);
+  log(c.problems.length === 0 ? 'No problems found.' : `${c.problems.length} problem(s) found.`);
+  return { checked, problems: c.problems };
+}
+
+/** The campaigns of one data center (its own boxes), on a fresh data directory. */
+async function singleDataCenter(
+  c: Campaign,
+  s: Sizes,
+  log: (line: string) => void,
+  long: boolean,
+): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'vpm-faults-'));
   try {
     const { shares } = await initDataCenter(dir);
-    log(`Fault campaign (${options.long ? 'long' : 'small'}) in ${dir}`);
+    log(`Fault campaign (${long ? 'long' : 'small'}) in ${dir}`);
     log('crash: kill -9 the data center process under load, restart, check');
     await crashDataCenter(c, dir, shares, s);
     const running = await startDataCenter({
@@ -794,16 +816,9 @@ export async function runFaultCampaign(options: FaultCampaignOptions = {}): Prom
     } finally {
       await running.close();
     }
-    log('nodes: kill -9 of one API node, then of one meter shard, under load');
-    await crashNodes(c, s, log);
     log('box files: edits and swaps of box key, snapshot and log files; too few shares');
-    await boxFileAttacks((w, ok, d) => c.check(w, ok, d), log, dir, shares, options.long ?? false);
+    await boxFileAttacks((w, ok, d) => c.check(w, ok, d), log, dir, shares, long);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  const checked = [...c.checked].map(([what, n]) => `${what} (${n}×)`);
-  log('Checked:');
-  for (const line of checked) log(`  ✓ ${line}`);
-  log(c.problems.length === 0 ? 'No problems found.' : `${c.problems.length} problem(s) found.`);
-  return { checked, problems: c.problems };
 }
