@@ -90,17 +90,50 @@ export interface DispenseResult {
   report?: Signed;
 }
 
-/** What the meter box journals per meter: the last command's outcome, to recover after a crash. */
-export interface JournalEntry {
-  kind: 'dispense' | 'credit' | 'remac';
+/** What a credit is for: a card refill (its id) or the refund of one piece. */
+export type CreditFor = { kind: 'refill'; refillId: string } | { kind: 'refund'; pieceId: string };
+
+/** The reference text a receipt shows for a credit ("refill:<id>", "refund:<piece>"). */
+export function creditReference(credit: CreditFor): string {
+  switch (credit.kind) {
+    case 'refill':
+      return `refill:${credit.refillId}`;
+    case 'refund':
+      return `refund:${credit.pieceId}`;
+    default:
+      return credit satisfies never;
+  }
+}
+
+/**
+ * Reads the reference string that credits carried before CreditFor (journals written by an older
+ * meter box): "refund:<piece>" is a refund, anything else a refill ("refill:" dropped).
+ */
+export function parseCreditReference(reference: string): CreditFor {
+  return reference.startsWith('refund:')
+    ? { kind: 'refund', pieceId: reference.slice('refund:'.length) }
+    : { kind: 'refill', refillId: reference.replace(/^refill:/, '') };
+}
+
+interface JournalBase {
   requestId: string;
   previousDigest: string; // digest of the record the command was given
   record: MeterRecord; // the record it returned
-  indicia: IssuedIndicium[];
-  amountCents?: number; // credit only
-  reference?: string; // credit only
-  report?: Signed; // dispense of a box that reports to the postal authority
 }
+
+/**
+ * What the meter box journals per meter: the last command's outcome, to recover after a crash.
+ * Entries written before the union (a credit's `reference: "refund:<piece>"` string) are read
+ * through journal.ts's parser of the old form.
+ */
+export type JournalEntry =
+  | (JournalBase & {
+      kind: 'dispense';
+      indicia: IssuedIndicium[];
+      report?: Signed; // a box that reports to the postal authority
+    })
+  | (JournalBase & { kind: 'credit'; amountCents: number; credit: CreditFor })
+  | (JournalBase & { kind: 'remac' });
 
 /** What the meter box says about its standing with the postal authority (witness.ts). */
 export interface WitnessStatus {
@@ -143,7 +176,7 @@ export interface MeterBoxApi {
     requestId: string;
     record: MeterRecord;
     amountCents: number;
-    reference: string;
+    credit: CreditFor;
     auth: MailerAuth;
   }): Promise<{ record: MeterRecord }>;
   /**

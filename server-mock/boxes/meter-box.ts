@@ -31,6 +31,7 @@ import { TamperError } from './nvm';
 import { assembleIndicium, decodeIndicium, encodePayload } from '../../shared/indicium/codec';
 import {
   BoxError,
+  type CreditFor,
   type IssuedIndicium,
   type JournalEntry,
   type MailerAuth,
@@ -60,6 +61,7 @@ import {
   recordMacKey,
   unwrapTokenKey,
 } from './record-mac';
+import { journalEntryOf, type JournalBody } from './journal';
 import * as v from './validate';
 import { createWitness } from './witness';
 import { shardIndexOf, shardOfSerial } from './box-types';
@@ -314,7 +316,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
     oldDigest: string,
     next: Omit<MeterRecord, 'mac' | 'macPeriod'>,
     key: Pick<TokenKey, 'spki'>,
-    journal: Omit<JournalEntry, 'record' | 'previousDigest'>,
+    journal: JournalBody,
   ): MeterRecord {
     const period = periodOf(ctx.now());
     const record = macRecordWithKey(macKey(next.serial, period), next, period);
@@ -438,12 +440,12 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
   const credit = command({
     check(args: unknown) {
       const a = v.object(args, 'credit');
-      v.exactKeys(a, 'credit', ['requestId', 'record', 'amountCents', 'reference', 'auth']);
+      v.exactKeys(a, 'credit', ['requestId', 'record', 'amountCents', 'credit', 'auth']);
       return {
         requestId: v.text(a.requestId, 'requestId', 128),
         record: v.meterRecord(a.record),
         amountCents: v.integer(a.amountCents, 'amountCents', 1, 1e12),
-        reference: v.text(a.reference, 'reference', 200),
+        credit: v.creditFor(a.credit),
         auth: mailerAuthShape(a.auth),
       };
     },
@@ -451,13 +453,13 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
       requestId,
       record,
       amountCents,
-      reference,
+      credit,
       auth,
     }: {
       requestId: string;
       record: MeterRecord;
       amountCents: number;
-      reference: string;
+      credit: CreditFor;
       auth: MailerAuth;
     }) {
       checkShard(record.serial);
@@ -479,7 +481,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
           counter: record.counter + 1,
         },
         key,
-        { kind: 'credit', requestId, indicia: [], amountCents, reference },
+        { kind: 'credit', requestId, amountCents, credit },
       );
       return { record: next };
     },
@@ -510,7 +512,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
         entry.digest,
         { ...body, counter: record.counter + 1 },
         { spki: entry.publicKey },
-        { kind: 'remac', requestId: `remac:${record.serial}:${record.counter}`, indicia: [] },
+        { kind: 'remac', requestId: `remac:${record.serial}:${record.counter}` },
       );
       return { record: next };
     },
@@ -559,7 +561,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
     },
     work(serial: string) {
       checkShard(serial);
-      return ctx.nvm.get<MeterEntry>(entryKey(serial))?.journal ?? null;
+      return journalEntryOf(ctx.nvm.get<MeterEntry>(entryKey(serial))?.journal);
     },
   });
 

@@ -7,7 +7,7 @@
  */
 import { isMailClass } from '../../shared/mail-class';
 import { encodePayload } from '../../shared/indicium/codec';
-import { BoxError, type MeterRecord, type PieceRequest } from './api';
+import { BoxError, type CreditFor, type MeterRecord, type PieceRequest } from './api';
 import { fromBase64 } from './crypto-kit';
 
 export const MAX_PIECES_PER_COMMAND = 1000;
@@ -114,6 +114,21 @@ export function meterRecord(value: unknown): MeterRecord {
   text(r.macPeriod, 'record.macPeriod', 7, /^\d{4}-(0[1-9]|1[0-2])$/);
   base64(r.mac, 'record.mac', 44, 32);
   return r as unknown as MeterRecord;
+}
+
+/** What a credit is for: `{ kind: 'refill', refillId }` or `{ kind: 'refund', pieceId }`. */
+export function creditFor(value: unknown): CreditFor {
+  const c = object(value, 'credit');
+  switch (c.kind) {
+    case 'refill':
+      exactKeys(c, 'credit', ['kind', 'refillId']);
+      return { kind: 'refill', refillId: text(c.refillId, 'credit.refillId', 200) };
+    case 'refund':
+      exactKeys(c, 'credit', ['kind', 'pieceId']);
+      return { kind: 'refund', pieceId: text(c.pieceId, 'credit.pieceId', 200) };
+    default:
+      return bad('credit.kind: must be refill or refund');
+  }
 }
 
 const PIECE_FIELDS = [

@@ -22,6 +22,7 @@ import {
   type MailerRow,
   type OutboxReport,
   type PieceRow,
+  type RecoveredCommit,
   type RefillRow,
   type SessionRow,
   type Storage,
@@ -388,7 +389,7 @@ export class SqliteStorage implements Storage {
   }
 
   private applyCredit(db: Database.Database, c: CreditCommit): void {
-    if (c.refill) {
+    if (c.kind === 'refill') {
       const r = c.refill;
       this.stmt(
         'INSERT INTO refills (id, meter_serial, mailer_id, amount_cents, card_last4, card_fingerprint, created_at, receipt, signature) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -403,8 +404,7 @@ export class SqliteStorage implements Storage {
         r.receipt,
         r.signature,
       );
-    }
-    if (c.refund) {
+    } else {
       const r = c.refund;
       // A piece is scanned or refunded, never both: the refund holds the piece's one claim.
       const claim = this.stmt('SELECT kind FROM piece_claims WHERE piece_id = ?').get(r.pieceId) as
@@ -461,18 +461,27 @@ export class SqliteStorage implements Storage {
     });
   }
 
-  async commitRecovered(c: DispenseCommit | CreditCommit): Promise<void> {
+  async commitRecovered(c: RecoveredCommit): Promise<void> {
     await this.write((db) => {
       this.storeRecord(db, c.record, c.expectedCounter);
-      if ('pieces' in c) {
-        const known = this.stmt('SELECT 1 FROM pieces WHERE piece_id = ?');
-        this.insertPieces(
-          db,
-          c.pieces.filter((p) => !known.get(p.pieceId)),
-        );
-        this.insertReport(c.report);
-      } else {
-        this.applyCredit(db, c);
+      switch (c.kind) {
+        case 'dispense': {
+          const known = this.stmt('SELECT 1 FROM pieces WHERE piece_id = ?');
+          this.insertPieces(
+            db,
+            c.pieces.filter((p) => !known.get(p.pieceId)),
+          );
+          this.insertReport(c.report);
+          break;
+        }
+        case 'refill':
+        case 'refund':
+          this.applyCredit(db, c);
+          break;
+        case 'remac':
+          break;
+        default:
+          c satisfies never;
       }
     });
   }

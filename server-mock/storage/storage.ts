@@ -85,6 +85,7 @@ export interface SessionRow {
 
 /** A dispense to commit: the new record and its pieces, in one transaction. */
 export interface DispenseCommit {
+  kind: 'dispense';
   record: MeterRecord;
   expectedCounter: number; // the counter of the record the box was given
   pieces: PieceRow[];
@@ -99,27 +100,42 @@ export interface OutboxReport {
   signature: string;
 }
 
-export interface CreditCommit {
+/** A card refill as the refills table keeps it. */
+export interface RefillInsert {
+  id: string;
+  mailerId: string;
+  amountCents: number;
+  cardLast4: string;
+  cardFingerprint?: string | null;
+  createdAt: string;
+  receipt: string;
+  signature: string;
+}
+
+/** A piece's refund as the refunds table keeps it (the piece becomes refunded). */
+export interface RefundInsert {
+  pieceId: string;
+  amountCents: number;
+  createdAt: string;
+  receipt: string;
+  signature: string;
+}
+
+/** A credit to commit: the new record and what the credit was for, in one transaction. */
+export type CreditCommit = {
   record: MeterRecord;
   expectedCounter: number;
-  refill?: {
-    id: string;
-    mailerId: string;
-    amountCents: number;
-    cardLast4: string;
-    cardFingerprint?: string | null;
-    createdAt: string;
-    receipt: string;
-    signature: string;
-  };
-  refund?: {
-    pieceId: string;
-    amountCents: number;
-    createdAt: string;
-    receipt: string;
-    signature: string;
-  };
+} & ({ kind: 'refill'; refill: RefillInsert } | { kind: 'refund'; refund: RefundInsert });
+
+/** A re-MACed record (nothing else changes). */
+export interface RemacCommit {
+  kind: 'remac';
+  record: MeterRecord;
+  expectedCounter: number;
 }
+
+/** What commitRecovered stores: any meter box command's outcome. */
+export type RecoveredCommit = DispenseCommit | CreditCommit | RemacCommit;
 
 export class StorageConflictError extends Error {
   readonly code = 'STORAGE_CONFLICT';
@@ -153,8 +169,11 @@ export interface Storage {
   /** Stores a dispense atomically; refuses (StorageConflictError) if the stored counter moved. */
   commitDispense(commit: DispenseCommit): Promise<void>;
   commitCredit(commit: CreditCommit): Promise<void>;
-  /** Replaces the stored record with one recovered from the meter box's journal, with its pieces. */
-  commitRecovered(commit: DispenseCommit | CreditCommit): Promise<void>;
+  /**
+   * Stores a record the meter box issued that the database did not get (from its journal, or a
+   * re-MAC), with what it records; pieces already stored are skipped.
+   */
+  commitRecovered(commit: RecoveredCommit): Promise<void>;
 
   getPiece(pieceId: string): Promise<PieceRow | undefined>;
   history(

@@ -58,7 +58,8 @@ async function dispenseOrRecover(
       throw error;
     const journal = await boxes.meter.recover({ serial: stored.serial });
     expect(journal?.previousDigest).toBe(recordDigest(stored));
-    return { record: journal!.record, indicia: journal!.indicia, recovered: true };
+    if (journal?.kind !== 'dispense') throw new Error('the journal holds no dispense');
+    return { record: journal.record, indicia: journal.indicia, recovered: true };
   }
 }
 
@@ -241,7 +242,7 @@ describe('MeterBox key periods', () => {
       requestId: randomUUID(),
       record: first,
       amountCents: 10,
-      reference: 'refill',
+      credit: { kind: 'refill', refillId: 'refill' },
     });
     expect(credited.record.counter).toBe(1);
 

@@ -154,7 +154,7 @@ export async function fundedMeter(
       auth,
       record,
       amountCents: cents,
-      reference: 'refill',
+      credit: { kind: 'refill', refillId: 'refill' },
     })
   ).record;
 }

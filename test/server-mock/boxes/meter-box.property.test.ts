@@ -67,7 +67,7 @@ describe('MeterBox', () => {
                       requestId: randomUUID(),
                       record,
                       amountCents: o.amount,
-                      reference: 'refund',
+                      credit: { kind: 'refund', pieceId: 'p' },
                     })
                   ).record;
                   credited += o.amount;

@@ -96,7 +96,7 @@ describe('MeterBox', () => {
         requestId: rid(),
         record,
         amountCents: 1000,
-        reference: 'refill-1',
+        credit: { kind: 'refill', refillId: 'refill-1' },
       });
       const pieces = [
         piece({ postageCents: 73 }),
@@ -221,7 +221,7 @@ describe('MeterBox', () => {
         previousDigest: recordDigest(r1),
       });
       expect(journal!.record).toEqual(issued.record);
-      expect(journal!.indicia).toEqual(issued.indicia);
+      expect(journal?.kind === 'dispense' && journal.indicia).toEqual(issued.indicia);
       const next = await fx.boxes.meter.dispense({
         auth: await mailerAuth(fx.boxes),
         requestId: rid(),
@@ -241,7 +241,7 @@ describe('MeterBox', () => {
         requestId: rid(),
         record: first,
         amountCents: 100,
-        reference: 'r',
+        credit: { kind: 'refill', refillId: 'r' },
       });
       await expectBoxError(
         fx.boxes.meter.credit({
@@ -249,7 +249,7 @@ describe('MeterBox', () => {
           requestId: rid(),
           record: first,
           amountCents: 100,
-          reference: 'r',
+          credit: { kind: 'refill', refillId: 'r' },
         }),
         'FRESHNESS_MISMATCH',
       );
@@ -284,7 +284,7 @@ describe('MeterBox', () => {
         requestId: rid(),
         record: suspended,
         amountCents: 100,
-        reference: 'r',
+        credit: { kind: 'refill', refillId: 'r' },
       });
       await expectBoxError(
         fx.boxes.meter.dispense({
@@ -484,7 +484,7 @@ describe('MeterBox', () => {
         requestId,
         record,
         amountCents: 750,
-        reference: 'refund-7',
+        credit: { kind: 'refund', pieceId: 'refund-7' },
       });
       expect(after).toMatchObject({
         descendingCents: 1000,
@@ -496,13 +496,12 @@ describe('MeterBox', () => {
         kind: 'credit',
         requestId,
         amountCents: 750,
-        reference: 'refund-7',
+        credit: { kind: 'refund', pieceId: 'refund-7' },
         record: after,
-        indicia: [],
       });
     });
 
-    it('refuses a non-positive or fractional amount, and a missing reference, with BAD_REQUEST', async () => {
+    it('refuses a non-positive or fractional amount, and a missing or malformed credit, with BAD_REQUEST', async () => {
       const record = await fundedMeter(fx.boxes, 0);
       for (const amountCents of [0, -5, 1.25]) {
         await expectBoxError(
@@ -511,7 +510,7 @@ describe('MeterBox', () => {
             requestId: rid(),
             record,
             amountCents,
-            reference: 'x',
+            credit: { kind: 'refill', refillId: 'x' },
           }),
           'BAD_REQUEST',
         );
@@ -522,10 +521,25 @@ describe('MeterBox', () => {
           requestId: rid(),
           record,
           amountCents: 5,
-          reference: '',
+          credit: { kind: 'refill', refillId: '' },
         }),
         'BAD_REQUEST',
       );
+      for (const credit of [
+        { kind: 'gift', refillId: 'x' },
+        { kind: 'refund', refillId: 'x' },
+        'refill:x',
+      ])
+        await expectBoxError(
+          fx.boxes.meter.credit({
+            auth: await mailerAuth(fx.boxes),
+            requestId: rid(),
+            record,
+            amountCents: 5,
+            credit: credit as never,
+          }),
+          'BAD_REQUEST',
+        );
     });
 
     it('refuses an older record after a newer one was issued', async () => {
@@ -535,7 +549,7 @@ describe('MeterBox', () => {
         requestId: rid(),
         record: r1,
         amountCents: 5,
-        reference: 'x',
+        credit: { kind: 'refill', refillId: 'x' },
       });
       await expectBoxError(
         fx.boxes.meter.credit({
@@ -543,7 +557,7 @@ describe('MeterBox', () => {
           requestId: rid(),
           record: r1,
           amountCents: 5,
-          reference: 'x',
+          credit: { kind: 'refill', refillId: 'x' },
         }),
         'FRESHNESS_MISMATCH',
       );

@@ -40,7 +40,7 @@ async function refusedUnchanged(
       requestId: randomUUID(),
       record,
       amountCents: 5,
-      reference: 'refill',
+      credit: { kind: 'refill', refillId: 'refill' },
     }),
     code,
   );
@@ -111,7 +111,7 @@ describe('MeterBox', () => {
           requestId: randomUUID(),
           record,
           amountCents: 100,
-          reference: 'refill',
+          credit: { kind: 'refill', refillId: 'refill' },
         }),
         'GRANT_MISMATCH',
       );
@@ -120,7 +120,7 @@ describe('MeterBox', () => {
         requestId: randomUUID(),
         record,
         amountCents: 100,
-        reference: 'refill',
+        credit: { kind: 'refill', refillId: 'refill' },
       });
       expect(credited.descendingCents).toBe(1100);
       await expectBoxError(dispense(owner, credited), 'METER_SUSPENDED');

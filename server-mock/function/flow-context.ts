@@ -1,0 +1,148 @@
+/**
+ * @module function/flow-context
+ * What the function server's flows (patent part 34) share: the storage (36), the boxes (38–44),
+ * the per-meter serialization, and short-lived copies of rows every request reads (the mailer,
+ * the mailer's meter serial). The meter record itself is never cached: the meter box must see
+ * what is stored.
+ */
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import type * as Api from '../../shared/api/schemas';
+import type { Boxes, MailerAuth, MeterRecord } from '../boxes/api';
+import type { MailerRow, Storage } from '../storage/storage';
+import { ApiError } from './api-error';
+import type { CardProcessor } from './card-processor';
+import { KeyedMutex } from './keyed-mutex';
+import type { SignOnThrottleOptions } from './sign-on-throttle';
+
+export interface DataCenterOptions {
+  /** Every meter created here is a demo meter (offline demo mode). */
+  demo: boolean;
+  sessionTtlSeconds?: number;
+  refundWindowDays?: number;
+  /** How sign-on guessing is slowed (per source, per source and account). */
+  signOn?: SignOnThrottleOptions;
+  log?: (event: string, fields: Record<string, unknown>) => void;
+  /** The link to the postal authority (postal-witness.ts); absent: rollback protection is off. */
+  witness?: { kick(): void; settle(ms: number): Promise<boolean> };
+}
+
+export interface Caller {
+  mailerId: string;
+  tokenHash: string;
+  /** The authentication box's grant and the bearer token: what the meter box checks. */
+  auth: MailerAuth;
+}
+
+export const sha256 = (data: string | Uint8Array): string =>
+  createHash('sha256').update(data).digest('hex');
+
+/** A piece id derived from the mailer and the client's idempotency key: a retry finds its piece. */
+export function pieceIdFor(mailerId: string, idempotencyKey: string): string {
+  const h = createHash('sha256').update(`piece\n${mailerId}\n${idempotencyKey}`).digest();
+  h[6] = ((h[6] as number) & 0x0f) | 0x80; // UUID version 8 (custom)
+  h[8] = ((h[8] as number) & 0x3f) | 0x80; // RFC 4122 variant
+  const x = h.subarray(0, 16).toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+/** Canonical JSON (sorted keys) for what the transaction box signs. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).filter(
+      ([, v]) => v !== undefined,
+    );
+    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * How long the data center trusts its in-memory copy of a session or a mailer row before it reads
+ * the database again. Changes made through the data center itself (sign-out, settings, lockout)
+ * take effect at once; the window only bounds changes made to the database from outside.
+ */
+export const ROW_CACHE_MS = 10_000;
+
+export class FlowContext {
+  /** Requests for one meter run one at a time in this process (storage checks the counter too). */
+  readonly meterLocks = new KeyedMutex();
+  private readonly mailers = new LRUCache<string, MailerRow>({ max: 100_000, ttl: ROW_CACHE_MS });
+  /** mailer id → meter serial: fixed when the account is made. */
+  private readonly serials = new LRUCache<string, string>({ max: 100_000 });
+  readonly refundWindowMs: number;
+
+  constructor(
+    readonly storage: Storage,
+    readonly boxes: Boxes,
+    readonly cards: CardProcessor,
+    readonly options: DataCenterOptions,
+  ) {
+    this.refundWindowMs = (options.refundWindowDays ?? 30) * 86_400_000;
+  }
+
+  log(event: string, fields: Record<string, unknown>): void {
+    this.options.log?.(event, fields);
+  }
+
+  /** A fraud alert: stored, and logged. */
+  async alert(serial: string | null, code: string, reason: string): Promise<void> {
+    await this.storage.addAlert({ meterSerial: serial, code, reason });
+    this.log('fraud-alert', { meter: serial, code, reason });
+  }
+
+  /** The meter record as stored now (never cached: the meter box must see what is stored). */
+  async meterOf(mailerId: string): Promise<MeterRecord> {
+    const serial = this.serials.get(mailerId);
+    const record = serial
+      ? await this.storage.getMeterRecord(serial)
+      : await this.storage.getMeterByMailer(mailerId);
+    if (!record) throw new ApiError('NOT_FOUND', 'account: this mailer has no meter');
+    this.serials.set(mailerId, record.serial);
+    return record;
+  }
+
+  async serialOf(mailerId: string): Promise<string> {
+    return this.serials.get(mailerId) ?? (await this.meterOf(mailerId)).serial;
+  }
+
+  async mailerOf(mailerId: string): Promise<MailerRow> {
+    const cached = this.mailers.get(mailerId);
+    if (cached) return cached;
+    const mailer = await this.storage.getMailer(mailerId);
+    if (!mailer) throw new ApiError('UNAUTHENTICATED', 'account: unknown mailer; sign in again');
+    this.mailers.set(mailerId, mailer);
+    return mailer;
+  }
+
+  /** Drops the cached mailer row after a change made here. */
+  forgetMailer(mailerId: string): void {
+    this.mailers.delete(mailerId);
+  }
+
+  accountOf(mailer: MailerRow, record: MeterRecord, suspended = false): Api.Account {
+    return {
+      username: mailer.username,
+      name: mailer.name,
+      originZip: mailer.originZip,
+      meterSerial: record.serial,
+      certificateSerial: record.certificateSerial,
+      balanceCents: record.descendingCents,
+      ascendingCents: record.ascendingCents,
+      creditedCents: record.creditedCents,
+      lowBalanceCents: mailer.lowBalanceCents,
+      autoRefillCents: mailer.autoRefillCents,
+      demo: record.demo,
+      status: suspended ? 'suspended' : record.status,
+    };
+  }
+
+  /** The account; its status says whether the meter box holds the meter suspended. */
+  async account(caller: Caller): Promise<Api.Account> {
+    const record = await this.meterOf(caller.mailerId);
+    const { suspension } = await this.boxes.meter.suspension({ serial: record.serial });
+    return this.accountOf(await this.mailerOf(caller.mailerId), record, suspension !== null);
+  }
+}
