@@ -119,7 +119,7 @@ export class Credits {
 
   async refill(caller: Caller, req: Api.RefillRequest): Promise<Api.Account> {
     const refillId = pieceIdFor(caller.mailerId, `refill:${req.idempotencyKey}`);
-    return this.ctx.meterLocks.run(await this.ctx.serialOf(caller.mailerId), async () => {
+    return this.ctx.withMeter(await this.ctx.serialOf(caller.mailerId), async () => {
       const fingerprint = await this.ctx.cards.fingerprint(req.cardNumber);
       const done = await this.ctx.storage.getRefill(refillId);
       if (done) {
@@ -191,7 +191,7 @@ export class Credits {
 
   async refund(caller: Caller, req: Api.RefundRequest): Promise<Api.RefundResponse> {
     const record = await this.ctx.meterOf(caller.mailerId);
-    return this.ctx.meterLocks.run(record.serial, async () => {
+    return this.ctx.withMeter(record.serial, async () => {
       const piece = await this.ctx.storage.getPiece(req.pieceId);
       if (!piece || piece.mailerId !== caller.mailerId)
         throw new ApiError('PIECE_NOT_FOUND', `piece ${req.pieceId}: not found in your history`);

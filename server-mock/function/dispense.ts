@@ -44,7 +44,7 @@ export class Dispense {
         );
       keys.add(piece.idempotencyKey);
     }
-    return this.ctx.meterLocks.run(await this.ctx.serialOf(caller.mailerId), async () => {
+    return this.ctx.withMeter(await this.ctx.serialOf(caller.mailerId), async () => {
       for (let attempt = 0; ; attempt++) {
         const record = await this.ctx.meterOf(caller.mailerId);
         const ids = req.pieces.map((p) => pieceIdFor(caller.mailerId, p.idempotencyKey));

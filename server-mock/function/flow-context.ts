@@ -67,8 +67,8 @@ export function canonicalJson(value: unknown): string {
 export const ROW_CACHE_MS = 10_000;
 
 export class FlowContext {
-  /** Requests for one meter run one at a time in this process (storage checks the counter too). */
-  readonly meterLocks = new KeyedMutex();
+  /** Requests for one meter queue here first, so a node holds one database lock per meter. */
+  private readonly meterLocks = new KeyedMutex();
   private readonly mailers = new LRUCache<string, MailerRow>({ max: 100_000, ttl: ROW_CACHE_MS });
   /** mailer id → meter serial: fixed when the account is made. */
   private readonly serials = new LRUCache<string, string>({ max: 100_000 });
@@ -81,6 +81,14 @@ export class FlowContext {
     readonly options: DataCenterOptions,
   ) {
     this.refundWindowMs = (options.refundWindowDays ?? 30) * 86_400_000;
+  }
+
+  /**
+   * Runs one meter's read → meter box → commit alone: in this process (the fast path), and for
+   * every node of the database (the storage's meter lock).
+   */
+  withMeter<T>(serial: string, work: () => Promise<T>): Promise<T> {
+    return this.meterLocks.run(serial, () => this.storage.withMeterLock(serial, work));
   }
 
   log(event: string, fields: Record<string, unknown>): void {

@@ -194,7 +194,7 @@ export class MeterGateway {
    * the postal authority waits for. True if something was stored.
    */
   async settleMeter(serial: string): Promise<boolean> {
-    return this.ctx.meterLocks.run(serial, async () => {
+    return this.ctx.withMeter(serial, async () => {
       const stored = await this.ctx.storage.getMeterRecord(serial);
       if (!stored) return false;
       const journal = await this.ctx.boxes.meter.recover({ serial });

@@ -342,6 +342,11 @@ export class SqliteStorage implements Storage {
     return row && toRecord(row);
   }
 
+  /** One process owns the file (the data directory's run lock): the flows' own mutex suffices. */
+  async withMeterLock<T>(_serial: string, work: () => Promise<T>): Promise<T> {
+    return work();
+  }
+
   private storeRecord(
     db: Database.Database,
     record: MeterRecord,

@@ -2,7 +2,8 @@
  * @module storage/storage
  * The database server (patent part 36) as an async interface: meters (60), mailers (62), meter
  * records (64), transaction records, login records, refills, refunds and fraud alerts. SQLite
- * serves it here; PostgreSQL can serve the same interface at scale.
+ * (sqlite-storage.ts, one process) and PostgreSQL (pg-storage.ts, any number of nodes) serve it;
+ * one contract test suite runs against both.
  */
 import type { MeterRecord } from '../boxes/api';
 
@@ -141,6 +142,15 @@ export class StorageConflictError extends Error {
   readonly code = 'STORAGE_CONFLICT';
 }
 
+/**
+ * The database cannot be reached now (a restart, a lost connection): nothing of the write is
+ * known to be stored, and the request may be sent again (HTTP 503, "try again").
+ */
+export class StorageUnavailableError extends Error {
+  readonly code = 'STORAGE_UNAVAILABLE';
+  override readonly name = 'StorageUnavailableError';
+}
+
 export interface Storage {
   createMailer(mailer: MailerRow): Promise<void>;
   findMailerByUsername(username: string): Promise<MailerRow | undefined>;
@@ -165,6 +175,13 @@ export interface Storage {
   insertMeter(mailerId: string, record: MeterRecord, certificatePem: string): Promise<void>;
   getMeterRecord(serial: string): Promise<MeterRecord | undefined>;
   getMeterByMailer(mailerId: string): Promise<MeterRecord | undefined>;
+
+  /**
+   * Runs `work` while holding the meter's lock for every process that serves this database, so
+   * the read → meter box → commit of one meter never interleaves across nodes. SQLite has one
+   * process (the data directory's run lock); PostgreSQL holds an advisory lock on the serial.
+   */
+  withMeterLock<T>(serial: string, work: () => Promise<T>): Promise<T>;
 
   /** Stores a dispense atomically; refuses (StorageConflictError) if the stored counter moved. */
   commitDispense(commit: DispenseCommit): Promise<void>;
