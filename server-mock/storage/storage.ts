@@ -140,6 +140,8 @@ export type RecoveredCommit = DispenseCommit | CreditCommit | RemacCommit;
 
 export class StorageConflictError extends Error {
   readonly code = 'STORAGE_CONFLICT';
+  // Named, so that an error that crossed a thread (threaded-storage.ts) is revived as this class.
+  override readonly name = 'StorageConflictError';
 }
 
 /**

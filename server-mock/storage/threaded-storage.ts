@@ -8,7 +8,7 @@
  */
 import { launchWorker } from '../../runtime/launch';
 import { SqliteStorage } from './sqlite-storage';
-import { StorageConflictError, type Storage } from './storage';
+import { StorageConflictError, StorageUnavailableError, type Storage } from './storage';
 
 const WRITES = [
   'createMailer',
@@ -42,7 +42,9 @@ function revive(error: NonNullable<Answer['error']>): Error {
   const revived =
     error.name === 'StorageConflictError'
       ? new StorageConflictError(error.message)
-      : new Error(error.message);
+      : error.name === 'StorageUnavailableError'
+        ? new StorageUnavailableError(error.message)
+        : new Error(error.message);
   if (error.code) Object.assign(revived, { code: error.code });
   return revived;
 }

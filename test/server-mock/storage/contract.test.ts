@@ -1,0 +1,632 @@
+/**
+ * The storage contract (server-mock/storage/storage.ts), one suite run against both engines:
+ * SQLite (the threaded writer the data center runs, plus a second connection to the same file)
+ * and PostgreSQL (a real server, two storage instances standing for two API nodes). Every method,
+ * the schema's invariants (one piece per meter and ascending register, one per mailer and
+ * idempotency key, one claim per piece), money past 2^31, and two writers racing on one meter.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { MeterRecord } from '../../../server-mock/boxes/api';
+import { MIGRATIONS } from '../../../server-mock/storage/migrations';
+import { PG_MIGRATIONS } from '../../../server-mock/storage/pg-migrations';
+import { PgStorage } from '../../../server-mock/storage/pg-storage';
+import { SqliteStorage } from '../../../server-mock/storage/sqlite-storage';
+import {
+  StorageConflictError,
+  type MailerRow,
+  type PieceRow,
+  type Storage,
+} from '../../../server-mock/storage/storage';
+import { openThreadedStorage } from '../../../server-mock/storage/threaded-storage';
+import { startPostgres, type PostgresServer } from '../../helpers/postgres';
+
+interface Engine {
+  name: string;
+  /** A fresh database: the storage a node uses, and a second one on the same database. */
+  open(): Promise<{ a: Storage; b: Storage; close(): Promise<void> }>;
+}
+
+let postgres: PostgresServer | undefined;
+const dirs: string[] = [];
+
+const engines: Engine[] = [
+  {
+    name: 'SQLite',
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'vpm-contract-'));
+      dirs.push(dir);
+      const file = join(dir, 'datacenter.db');
+      const a = await openThreadedStorage(file);
+      const b = new SqliteStorage(file);
+      return { a, b, close: async () => void (await Promise.all([a.close(), b.close()])) };
+    },
+  },
+  {
+    name: 'PostgreSQL',
+    async open() {
+      const url = await (postgres as PostgresServer).createDatabase();
+      const [a, b] = await Promise.all([PgStorage.open(url), PgStorage.open(url)]);
+      return { a, b, close: async () => void (await Promise.all([a.close(), b.close()])) };
+    },
+  },
+];
+
+beforeAll(async () => {
+  postgres = await startPostgres({ durable: false });
+}, 120_000);
+afterAll(async () => {
+  await postgres?.stop();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+const BIG = 2 ** 40 + 7; // past 2^31 and 2^32: BIGINT on PostgreSQL, a 64-bit integer on SQLite
+let seq = 0;
+
+function mailer(overrides: Partial<MailerRow> = {}): MailerRow {
+  seq++;
+  return {
+    id: `mailer-${seq}`,
+    username: `user${seq}`,
+    name: `User ${seq}`,
+    originZip: '94107',
+    verifier: 'sealed-verifier',
+    createdAt: '2026-12-01T10:00:00.000Z',
+    failedLogins: 0,
+    lockedUntil: null,
+    lowBalanceCents: 1000,
+    autoRefillCents: null,
+    cardToken: null,
+    demo: false,
+    ...overrides,
+  };
+}
+
+function record(serial: string, accountId: string, fields: Partial<MeterRecord> = {}): MeterRecord {
+  return {
+    serial,
+    accountId,
+    status: 'active',
+    demo: false,
+    ascendingCents: 0,
+    descendingCents: 0,
+    creditedCents: 0,
+    counter: 0,
+    wrappedKey: 'd3JhcHBlZA==',
+    certificateSerial: serial
+      .toLowerCase()
+      .replace(/[^0-9a-f]/g, '0')
+      .padStart(16, '0')
+      .slice(-16),
+    keyVersion: 1,
+    macPeriod: '2026-12',
+    mac: 'bWFj',
+    ...fields,
+  };
+}
+
+function piece(rec: MeterRecord, n: number, fields: Partial<PieceRow> = {}): PieceRow {
+  const indicium = new Uint8Array(Array.from({ length: 40 }, (_, i) => (i * 7 + n) % 256));
+  return {
+    pieceId: `${rec.serial}-p${n}`,
+    meterSerial: rec.serial,
+    mailerId: rec.accountId,
+    idempotencyKey: `key-${n}`,
+    indicium,
+    signature: indicium.slice(20),
+    postageCents: 73,
+    ascendingCents: 73 * n,
+    descendingCents: 10_000 - 73 * n,
+    mailClass: 'first-class',
+    originZip: '94107',
+    destinationZip: '10001',
+    mailingDate: '2026-12-01',
+    createdAt: `2026-12-01T10:00:0${n % 10}.000Z`,
+    status: 'issued',
+    ...fields,
+  };
+}
+
+let meterNo = 0;
+/** A mailer with a meter, its record stored at counter 0. */
+async function meterFor(s: Storage, fields: Partial<MeterRecord> = {}) {
+  const m = mailer();
+  await s.createMailer(m);
+  const serial = `VPM${String(++meterNo).padStart(9, '0')}`;
+  const rec = record(serial, m.id, fields);
+  await s.insertMeter(
+    m.id,
+    rec,
+    `-----BEGIN CERTIFICATE-----\n${serial}\n-----END CERTIFICATE-----\n`,
+  );
+  return { mailer: m, rec };
+}
+
+const next = (rec: MeterRecord, fields: Partial<MeterRecord> = {}): MeterRecord => ({
+  ...rec,
+  counter: rec.counter + 1,
+  mac: `mac-${rec.counter + 1}`,
+  ...fields,
+});
+
+const receipt = { receipt: '{"kind":"x"}', signature: 'sig' };
+
+it('has the same schema versions on both engines', () => {
+  expect(PG_MIGRATIONS.length).toBe(MIGRATIONS.length);
+});
+
+describe.each(engines)('Storage on $name', (engine) => {
+  let db: Awaited<ReturnType<Engine['open']>>;
+  let s: Storage;
+  beforeAll(async () => {
+    db = await engine.open();
+  }, 60_000);
+  afterAll(async () => db?.close());
+  beforeEach(() => {
+    s = db.a;
+  });
+
+  describe('mailers', () => {
+    it('stores, finds and updates a mailer; a taken user name is refused as UNIQUE', async () => {
+      const m = mailer({ autoRefillCents: BIG, lowBalanceCents: BIG });
+      await s.createMailer(m);
+      expect(await s.getMailer(m.id)).toEqual(m);
+      expect(await s.findMailerByUsername(m.username)).toEqual(m);
+      expect(await s.findMailerByUsername('nobody')).toBeUndefined();
+      await expect(s.createMailer({ ...m, id: 'other-id' })).rejects.toThrow(/UNIQUE/);
+      expect(await s.getMailer('other-id')).toBeUndefined();
+
+      await s.setLoginFailures(m.id, 3, '2026-12-01T11:00:00.000Z');
+      await s.updateMailerSettings(m.id, { lowBalanceCents: 500, autoRefillCents: 2500 });
+      await s.setCardToken(m.id, 'tok_1');
+      expect(await db.b.getMailer(m.id)).toMatchObject({
+        failedLogins: 3,
+        lockedUntil: '2026-12-01T11:00:00.000Z',
+        lowBalanceCents: 500,
+        autoRefillCents: 2500,
+        cardToken: 'tok_1',
+      });
+      await s.updateMailerSettings(m.id, {
+        lowBalanceCents: 0,
+        autoRefillCents: null,
+        cardToken: null,
+      });
+      expect(await s.getMailer(m.id)).toMatchObject({ autoRefillCents: null, cardToken: null });
+    });
+  });
+
+  describe('meters and certificates', () => {
+    it('stores a meter with its record and certificate, found by serial and by mailer', async () => {
+      const { mailer: m, rec } = await meterFor(s, { descendingCents: BIG, creditedCents: BIG });
+      expect(await s.getMeterRecord(rec.serial)).toEqual(rec);
+      expect(await db.b.getMeterByMailer(m.id)).toEqual(rec);
+      expect(await s.getMeterRecord('VPM999999999')).toBeUndefined();
+      expect(await s.certificate(rec.certificateSerial)).toContain(rec.serial);
+      expect(await s.certificate('ffffffffffffffff')).toBeUndefined();
+    });
+
+    it('pages certificates in serial order', async () => {
+      const all = await s.certificatesPage(undefined, 1000);
+      const serials = Object.keys(all);
+      expect(serials.length).toBeGreaterThanOrEqual(1);
+      expect([...serials].sort()).toEqual(serials);
+      const first = await s.certificatesPage(undefined, 1);
+      const after = await s.certificatesPage(Object.keys(first)[0], 1000);
+      expect({ ...first, ...after }).toEqual(all);
+    });
+  });
+
+  describe('commitDispense()', () => {
+    it('stores the new record and its pieces, bytes and money intact past 2^31', async () => {
+      const { rec } = await meterFor(s, { descendingCents: BIG });
+      const after = next(rec, { ascendingCents: BIG, descendingCents: 7 });
+      const p = piece(rec, 1, { postageCents: BIG, ascendingCents: BIG, descendingCents: 7 });
+      await s.commitDispense({ kind: 'dispense', record: after, expectedCounter: 0, pieces: [p] });
+      expect(await db.b.getMeterRecord(rec.serial)).toEqual(after);
+      const stored = await db.b.getPiece(p.pieceId);
+      expect(stored).toEqual(p);
+      expect(Buffer.from(stored!.indicium).equals(Buffer.from(p.indicium))).toBe(true);
+    });
+
+    it('refuses a record whose stored counter moved, and stores nothing of it', async () => {
+      const { rec } = await meterFor(s);
+      await expect(
+        s.commitDispense({
+          kind: 'dispense',
+          record: next(rec, { counter: 2 }),
+          expectedCounter: 1,
+          pieces: [piece(rec, 1)],
+        }),
+      ).rejects.toBeInstanceOf(StorageConflictError);
+      expect(await s.getMeterRecord(rec.serial)).toEqual(rec);
+      expect(await s.getPiece(piece(rec, 1).pieceId)).toBeUndefined();
+    });
+
+    it('refuses a second piece at the same ascending register of a meter, whole', async () => {
+      const { rec } = await meterFor(s);
+      await s.commitDispense({
+        kind: 'dispense',
+        record: next(rec),
+        expectedCounter: 0,
+        pieces: [piece(rec, 1)],
+      });
+      const again = piece(rec, 2, { ascendingCents: piece(rec, 1).ascendingCents });
+      await expect(
+        s.commitDispense({
+          kind: 'dispense',
+          record: next(next(rec)),
+          expectedCounter: 1,
+          pieces: [again],
+        }),
+      ).rejects.toThrow(/UNIQUE/);
+      expect((await s.getMeterRecord(rec.serial))?.counter).toBe(1);
+      expect(await s.getPiece(again.pieceId)).toBeUndefined();
+    });
+
+    it('refuses a second piece with the same idempotency key of a mailer', async () => {
+      const { rec } = await meterFor(s);
+      await s.commitDispense({
+        kind: 'dispense',
+        record: next(rec),
+        expectedCounter: 0,
+        pieces: [piece(rec, 1)],
+      });
+      await expect(
+        s.commitDispense({
+          kind: 'dispense',
+          record: next(next(rec)),
+          expectedCounter: 1,
+          pieces: [piece(rec, 2, { idempotencyKey: 'key-1' })],
+        }),
+      ).rejects.toThrow(/UNIQUE/);
+      expect(await s.getPiece(piece(rec, 2).pieceId)).toBeUndefined();
+    });
+
+    it('keeps the signed postal report in the outbox until a receipt covers it', async () => {
+      const { rec } = await meterFor(s);
+      const before = (await s.postalOutbox(1000)).length;
+      const seq = 1_000_000 + meterNo;
+      await s.commitDispense({
+        kind: 'dispense',
+        record: next(rec),
+        expectedCounter: 0,
+        pieces: [piece(rec, 1)],
+        report: { seq, body: '{"seq":1}', signature: 'sig' },
+      });
+      const outbox = await db.b.postalOutbox(1000);
+      expect(outbox).toHaveLength(before + 1);
+      expect(outbox.at(-1)).toEqual({ seq, body: '{"seq":1}', signature: 'sig' });
+      await s.clearPostalOutbox(seq);
+      expect(await s.postalOutbox(1000)).toEqual([]);
+    });
+  });
+
+  describe('history', () => {
+    it('pages a mailer’s pieces newest first, filters without regard to case, and lists all', async () => {
+      const { mailer: m, rec } = await meterFor(s);
+      const pieces = [1, 2, 3].map((n) =>
+        piece(rec, n, { mailClass: n === 2 ? 'Priority' : 'first-class' }),
+      );
+      await s.commitDispense({ kind: 'dispense', record: next(rec), expectedCounter: 0, pieces });
+      const page1 = await s.history(m.id, 1, 2);
+      expect(page1.total).toBe(3);
+      expect(page1.items.map((p) => p.pieceId)).toEqual([pieces[2]!.pieceId, pieces[1]!.pieceId]);
+      expect((await s.history(m.id, 2, 2)).items.map((p) => p.pieceId)).toEqual([
+        pieces[0]!.pieceId,
+      ]);
+      const found = await s.history(m.id, 1, 10, 'PRIOR');
+      expect(found.total).toBe(1);
+      expect(found.items[0]?.pieceId).toBe(pieces[1]!.pieceId);
+      expect((await s.history(m.id, 1, 10, '100%')).total).toBe(0);
+      const all: string[] = [];
+      for await (const p of s.allPieces(m.id)) all.push(p.pieceId);
+      expect(all).toEqual(pieces.map((p) => p.pieceId));
+    });
+  });
+
+  describe('credits', () => {
+    it('stores a refill with its card fingerprint, amount past 2^31 intact', async () => {
+      const { mailer: m, rec } = await meterFor(s);
+      await s.commitCredit({
+        kind: 'refill',
+        record: next(rec, { descendingCents: BIG, creditedCents: BIG }),
+        expectedCounter: 0,
+        refill: {
+          id: `refill-${rec.serial}`,
+          mailerId: m.id,
+          amountCents: BIG,
+          cardLast4: '4242',
+          cardFingerprint: 'fp',
+          createdAt: '2026-12-01T10:00:00.000Z',
+          ...receipt,
+        },
+      });
+      expect(await db.b.getRefill(`refill-${rec.serial}`)).toEqual({
+        id: `refill-${rec.serial}`,
+        amountCents: BIG,
+        cardFingerprint: 'fp',
+      });
+      expect((await s.getMeterRecord(rec.serial))?.descendingCents).toBe(BIG);
+      expect(await s.getRefill('no-such-refill')).toBeUndefined();
+    });
+
+    it('refunds a piece once: the piece is refunded and holds the refund claim', async () => {
+      const { rec } = await meterFor(s);
+      const p = piece(rec, 1);
+      const r1 = next(rec);
+      await s.commitDispense({ kind: 'dispense', record: r1, expectedCounter: 0, pieces: [p] });
+      expect(await s.claimForRefund(p.pieceId, '2026-12-01T11:00:00.000Z')).toBe('claimed');
+      expect(await s.claimForRefund(p.pieceId, '2026-12-01T11:00:01.000Z')).toBe('claimed');
+      const refund = {
+        pieceId: p.pieceId,
+        amountCents: p.postageCents,
+        createdAt: '2026-12-01T11:00:00.000Z',
+        ...receipt,
+      };
+      await s.commitCredit({ kind: 'refund', record: next(r1), expectedCounter: 1, refund });
+      expect((await s.getPiece(p.pieceId))?.status).toBe('refunded');
+      expect(await db.b.claimOf(p.pieceId)).toMatchObject({ kind: 'refund', seen: 0 });
+      await expect(
+        s.commitCredit({ kind: 'refund', record: next(next(r1)), expectedCounter: 2, refund }),
+      ).rejects.toThrow();
+      expect((await s.getMeterRecord(rec.serial))?.counter).toBe(2);
+    });
+
+    it('refuses the refund of a piece the post office scanned', async () => {
+      const { rec } = await meterFor(s);
+      const p = piece(rec, 1);
+      await s.commitDispense({
+        kind: 'dispense',
+        record: next(rec),
+        expectedCounter: 0,
+        pieces: [p],
+      });
+      expect(await s.noteScan(p.pieceId, 'sfo-1', '2026-12-02T08:00:00.000Z')).toBeUndefined();
+      expect(await s.claimForRefund(p.pieceId, '2026-12-02T09:00:00.000Z')).toBe('scanned');
+      await expect(
+        s.commitCredit({
+          kind: 'refund',
+          record: next(next(rec)),
+          expectedCounter: 1,
+          refund: { pieceId: p.pieceId, amountCents: 73, createdAt: 'x', ...receipt },
+        }),
+      ).rejects.toBeInstanceOf(StorageConflictError);
+      expect((await s.getPiece(p.pieceId))?.status).toBe('issued');
+      expect((await s.getMeterRecord(rec.serial))?.counter).toBe(1);
+    });
+  });
+
+  describe('piece claims', () => {
+    it('counts acceptance scans of a piece and leaves a refunded one alone', async () => {
+      const { rec } = await meterFor(s);
+      const [p1, p2] = [piece(rec, 1), piece(rec, 2)];
+      await s.commitDispense({
+        kind: 'dispense',
+        record: next(rec),
+        expectedCounter: 0,
+        pieces: [p1, p2],
+      });
+      expect(await s.claimOf(p1.pieceId)).toBeUndefined();
+      expect(await s.noteScan(p1.pieceId, 'sfo-1', '2026-12-02T08:00:00.000Z')).toBeUndefined();
+      expect(await db.b.noteScan(p1.pieceId, 'sfo-2', '2026-12-02T09:00:00.000Z')).toMatchObject({
+        kind: 'scan',
+        claimedBy: 'sfo-1',
+        seen: 1,
+      });
+      expect(await s.claimOf(p1.pieceId)).toEqual({
+        pieceId: p1.pieceId,
+        kind: 'scan',
+        claimedBy: 'sfo-1',
+        firstAt: '2026-12-02T08:00:00.000Z',
+        lastAt: '2026-12-02T09:00:00.000Z',
+        seen: 2,
+      });
+      // A refund claim given back (the box refused) leaves the piece free for a scan.
+      expect(await s.claimForRefund(p2.pieceId, '2026-12-02T08:00:00.000Z')).toBe('claimed');
+      await s.releaseRefundClaim(p2.pieceId);
+      expect(await s.claimOf(p2.pieceId)).toBeUndefined();
+      await expect(s.noteScan('no-such-piece', 'sfo-1', 'x')).rejects.toBeInstanceOf(
+        StorageConflictError,
+      );
+    });
+
+    it('lets one of a scan and a refund racing on one piece through two connections win', async () => {
+      const { rec } = await meterFor(s);
+      const pieces = [1, 2, 3, 4, 5, 6].map((n) => piece(rec, n));
+      await s.commitDispense({ kind: 'dispense', record: next(rec), expectedCounter: 0, pieces });
+      for (const p of pieces) {
+        const [scan, refund] = await Promise.allSettled([
+          s.noteScan(p.pieceId, 'sfo-1', '2026-12-02T08:00:00.000Z'),
+          db.b.claimForRefund(p.pieceId, '2026-12-02T08:00:00.000Z'),
+        ]);
+        const claim = await s.claimOf(p.pieceId);
+        if (claim?.kind === 'scan') {
+          expect(refund).toEqual({ status: 'fulfilled', value: 'scanned' });
+          expect(scan.status).toBe('fulfilled');
+        } else {
+          expect(claim?.kind).toBe('refund');
+          expect(refund).toEqual({ status: 'fulfilled', value: 'claimed' });
+          // The scan came second: it counts nothing against a refund claim.
+          expect(scan).toMatchObject({ status: 'fulfilled' });
+        }
+      }
+    });
+  });
+
+  describe('commitRecovered()', () => {
+    it('stores a journaled dispense, skipping pieces already stored, and a re-MAC', async () => {
+      const { rec } = await meterFor(s);
+      const [p1, p2] = [piece(rec, 1), piece(rec, 2)];
+      const r1 = next(rec);
+      await s.commitDispense({ kind: 'dispense', record: r1, expectedCounter: 0, pieces: [p1] });
+      const r2 = next(r1);
+      await s.commitRecovered({
+        kind: 'dispense',
+        record: r2,
+        expectedCounter: 1,
+        pieces: [p1, p2],
+      });
+      expect(await s.getPiece(p2.pieceId)).toEqual(p2);
+      const r3 = next(r2, { macPeriod: '2027-01' });
+      await s.commitRecovered({ kind: 'remac', record: r3, expectedCounter: 2 });
+      expect(await db.b.getMeterRecord(rec.serial)).toEqual(r3);
+      await expect(
+        s.commitRecovered({ kind: 'remac', record: next(r3), expectedCounter: 2 }),
+      ).rejects.toBeInstanceOf(StorageConflictError);
+    });
+
+    it('stores a journaled refill', async () => {
+      const { mailer: m, rec } = await meterFor(s);
+      await s.commitRecovered({
+        kind: 'refill',
+        record: next(rec, { descendingCents: 500 }),
+        expectedCounter: 0,
+        refill: {
+          id: `recovered-${rec.serial}`,
+          mailerId: m.id,
+          amountCents: 500,
+          cardLast4: '----',
+          createdAt: 'x',
+          ...receipt,
+        },
+      });
+      expect(await s.getRefill(`recovered-${rec.serial}`)).toMatchObject({ amountCents: 500 });
+    });
+  });
+
+  describe('logins, sessions, alerts, scanners, settings', () => {
+    it('keeps the last login of a mailer', async () => {
+      const m = mailer();
+      await s.createMailer(m);
+      expect(await s.lastLogin(m.id)).toBeUndefined();
+      for (const at of ['2026-12-01T08:00:00.000Z', '2026-12-01T09:00:00.000Z'])
+        await s.insertLogin({
+          mailerId: m.id,
+          at,
+          address: '127.0.0.1',
+          body: '{}',
+          signature: 's',
+        });
+      expect(await db.b.lastLogin(m.id)).toMatchObject({
+        mailerId: m.id,
+        at: '2026-12-01T09:00:00.000Z',
+        address: '127.0.0.1',
+      });
+    });
+
+    it('stores and revokes a session', async () => {
+      const session = {
+        tokenHash: `th-${++seq}`,
+        mailerId: 'm',
+        grant: '{"g":1}',
+        expiresAt: '2026-12-01T18:00:00.000Z',
+        revoked: false,
+      };
+      await s.insertSession(session);
+      expect(await db.b.getSession(session.tokenHash)).toEqual(session);
+      await s.revokeSession(session.tokenHash);
+      expect((await s.getSession(session.tokenHash))?.revoked).toBe(true);
+      expect(await s.getSession('none')).toBeUndefined();
+    });
+
+    it('lists fraud alerts newest first', async () => {
+      const a1 = await s.addAlert({ meterSerial: null, code: 'A1', reason: 'first' });
+      const a2 = await db.b.addAlert({ meterSerial: 'VPM000000001', code: 'A2', reason: 'second' });
+      expect(a2.id).toBeGreaterThan(a1.id);
+      const listed = await s.listAlerts(2);
+      expect(listed.map((a) => a.code)).toEqual(['A2', 'A1']);
+      expect(listed[0]).toEqual(a2);
+    });
+
+    it('finds a scanner by its credential hash; a new token replaces the old', async () => {
+      await s.addScanner('sfo-1', 'hash-1', 'x');
+      expect(await s.scannerByTokenHash('hash-1')).toBe('sfo-1');
+      await s.addScanner('sfo-1', 'hash-2', 'y');
+      expect(await db.b.scannerByTokenHash('hash-1')).toBeUndefined();
+      expect(await db.b.scannerByTokenHash('hash-2')).toBe('sfo-1');
+    });
+
+    it('keeps the administrator token hash', async () => {
+      await s.setAdminTokenHash('h1');
+      await s.setAdminTokenHash('h2');
+      expect(await db.b.adminTokenHash()).toBe('h2');
+    });
+  });
+
+  describe('two writers on one meter', () => {
+    it('never both commit a dispense from the same record (one register, one piece)', async () => {
+      const { rec } = await meterFor(s);
+      let current = rec;
+      for (let round = 1; round <= 12; round++) {
+        // Both "nodes" read counter n and commit a piece at the same ascending register.
+        const attempt = (by: Storage, who: string) =>
+          by.commitDispense({
+            kind: 'dispense',
+            record: next(current, { ascendingCents: 73 * round, mac: `${who}-${round}` }),
+            expectedCounter: current.counter,
+            pieces: [
+              piece(current, round, {
+                pieceId: `${who}-${round}-${rec.serial}`,
+                idempotencyKey: `${who}-${round}`,
+              }),
+            ],
+          });
+        const results = await Promise.allSettled([attempt(db.a, 'a'), attempt(db.b, 'b')]);
+        expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+        const refused = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+        expect(String(refused.reason)).toMatch(
+          /changed during the transaction|UNIQUE|busy|locked/i,
+        );
+        current = (await s.getMeterRecord(rec.serial)) as MeterRecord;
+        expect(current.counter).toBe(round);
+      }
+      const { total } = await s.history(rec.accountId, 1, 100);
+      expect(total).toBe(12);
+    });
+  });
+});
+
+describe('PostgreSQL meter lock', () => {
+  it('runs one meter’s read → commit alone across two storage instances (two nodes)', async () => {
+    const url = await (postgres as PostgresServer).createDatabase();
+    const [a, b] = await Promise.all([PgStorage.open(url), PgStorage.open(url)]);
+    try {
+      const { rec } = await meterFor(a);
+      // Each "node" reads the record, waits (the meter box), and commits counter + 1: without a
+      // lock held across nodes, two would read the same counter and one commit would be refused.
+      const step = async (by: Storage) =>
+        by.withMeterLock(rec.serial, async () => {
+          const current = (await by.getMeterRecord(rec.serial)) as MeterRecord;
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          await by.commitDispense({
+            kind: 'dispense',
+            record: next(current),
+            expectedCounter: current.counter,
+            pieces: [],
+          });
+        });
+      await Promise.all(Array.from({ length: 16 }, (_, i) => step(i % 2 ? a : b)));
+      expect((await a.getMeterRecord(rec.serial))?.counter).toBe(16);
+      // Another meter is not held up by this one's lock.
+      const other = await meterFor(a);
+      let inner = false;
+      await a.withMeterLock(rec.serial, async () => {
+        await b.withMeterLock(other.rec.serial, async () => {
+          inner = true;
+        });
+      });
+      expect(inner).toBe(true);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('migrates once when nodes open a new database together, and records its version', async () => {
+    const url = await (postgres as PostgresServer).createDatabase();
+    const opened = await Promise.all([1, 2, 3].map(() => PgStorage.open(url)));
+    expect(await opened[0]!.schemaVersion()).toBe(PG_MIGRATIONS.length);
+    await Promise.all(opened.map((o) => o.close()));
+  });
+});
