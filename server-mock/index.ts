@@ -24,8 +24,13 @@ import { FakeCardProcessor, type CardProcessor } from './function/card-processor
 import { DataCenter } from './function/data-center';
 import { PostalWitness } from './function/postal-witness';
 import type { SignOnThrottleOptions } from './function/sign-on-throttle';
-import { SqliteStorage } from './storage/sqlite-storage';
-import { openThreadedStorage } from './storage/threaded-storage';
+import {
+  claimDatabase,
+  databaseLocation,
+  openDatabase,
+  type DatabaseRecord,
+} from './storage/database';
+import type { Storage } from './storage/storage';
 import { acquireRunLock } from './run-lock';
 import type { MeterSuspension } from './boxes/api';
 
@@ -36,6 +41,8 @@ export interface DataCenterConfig {
   createdAt: string;
   /** The random id chosen at init; every custodian share carries it. */
   dataCenterId?: string;
+  /** PostgreSQL (`--database` at init); absent: SQLite in the data directory. */
+  database?: DatabaseRecord;
 }
 
 export interface InitResult {
@@ -58,6 +65,8 @@ export interface InitOptions {
   quorum?: number;
   /** Where to write custodian-1.share … custodian-n.share (mode 0600); never inside the data dir. */
   shareOut?: string;
+  /** `--database postgres://…`: keep the records in this (empty) PostgreSQL database. */
+  database?: string;
 }
 
 /** A path with its existing part resolved through symlinks (the rest may not exist yet). */
@@ -100,12 +109,30 @@ export async function initDataCenter(
           `data center: ${join(shareOut, shareFileName(i))} already exists; move the old shares away first`,
         );
   }
+  const database: DatabaseRecord | undefined =
+    options.database === undefined
+      ? undefined
+      : { engine: 'postgres', location: databaseLocation(options.database) };
   await mkdir(dataDir, { recursive: true, mode: 0o700 });
   await chmod(dataDir, 0o700); // mkdir leaves an existing directory's mode as it was
-  const ceremony = await runKeyCeremony(dataDir, {
-    custodians: options.custodians,
-    quorum: options.quorum,
+  // The database is checked (reachable, empty) before any key exists.
+  const storage = await openDatabase({
+    dataDir,
+    recorded: undefined,
+    url: options.database,
+    dataCenterId: undefined,
+    claim: true,
   });
+  let ceremony: Awaited<ReturnType<typeof runKeyCeremony>>;
+  try {
+    ceremony = await runKeyCeremony(dataDir, {
+      custodians: options.custodians,
+      quorum: options.quorum,
+    });
+  } catch (error) {
+    await storage.close();
+    throw error;
+  }
   const shareFiles: string[] = [];
   if (shareOut !== undefined) {
     await mkdir(shareOut, { recursive: true, mode: 0o700 });
@@ -116,14 +143,18 @@ export async function initDataCenter(
     }
   }
   const { caPath } = await createTls(dataDir);
-  const storage = new SqliteStorage(join(dataDir, 'datacenter.db'));
   const adminToken = randomBytes(32).toString('base64url');
-  await storage.setAdminTokenHash(createHash('sha256').update(adminToken).digest('hex'));
-  await storage.close();
+  try {
+    await storage.setAdminTokenHash(createHash('sha256').update(adminToken).digest('hex'));
+    await claimDatabase(storage, ceremony.dataCenterId);
+  } finally {
+    await storage.close();
+  }
   const config: DataCenterConfig = {
     demo: options.demo ?? false,
     createdAt: new Date().toISOString(),
     dataCenterId: ceremony.dataCenterId,
+    ...(database ? { database } : {}),
   };
   await writeFile(configPath(dataDir), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
   return {
@@ -141,7 +172,11 @@ export async function initDataCenter(
  * A credential for a postal acceptance scanner (POST /v1/scans), by name: printed once, stored
  * only as its hash. A new token for a known name replaces the old one.
  */
-export async function createScannerToken(dataDir: string, name: string): Promise<string> {
+export async function createScannerToken(
+  dataDir: string,
+  name: string,
+  options: { database?: string } = {},
+): Promise<string> {
   if (!isInitialised(dataDir))
     throw new Error(
       `data center: ${dataDir} is not initialised; run vpm datacenter init --data ${dataDir}`,
@@ -151,7 +186,7 @@ export async function createScannerToken(dataDir: string, name: string): Promise
       `scanner name "${name}": use 1 to 64 letters, digits, dots, dashes or underscores`,
     );
   const token = randomBytes(32).toString('base64url');
-  const storage = new SqliteStorage(join(dataDir, 'datacenter.db'));
+  const storage = await openStorageOf(dataDir, options.database);
   try {
     await storage.addScanner(
       name,
@@ -162,6 +197,43 @@ export async function createScannerToken(dataDir: string, name: string): Promise
     await storage.close();
   }
   return token;
+}
+
+async function readConfig(dataDir: string): Promise<DataCenterConfig> {
+  return JSON.parse(await readFile(configPath(dataDir), 'utf8')) as DataCenterConfig;
+}
+
+/** The data center's storage, after checking it is the database the data dir was made with. */
+async function openStorageOf(
+  dataDir: string,
+  database: string | undefined,
+  threaded = false,
+): Promise<Storage> {
+  const config = await readConfig(dataDir);
+  return openDatabase({
+    dataDir,
+    recorded: config.database,
+    url: database,
+    dataCenterId: config.dataCenterId,
+    threaded,
+  });
+}
+
+/** `vpm datacenter alerts`: the fraud alerts, oldest first. */
+export async function listAlerts(
+  dataDir: string,
+  options: { database?: string } = {},
+): Promise<Awaited<ReturnType<Storage['listAlerts']>>> {
+  if (!isInitialised(dataDir))
+    throw new Error(
+      `data center: ${dataDir} is not initialised; run vpm datacenter init --data ${dataDir}`,
+    );
+  const storage = await openStorageOf(dataDir, options.database);
+  try {
+    return (await storage.listAlerts(Number.MAX_SAFE_INTEGER)).reverse();
+  } finally {
+    await storage.close();
+  }
 }
 
 export interface RunningDataCenter {
@@ -215,6 +287,8 @@ export interface StartOptions {
    * transaction boxes, so several nodes can serve the same data center (docs/nodes.md).
    */
   boxes?: string;
+  /** `--database postgres://…`: required when init was given one, refused otherwise. */
+  database?: string;
 }
 
 /** Starts the boxes and the HTTPS server. */
@@ -224,7 +298,7 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
     throw new Error(
       `data center: ${dataDir} is not initialised; run vpm datacenter init --data ${dataDir}`,
     );
-  const config = JSON.parse(await readFile(configPath(dataDir), 'utf8')) as DataCenterConfig;
+  const config = await readConfig(dataDir);
   await chmod(dataDir, 0o700);
   if (options.boxes && options.postal)
     throw new Error(
@@ -233,7 +307,14 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
   // A node of a pool runs no stateful box: several nodes share the directory (the pool holds the lock).
   const unlock = options.boxes ? () => undefined : acquireRunLock(dataDir, 'data center start');
   let boxes: BoxSet;
-  let storage: Awaited<ReturnType<typeof openThreadedStorage>>;
+  let storage: Storage;
+  try {
+    // The database first: a wrong --database is refused before any box is unlocked.
+    storage = await openStorageOf(dataDir, options.database, true);
+  } catch (error) {
+    unlock();
+    throw error;
+  }
   try {
     boxes = await startBoxes(dataDir, {
       supervise: true,
@@ -241,8 +322,8 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
       entry: options.boxEntry,
       ...(options.boxes ? { pool: options.boxes } : {}),
     });
-    storage = await openThreadedStorage(join(dataDir, 'datacenter.db'));
   } catch (error) {
+    await storage.close();
     unlock();
     throw error;
   }
@@ -378,7 +459,7 @@ export async function reinstateMeter(
   serial: string,
   reason: string,
   shares: readonly ShareInput[],
-  options: { boxEntry?: string } = {},
+  options: { boxEntry?: string; database?: string } = {},
 ): Promise<MeterSuspension | null> {
   if (!isInitialised(dataDir))
     throw new Error(
@@ -386,8 +467,13 @@ export async function reinstateMeter(
     );
   const unlock = acquireRunLock(dataDir, 'reinstate');
   try {
-    const boxes = await startBoxes(dataDir, { shares, entry: options.boxEntry });
-    const storage = new SqliteStorage(join(dataDir, 'datacenter.db'));
+    const storage = await openStorageOf(dataDir, options.database);
+    const boxes = await startBoxes(dataDir, { shares, entry: options.boxEntry }).catch(
+      async (error: unknown) => {
+        await storage.close();
+        throw error;
+      },
+    );
     try {
       const dc = new DataCenter(storage, boxes, new FakeCardProcessor(), { demo: false });
       return await dc.reinstate(serial, reason);

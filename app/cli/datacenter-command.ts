@@ -87,7 +87,12 @@ interface StartFlags {
   postalCa?: string;
   postalWindowPieces?: string;
   postalWindowSeconds?: string;
+  database?: string;
 }
+
+const DATABASE_FLAG = '--database <url>';
+const DATABASE_HELP =
+  'keep the records in PostgreSQL: postgres://USER@HOST:PORT/DATABASE (password in PGPASSWORD or ~/.pgpass); the same at init and every start (default: SQLite in the data directory)';
 
 /** The postal authority link from the flags; both or neither of --postal and --postal-ca. */
 function postalLink(flags: StartFlags): PostalLink | undefined {
@@ -147,6 +152,7 @@ async function start(dataDir: string, flags: StartFlags, shares: ShareInput[]): 
     authRateLimit: Number(flags.authRateLimit),
     shares,
     ...(flags.boxes ? { boxes: resolve(flags.boxes) } : {}),
+    ...(flags.database !== undefined ? { database: flags.database } : {}),
     ...(postal ? { postal } : {}),
     log: (event, fields) =>
       process.stderr.write(`${new Date().toISOString()} ${event} ${JSON.stringify(fields)}\n`),
@@ -214,29 +220,15 @@ async function startPool(
 const devSharesFile = (dataDir: string): string =>
   join(dirname(dataDir), `${basename(dataDir)}.dev-shares`);
 
-async function alerts(dataDir: string): Promise<void> {
-  const file = join(dataDir, 'datacenter.db');
+async function alerts(dataDir: string, database: string | undefined): Promise<void> {
   if (!(await dataCenter()).isInitialised(dataDir))
     throw new CliError(
       `no data center in ${dataDir}; run vpm datacenter init --data ${dataDir}`,
       EXIT.usage,
     );
-  const { default: Database } = await import('better-sqlite3');
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    const rows = db
-      .prepare('SELECT created_at, meter_serial, code, reason FROM fraud_alerts ORDER BY id')
-      .all() as {
-      created_at: string;
-      meter_serial: string | null;
-      code: string;
-      reason: string;
-    }[];
-    if (rows.length === 0) out('No fraud alerts.');
-    for (const r of rows) out(`${r.created_at}  ${r.meter_serial ?? '-'}  ${r.code}: ${r.reason}`);
-  } finally {
-    db.close();
-  }
+  const rows = await (await dataCenter()).listAlerts(dataDir, { database });
+  if (rows.length === 0) out('No fraud alerts.');
+  for (const r of rows) out(`${r.createdAt}  ${r.meterSerial ?? '-'}  ${r.code}: ${r.reason}`);
 }
 
 async function reinstate(
@@ -244,6 +236,7 @@ async function reinstate(
   serial: string,
   reason: string,
   shares: ShareInput[],
+  database?: string,
 ): Promise<void> {
   if (!/^[A-Z0-9]{12}$/.test(serial))
     throw new CliError(
@@ -259,7 +252,11 @@ async function reinstate(
     );
   let lifted;
   try {
-    lifted = await (await dataCenter()).reinstateMeter(dataDir, serial, reason.trim(), shares);
+    lifted = await (
+      await dataCenter()
+    ).reinstateMeter(dataDir, serial, reason.trim(), shares, {
+      ...(database !== undefined ? { database } : {}),
+    });
   } catch (error) {
     throw new CliError(
       `reinstate: ${error instanceof Error ? error.message : String(error)}`,
@@ -299,6 +296,7 @@ export function registerDatacenterCommands(program: Command): void {
     .option('--custodians <n>', 'number of custodians, one share each', whole('--custodians'), 3)
     .option('--quorum <k>', 'shares needed to start the data center', whole('--quorum'), 2)
     .option('--demo', 'every meter is a demo meter (SAMPLE indicia)')
+    .option(DATABASE_FLAG, DATABASE_HELP)
     .action(
       async (opts: {
         data: string;
@@ -306,12 +304,14 @@ export function registerDatacenterCommands(program: Command): void {
         custodians: number;
         quorum: number;
         demo?: boolean;
+        database?: string;
       }) => {
         await init(resolve(opts.data), {
           demo: opts.demo ?? false,
           custodians: opts.custodians,
           quorum: opts.quorum,
           shareOut: resolve(opts.shareOut),
+          ...(opts.database !== undefined ? { database: opts.database } : {}),
         });
       },
     );
@@ -325,6 +325,7 @@ export function registerDatacenterCommands(program: Command): void {
         'the postal authority to report every indicium to (rollback protection)',
       )
       .option('--postal-ca <file>', "the postal authority's CA certificate (its PDIR/tls/ca.pem)")
+      .option(DATABASE_FLAG, DATABASE_HELP)
       .addOption(
         new Option(
           '--postal-window-pieces <n>',
@@ -401,19 +402,27 @@ export function registerDatacenterCommands(program: Command): void {
       .command('scanner-token')
       .argument('<name>', 'the acceptance scanner, e.g. a post office')
       .description('a credential for a postal acceptance scanner (POST /v1/scans), shown once'),
-  ).action(async (name: string, opts: { data: string }) => {
-    const dir = resolve(opts.data);
-    if (!(await dataCenter()).isInitialised(dir))
-      throw new CliError(
-        `no data center in ${dir}; run vpm datacenter init --data ${dir}`,
-        EXIT.usage,
-      );
-    const token = await (await dataCenter()).createScannerToken(dir, name);
-    out(`Scanner credential for "${name}" (shown once, keep it safe): ${token}`);
-  });
-  dataOption(dc.command('alerts').description('list fraud alerts: time, meter, reason')).action(
-    (opts: { data: string }) => alerts(resolve(opts.data)),
-  );
+  )
+    .option(DATABASE_FLAG, DATABASE_HELP)
+    .action(async (name: string, opts: { data: string; database?: string }) => {
+      const dir = resolve(opts.data);
+      if (!(await dataCenter()).isInitialised(dir))
+        throw new CliError(
+          `no data center in ${dir}; run vpm datacenter init --data ${dir}`,
+          EXIT.usage,
+        );
+      const token = await (
+        await dataCenter()
+      ).createScannerToken(dir, name, {
+        database: opts.database,
+      });
+      out(`Scanner credential for "${name}" (shown once, keep it safe): ${token}`);
+    });
+  dataOption(dc.command('alerts').description('list fraud alerts: time, meter, reason'))
+    .option(DATABASE_FLAG, DATABASE_HELP)
+    .action((opts: { data: string; database?: string }) =>
+      alerts(resolve(opts.data), opts.database),
+    );
   const withShares = (c: Command) =>
     c
       .option(
@@ -433,18 +442,27 @@ export function registerDatacenterCommands(program: Command): void {
         .argument('<serial>', 'meter serial, e.g. VPM000000001')
         .requiredOption('--reason <text>', 'why the meter may dispense again (recorded)'),
     ),
-  ).action(
-    async (
-      serial: string,
-      opts: { data: string; reason: string; share: string[]; sharesStdin?: boolean },
-    ) =>
-      reinstate(
-        resolve(opts.data),
-        serial,
-        opts.reason,
-        await readShares(opts.share, opts.sharesStdin ?? false),
-      ),
-  );
+  )
+    .option(DATABASE_FLAG, DATABASE_HELP)
+    .action(
+      async (
+        serial: string,
+        opts: {
+          data: string;
+          reason: string;
+          share: string[];
+          sharesStdin?: boolean;
+          database?: string;
+        },
+      ) =>
+        reinstate(
+          resolve(opts.data),
+          serial,
+          opts.reason,
+          await readShares(opts.share, opts.sharesStdin ?? false),
+          opts.database,
+        ),
+    );
   withListen(
     dataOption(
       dc

@@ -145,6 +145,16 @@ export async function buildServer(
 
   app.setErrorHandler((error, request, reply) => {
     if (error instanceof ApiError) return send(reply, error);
+    if ((error as { code?: unknown }).code === 'STORAGE_UNAVAILABLE') {
+      options.log?.('database-unavailable', { error: (error as Error).message });
+      return send(
+        reply,
+        new ApiError(
+          'SERVICE_UNAVAILABLE',
+          'database: not reachable for a moment; try the same request again',
+        ),
+      );
+    }
     const e = error as {
       code?: string;
       statusCode?: number;

@@ -136,7 +136,13 @@ describe('box channel', () => {
       try {
         const requestId = randomUUID();
         const outcome = await via
-          .call('credit', { requestId, auth, record, amountCents: 700, reference: 'refill' })
+          .call('credit', {
+            requestId,
+            auth,
+            record,
+            amountCents: 700,
+            credit: { kind: 'refill', refillId: 'refill' },
+          })
           .then(
             () => 'answered',
             (e: unknown) => e,

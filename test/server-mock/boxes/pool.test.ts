@@ -67,7 +67,7 @@ describe('box pool', () => {
         auth,
         record,
         amountCents: 1000,
-        reference: 'refill',
+        credit: { kind: 'refill', refillId: 'refill' },
       });
       meters[shard]!.push(funded.record);
     }
@@ -135,7 +135,7 @@ describe('box pool', () => {
             auth,
             record,
             amountCents: 500,
-            reference: 'refill',
+            credit: { kind: 'refill', refillId: 'refill' },
           })
         ).record,
       );
