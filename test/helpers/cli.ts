@@ -42,14 +42,22 @@ export interface DataCenterProcess {
   dir: string;
   url: string;
   caPath: string;
+  /** Where the custodian shares were written (custodian-N.share). */
+  shareDir: string;
   child: ChildProcess;
   stop(): Promise<void>;
 }
 
 /** Inits a data center in a fresh dir and starts it as its own process on a free port. */
 export async function startDataCenterProcess(
-  options: { demo?: boolean; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    demo?: boolean;
+    env?: NodeJS.ProcessEnv;
+    /** `--database URL` at init and start (PostgreSQL); absent: SQLite in the data dir. */
+    database?: string;
+  } = {},
 ): Promise<DataCenterProcess> {
+  const database = options.database === undefined ? [] : ['--database', options.database];
   const dir = await mkdtemp(join(tmpdir(), 'vpm-dcp-'));
   const shareDir = `${dir}-shares`;
   const init = await vpm([
@@ -60,6 +68,7 @@ export async function startDataCenterProcess(
     '--share-out',
     shareDir,
     ...(options.demo ? ['--demo'] : []),
+    ...database,
   ]);
   if (init.code !== 0) throw new Error(`datacenter init failed: ${init.stderr}`);
   const child = spawn(
@@ -76,6 +85,7 @@ export async function startDataCenterProcess(
       join(shareDir, 'custodian-1.share'),
       '--share',
       join(shareDir, 'custodian-2.share'),
+      ...database,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
   );
@@ -92,6 +102,7 @@ export async function startDataCenterProcess(
     dir,
     url,
     caPath: join(dir, 'tls', 'ca.pem'),
+    shareDir,
     child,
     stop: async () => {
       await new Promise<void>((done) => {
