@@ -46,7 +46,7 @@ export function batchCsv(pieces: number): string {
   const rows = Array.from(
     { length: pieces },
     (_, i) =>
-      `Person ${i},${i + 1} Main St,Springfield,IL,627${String(i % 100).padStart(2, '0')},0.78,first-class`,
+      `Person ${i},${i + 1} Main St,Springfield,IL,627${String((i % 8) + 1).padStart(2, '0')},0.78,first-class`,
   );
   return ['name,street,city,state,zip,postage,class', ...rows].join('\n') + '\n';
 }

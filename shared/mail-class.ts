@@ -10,6 +10,7 @@ export const MAIL_CLASSES = {
   'ground-advantage': { code: 4, label: 'USPS Ground Advantage' },
   'media-mail': { code: 5, label: 'Media Mail' },
   'marketing-mail': { code: 6, label: 'USPS Marketing Mail' },
+  'priority-express': { code: 7, label: 'Priority Mail Express' },
 } as const;
 
 export type MailClass = keyof typeof MAIL_CLASSES;

@@ -13,6 +13,7 @@ import type { Address } from '../print/index';
 import { isMediumId, MEDIUM_IDS, type MediumId } from '../print/media';
 import type { Progress } from '../services/postage-service';
 import { quote } from '../services/rates';
+import { registerAddressCommands } from './address-commands';
 import { cliContext, readPassword, readSecret, type CliContext } from './context';
 import { CliError, EXIT } from './errors';
 
@@ -28,14 +29,52 @@ async function withContext<T>(command: Command, work: (ctx: CliContext) => Promi
   }
 }
 
+/**
+ * The postage of a weighed piece: unzoned classes from the weight, zoned ones with the zone from
+ * the meter's origin ZIP to the recipient's, from the rate table this client caches.
+ */
+async function weighedPostage(
+  ctx: CliContext,
+  cls: MailClass,
+  destinationZip: string,
+  opts: { weight?: string; dims?: string; packaging?: string },
+): Promise<number> {
+  const [{ parseDims, parseWeight }, { quotePiece }, { RateStore }] = await Promise.all([
+    import('../rates/parse'),
+    import('../rates/compare'),
+    import('../rates/rate-store'),
+  ]);
+  const weightOz = parseWeight(opts.weight ?? '');
+  const store = new RateStore(ctx.home);
+  const { table } = await store.table();
+  const service = table.services.find((s) => s.mailClass === cls);
+  if (!service?.zoned && !opts.dims && !opts.packaging) return quote(cls, weightOz, table);
+  const originZip = service?.zoned
+    ? (await ctx.session.call((c) => c.account())).originZip
+    : undefined;
+  const offer = await quotePiece(
+    table,
+    cls,
+    {
+      weightOz,
+      destinationZip,
+      ...(originZip ? { originZip } : {}),
+      ...(opts.dims ? { dimsIn: parseDims(opts.dims) } : {}),
+      ...(opts.packaging ? { packaging: opts.packaging } : {}),
+    },
+    await store.zoneChart(),
+  );
+  return offer.postageCents;
+}
+
 /** "NAME, STREET, CITY, ST ZIP" (a second street line may follow the first). */
-export function parseAddress(text: string): Address {
+export function parseAddress(text: string, option = '--to'): Address {
   const parts = text.split(',').map((p) => p.trim());
   const last = parts.pop() ?? '';
   const match = /^([A-Za-z]{2})\s+(\d{5}(?:-?\d{4})?)$/.exec(last);
   if (parts.length < 3 || parts.length > 4 || !match) {
     throw new CliError(
-      `--to "${text}": write it as "NAME, STREET, CITY, ST ZIP", e.g. "Ann Lee, 1 Main St, Springfield, IL 62701"`,
+      `${option} "${text}": write it as "NAME, STREET, CITY, ST ZIP", e.g. "Ann Lee, 1 Main St, Springfield, IL 62701"`,
       EXIT.usage,
     );
   }
@@ -127,7 +166,30 @@ function progressBar(p: Progress): void {
   );
 }
 
+/** The recipient of `--to`: an address, or `@handle` from the address book. */
+async function recipientOf(text: string, home: string): Promise<Address> {
+  if (!text.trim().startsWith('@')) return parseAddress(text);
+  const { AddressBook } = await import('../address/address-book');
+  return (await new AddressBook(home).get(text.trim())).address;
+}
+
+/** The return address: `--from` (an address or @handle), else the one in the settings. */
+async function returnAddressOf(
+  from: string | undefined,
+  ctx: CliContext,
+): Promise<Address | undefined> {
+  if (from !== undefined) {
+    if (from.trim().startsWith('@')) {
+      const { AddressBook } = await import('../address/address-book');
+      return (await new AddressBook(ctx.home).get(from.trim())).address;
+    }
+    return parseAddress(from, '--from');
+  }
+  return (await ctx.session.config.load()).returnAddress;
+}
+
 export function registerClientCommands(program: Command): void {
+  registerAddressCommands(program, parseAddress);
   program
     .command('signup')
     .description('create a mailer account and its meter at the data center')
@@ -251,9 +313,25 @@ export function registerClientCommands(program: Command): void {
   program
     .command('print')
     .description('buy postage for one piece and print it')
-    .requiredOption('--to <address>', 'recipient: "NAME, STREET, CITY, ST ZIP"')
+    .requiredOption(
+      '--to <address>',
+      'recipient: "NAME, STREET, CITY, ST ZIP", or @handle from the address book',
+    )
+    .option(
+      '--from <address>',
+      'return address for this piece (default: vpm settings --return-address)',
+    )
+    .option(
+      '--accept-address',
+      'keep the recipient as written though the ZIP check disagrees (remembered on the piece)',
+    )
     .option('--postage <dollars>', 'postage amount, e.g. 0.78')
-    .option('--weight <oz>', 'weight in ounces: postage from the rate table')
+    .option(
+      '--weight <weight>',
+      'weight (8oz, 2lb; a bare number is ounces): postage from the rate table',
+    )
+    .option('--dims <LxWxH>', 'size in inches, for services priced by size')
+    .option('--packaging <id>', 'flat-rate packaging, e.g. flat-rate-envelope')
     .option('--class <class>', `mail class: ${MAIL_CLASS_NAMES.join(', ')}`, 'first-class')
     .option('--media <media>', `medium: ${MEDIUM_IDS.join(', ')}`, 'env10')
     .option('--out <file>', 'write the PDF here')
@@ -267,8 +345,12 @@ export function registerClientCommands(program: Command): void {
       async (
         opts: {
           to: string;
+          from?: string;
+          acceptAddress?: boolean;
           postage?: string;
           weight?: string;
+          dims?: string;
+          packaging?: string;
           class: string;
           media: string;
           out?: string;
@@ -279,14 +361,15 @@ export function registerClientCommands(program: Command): void {
         command: Command,
       ) =>
         withContext(command, async (ctx) => {
-          const recipient = parseAddress(opts.to);
+          const recipient = await recipientOf(opts.to, ctx.home);
+          const returnAddress = await returnAddressOf(opts.from, ctx);
           const cls = mailClass(opts.class);
           const where = target(opts);
           if (!opts.postage && !opts.weight)
-            throw new CliError('give --postage DOLLARS or --weight OUNCES', EXIT.usage);
+            throw new CliError('give --postage DOLLARS or --weight (8oz, 2lb)', EXIT.usage);
           const postageCents = opts.postage
             ? parseDollars(opts.postage)
-            : quote(cls, Number(opts.weight));
+            : await weighedPostage(ctx, cls, recipient.zip, opts);
           if (postageCents <= 0)
             throw new CliError('--postage: must be more than 0.00', EXIT.usage);
           const key = opts.idempotencyKey;
@@ -298,12 +381,22 @@ export function registerClientCommands(program: Command): void {
           const r = await (
             await ctx.postage()
           ).printOne(
-            { recipient, postageCents, mailClass: cls, ...(key ? { idempotencyKey: key } : {}) },
-            { ...where, media: media(opts.media) },
+            {
+              recipient,
+              postageCents,
+              mailClass: cls,
+              ...(key ? { idempotencyKey: key } : {}),
+              ...(opts.acceptAddress ? { acceptAddress: true } : {}),
+            },
+            { ...where, media: media(opts.media), ...(returnAddress ? { returnAddress } : {}) },
           );
           out(
             `Piece ${r.piece.pieceId}: ${formatDollars(r.piece.postageCents)} ${cls}${r.piece.replayed ? ' (bought before with this key: not charged again)' : ''}. Balance ${formatDollars(r.balanceCents)}.`,
           );
+          if (r.addressOverride)
+            out(
+              `Address kept as written (--accept-address): ${r.addressOverride.problems.join('; ')}.`,
+            );
           out(
             r.jobId
               ? `Sent to printer ${where.printer} as job ${r.jobId}.`
@@ -331,10 +424,17 @@ export function registerClientCommands(program: Command): void {
       '--again',
       'print a list that was printed in full before: every row is bought and charged again',
     )
+    .option('--from <address>', 'return address (default: vpm settings --return-address)')
+    .option(
+      '--accept-address',
+      'keep every address as written though the ZIP check disagrees (a row can say accept_address = yes instead)',
+    )
     .action(
       async (
         file: string,
         opts: {
+          from?: string;
+          acceptAddress?: boolean;
           media: string;
           out?: string;
           format?: string;
@@ -349,12 +449,18 @@ export function registerClientCommands(program: Command): void {
           const csv = await readFile(file, 'utf8').catch(() => {
             throw new CliError(`${file}: cannot be read`, EXIT.usage);
           });
+          const returnAddress = await returnAddressOf(opts.from, ctx);
           const r = await (
             await ctx.postage()
           ).runBatch(
             csv,
-            { ...where, media: media(opts.media) },
-            { resume: opts.resume ?? false, again: opts.again ?? false, onProgress: progressBar },
+            { ...where, media: media(opts.media), ...(returnAddress ? { returnAddress } : {}) },
+            {
+              resume: opts.resume ?? false,
+              again: opts.again ?? false,
+              onProgress: progressBar,
+              ...(opts.acceptAddress ? { acceptAddresses: true } : {}),
+            },
           );
           out(
             `Batch: ${r.pieces} pieces (${r.charged} charged now, ${r.pieces - r.charged} already paid). Balance ${formatDollars(r.balanceCents)}.`,

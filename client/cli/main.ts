@@ -99,6 +99,10 @@ function explain(error: unknown): { message: string; exitCode: number } {
     case 'BAD_AMOUNT':
     case 'BAD_ZIP':
     case 'NO_RATE':
+    case 'BAD_PIECE':
+    case 'BAD_WEIGHT':
+    case 'BAD_SIZE':
+    case 'BAD_HANDLE':
       return { message, exitCode: EXIT.usage };
     default:
       return { message, exitCode: EXIT.refused };

@@ -2,8 +2,10 @@
  * @module services/batch-csv
  * A batch's address list: CSV with a header row, columns
  * `name,street,city,state,zip[,postage][,class][,weight]` (also `street2`, `mail_class`,
- * `weight_oz`). The whole file is checked before anything is charged; every bad row is reported
- * by its line number, including addresses the label font cannot print (shared/address-text.ts).
+ * `weight_oz`, and `accept_address` = yes to keep an address the ZIP check disagrees with).
+ * The whole file is checked before anything is charged; every bad row is reported by its line
+ * number, including addresses the label font cannot print (shared/address-text.ts). The checks
+ * that need the ZIP database (address consistency, zones) follow in ./batch-check.ts.
  */
 import { parse } from 'csv-parse/sync';
 import { addressProblems } from '../../shared/address-text';
@@ -11,7 +13,10 @@ import type { Address } from '../print/index';
 import { isMailClass, type MailClass } from '../../shared/mail-class';
 import { MoneyError, parseDollars } from '../../shared/money';
 import { ZIP_DEST_PATTERN } from '../../shared/zip';
-import { quote, RateError } from './rates';
+import type { RateTable } from '../../shared/rates/rate-table';
+import { RateError } from '../../shared/rates/price';
+import { SHIPPED_RATE_TABLE } from '../../shared/rates/shipped-table';
+import { quote } from './rates';
 
 export interface BatchPiece {
   /** Line in the file (the header is line 1). */
@@ -20,6 +25,10 @@ export interface BatchPiece {
   mailClass: MailClass;
   postageCents: number;
   weightOz?: number;
+  /** The mailer confirmed the address as written (`accept_address` column). */
+  acceptAddress?: boolean;
+  /** Priced by zone: the postage is quoted once the zone is known (./batch-check.ts). */
+  needsQuote?: boolean;
 }
 
 export interface BatchParse {
@@ -33,11 +42,20 @@ const ALIASES: Record<string, string> = {
   weight: 'weight_oz',
   mailclass: 'mail_class',
   weightoz: 'weight_oz',
+  acceptaddress: 'accept_address',
 };
+const YES = /^(yes|y|true|1|x)$/i;
+
+export interface BatchParseOptions {
+  /** Only the address columns (the address book's import): no class, weight or postage checks. */
+  addressesOnly?: boolean;
+  /** The table unzoned postage is quoted from (default: the shipped table). */
+  table?: RateTable;
+}
 const REQUIRED = ['name', 'street', 'city', 'state', 'zip'];
 const ZIP = new RegExp(ZIP_DEST_PATTERN);
 
-export function parseBatchCsv(text: string): BatchParse {
+export function parseBatchCsv(text: string, options: BatchParseOptions = {}): BatchParse {
   let records: string[][];
   try {
     records = parse(text, {
@@ -104,6 +122,25 @@ export function parseBatchCsv(text: string): BatchParse {
       problems.push(`state "${get('state')}" is not a two-letter code`);
     const zip = get('zip');
     if (zip && !ZIP.test(zip)) problems.push(`ZIP "${zip}" is not 5 digits or ZIP+4`);
+    const acceptAddress = YES.test(get('accept_address'));
+    if (options.addressesOnly) {
+      if (problems.length > 0) errors.push({ line, message: problems.join('; ') });
+      else
+        pieces.push({
+          line,
+          recipient: {
+            name: get('name'),
+            street: get('street'),
+            ...(get('street2') ? { street2: get('street2') } : {}),
+            city: get('city'),
+            state,
+            zip,
+          },
+          mailClass: 'first-class',
+          postageCents: 0,
+        });
+      return;
+    }
     const classText = get('mail_class') || 'first-class';
     const mailClass = isMailClass(classText) ? classText : undefined;
     if (!mailClass) problems.push(`class "${classText}" is unknown`);
@@ -114,6 +151,7 @@ export function parseBatchCsv(text: string): BatchParse {
         problems.push(`weight "${get('weight_oz')}" is not a number of ounces`);
     }
     let postageCents = 0;
+    let needsQuote = false;
     if (get('postage')) {
       try {
         postageCents = parseDollars(get('postage'));
@@ -126,11 +164,14 @@ export function parseBatchCsv(text: string): BatchParse {
         );
       }
     } else if (mailClass && problems.length === 0) {
-      try {
-        postageCents = quote(mailClass, weightOz ?? 1);
-      } catch (error) {
-        problems.push(error instanceof RateError ? error.message : String(error));
-      }
+      const table = options.table ?? SHIPPED_RATE_TABLE;
+      if (table.services.find((x) => x.mailClass === mailClass)?.zoned) needsQuote = true;
+      else
+        try {
+          postageCents = quote(mailClass, weightOz ?? 1, options.table);
+        } catch (error) {
+          problems.push(error instanceof RateError ? error.message : String(error));
+        }
     }
     if (problems.length > 0) {
       errors.push({ line, message: problems.join('; ') });
@@ -150,6 +191,8 @@ export function parseBatchCsv(text: string): BatchParse {
       mailClass: mailClass as MailClass,
       postageCents,
       ...(weightOz === undefined ? {} : { weightOz }),
+      ...(acceptAddress ? { acceptAddress } : {}),
+      ...(needsQuote ? { needsQuote } : {}),
     });
   });
   return { pieces, errors, totalCents: pieces.reduce((sum, p) => sum + p.postageCents, 0) };

@@ -10,10 +10,23 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 
+/** An address as kept in the config (the print driver's Address shape). */
+export interface SavedAddress {
+  name: string;
+  company?: string;
+  street: string;
+  street2?: string;
+  city: string;
+  state: string;
+  zip: string;
+}
+
 export interface SavedConfig {
   serverUrl?: string;
   caPath?: string;
   username?: string;
+  /** Printed on every envelope and label (`vpm settings --return-address`); `--from` overrides it. */
+  returnAddress?: SavedAddress;
 }
 
 export function configHome(env: NodeJS.ProcessEnv = process.env): string {

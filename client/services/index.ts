@@ -224,7 +224,7 @@ export const createClientServices = async (
       };
     },
     'batch:validate': async (req) => {
-      const parsed = postage.validate(req.csv);
+      const parsed = await postage.validate(req.csv);
       const good: BatchRow[] = parsed.pieces.map((p) => ({
         line: p.line,
         name: p.recipient.name,

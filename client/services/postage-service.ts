@@ -14,7 +14,10 @@ import { join } from 'node:path';
 import type * as Api from '../../shared/api/schemas';
 import type { MailClass } from '../../shared/mail-class';
 import type { Address, Calibration, MediumId, PrintPiece, PrinterDriver } from '../print/index';
+import { AddressCheckError, checkAddress, type AddressOverride } from '../address/address-check';
+import { RateStore } from '../rates/rate-store';
 import { parseBatchCsv, type BatchPiece } from './batch-csv';
+import { checkBatch, type CheckedPiece } from './batch-check';
 import { readJson, writePrivate } from './config';
 import { pieceSpec } from './http-requests';
 import { checkOutput } from './output-check';
@@ -55,6 +58,8 @@ export interface BatchOptions {
   resume?: boolean | 'if-interrupted';
   /** Print a list that was printed in full before: every row is bought and charged again. */
   again?: boolean;
+  /** Keep every address as written though the ZIP check disagrees (kept with each piece). */
+  acceptAddresses?: boolean;
   onProgress?: (p: Progress) => void;
 }
 
@@ -129,6 +134,10 @@ export function batchDigest(pieces: readonly BatchPiece[], meterSerial: string):
 interface JournalLine {
   pieceId: string;
   recipient: Address;
+  /** The return address printed on the piece (reprints print the same). */
+  returnAddress?: Address;
+  /** The mailer kept an address the ZIP check disagreed with. */
+  addressOverride?: AddressOverride;
 }
 
 // Pieces per request; VPM_BATCH_CHUNK lowers it (tests interrupt a batch between chunks).
@@ -154,15 +163,21 @@ export class PostageService {
     });
   }
 
-  private async recipients(): Promise<Map<string, Address>> {
-    const map = new Map<string, Address>();
+  /** What the local history keeps of each piece: recipient, return address, address override. */
+  async journal(): Promise<Map<string, JournalLine>> {
+    const map = new Map<string, JournalLine>();
     const text = await readFile(this.journalFile, 'utf8').catch(() => '');
     for (const line of text.split('\n')) {
       if (!line.trim()) continue;
       const entry = JSON.parse(line) as JournalLine;
-      map.set(entry.pieceId, entry.recipient);
+      map.set(entry.pieceId, entry);
     }
     return map;
+  }
+
+  /** The rate table and zone chart this client prices from. */
+  get rates(): RateStore {
+    return new RateStore(this.home);
   }
 
   async output(
@@ -203,33 +218,80 @@ export class PostageService {
       mailClass: MailClass;
       idempotencyKey?: string;
       mailingDate?: string;
+      /** Keep the recipient as written though the ZIP check disagrees (remembered on the piece). */
+      acceptAddress?: boolean;
     },
     output: Output,
-  ): Promise<{ piece: Api.IssuedPiece; balanceCents: number } & OutputResult> {
+  ): Promise<
+    {
+      piece: Api.IssuedPiece;
+      balanceCents: number;
+      addressOverride?: AddressOverride;
+    } & OutputResult
+  > {
+    // The address against the ZIP database, in USPS style; a disagreement needs the override.
+    const check = await checkAddress(piece.recipient);
+    if (!check.ok && !piece.acceptAddress) throw new AddressCheckError(check);
+    const addressOverride: AddressOverride | undefined = check.ok
+      ? undefined
+      : { accepted: true, problems: check.problems, at: new Date().toISOString() };
+    const recipient = { ...piece.recipient, ...check.normalized };
     // Everything that could stop the print is checked before the data center charges.
-    await checkOutput(output, [{ recipient: piece.recipient }], this.driver);
+    await checkOutput(output, [{ recipient }], this.driver);
     const idempotencyKey = piece.idempotencyKey ?? randomUUID();
     const response = await this.session.call((c) =>
       c.dispense({
-        pieces: [pieceSpec({ ...piece, idempotencyKey })],
+        pieces: [
+          pieceSpec({
+            ...piece,
+            idempotencyKey,
+            recipient: { zip: recipient.zip.replace('-', '') },
+          }),
+        ],
         ...(piece.mailingDate ? { mailingDate: piece.mailingDate } : {}),
       }),
     );
     const issued = response.pieces[0] as Api.IssuedPiece;
     // A retried key can answer with a piece refunded since: that is not postage any more.
     if (issued.status === 'refunded') throw new RefundedPieceError(issued.pieceId);
-    await this.remember([{ pieceId: issued.pieceId, recipient: piece.recipient }]);
+    await this.remember([
+      {
+        pieceId: issued.pieceId,
+        recipient,
+        ...(output.returnAddress ? { returnAddress: output.returnAddress } : {}),
+        ...(addressOverride ? { addressOverride } : {}),
+      },
+    ]);
     const result = await this.output(
-      [{ indicium: Buffer.from(issued.indicium, 'base64'), recipient: piece.recipient }],
+      [{ indicium: Buffer.from(issued.indicium, 'base64'), recipient }],
       output,
       `piece-${issued.pieceId}`,
     );
-    return { piece: issued, balanceCents: response.balanceCents, ...result };
+    return {
+      piece: issued,
+      balanceCents: response.balanceCents,
+      ...(addressOverride ? { addressOverride } : {}),
+      ...result,
+    };
   }
 
-  /** Checks a CSV whole, without charging. */
-  validate(csv: string) {
-    return parseBatchCsv(csv);
+  /**
+   * Checks a CSV whole, without charging: its rows, every address against the ZIP database and
+   * the postage of rows priced by zone (from the meter's origin ZIP when signed in).
+   */
+  async validate(csv: string, options: { acceptAddresses?: boolean } = {}) {
+    const { table } = await this.rates.table();
+    const parsed = parseBatchCsv(csv, { table });
+    const needsOrigin = parsed.pieces.some((p) => p.needsQuote);
+    const originZip = needsOrigin
+      ? await this.session.call((c) => c.account()).then((a) => a.originZip)
+      : undefined;
+    return checkBatch(parsed, {
+      table,
+      ...(originZip ? { originZip } : {}),
+      ...(options.acceptAddresses ? { acceptAddresses: true } : {}),
+      chart: await this.rates.zoneChart(),
+    });
   }
 
   private resumePath(digest: string) {
@@ -254,7 +316,10 @@ export class PostageService {
     output: Output,
     options: BatchOptions,
   ): Promise<{ pieces: number; charged: number; balanceCents: number } & OutputResult> {
-    const parsed = parseBatchCsv(csv);
+    // Every row, address and zone price is checked before the first charge.
+    const parsed = await this.validate(csv, {
+      ...(options.acceptAddresses ? { acceptAddresses: true } : {}),
+    });
     if (parsed.errors.length > 0) throw new BatchInvalidError(parsed.errors);
     // Printer, medium, calibration and every address are checked before the first charge.
     await checkOutput(output, parsed.pieces, this.driver);
@@ -320,10 +385,15 @@ export class PostageService {
         throw new RefundedPieceError(refunded.pieceId);
       }
       await remember(
-        response.pieces.map((issued, j) => ({
-          pieceId: issued.pieceId,
-          recipient: (chunk[j] as BatchPiece).recipient,
-        })),
+        response.pieces.map((issued, j) => {
+          const row = chunk[j] as CheckedPiece;
+          return {
+            pieceId: issued.pieceId,
+            recipient: row.recipient,
+            ...(output.returnAddress ? { returnAddress: output.returnAddress } : {}),
+            ...(row.addressOverride ? { addressOverride: row.addressOverride } : {}),
+          };
+        }),
       );
       await writePrivate(file, JSON.stringify(resume));
       options.onProgress?.({ phase: 'charging', done: Math.min(i + CHUNK, total), total });
@@ -381,7 +451,8 @@ export class PostageService {
   async reprint(pieceId: string, output: Output): Promise<OutputResult> {
     const piece = await this.findPiece(pieceId);
     if (piece.status === 'refunded') throw new RefundedPieceError(piece.pieceId);
-    const recipient = (await this.recipients()).get(piece.pieceId) ?? {
+    const kept = (await this.journal()).get(piece.pieceId);
+    const recipient = kept?.recipient ?? {
       name: '',
       street: '',
       city: '',
@@ -389,7 +460,13 @@ export class PostageService {
       zip: piece.destinationZip,
     };
     return this.output(
-      [{ indicium: Buffer.from(piece.indicium, 'base64'), recipient }],
+      [
+        {
+          indicium: Buffer.from(piece.indicium, 'base64'),
+          recipient,
+          ...(kept?.returnAddress ? { returnAddress: kept.returnAddress } : {}),
+        },
+      ],
       output,
       `reprint-${piece.pieceId}`,
     );

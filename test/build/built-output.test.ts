@@ -159,7 +159,7 @@ describe('the built product, without tsx', { timeout: 240_000 }, () => {
     const rows = Array.from(
       { length: 20 },
       (_, i) =>
-        `Person ${i},${i + 1} Elm St,Denver,CO,802${String(i).padStart(2, '0')},0.78,first-class`,
+        `Person ${i},${i + 1} Elm St,Denver,CO,802${String((i % 9) + 1).padStart(2, '0')},0.78,first-class`,
     );
     const csv = join(work, 'batch.csv');
     await writeFile(csv, ['name,street,city,state,zip,postage,class', ...rows].join('\n'));

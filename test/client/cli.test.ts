@@ -186,7 +186,7 @@ describe('vpm CLI', { timeout: 300_000 }, () => {
     const rows = Array.from(
       { length: 100 },
       (_, i) =>
-        `Person ${i},${i + 1} Oak St,Denver,CO,802${String(i % 100).padStart(2, '0')},0.78,first-class`,
+        `Person ${i},${i + 1} Oak St,Denver,CO,802${String((i % 9) + 1).padStart(2, '0')},0.78,first-class`,
     );
     rows[56] = 'Person 56,57 Oak St,Denver,CO,8020X,0.78,first-class';
     const file = join(home, 'batch.csv');

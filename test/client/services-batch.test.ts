@@ -50,7 +50,7 @@ function csv(pieces: number, street: string): string {
   const rows = Array.from(
     { length: pieces },
     (_, i) =>
-      `Person ${i},${i + 1} ${street},Springfield,IL,627${String(i % 100).padStart(2, '0')},0.78,first-class`,
+      `Person ${i},${i + 1} ${street},Springfield,IL,627${String((i % 8) + 1).padStart(2, '0')},0.78,first-class`,
   );
   return ['name,street,city,state,zip,postage,class', ...rows].join('\n');
 }
