@@ -81,7 +81,7 @@ export class AddressCheckError extends Error {
     who = 'recipient',
     override = '--accept-address',
   ) {
-    super(`${who} address: ${describeCheck(check, override)}`);
+    super(`${who} address: ${describeCheck(check, override)}; nothing was charged`);
     this.name = 'AddressCheckError';
   }
 }

@@ -229,15 +229,15 @@ export class PostageService {
       addressOverride?: AddressOverride;
     } & OutputResult
   > {
-    // The address against the ZIP database, in USPS style; a disagreement needs the override.
+    // Everything that could stop the print is checked before the data center charges; then the
+    // address against the ZIP database, in USPS style (a disagreement needs the override).
+    await checkOutput(output, [{ recipient: piece.recipient }], this.driver);
     const check = await checkAddress(piece.recipient);
     if (!check.ok && !piece.acceptAddress) throw new AddressCheckError(check);
     const addressOverride: AddressOverride | undefined = check.ok
       ? undefined
       : { accepted: true, problems: check.problems, at: new Date().toISOString() };
     const recipient = { ...piece.recipient, ...check.normalized };
-    // Everything that could stop the print is checked before the data center charges.
-    await checkOutput(output, [{ recipient }], this.driver);
     const idempotencyKey = piece.idempotencyKey ?? randomUUID();
     const response = await this.session.call((c) =>
       c.dispense({

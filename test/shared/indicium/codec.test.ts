@@ -178,7 +178,7 @@ describe('indicium codec', () => {
     });
 
     it('an unknown rate category', () => {
-      for (const code of [0, 7, 255]) {
+      for (const code of [0, 8, 255]) {
         expect(refusal(patched(3, [code])).message).toMatch(`unknown rate category ${code}`);
       }
     });
