@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
 import { IDEMPOTENCY_KEY_PATTERN } from '../../shared/domain';
+import { isCalendarDate } from '../../shared/calendar-date';
 import { isMailClass, MAIL_CLASS_NAMES, type MailClass } from '../../shared/mail-class';
 import { formatDollars, parseDollars } from '../../shared/money';
 import { normalizeZip } from '../../shared/zip';
@@ -14,6 +15,7 @@ import { isMediumId, MEDIUM_IDS, type MediumId } from '../print/media';
 import type { Progress } from '../services/postage-service';
 import { quote } from '../services/rates';
 import { registerAddressCommands } from './address-commands';
+import { readScale, ScaleError } from '../services/scale';
 import { cliContext, readPassword, readSecret, type CliContext } from './context';
 import { CliError, EXIT } from './errors';
 
@@ -108,25 +110,58 @@ function mailClass(value: string): MailClass {
   return value;
 }
 
-const FORMAT_HELP = 'file format with --out: pdf, or html (the document Chromium prints)';
+/** The attached USB scale's settled weight in ounces; its refusal says what to do. */
+function scaleOunces(): number {
+  try {
+    const ounces = readScale().ounces;
+    if (ounces === undefined || ounces <= 0)
+      throw new CliError(
+        'scale: reads zero; put the piece on the scale and try again',
+        EXIT.refused,
+      );
+    return ounces;
+  } catch (error) {
+    if (error instanceof ScaleError) throw new CliError(error.message, EXIT.refused);
+    throw error;
+  }
+}
 
-function target(opts: { out?: string; printer?: string; format?: string }): {
+const FORMAT_HELP =
+  'pdf, html (with --out: the document Chromium prints) or zpl (Zebra thermal printers, file or raw queue)';
+const DPI_HELP = 'thermal printer resolution, 203 or 300: ZPL, and PDF labels on its dot grid';
+
+function target(opts: { out?: string; printer?: string; format?: string; dpi?: string }): {
   out?: string;
   printer?: string;
-  format?: 'pdf' | 'html';
+  format?: 'pdf' | 'html' | 'zpl';
+  dpi?: number;
 } {
   if (!opts.out === !opts.printer)
     throw new CliError('give exactly one of --out FILE.pdf or --printer QUEUE', EXIT.usage);
   const format = opts.format ?? 'pdf';
-  if (format !== 'pdf' && format !== 'html')
-    throw new CliError(`--format ${format}: unknown; choose pdf or html`, EXIT.usage);
+  if (format !== 'pdf' && format !== 'html' && format !== 'zpl')
+    throw new CliError(`--format ${format}: unknown; choose pdf, html or zpl`, EXIT.usage);
   if (format === 'html' && !opts.out)
     throw new CliError('--format html: give --out FILE.html (printer queues take PDF)', EXIT.usage);
-  return opts.out ? { out: opts.out, format } : { printer: opts.printer as string };
+  const dpi = opts.dpi === undefined ? undefined : Number(opts.dpi);
+  if (dpi !== undefined && dpi !== 203 && dpi !== 300)
+    throw new CliError(
+      `--dpi ${opts.dpi}: choose 203 or 300 (the thermal printer's resolution)`,
+      EXIT.usage,
+    );
+  if (format === 'zpl' && dpi === undefined)
+    throw new CliError(
+      "--format zpl: give --dpi 203 or --dpi 300 (the printer's resolution)",
+      EXIT.usage,
+    );
+  const extra = { ...(dpi ? { dpi } : {}) };
+  if (opts.out) return { out: opts.out, format, ...extra };
+  return { printer: opts.printer as string, ...(format === 'zpl' ? { format } : {}), ...extra };
 }
 
 /** What a file written by --out is called in messages. */
-const fileKind = (where: { format?: string }): string => (where.format === 'html' ? 'HTML' : 'PDF');
+const fileKind = (where: { format?: string }): string =>
+  where.format === 'html' ? 'HTML' : where.format === 'zpl' ? 'ZPL' : 'PDF';
 
 /** A card number, from standard input or asked for without echo; digits only, 12 to 19. */
 async function readCardNumber(fromStdin: boolean): Promise<string> {
@@ -311,6 +346,20 @@ export function registerClientCommands(program: Command): void {
     );
 
   program
+    .command('scale')
+    .description('read the weight on the attached USB postal scale (HID)')
+    .option('--json', 'as JSON')
+    .action((opts: { json?: boolean }) => {
+      try {
+        const r = readScale();
+        out(opts.json ? JSON.stringify(r) : `${r.shown} (${(r.ounces ?? 0).toFixed(2)} oz)`);
+      } catch (error) {
+        if (error instanceof ScaleError) throw new CliError(error.message, EXIT.refused);
+        throw error;
+      }
+    });
+
+  program
     .command('print')
     .description('buy postage for one piece and print it')
     .requiredOption(
@@ -328,14 +377,19 @@ export function registerClientCommands(program: Command): void {
     .option('--postage <dollars>', 'postage amount, e.g. 0.78')
     .option(
       '--weight <weight>',
-      'weight (8oz, 2lb; a bare number is ounces): postage from the rate table',
+      'weight (8oz, 2lb; a bare number is ounces), or "scale" (the attached USB scale): postage from the rate table',
     )
     .option('--dims <LxWxH>', 'size in inches, for services priced by size')
     .option('--packaging <id>', 'flat-rate packaging, e.g. flat-rate-envelope')
+    .option(
+      '--mailing-date <date>',
+      'date of mailing, YYYY-MM-DD: today (default) or a later day the data center allows',
+    )
     .option('--class <class>', `mail class: ${MAIL_CLASS_NAMES.join(', ')}`, 'first-class')
     .option('--media <media>', `medium: ${MEDIUM_IDS.join(', ')}`, 'env10')
     .option('--out <file>', 'write the PDF here')
     .option('--format <format>', FORMAT_HELP, 'pdf')
+    .option('--dpi <dpi>', DPI_HELP)
     .option('--printer <queue>', 'send to this printer queue')
     .option(
       '--idempotency-key <key>',
@@ -351,10 +405,12 @@ export function registerClientCommands(program: Command): void {
           weight?: string;
           dims?: string;
           packaging?: string;
+          mailingDate?: string;
           class: string;
           media: string;
           out?: string;
           format?: string;
+          dpi?: string;
           printer?: string;
           idempotencyKey?: string;
         },
@@ -369,7 +425,15 @@ export function registerClientCommands(program: Command): void {
             throw new CliError('give --postage DOLLARS or --weight (8oz, 2lb)', EXIT.usage);
           const postageCents = opts.postage
             ? parseDollars(opts.postage)
-            : await weighedPostage(ctx, cls, recipient.zip, opts);
+            : await weighedPostage(ctx, cls, recipient.zip, {
+                ...opts,
+                ...(opts.weight === 'scale' ? { weight: String(scaleOunces()) } : {}),
+              });
+          if (opts.mailingDate !== undefined && !isCalendarDate(opts.mailingDate))
+            throw new CliError(
+              `--mailing-date ${opts.mailingDate}: write a calendar date as YYYY-MM-DD`,
+              EXIT.usage,
+            );
           if (postageCents <= 0)
             throw new CliError('--postage: must be more than 0.00', EXIT.usage);
           const key = opts.idempotencyKey;
@@ -387,6 +451,7 @@ export function registerClientCommands(program: Command): void {
               mailClass: cls,
               ...(key ? { idempotencyKey: key } : {}),
               ...(opts.acceptAddress ? { acceptAddress: true } : {}),
+              ...(opts.mailingDate ? { mailingDate: opts.mailingDate } : {}),
             },
             { ...where, media: media(opts.media), ...(returnAddress ? { returnAddress } : {}) },
           );
@@ -415,6 +480,7 @@ export function registerClientCommands(program: Command): void {
     .option('--media <media>', `medium: ${MEDIUM_IDS.join(', ')}`, 'env10')
     .option('--out <file>', 'write one PDF here')
     .option('--format <format>', FORMAT_HELP, 'pdf')
+    .option('--dpi <dpi>', DPI_HELP)
     .option('--printer <queue>', 'send one job to this printer queue')
     .option(
       '--resume',
@@ -438,6 +504,7 @@ export function registerClientCommands(program: Command): void {
           media: string;
           out?: string;
           format?: string;
+          dpi?: string;
           printer?: string;
           resume?: boolean;
           again?: boolean;
@@ -523,6 +590,7 @@ export function registerClientCommands(program: Command): void {
     .option('--media <media>', 'medium', 'env10')
     .option('--out <file>', 'write the PDF here')
     .option('--format <format>', FORMAT_HELP, 'pdf')
+    .option('--dpi <dpi>', DPI_HELP)
     .option('--printer <queue>', 'send to this printer queue')
     .action(
       async (

@@ -12,6 +12,7 @@ import {
   CupsPrinterDriver,
   PrintError,
   checkCalibration,
+  checkDpi,
   mediumById,
   type Address,
   type Medium,
@@ -134,6 +135,12 @@ export async function checkOutput(
 ): Promise<void> {
   const medium = mediumById(output.media);
   checkCalibration(output.calibration);
+  checkDpi(output.dpi);
+  if (output.format === 'zpl' && medium.kind !== 'label')
+    throw new PrintError(
+      'PRINT_FORMAT_MEDIUM',
+      `ZPL: prints on 4 × 6 label rolls only, not ${medium.label}, so nothing was charged; choose --media label4x6 or a PDF`,
+    );
   checkAddresses(pieces, output.returnAddress);
   if (output.printer) await checkPrinter(driver ?? new CupsPrinterDriver(), output.printer, medium);
 }

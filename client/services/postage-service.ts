@@ -29,8 +29,10 @@ const loadPrintDriver = () => import('../print/index');
 export interface Output {
   /** Write the PDF (or, with `format: 'html'`, the HTML document) here… */
   out?: string;
-  /** The file's format: PDF (default) or the HTML document Chromium prints. */
-  format?: 'pdf' | 'html';
+  /** The file's format: PDF (default), the HTML document Chromium prints, or a thermal printer's ZPL. */
+  format?: 'pdf' | 'html' | 'zpl';
+  /** A thermal printer's resolution (203 or 300 dpi): ZPL, and PDF labels on its dot grid. */
+  dpi?: number;
   /** …or send it to this printer queue (the PDF is then kept in the client's folder). */
   printer?: string;
   media: MediumId;
@@ -191,7 +193,24 @@ export class PostageService {
       ...(onProgress ? { onProgress } : {}),
       ...(output.calibration ? { calibration: output.calibration } : {}),
       ...(output.returnAddress ? { returnAddress: output.returnAddress } : {}),
+      ...(output.dpi ? { dpi: output.dpi } : {}),
     };
+    if (output.format === 'zpl') {
+      // ZPL goes raw to a thermal printer's queue, or into a file.
+      const { printZpl, renderZplToFile } = await loadPrintDriver();
+      if (output.printer) {
+        const result = await printZpl(
+          pieces,
+          { ...opts, printer: output.printer, title: name },
+          this.driver,
+        );
+        return { pdfPath: null, jobId: result.job.id, pages: result.pages };
+      }
+      const path = output.out ?? join(this.home, 'output', `${name}.zpl`);
+      await mkdir(join(path, '..'), { recursive: true });
+      const result = await renderZplToFile(pieces, opts, path);
+      return { pdfPath: path, jobId: null, pages: result.pages };
+    }
     if (output.printer) {
       const { printPieces } = await loadPrintDriver();
       const result = await printPieces(pieces, {
