@@ -17,6 +17,10 @@
  *            under load (clients fail over to the other: nothing charged twice, every indicium
  *            received is recorded); kill -9 of one meter shard (its meters get a retryable 503
  *            until the pool restarted it, the other shard's meters go on).
+ *   postgres — a data center on PostgreSQL: the database restarted (pg_ctl) and killed (kill -9)
+ *            under load: refused requests say 503 "try again" and are answered when sent again;
+ *            no piece twice, every indicium received recorded, registers add up
+ *            (postgres-faults.ts).
  *   box files — with the data center stopped: a byte of a box's key, snapshot or log file
  *            changed, or a file swapped between boxes, refuses the start naming the box; fewer
  *            shares than the quorum refuse it too (box-file-faults.ts).
@@ -36,6 +40,7 @@ import {
 } from '../server-mock/index';
 import { PAYLOAD_LENGTH } from '../shared/indicium/codec';
 import { boxFileAttacks } from './box-file-faults';
+import { restartPostgresUnderLoad } from './postgres-faults';
 import { malleate } from '../shared/indicium/low-s';
 import { shardOfSerial, type BoxSet } from '../server-mock/boxes/index';
 import { DataCenterError } from '../client/services/datacenter-client';
@@ -68,8 +73,11 @@ import {
 
 export interface FaultCampaignOptions {
   long?: boolean;
-  /** Which campaigns: the single data center's ('single'), the nodes' ('nodes'); default both. */
-  parts?: readonly ('single' | 'nodes')[];
+  /**
+   * Which campaigns: the single data center's ('single'), the nodes' ('nodes'), a data center on
+   * PostgreSQL ('postgres'); default all.
+   */
+  parts?: readonly ('single' | 'nodes' | 'postgres')[];
   log?: (line: string) => void;
 }
 
@@ -89,6 +97,8 @@ interface Sizes {
   fuzzRuns: number;
   nodeKills: number;
   shardKills: number;
+  /** PostgreSQL restarts under load (odd: pg_ctl restart, even: kill -9). */
+  pgRestarts: number;
 }
 
 const SMALL: Sizes = {
@@ -100,6 +110,7 @@ const SMALL: Sizes = {
   fuzzRuns: 40,
   nodeKills: 1,
   shardKills: 1,
+  pgRestarts: 2,
 };
 const LONG: Sizes = {
   dcKills: 10,
@@ -110,6 +121,7 @@ const LONG: Sizes = {
   fuzzRuns: 1500,
   nodeKills: 5,
   shardKills: 5,
+  pgRestarts: 10,
 };
 
 const randomInt = (min: number, max: number) => min + Math.floor(Math.random() * (max - min));
@@ -770,12 +782,20 @@ async function abuse(c: Campaign, dir: string, running: RunningDataCenter): Prom
 export async function runFaultCampaign(options: FaultCampaignOptions = {}): Promise<FaultReport> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const s = options.long ? LONG : SMALL;
-  const parts = options.parts ?? ['single', 'nodes'];
+  const parts = options.parts ?? ['single', 'nodes', 'postgres'];
   const c = new Campaign(log);
   if (parts.includes('single')) await singleDataCenter(c, s, log, options.long ?? false);
   if (parts.includes('nodes')) {
     log('nodes: kill -9 of one API node, then of one meter shard, under load');
     await crashNodes(c, s, log);
+  }
+  if (parts.includes('postgres')) {
+    log('postgres: PostgreSQL restarted and killed under load, requests retried, then checked');
+    await restartPostgresUnderLoad((w, ok, d) => c.check(w, ok, d), log, {
+      restarts: s.pgRestarts,
+      mailers: s.mailers,
+      inFlight: s.inFlight,
+    });
   }
   const checked = [...c.checked].map(([what, n]) => `${what} (${n}×)`);
   log('Checked:');

@@ -71,6 +71,8 @@ export async function spawnDataCenter(
     execArgv?: string[];
     /** A box pool's socket directory: start an API node of that pool (`--boxes`). */
     boxes?: string;
+    /** `--database postgres://…` (the data center was initialised with it). */
+    database?: string;
   },
 ): Promise<DataCenterProcess> {
   return spawnCli(
@@ -85,6 +87,7 @@ export async function spawnDataCenter(
       '100000',
       '--shares-stdin',
       ...(options.boxes ? ['--boxes', options.boxes] : []),
+      ...(options.database ? ['--database', options.database] : []),
     ],
     /listening at (https:\/\/\S+)/,
     options,

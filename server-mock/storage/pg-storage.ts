@@ -106,6 +106,23 @@ function lockKey(serial: string): string {
 
 const MIGRATION_LOCK = '7364151601';
 
+/**
+ * A checked-out connection whose server goes away while it runs no query emits 'error'; without
+ * a listener that would end the process. The next query on it fails, and that failure is handled.
+ */
+const ignoreIdleError = (): void => undefined;
+
+async function checkout(pool: pg.Pool): Promise<pg.PoolClient> {
+  const client = await pool.connect();
+  client.on('error', ignoreIdleError);
+  return client;
+}
+
+function giveBack(client: pg.PoolClient, broken?: Error): void {
+  client.off('error', ignoreIdleError);
+  client.release(broken);
+}
+
 const toMailer = (r: Row): MailerRow => ({
   id: r.id as string,
   username: r.username as string,
@@ -241,7 +258,7 @@ export class PgStorage implements Storage {
   }
 
   private async migrate(): Promise<void> {
-    const client = await this.pool.connect();
+    const client = await checkout(this.pool);
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
@@ -261,7 +278,7 @@ export class PgStorage implements Storage {
       await client.query('ROLLBACK').catch(() => undefined);
       throw error;
     } finally {
-      client.release();
+      giveBack(client);
     }
   }
 
@@ -292,7 +309,7 @@ export class PgStorage implements Storage {
     for (let attempt = 0; ; attempt++) {
       let client: pg.PoolClient;
       try {
-        client = await this.pool.connect();
+        client = await checkout(this.pool);
       } catch (error) {
         throw isUnavailable(error) ? unavailable(error) : error;
       }
@@ -312,7 +329,7 @@ export class PgStorage implements Storage {
         if (code && RETRYABLE.has(code) && attempt < RETRIES) continue;
         throw translate(error);
       } finally {
-        client.release(broken instanceof Error ? broken : undefined);
+        giveBack(client, broken instanceof Error ? broken : undefined);
       }
     }
   }
@@ -321,11 +338,11 @@ export class PgStorage implements Storage {
     if (this.closed) throw new Error('database: closed');
     let client: pg.PoolClient;
     try {
-      client = await this.lockPool.connect();
+      client = await checkout(this.lockPool);
       await client
         .query('SELECT pg_advisory_lock($1)', [lockKey(serial)])
         .catch((error: unknown) => {
-          client.release(error instanceof Error ? error : new Error(String(error)));
+          giveBack(client, error instanceof Error ? error : new Error(String(error)));
           throw error;
         });
     } catch (error) {
@@ -341,7 +358,7 @@ export class PgStorage implements Storage {
         .catch((error: unknown) => {
           broken = error instanceof Error ? error : new Error(String(error));
         });
-      client.release(broken);
+      giveBack(client, broken);
     }
   }
 
