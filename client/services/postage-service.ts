@@ -18,7 +18,7 @@ import { AddressCheckError, checkAddress, type AddressOverride } from '../addres
 import { RateStore } from '../rates/rate-store';
 import { parseBatchCsv, type BatchPiece } from './batch-csv';
 import { checkBatch, type CheckedPiece } from './batch-check';
-import { readJson, writePrivate } from './config';
+import { note, readRun, startRun, type BatchRun } from './batch-journal';
 import { pieceSpec } from './http-requests';
 import { checkOutput } from './output-check';
 import type { SessionManager } from './session';
@@ -94,17 +94,6 @@ export class BatchInvalidError extends Error {
       `batch: ${errors.length} bad row(s), nothing was charged:\n${errors.map((e) => `  line ${e.line}: ${e.message}`).join('\n')}`,
     );
   }
-}
-
-interface ResumeFile {
-  /** This run's id: a list printed again gets a new run, and new keys. */
-  batchId: string;
-  /** The hash of the normalized rows that names this file. */
-  csvDigest: string;
-  keys: Record<string, string>; // line → idempotency key
-  paid: Record<string, string>; // line → piece id
-  complete: boolean;
-  completedAt?: string;
 }
 
 /** One way of writing a row's text: NFC, spaces collapsed, capitals (as it prints). */
@@ -335,6 +324,12 @@ export class PostageService {
     output: Output,
     options: BatchOptions,
   ): Promise<{ pieces: number; charged: number; balanceCents: number } & OutputResult> {
+    // Asked for at once, awaited when needed: the print driver's modules load and the account
+    // answers while the list is checked.
+    const driverLoaded = loadPrintDriver();
+    driverLoaded.catch(() => undefined);
+    const account = this.session.call((c) => c.account());
+    account.catch(() => undefined);
     // Every row, address and zone price is checked before the first charge.
     const parsed = await this.validate(csv, {
       ...(options.acceptAddresses ? { acceptAddresses: true } : {}),
@@ -342,11 +337,12 @@ export class PostageService {
     if (parsed.errors.length > 0) throw new BatchInvalidError(parsed.errors);
     // Printer, medium, calibration and every address are checked before the first charge.
     await checkOutput(output, parsed.pieces, this.driver);
-    const { meterSerial } = await this.session.call((c) => c.account());
+    const { meterSerial } = await account;
     const digest = batchDigest(parsed.pieces, meterSerial);
     const file = this.resumePath(digest);
-    const earlier = await readJson<ResumeFile>(file);
-    let state: ResumeFile;
+    const earlier = await readRun(file);
+    let state: BatchRun;
+    await mkdir(join(this.home, 'batches'), { recursive: true, mode: 0o700 });
     if (earlier && !earlier.complete) {
       if (!options.resume)
         throw new BatchError(
@@ -360,19 +356,15 @@ export class PostageService {
           'BATCH_ALREADY_PRINTED',
           `batch: this list (the same ${parsed.pieces.length} rows) was printed in full${earlier.completedAt ? ` on ${earlier.completedAt.slice(0, 10)}` : ''}; printing it again buys and charges every row again. If that is what you want, confirm "print again" (vpm batch --again); to print a piece again for free, reprint it from the history`,
         );
-      state = this.newRun(digest, parsed.pieces);
+      state = await startRun(file, randomUUID(), digest); // the keys follow from its id
     } else {
       if (options.resume === true)
         throw new BatchError(
           'BATCH_NOTHING_TO_RESUME',
           'batch: there is no interrupted run of this list to resume; run it without --resume',
         );
-      state = this.newRun(digest, parsed.pieces);
+      state = await startRun(file, randomUUID(), digest); // the keys follow from its id
     }
-    // The keys are on disk before the first request leaves.
-    await mkdir(join(this.home, 'batches'), { recursive: true, mode: 0o700 });
-    await writePrivate(file, JSON.stringify(state));
-
     const total = parsed.pieces.length;
     let charged = 0;
     let balanceCents = 0;
@@ -381,28 +373,26 @@ export class PostageService {
     const remember = (lines: JournalLine[]) => this.remember(lines);
     // Charging and rendering overlap: the next chunk is bought while the pieces of this one are
     // being encoded and drawn, so the printer side never waits for the data center. Charges are
-    // made one at a time, in order; every key is already on disk, so an interruption anywhere
-    // resumes (a piece bought but not yet drawn is printed by the resumed run).
+    // made one at a time, in order; every key follows from the run's id, on disk before the first
+    // request, so an interruption anywhere resumes (a piece bought but not yet drawn is printed
+    // by the resumed run). The resume file is a journal: a line per chunk, never rewritten.
     const charge = async (i: number) => {
       const chunk = parsed.pieces.slice(i, i + CHUNK);
       const response = await session.call((c) =>
         c.dispense({
-          pieces: chunk.map((p) =>
-            pieceSpec({ ...p, idempotencyKey: resume.keys[p.line] as string }),
-          ),
+          pieces: chunk.map((p) => pieceSpec({ ...p, idempotencyKey: resume.keyOf(p.line) })),
         }),
       );
       balanceCents = response.balanceCents;
+      const paid: Record<string, string> = {};
       response.pieces.forEach((issued, j) => {
         if (!issued.replayed) charged++;
-        resume.paid[(chunk[j] as BatchPiece).line] = issued.pieceId;
+        paid[(chunk[j] as BatchPiece).line] = issued.pieceId;
       });
+      await note(file, { paid });
       // A resumed run never prints a row whose piece was refunded meanwhile.
       const refunded = response.pieces.find((issued) => issued.status === 'refunded');
-      if (refunded) {
-        await writePrivate(file, JSON.stringify(resume));
-        throw new RefundedPieceError(refunded.pieceId);
-      }
+      if (refunded) throw new RefundedPieceError(refunded.pieceId);
       await remember(
         response.pieces.map((issued, j) => {
           const row = chunk[j] as CheckedPiece;
@@ -414,7 +404,6 @@ export class PostageService {
           };
         }),
       );
-      await writePrivate(file, JSON.stringify(resume));
       options.onProgress?.({ phase: 'charging', done: Math.min(i + CHUNK, total), total });
       return { chunk, issued: response.pieces };
     };
@@ -423,8 +412,10 @@ export class PostageService {
       charging.catch(() => undefined); // awaited when its pieces are due; not unhandled meanwhile
       return charging;
     };
+    // The first chunk is bought while the print driver finishes loading.
+    const first = total > 0 ? chargeAhead(0) : undefined;
     async function* paidPieces(): AsyncGenerator<PrintPiece> {
-      let next = total > 0 ? chargeAhead(0) : undefined;
+      let next = first;
       try {
         for (let i = 0; next; i += CHUNK) {
           const { chunk, issued } = await next;
@@ -450,20 +441,17 @@ export class PostageService {
       reported = step;
       options.onProgress?.({ phase: 'rendering', done: step, total });
     };
-    const result = await this.output(paidPieces(), output, `batch-${state.batchId}`, written);
+    let result: OutputResult;
+    try {
+      await driverLoaded;
+      result = await this.output(paidPieces(), output, `batch-${state.batchId}`, written);
+    } catch (error) {
+      await first?.catch(() => undefined); // bought even if the output failed before taking it
+      throw error;
+    }
     written(total); // outputs that report no progress of their own (HTML) report the end here
-    state.complete = true;
-    state.completedAt = new Date().toISOString();
-    await writePrivate(file, JSON.stringify(state));
+    await note(file, { complete: true, completedAt: new Date().toISOString() });
     return { pieces: total, charged, balanceCents, ...result };
-  }
-
-  /** A new run of a list: one idempotency key per row, made from a fresh run id. */
-  private newRun(digest: string, pieces: readonly BatchPiece[]): ResumeFile {
-    const batchId = randomUUID();
-    const keys: Record<string, string> = {};
-    for (const p of pieces) keys[p.line] = `b-${batchId}-${p.line}`.slice(0, 128);
-    return { batchId, csvDigest: digest, keys, paid: {}, complete: false };
   }
 
   /** Prints an issued piece again. Never charges; a refunded piece is refused. */
