@@ -18,6 +18,7 @@ import { cliStartup, type CliStartup } from './cli-startup';
 import { clientFigures, type ClientFigures } from './client-figures';
 import { childProcesses, CpuMeter } from './cpu-time';
 import { httpsFloor, type HttpsFloor } from './https-floor';
+import { poolFigures, type PoolFigure } from './pool-figures';
 import { DataCenterError } from '../client/services/datacenter-client';
 import {
   closeMailers,
@@ -67,6 +68,8 @@ export interface BenchmarkResult {
     cpuMsPerTx: Record<string, number> | null;
     /** The same load against a bare HTTPS server that does no work: the transport's own cost. */
     httpsFloor: HttpsFloor;
+    /** The same load on a box pool: 1 and 2 meter shards, 1 and 2 API nodes (docs/nodes.md). */
+    pool: PoolFigure[];
   } | null;
   /** null in a `--cli` run. */
   client: ClientFigures | null;
@@ -289,6 +292,8 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     say(
       `  the same load on a bare HTTPS server (no work): ${floor.reqPerSec.toFixed(0)} req/s, ${floor.cpuMsPerReq ?? '?'} CPU ms per request (client + server)`,
     );
+    say('Box pool and API nodes (each on a fresh data directory):');
+    const pool = await poolFigures({ quick, mailers: mailerCount, perMailer, say });
     say('Client:');
     const client = await clientFigures(dc.url, caPath, {
       quick,
@@ -314,6 +319,7 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
       errors,
       cpuMsPerTx: peak.cpuMsPerTx,
       httpsFloor: { reqPerSec: round(floor.reqPerSec, 0), cpuMsPerReq: floor.cpuMsPerReq },
+      pool,
     };
     const result: BenchmarkResult = { datacenter, client, cli };
     say(

@@ -22,6 +22,8 @@ export class RemoteBox {
   private connecting: Promise<TLSSocket> | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  /** Frames of this turn of the event loop, written together (one TLS record for many calls). */
+  private outbox: Buffer[] = [];
   /** True while connected (health: a pooled box is up). */
   up = false;
 
@@ -67,6 +69,7 @@ export class RemoteBox {
           if (this.socket === socket) {
             this.socket = undefined;
             this.up = false;
+            this.outbox = []; // their calls fail below; never send them on a new connection
           }
           const pending = [...this.pending.values()];
           this.pending.clear();
@@ -86,9 +89,8 @@ export class RemoteBox {
 
   /** Sends one command; resolves with its value or rejects with a BoxError. */
   async call<T>(cmd: string, args: unknown): Promise<T> {
-    let socket: TLSSocket;
     try {
-      socket = await this.connect();
+      await this.connect();
     } catch (error) {
       const e = error as Error & { code?: string };
       throw this.unavailable(e.code ?? e.message);
@@ -96,8 +98,16 @@ export class RemoteBox {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      socket.write(encodeFrame({ v: PROTOCOL_VERSION, id, cmd, args }));
+      this.outbox.push(encodeFrame({ v: PROTOCOL_VERSION, id, cmd, args }));
+      if (this.outbox.length === 1) setImmediate(() => this.flush());
     });
+  }
+
+  private flush(): void {
+    const frames = this.outbox;
+    this.outbox = [];
+    if (this.socket && frames.length > 0)
+      this.socket.write(frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames));
   }
 
   /** Closes the connection (pending calls fail with BOX_UNAVAILABLE). */
