@@ -14,6 +14,10 @@ import { DataCenterClient, DataCenterError } from '../../../client/services/data
 import { shardOfSerial } from '../../../server-mock/boxes/index';
 import type * as Api from '../../../shared/api/schemas';
 import { startCluster, type TestCluster } from '../../helpers/nodes';
+import { vpm } from '../../helpers/cli';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { piece } from './support';
 
 const PASSWORD = 'correct horse battery';
@@ -103,6 +107,35 @@ describe('several API nodes on a box pool', () => {
     cluster.nodes.splice(0, 1); // the shard test below runs on the survivor
     deadUrl = victim.url;
   }, 120_000);
+
+  it('vpm takes --server once per node and goes past a dead one, for sign-up, login and balance', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'vpm-home-'));
+    try {
+      const servers = [deadUrl!, cluster.nodes[0]!.url].flatMap((url) => ['--server', url]);
+      const env = { VPM_HOME: home, VPM_KEYCHAIN: 'none', VPM_CA: cluster.caPath };
+      const input = 'a long office password\n';
+      const user = `cli${randomUUID().slice(0, 6)}`;
+      const up = await vpm(
+        [...servers, 'signup', '--user', user, '--zip', '30301', '--password-stdin'],
+        {
+          env,
+          input,
+        },
+      );
+      expect(up.code, up.stderr).toBe(0);
+      const login = await vpm([...servers, 'login', '--user', user, '--password-stdin'], {
+        env,
+        input,
+      });
+      expect(login.code, login.stderr).toBe(0);
+      // The saved configuration keeps both nodes: a plain `vpm balance` fails over too.
+      const balance = await vpm(['balance', '--json'], { env });
+      expect(balance.code, balance.stderr).toBe(0);
+      expect(JSON.parse(balance.stdout)).toMatchObject({ balanceCents: 0 });
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
+  }, 60_000);
 
   it('kill -9 of one meter shard: its meters get a fast retryable 503, the other shard is unaffected, and it recovers', async () => {
     // Mailers until one meter lives on each shard.
