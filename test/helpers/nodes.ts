@@ -50,11 +50,22 @@ function waitFor(child: ChildProcess, pattern: RegExp, what: string): Promise<Re
 export async function startCluster(options: {
   shards: number;
   nodes: number;
+  /** `--database postgres://…` for init and every node (several nodes' shared database). */
+  database?: string;
 }): Promise<TestCluster> {
   const dir = await mkdtemp(join(tmpdir(), 'vpm-nodes-'));
   const shareDir = `${dir}-shares`;
   const socketDir = join(dir, 'pool');
-  const init = await vpm(['datacenter', 'init', '--data', dir, '--share-out', shareDir]);
+  const database = options.database ? ['--database', options.database] : [];
+  const init = await vpm([
+    'datacenter',
+    'init',
+    '--data',
+    dir,
+    '--share-out',
+    shareDir,
+    ...database,
+  ]);
   if (init.code !== 0) throw new Error(`datacenter init failed: ${init.stderr}`);
   const shareArgs = [
     '--share',
@@ -79,7 +90,17 @@ export async function startCluster(options: {
   ]);
   await waitFor(pool, /Box pool serving/, 'box pool');
   const addNode = async (): Promise<NodeProcess> => {
-    const child = run(['datacenter', 'start', '--data', dir, '--boxes', socketDir, '--port', '0']);
+    const child = run([
+      'datacenter',
+      'start',
+      '--data',
+      dir,
+      '--boxes',
+      socketDir,
+      '--port',
+      '0',
+      ...database,
+    ]);
     let log = '';
     child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
     const m = await waitFor(child, /listening at (https:\/\/\S+)/, 'API node');

@@ -1,6 +1,6 @@
 /**
- * Several API nodes on one box pool, as real processes (`vpm datacenter boxes start`, `vpm
- * datacenter start --boxes` twice): any node answers any mailer; a request retried on the other
+ * Several API nodes on one box pool and one PostgreSQL database, as real processes (`vpm
+ * datacenter boxes start`, `vpm datacenter start --boxes --database` twice): any node answers any mailer; a request retried on the other
  * node with the same idempotency keys is answered once; kill -9 of one node under load: the
  * client fails over, no piece is charged twice and every indicium it received is recorded; kill
  * -9 of one meter shard: its meters fail fast with a retryable 503 and recover once the pool
@@ -14,6 +14,7 @@ import { DataCenterClient, DataCenterError } from '../../../client/services/data
 import { shardOfSerial } from '../../../server-mock/boxes/index';
 import type * as Api from '../../../shared/api/schemas';
 import { startCluster, type TestCluster } from '../../helpers/nodes';
+import { startPostgres, type PostgresServer } from '../../helpers/postgres';
 import { vpm } from '../../helpers/cli';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -23,8 +24,9 @@ import { piece } from './support';
 const PASSWORD = 'correct horse battery';
 const CARD = '4242424242424242';
 
-describe('several API nodes on a box pool', () => {
+describe('several API nodes on a box pool and PostgreSQL', () => {
   let cluster: TestCluster;
+  let postgres: PostgresServer;
   let caPem: string;
   const clients: DataCenterClient[] = [];
   /** The killed node's URL: kept first in later clients, which must fail over past it. */
@@ -51,13 +53,19 @@ describe('several API nodes on a box pool', () => {
   }
 
   beforeAll(async () => {
-    cluster = await startCluster({ shards: 2, nodes: 2 });
+    postgres = await startPostgres({ durable: false });
+    cluster = await startCluster({
+      shards: 2,
+      nodes: 2,
+      database: await postgres.createDatabase(),
+    });
     caPem = await readFile(cluster.caPath, 'utf8');
   }, 120_000);
 
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.close()));
     await cluster?.close();
+    await postgres?.stop();
   });
 
   it('any node answers any mailer, and a retry on the other node with the same key is answered once', async () => {
