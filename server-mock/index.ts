@@ -33,6 +33,7 @@ import {
 import type { Storage } from './storage/storage';
 import { acquireRunLock } from './run-lock';
 import type { MeterSuspension } from './boxes/api';
+import { checkMailerId } from './function/tracking';
 
 export const VERSION = '0.1.0';
 
@@ -281,6 +282,10 @@ export interface StartOptions {
   sessionTtlSeconds?: number;
   /** The postal authority as outside witness; without it rollback protection is off. */
   postal?: PostalLink;
+  /** The vendor's USPS Mailer ID that tracking numbers are assigned under (6 or 9 digits). */
+  uspsMailerId?: string;
+  /** Days after today a mailing date may be (default 7). */
+  mailingWindowDays?: number;
   /**
    * The socket directory of a running box pool (`vpm datacenter boxes start`): this node reaches
    * the steel box and the meter shards there and runs only its own authentication and
@@ -345,6 +350,10 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
     sessionTtlSeconds: options.sessionTtlSeconds,
     signOn: options.signOn,
     log: options.log,
+    ...(options.uspsMailerId ? { uspsMailerId: checkMailerId(options.uspsMailerId) } : {}),
+    ...(options.mailingWindowDays !== undefined
+      ? { mailingWindowDays: options.mailingWindowDays }
+      : {}),
     ...(witness ? { witness } : {}),
   });
   if (witness) {

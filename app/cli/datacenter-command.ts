@@ -88,6 +88,8 @@ interface StartFlags {
   postalWindowPieces?: string;
   postalWindowSeconds?: string;
   database?: string;
+  mailerId?: string;
+  mailingWindowDays?: string;
 }
 
 const DATABASE_FLAG = '--database <url>';
@@ -126,6 +128,13 @@ function postalLink(flags: StartFlags): PostalLink | undefined {
   };
 }
 
+function mailingWindow(text: string | undefined): number {
+  const n = Number(text ?? '7');
+  if (!Number.isSafeInteger(n) || n < 0 || n > 60)
+    throw new CliError('datacenter start: --mailing-window-days must be 0 to 60', EXIT.usage);
+  return n;
+}
+
 const ROLLBACK_OFF = [
   '************************************************************************************',
   '* WARNING: rollback protection is OFF: this data center reports to no postal        *',
@@ -154,6 +163,8 @@ async function start(dataDir: string, flags: StartFlags, shares: ShareInput[]): 
     ...(flags.boxes ? { boxes: resolve(flags.boxes) } : {}),
     ...(flags.database !== undefined ? { database: flags.database } : {}),
     ...(postal ? { postal } : {}),
+    ...(flags.mailerId ? { uspsMailerId: flags.mailerId } : {}),
+    mailingWindowDays: mailingWindow(flags.mailingWindowDays),
     log: (event, fields) =>
       process.stderr.write(`${new Date().toISOString()} ${event} ${JSON.stringify(fields)}\n`),
   });
@@ -326,6 +337,11 @@ export function registerDatacenterCommands(program: Command): void {
       )
       .option('--postal-ca <file>', "the postal authority's CA certificate (its PDIR/tls/ca.pem)")
       .option(DATABASE_FLAG, DATABASE_HELP)
+      .option(
+        '--mailer-id <mid>',
+        "the vendor's USPS Mailer ID for tracking numbers (6 or 9 digits)",
+      )
+      .option('--mailing-window-days <n>', 'days after today a mailing date may be', '7')
       .addOption(
         new Option(
           '--postal-window-pieces <n>',

@@ -390,6 +390,7 @@ export function registerClientCommands(program: Command): void {
     .option('--out <file>', 'write the PDF here')
     .option('--format <format>', FORMAT_HELP, 'pdf')
     .option('--dpi <dpi>', DPI_HELP)
+    .option('--imb', 'print the Intelligent Mail barcode on envelopes (letters)')
     .option('--printer <queue>', 'send to this printer queue')
     .option(
       '--idempotency-key <key>',
@@ -453,10 +454,15 @@ export function registerClientCommands(program: Command): void {
               ...(opts.acceptAddress ? { acceptAddress: true } : {}),
               ...(opts.mailingDate ? { mailingDate: opts.mailingDate } : {}),
             },
-            { ...where, media: media(opts.media), ...(returnAddress ? { returnAddress } : {}) },
+            {
+              ...where,
+              media: media(opts.media),
+              ...(returnAddress ? { returnAddress } : {}),
+              ...((opts as { imb?: boolean }).imb ? { imb: true } : {}),
+            },
           );
           out(
-            `Piece ${r.piece.pieceId}: ${formatDollars(r.piece.postageCents)} ${cls}${r.piece.replayed ? ' (bought before with this key: not charged again)' : ''}. Balance ${formatDollars(r.balanceCents)}.`,
+            `Piece ${r.piece.pieceId}: ${formatDollars(r.piece.postageCents)} ${cls}${r.piece.replayed ? ' (bought before with this key: not charged again)' : ''}. Balance ${formatDollars(r.balanceCents)}.${r.piece.trackingNumber ? ` Tracking ${r.piece.trackingNumber}.` : ''}`,
           );
           if (r.addressOverride)
             out(
@@ -481,6 +487,7 @@ export function registerClientCommands(program: Command): void {
     .option('--out <file>', 'write one PDF here')
     .option('--format <format>', FORMAT_HELP, 'pdf')
     .option('--dpi <dpi>', DPI_HELP)
+    .option('--imb', 'print the Intelligent Mail barcode on envelopes (letters)')
     .option('--printer <queue>', 'send one job to this printer queue')
     .option(
       '--resume',
@@ -521,7 +528,12 @@ export function registerClientCommands(program: Command): void {
             await ctx.postage()
           ).runBatch(
             csv,
-            { ...where, media: media(opts.media), ...(returnAddress ? { returnAddress } : {}) },
+            {
+              ...where,
+              media: media(opts.media),
+              ...(returnAddress ? { returnAddress } : {}),
+              ...((opts as { imb?: boolean }).imb ? { imb: true } : {}),
+            },
             {
               resume: opts.resume ?? false,
               again: opts.again ?? false,
@@ -546,7 +558,7 @@ export function registerClientCommands(program: Command): void {
     .description('list the pieces you bought')
     .option('--csv', 'all pieces as CSV')
     .option('--page <n>', 'page', '1')
-    .option('--search <text>', 'match piece id, ZIP, class or date')
+    .option('--search <text>', 'match piece id, tracking number, ZIP, class or date')
     .action(async (opts: { csv?: boolean; page: string; search?: string }, command: Command) =>
       withContext(command, async (ctx) => {
         if (opts.csv) {
@@ -562,7 +574,7 @@ export function registerClientCommands(program: Command): void {
         if (h.items.length === 0) out('No pieces yet.');
         for (const i of h.items)
           out(
-            `${i.createdAt}  ${i.pieceId}  ${formatDollars(i.postageCents).padStart(8)}  ${i.mailClass.padEnd(16)} to ${i.destinationZip.padEnd(9)}  ${i.status}${i.refundable ? ' (refundable)' : ''}`,
+            `${i.createdAt}  ${i.pieceId}  ${formatDollars(i.postageCents).padStart(8)}  ${i.mailClass.padEnd(16)} to ${i.destinationZip.padEnd(9)}  ${i.status}${i.refundable ? ' (refundable)' : ''}${i.trackingNumber ? `  tracking ${i.trackingNumber}` : ''}`,
           );
         out(
           `Page ${h.page} of ${Math.max(1, Math.ceil(h.total / h.pageSize))} (${h.total} pieces)`,
@@ -591,11 +603,12 @@ export function registerClientCommands(program: Command): void {
     .option('--out <file>', 'write the PDF here')
     .option('--format <format>', FORMAT_HELP, 'pdf')
     .option('--dpi <dpi>', DPI_HELP)
+    .option('--imb', 'print the Intelligent Mail barcode on envelopes (letters)')
     .option('--printer <queue>', 'send to this printer queue')
     .action(
       async (
         pieceId: string,
-        opts: { media: string; out?: string; format?: string; printer?: string },
+        opts: { media: string; out?: string; format?: string; printer?: string; imb?: boolean },
         command: Command,
       ) =>
         withContext(command, async (ctx) => {
@@ -604,6 +617,7 @@ export function registerClientCommands(program: Command): void {
           ).reprint(pieceId, {
             ...target(opts),
             media: media(opts.media),
+            ...(opts.imb ? { imb: true } : {}),
           });
           out(r.jobId ? `Reprint sent as job ${r.jobId}.` : `Reprint written to ${r.pdfPath}.`);
         }),

@@ -13,6 +13,7 @@ import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as Api from '../../shared/api/schemas';
 import type { MailClass } from '../../shared/mail-class';
+import { isImbTrackingCode, isImpbTrackingNumber } from '../../shared/tracking';
 import type { Address, Calibration, MediumId, PrintPiece, PrinterDriver } from '../print/index';
 import { AddressCheckError, checkAddress, type AddressOverride } from '../address/address-check';
 import { RateStore } from '../rates/rate-store';
@@ -33,6 +34,8 @@ export interface Output {
   format?: 'pdf' | 'html' | 'zpl';
   /** A thermal printer's resolution (203 or 300 dpi): ZPL, and PDF labels on its dot grid. */
   dpi?: number;
+  /** Envelopes carry the Intelligent Mail barcode of their tracking code (the mailer's setting). */
+  imb?: boolean;
   /** …or send it to this printer queue (the PDF is then kept in the client's folder). */
   printer?: string;
   media: MediumId;
@@ -129,6 +132,21 @@ interface JournalLine {
   returnAddress?: Address;
   /** The mailer kept an address the ZIP check disagreed with. */
   addressOverride?: AddressOverride;
+}
+
+/**
+ * The barcodes a piece's tracking number gives it: a package's IMpb (drawn on labels), and a
+ * letter's Intelligent Mail barcode when the mailer turned it on (drawn on envelopes).
+ */
+export function barcodes(
+  piece: { trackingNumber?: string },
+  output: Pick<Output, 'imb'>,
+): Pick<PrintPiece, 'tracking' | 'imb'> {
+  const t = piece.trackingNumber;
+  if (t === undefined) return {};
+  if (isImpbTrackingNumber(t)) return { tracking: t };
+  if (output.imb && isImbTrackingCode(t)) return { imb: t };
+  return {};
 }
 
 // Pieces per request; VPM_BATCH_CHUNK lowers it (tests interrupt a batch between chunks).
@@ -271,7 +289,13 @@ export class PostageService {
       },
     ]);
     const result = await this.output(
-      [{ indicium: Buffer.from(issued.indicium, 'base64'), recipient }],
+      [
+        {
+          indicium: Buffer.from(issued.indicium, 'base64'),
+          recipient,
+          ...barcodes(issued, output),
+        },
+      ],
       output,
       `piece-${issued.pieceId}`,
     );
@@ -424,6 +448,7 @@ export class PostageService {
             yield {
               indicium: Buffer.from(piece.indicium, 'base64'),
               recipient: (chunk[j] as BatchPiece).recipient,
+              ...barcodes(piece, output),
             };
           }
         }
@@ -471,6 +496,7 @@ export class PostageService {
         {
           indicium: Buffer.from(piece.indicium, 'base64'),
           recipient,
+          ...barcodes(piece, output),
           ...(kept?.returnAddress ? { returnAddress: kept.returnAddress } : {}),
         },
       ],

@@ -15,6 +15,10 @@ import type { Credits } from './credits';
 import { pieceIdFor, type Caller, type FlowContext } from './flow-context';
 import { piecesFrom, type MeterGateway } from './meter-gateway';
 import { outboxReport } from './postal-witness';
+import { DEFAULT_MAILER_ID, withTracking } from './tracking';
+
+/** Days after today a mailing date may be when the data center does not say. */
+export const DEFAULT_MAILING_WINDOW_DAYS = 7;
 
 const today = (): string => new Date().toISOString().slice(0, 10);
 
@@ -29,10 +33,12 @@ export class Dispense {
     const mailer = await this.ctx.mailerOf(caller.mailerId);
     const mailingDate = req.mailingDate ?? today();
     const days = (Date.parse(mailingDate) - Date.parse(today())) / 86_400_000;
-    if (!isCalendarDate(mailingDate) || !Number.isFinite(days) || days < 0 || days > 30) {
+    const window = this.ctx.options.mailingWindowDays ?? DEFAULT_MAILING_WINDOW_DAYS;
+    if (!isCalendarDate(mailingDate) || !Number.isFinite(days) || days < 0 || days > window) {
+      // Checked before anything is asked of the meter box: a refused date charges nothing.
       throw new ApiError(
-        'BAD_REQUEST',
-        `mailing date ${mailingDate}: must be today or within the next 30 days`,
+        'BAD_MAILING_DATE',
+        `mailing date ${mailingDate}: must be today (${today()}) or a later day within ${window} days; nothing was charged, choose a date in that window`,
       );
     }
     const keys = new Set<string>();
@@ -109,13 +115,17 @@ export class Dispense {
               },
             ]),
           );
-          fresh = piecesFrom(
-            result.record,
-            caller.mailerId,
-            mailer.originZip,
-            result.indicia,
-            keyOf,
-            asked,
+          fresh = await withTracking(
+            this.ctx.storage,
+            this.ctx.options.uspsMailerId ?? DEFAULT_MAILER_ID,
+            piecesFrom(
+              result.record,
+              caller.mailerId,
+              mailer.originZip,
+              result.indicia,
+              keyOf,
+              asked,
+            ),
           );
           try {
             await this.ctx.storage.commitDispense({
@@ -169,6 +179,7 @@ export class Dispense {
       mailingDate: row.mailingDate,
       createdAt: row.createdAt,
       status: row.status,
+      ...(row.trackingNumber ? { trackingNumber: row.trackingNumber } : {}),
       replayed,
     };
   }

@@ -20,6 +20,10 @@ export interface DataCenterOptions {
   demo: boolean;
   sessionTtlSeconds?: number;
   refundWindowDays?: number;
+  /** Days after today a mailing date may be (default 7); today is always allowed. */
+  mailingWindowDays?: number;
+  /** The vendor's USPS Mailer ID (6 or 9 digits) that tracking numbers are assigned under. */
+  uspsMailerId?: string;
   /** How sign-on guessing is slowed (per source, per source and account). */
   signOn?: SignOnThrottleOptions;
   log?: (event: string, fields: Record<string, unknown>) => void;

@@ -19,6 +19,7 @@ import type { PieceRow } from '../storage/storage';
 import { ApiError } from './api-error';
 import { canonicalJson, type FlowContext } from './flow-context';
 import { outboxReport } from './postal-witness';
+import { DEFAULT_MAILER_ID, withTracking } from './tracking';
 
 /**
  * A record MACed this many key periods ago is re-MACed (meter box remac) before its next command,
@@ -249,12 +250,16 @@ export class MeterGateway {
         break;
       case 'dispense': {
         const mailer = await this.ctx.storage.getMailer(mailerId);
-        const pieces = piecesFrom(
-          journal.record,
-          mailerId,
-          mailer?.originZip ?? '00000',
-          journal.indicia,
-          new Map(),
+        const pieces = await withTracking(
+          this.ctx.storage,
+          this.ctx.options.uspsMailerId ?? DEFAULT_MAILER_ID,
+          piecesFrom(
+            journal.record,
+            mailerId,
+            mailer?.originZip ?? '00000',
+            journal.indicia,
+            new Map(),
+          ),
         );
         await this.ctx.storage.commitRecovered({
           kind: 'dispense',

@@ -44,13 +44,14 @@ export class Reports {
         row.status === 'issued' &&
         Date.now() - Date.parse(row.createdAt) <= this.ctx.refundWindowMs,
       indicium: Buffer.from(row.indicium).toString('base64'),
+      ...(row.trackingNumber ? { trackingNumber: row.trackingNumber } : {}),
     };
   }
 
   async *historyCsv(caller: Caller): AsyncIterable<string> {
-    yield 'piece_id,created_at,mailing_date,mail_class,destination_zip,postage,ascending_register,status\n';
+    yield 'piece_id,created_at,mailing_date,mail_class,destination_zip,postage,ascending_register,status,tracking_number\n';
     for await (const row of this.ctx.storage.allPieces(caller.mailerId)) {
-      yield `${row.pieceId},${row.createdAt},${row.mailingDate},${row.mailClass},${row.destinationZip},${formatDecimal(row.postageCents)},${formatDecimal(row.ascendingCents)},${row.status}\n`;
+      yield `${row.pieceId},${row.createdAt},${row.mailingDate},${row.mailClass},${row.destinationZip},${formatDecimal(row.postageCents)},${formatDecimal(row.ascendingCents)},${row.status},${row.trackingNumber ?? ''}\n`;
     }
   }
 

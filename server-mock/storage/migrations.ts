@@ -140,4 +140,12 @@ export const MIGRATIONS: readonly string[] = [
   // v4: the meter box's signed reports for the postal authority, written in the dispense's own
   // transaction and deleted once the post's receipt covers them (a durable outbox).
   `CREATE TABLE postal_outbox (seq INTEGER PRIMARY KEY, body TEXT NOT NULL, signature TEXT NOT NULL);`,
+  // v5 (issue 15): every piece keeps the USPS tracking number assigned to it (IMpb for packages,
+  // the IMb tracking code for letters), searchable; serials come from one counter.
+  `
+  ALTER TABLE pieces ADD COLUMN tracking_number TEXT;
+  CREATE INDEX pieces_by_tracking ON pieces(tracking_number) WHERE tracking_number IS NOT NULL;
+  CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+  INSERT INTO counters (name, value) VALUES ('tracking', 0);
+  `,
 ];

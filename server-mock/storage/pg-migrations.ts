@@ -140,4 +140,11 @@ export const PG_MIGRATIONS: readonly string[] = [
   `,
   // v4: the durable outbox of signed reports for the postal authority.
   `CREATE TABLE postal_outbox (seq BIGINT PRIMARY KEY, body TEXT NOT NULL, signature TEXT NOT NULL);`,
+  // v5: the tracking number of every piece, searchable; serials from one counter.
+  `
+  ALTER TABLE pieces ADD COLUMN tracking_number TEXT;
+  CREATE INDEX pieces_by_tracking ON pieces(tracking_number) WHERE tracking_number IS NOT NULL;
+  CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
+  INSERT INTO counters (name, value) VALUES ('tracking', 0);
+  `,
 ];

@@ -170,6 +170,7 @@ const toPiece = (r: Row): PieceRow => ({
   mailingDate: r.mailing_date as string,
   createdAt: r.created_at as string,
   status: r.status as PieceRow['status'],
+  ...(typeof r.tracking_number === 'string' ? { trackingNumber: r.tracking_number } : {}),
 });
 
 const toClaim = (r: Row): ClaimRow => ({
@@ -471,7 +472,7 @@ export class PgStorage implements Storage {
 
   private async insertPieces(db: Queryable, pieces: PieceRow[], skipKnown: boolean): Promise<void> {
     if (pieces.length === 0) return;
-    const columns = 15;
+    const columns = 16;
     const values: unknown[] = [];
     const tuples = pieces.map((p, i) => {
       values.push(
@@ -490,12 +491,14 @@ export class PgStorage implements Storage {
         p.mailingDate,
         p.createdAt,
         p.status,
+        p.trackingNumber ?? null,
       );
       return `(${Array.from({ length: columns }, (_, j) => `$${i * columns + j + 1}`).join(', ')})`;
     });
     await db.query(
       `INSERT INTO pieces (piece_id, meter_serial, mailer_id, idempotency_key, indicium, signature, postage_cents,
-         ascending_cents, descending_cents, mail_class, origin_zip, destination_zip, mailing_date, created_at, status)
+         ascending_cents, descending_cents, mail_class, origin_zip, destination_zip, mailing_date, created_at, status,
+         tracking_number)
        VALUES ${tuples.join(', ')} ${skipKnown ? 'ON CONFLICT (piece_id) DO NOTHING' : ''}`,
       values,
     );
@@ -562,6 +565,16 @@ export class PgStorage implements Storage {
     });
   }
 
+  async allocateTrackingSerials(count: number): Promise<number> {
+    if (!Number.isSafeInteger(count) || count < 1) throw new Error(`tracking: bad count ${count}`);
+    // One row update: PostgreSQL's row lock makes concurrent nodes take disjoint blocks.
+    const row = await this.one(
+      "UPDATE counters SET value = value + $1 WHERE name = 'tracking' RETURNING value",
+      [count],
+    );
+    return Number(row?.value) - count + 1;
+  }
+
   async commitCredit(c: CreditCommit): Promise<void> {
     await this.transaction(async (db) => {
       await this.storeRecord(db, c.record, c.expectedCounter);
@@ -613,7 +626,7 @@ export class PgStorage implements Storage {
   ): Promise<{ items: PieceRow[]; total: number }> {
     // ILIKE: SQLite's LIKE ignores ASCII case, and both engines answer alike.
     const filter = query
-      ? `AND (destination_zip ILIKE $2 OR piece_id ILIKE $2 OR mail_class ILIKE $2 OR mailing_date ILIKE $2)`
+      ? `AND (destination_zip ILIKE $2 OR piece_id ILIKE $2 OR mail_class ILIKE $2 OR mailing_date ILIKE $2 OR tracking_number ILIKE $2)`
       : '';
     const q = `%${(query ?? '').replace(/[%_\\]/g, '\\$&')}%`;
     const where = `WHERE meter_serial = (SELECT serial FROM meters WHERE mailer_id = $1)

@@ -101,6 +101,7 @@ const toPiece = (r: Row): PieceRow => ({
   mailingDate: r.mailing_date as string,
   createdAt: r.created_at as string,
   status: r.status as PieceRow['status'],
+  ...(typeof r.tracking_number === 'string' ? { trackingNumber: r.tracking_number } : {}),
 });
 
 const recordParams = (rec: MeterRecord, now: string) => ({
@@ -369,8 +370,8 @@ export class SqliteStorage implements Storage {
   private insertPieces(db: Database.Database, pieces: PieceRow[]): void {
     const insert = this.stmt(
       `INSERT INTO pieces (piece_id, meter_serial, mailer_id, idempotency_key, indicium, signature, postage_cents, ascending_cents,
-         descending_cents, mail_class, origin_zip, destination_zip, mailing_date, created_at, status)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         descending_cents, mail_class, origin_zip, destination_zip, mailing_date, created_at, status, tracking_number)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     for (const p of pieces) {
       insert.run(
@@ -389,8 +390,17 @@ export class SqliteStorage implements Storage {
         p.mailingDate,
         p.createdAt,
         p.status,
+        p.trackingNumber ?? null,
       );
     }
+  }
+
+  async allocateTrackingSerials(count: number): Promise<number> {
+    if (!Number.isSafeInteger(count) || count < 1) throw new Error(`tracking: bad count ${count}`);
+    const row = this.stmt(
+      "UPDATE counters SET value = value + ? WHERE name = 'tracking' RETURNING value",
+    ).get(count) as Row;
+    return (row.value as number) - count + 1;
   }
 
   private applyCredit(db: Database.Database, c: CreditCommit): void {
@@ -503,7 +513,7 @@ export class SqliteStorage implements Storage {
     query?: string,
   ): Promise<{ items: PieceRow[]; total: number }> {
     const filter = query
-      ? `AND (destination_zip LIKE @q OR piece_id LIKE @q OR mail_class LIKE @q OR mailing_date LIKE @q)`
+      ? `AND (destination_zip LIKE @q OR piece_id LIKE @q OR mail_class LIKE @q OR mailing_date LIKE @q OR tracking_number LIKE @q)`
       : '';
     const params = {
       mailerId,

@@ -38,6 +38,8 @@ export interface PieceRow {
   mailingDate: string;
   createdAt: string;
   status: 'issued' | 'refunded';
+  /** The USPS tracking number the data center assigned (shared/tracking.ts); null before v5. */
+  trackingNumber?: string | null;
 }
 
 export interface LoginRow {
@@ -187,6 +189,11 @@ export interface Storage {
 
   /** Stores a dispense atomically; refuses (StorageConflictError) if the stored counter moved. */
   commitDispense(commit: DispenseCommit): Promise<void>;
+  /**
+   * Reserves `count` tracking serials, atomically across every node of the database, and returns
+   * the first (the block is first … first + count − 1). A reserved serial is never given again.
+   */
+  allocateTrackingSerials(count: number): Promise<number>;
   commitCredit(commit: CreditCommit): Promise<void>;
   /**
    * Stores a record the meter box issued that the database did not get (from its journal, or a

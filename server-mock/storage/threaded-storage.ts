@@ -16,6 +16,7 @@ const WRITES = [
   'updateMailerSettings',
   'insertMeter',
   'commitDispense',
+  'allocateTrackingSerials',
   'commitCredit',
   'commitRecovered',
   'insertLogin',

@@ -6,6 +6,10 @@
 
 export const API_ERRORS = {
   BAD_REQUEST: { status: 400, advice: 'Check the values you entered and try again.' },
+  BAD_MAILING_DATE: {
+    status: 400,
+    advice: 'Choose today or a later mailing date within the window the message names.',
+  },
   BODY_TOO_LARGE: { status: 413, advice: 'Send fewer pieces per request (at most 500).' },
   NOT_FOUND: { status: 404, advice: 'Check the address of the request.' },
   UNAUTHENTICATED: { status: 401, advice: 'Sign in again (vpm login).' },

@@ -149,6 +149,12 @@ export const IssuedPiece = Type.Object({
   mailingDate: Type.String(),
   createdAt: Type.String(),
   status: PieceStatusSchema,
+  trackingNumber: Type.Optional(
+    Type.String({
+      pattern: '^[0-9]{20,34}$',
+      description: 'USPS tracking number (IMpb for packages, IMb tracking code for letters)',
+    }),
+  ),
   replayed: Type.Boolean({
     description: 'true when this answer repeats an earlier request with the same key',
   }),
@@ -186,6 +192,7 @@ export const HistoryItem = Type.Object({
   status: PieceStatusSchema,
   refundable: Type.Boolean(),
   indicium: Base64,
+  trackingNumber: Type.Optional(Type.String({ pattern: '^[0-9]{20,34}$' })),
 });
 
 export const HistoryResponse = Type.Object({

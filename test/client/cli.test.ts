@@ -166,7 +166,7 @@ describe('vpm CLI', { timeout: 300_000 }, () => {
     expect(history.stdout).toContain('(2 pieces)');
     const csv = await vpm(['history', '--csv'], { env });
     expect(csv.stdout.split('\n')[0]).toBe(
-      'piece_id,created_at,mailing_date,mail_class,destination_zip,postage,ascending_register,status',
+      'piece_id,created_at,mailing_date,mail_class,destination_zip,postage,ascending_register,status,tracking_number',
     );
 
     // The first piece was scanned (verified) already: no refund for used postage.

@@ -55,6 +55,8 @@ export async function startDataCenterProcess(
     env?: NodeJS.ProcessEnv;
     /** `--database URL` at init and start (PostgreSQL); absent: SQLite in the data dir. */
     database?: string;
+    /** More `datacenter start` flags. */
+    startArgs?: readonly string[];
   } = {},
 ): Promise<DataCenterProcess> {
   const database = options.database === undefined ? [] : ['--database', options.database];
@@ -86,6 +88,7 @@ export async function startDataCenterProcess(
       '--share',
       join(shareDir, 'custodian-2.share'),
       ...database,
+      ...(options.startArgs ?? []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env } },
   );

@@ -140,7 +140,7 @@ const CASES: Case[] = [
     body: { ...withPiece({}), mailingDate: '2001-01-01' },
     token: 'a',
     status: 400,
-    code: 'BAD_REQUEST',
+    code: 'BAD_MAILING_DATE',
   },
   {
     name: 'dispense of the same key twice in one request',

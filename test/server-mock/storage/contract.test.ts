@@ -326,6 +326,32 @@ describe.each(engines)('Storage on $name', (engine) => {
     });
   });
 
+  describe('tracking numbers', () => {
+    it('hands out disjoint blocks of serials, also to concurrent callers', async () => {
+      const first = await s.allocateTrackingSerials(3);
+      const blocks = await Promise.all([1, 2, 3, 4].map(() => s.allocateTrackingSerials(2)));
+      const all = [first, first + 1, first + 2, ...blocks.flatMap((b) => [b, b + 1])];
+      expect(new Set(all).size).toBe(all.length);
+      await expect(s.allocateTrackingSerials(0)).rejects.toThrow(/count/);
+    });
+
+    it('keeps a piece’s tracking number and finds the piece by it in the history', async () => {
+      const { mailer: m, rec } = await meterFor(s);
+      const tracked = piece(rec, 1, { trackingNumber: '9405590000000000000017' });
+      const plain = piece(rec, 2);
+      await s.commitDispense({
+        kind: 'dispense',
+        record: next(rec),
+        expectedCounter: 0,
+        pieces: [tracked, plain],
+      });
+      expect((await s.getPiece(tracked.pieceId))?.trackingNumber).toBe(tracked.trackingNumber);
+      expect((await s.getPiece(plain.pieceId))?.trackingNumber).toBeUndefined();
+      const found = await s.history(m.id, 1, 10, '94055900000');
+      expect(found.items.map((p) => p.pieceId)).toEqual([tracked.pieceId]);
+    });
+  });
+
   describe('credits', () => {
     it('stores a refill with its card fingerprint, amount past 2^31 intact', async () => {
       const { mailer: m, rec } = await meterFor(s);
