@@ -658,17 +658,21 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
     },
   });
 
-  /** The meters this shard serves (control pipe only: the pool plans a hand-over from it). */
+  /** The meters this shard serves, and those it handed over (control pipe only: for the pool). */
   const listMeters = command({
     check: (args: unknown) => {
       v.exactKeys(v.object(args, 'listMeters'), 'listMeters', []);
     },
-    work: () => ({
-      serials: ctx.nvm
-        .keysWithPrefix('m:')
-        .filter((key) => !ctx.nvm.get<MeterEntry>(key)?.handedOver)
-        .map((key) => key.slice(2)),
-    }),
+    work: () => {
+      const serials: string[] = [];
+      const handedOver: { serial: string; to: string }[] = [];
+      for (const key of ctx.nvm.keysWithPrefix('m:')) {
+        const gone = ctx.nvm.get<MeterEntry>(key)?.handedOver;
+        if (gone) handedOver.push({ serial: key.slice(2), to: gone.to });
+        else serials.push(key.slice(2));
+      }
+      return { serials, handedOver };
+    },
   });
 
   return {

@@ -48,6 +48,8 @@ export interface PoolOptions {
   entry?: string;
   log?: (line: string) => void;
   readyTimeoutMs?: number;
+  /** Tests only: stop the start as a crash would, after the first export or its journal line. */
+  crashAfter?: 'export' | 'journal';
 }
 
 export interface RunningPool {
@@ -170,7 +172,7 @@ export async function startPool(dataDir: string, opts: PoolOptions): Promise<Run
       procs.set(name, boxProcess(name, fromKey(name)));
     }
     await Promise.all(newShards.map((n) => procs.get(n)!.start()));
-    handedOver = await handOver(boxesDir, procs, before, opts.shards, log);
+    handedOver = await handOver(boxesDir, procs, before, opts.shards, log, opts.crashAfter);
     await Promise.all(names.map(listen));
   } catch (error) {
     for (const p of procs.values()) p.kill('SIGKILL');
@@ -242,6 +244,7 @@ async function handOver(
   before: number,
   after: number,
   log: (line: string) => void,
+  crashAfter?: 'export' | 'journal',
 ): Promise<number> {
   const journal = join(boxesDir, HANDOVER_LOG);
   const shard = (name: string) => {
@@ -250,12 +253,18 @@ async function handOver(
     return proc;
   };
   const open = new Map<string, HandoverLine>();
+  const imported = new Set<string>();
+  const pair = (line: Pick<HandoverLine, 'serial' | 'from' | 'to'>) =>
+    `${line.serial}|${line.from}|${line.to}`;
   if (existsSync(journal))
     for (const text of readFileSync(journal, 'utf8').split('\n')) {
       if (!text) continue;
       const line = JSON.parse(text) as HandoverLine;
       if (line.step === 'exported') open.set(line.serial, line);
-      else open.delete(line.serial);
+      else {
+        open.delete(line.serial);
+        imported.add(pair(line));
+      }
     }
   const importOne = async (line: HandoverLine) => {
     await shard(line.to).call('importMeter', {
@@ -265,26 +274,42 @@ async function handOver(
     });
     appendDurably(journal, { ...line, step: 'imported', sealed: undefined, at: now() });
   };
+  /** Export (the old shard stops serving it), journal, import. */
+  const moveOne = async (serial: string, from: string, to: string) => {
+    const { sealed } = await shard(from).call<{ sealed: string }>('exportMeter', { serial, to });
+    if (crashAfter === 'export') throw new Error('box pool: test crash after an export');
+    const line: HandoverLine = { step: 'exported', serial, from, to, sealed, at: now() };
+    appendDurably(journal, line);
+    if (crashAfter === 'journal') throw new Error('box pool: test crash after a journal line');
+    await importOne(line);
+  };
   for (const line of open.values()) {
     log(`box pool: finishing the hand-over of meter ${line.serial} to ${line.to}`);
     await importOne(line);
   }
   let moved = 0;
-  if (after === before) return moved;
-  for (let i = 0; i < before; i++) {
+  for (let i = 0; i < Math.min(before, after); i++) {
     const from = shardName(i);
-    const { serials } = await shard(from).call<{ serials: string[] }>('listMeters', {});
-    for (const serial of serials) {
+    const listed = await shard(from).call<{
+      serials: string[];
+      handedOver: { serial: string; to: string }[];
+    }>('listMeters', {});
+    // Handed over, but the pool stopped before it journaled the sealed entry: export it again
+    // (the old shard answers the same state) and finish.
+    for (const { serial, to } of listed.handedOver)
+      if (!imported.has(pair({ serial, from, to })) && !open.has(serial)) {
+        log(`box pool: finishing the hand-over of meter ${serial} to ${to} (not journaled)`);
+        await moveOne(serial, from, to);
+      }
+    if (after === before) continue;
+    for (const serial of listed.serials) {
       const target = shardOfSerial(serial, after);
       if (target === i) continue;
-      const to = shardName(target);
-      const { sealed } = await shard(from).call<{ sealed: string }>('exportMeter', { serial, to });
-      const line: HandoverLine = { step: 'exported', serial, from, to, sealed, at: now() };
-      appendDurably(journal, line);
-      await importOne(line);
+      await moveOne(serial, from, shardName(target));
       moved++;
     }
   }
+  if (after === before) return moved;
   log(`box pool: grew from ${before} to ${after} meter shards; ${moved} meters handed over`);
   return moved;
 }
