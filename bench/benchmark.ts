@@ -19,6 +19,7 @@ import { clientFigures, type ClientFigures } from './client-figures';
 import { childProcesses, CpuMeter } from './cpu-time';
 import { httpsFloor, type HttpsFloor } from './https-floor';
 import { poolFigures, type PoolFigure } from './pool-figures';
+import { storageEngineFigures, type StorageEngineFigures } from './storage-engines';
 import { DataCenterError } from '../client/services/datacenter-client';
 import {
   closeMailers,
@@ -70,6 +71,8 @@ export interface BenchmarkResult {
     httpsFloor: HttpsFloor;
     /** The same load on a box pool: 1 and 2 meter shards, 1 and 2 API nodes (docs/nodes.md). */
     pool: PoolFigure[];
+    /** One node on SQLite and on PostgreSQL, the same smaller load on each (issue 17). */
+    engines: StorageEngineFigures;
   } | null;
   /** null in a `--cli` run. */
   client: ClientFigures | null;
@@ -150,7 +153,7 @@ async function dispenseOnce(mailer: Mailer, phase: Phase, record: boolean): Prom
 }
 
 /** Closed loop: `perMailer` requests always in flight per meter; measures after a warm-up. */
-async function closedLoop(
+export async function closedLoop(
   mailers: Mailer[],
   perMailer: number,
   warmupMs: number,
@@ -294,6 +297,15 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     );
     say('Box pool and API nodes (each on a fresh data directory):');
     const pool = await poolFigures({ quick, mailers: mailerCount, perMailer, say });
+    // Each engine gets a data center of its own; the peak's sessions are no longer needed.
+    await closeMailers(mailers);
+    mailers = [];
+    say('Storage engines, one node each, the same load:');
+    const engines = await storageEngineFigures(closedLoop, {
+      quick,
+      sqliteCommitPerSec: sqlite,
+      say,
+    });
     say('Client:');
     const client = await clientFigures(dc.url, caPath, {
       quick,
@@ -320,6 +332,7 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
       cpuMsPerTx: peak.cpuMsPerTx,
       httpsFloor: { reqPerSec: round(floor.reqPerSec, 0), cpuMsPerReq: floor.cpuMsPerReq },
       pool,
+      engines,
     };
     const result: BenchmarkResult = { datacenter, client, cli };
     say(

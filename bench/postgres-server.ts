@@ -26,8 +26,10 @@ export interface PostgresServer {
   createDatabase(): Promise<string>;
   /** pg_ctl restart (fast shutdown, then start again). */
   restart(): Promise<void>;
-  /** kill -9 of the postmaster (a crash), without starting it again. */
-  kill(): void;
+  /** The postmaster's process id (its backends are its children). */
+  pid(): number;
+  /** kill -9 of the postmaster and its backends (a crash), without starting it again. */
+  kill(): Promise<void>;
   /** Starts a stopped or killed server again (crash recovery runs). */
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -148,6 +150,8 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
       }
     }
   }
+  const postmasterPid = () =>
+    Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
   let counter = 0;
   const url = (database = 'postgres') =>
     `postgres://${encodeURIComponent(owner.user)}@127.0.0.1:${port}/${database}`;
@@ -171,8 +175,9 @@ export async function startPostgres(options: { durable?: boolean } = {}): Promis
       await exec('pg_ctl', ['-D', data, '-m', 'fast', '-w', '-t', '60', 'stop']);
       await start();
     },
+    pid: postmasterPid,
     async kill() {
-      const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      const pid = postmasterPid();
       const pids = [pid, ...childrenOf(pid)];
       for (const p of pids) {
         try {
