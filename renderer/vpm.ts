@@ -1,8 +1,9 @@
 /**
  * @module renderer/vpm
  * The renderer's only way out: `window.vpm` (see shared/ipc/channels.ts), wrapped so every call returns
- * an IpcResult (a failing bridge becomes an error result too) and an expired session sends the
- * app back to sign-on.
+ * an IpcResult (a failing bridge becomes an error result too), an error's message carries the
+ * advice of its code (shared/errors.ts, the same the CLI prints), and an expired session sends
+ * the app back to sign-on.
  */
 import type {
   IpcChannel,
@@ -12,6 +13,7 @@ import type {
   IpcValue,
   VpmWindowApi,
 } from '../shared/ipc';
+import { withAdviceOf } from '../shared/ipc';
 
 declare global {
   interface Window {
@@ -44,10 +46,9 @@ export async function call<C extends IpcChannel>(
       },
     };
   }
-  if (!result.ok && result.error.code === 'NOT_SIGNED_IN' && channel !== 'auth:signIn') {
-    signedOutListener?.();
-  }
-  return result;
+  if (result.ok) return result;
+  if (result.error.code === 'NOT_SIGNED_IN' && channel !== 'auth:signIn') signedOutListener?.();
+  return { ok: false, error: withAdviceOf(result.error) };
 }
 
 /** The form field an error concerns: the last segment of its JSON pointer ("/recipient/zip" → "zip"). */

@@ -5,6 +5,7 @@
  * 3 not signed in, 4 data center unreachable, 5 verification failed (`vpm verify`).
  */
 import { Command, CommanderError } from 'commander';
+import { withAdvice } from '../../shared/errors';
 import { CliError, EXIT } from './errors';
 
 export { CliError, EXIT };
@@ -83,10 +84,10 @@ export async function buildProgram(
   return makeProgram(GROUPS, handedIn);
 }
 
-/** Maps an error from the services to a message and an exit code. */
+/** Maps an error from the services to a message with its code's advice, and an exit code. */
 function explain(error: unknown): { message: string; exitCode: number } {
-  const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: string }).code;
+  const message = withAdvice(error instanceof Error ? error.message : String(error), code);
   switch (code) {
     case 'UNREACHABLE':
     case 'UNTRUSTED_SERVER':

@@ -3,6 +3,7 @@
  * Errors of the local print driver, with stable codes. Messages say what happened and what to do
  * next; they are shown to the mailer as they are.
  */
+import type { ErrorCode } from '../../shared/errors';
 
 export const PRINT_ERROR_CODES = {
   PRINT_UNKNOWN_MEDIUM: 'The medium id is not in the catalogue (client/print/media.ts).',
@@ -19,7 +20,7 @@ export const PRINT_ERROR_CODES = {
   PRINT_JOB_REFUSED: 'CUPS refused the job (queue stopped, not accepting, or bad options).',
   PRINT_JOB_NOT_FOUND: 'CUPS does not know the job id.',
   PRINT_UNSUPPORTED: 'This printer path is not available on this platform.',
-} as const;
+} as const satisfies Partial<Record<ErrorCode, string>>;
 
 export type PrintErrorCode = keyof typeof PRINT_ERROR_CODES;
 

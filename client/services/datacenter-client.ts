@@ -10,12 +10,13 @@
  */
 import { Pool, errors as undiciErrors } from 'undici';
 import { API_ERRORS, isApiErrorCode } from '../../shared/api/errors';
+import type { ErrorCode } from '../../shared/errors';
 import type * as Api from '../../shared/api/schemas';
 
 /** An error from the data center or the network, with a stable code and advice for the mailer. */
 export class DataCenterError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly status = 0,
   ) {
@@ -141,7 +142,8 @@ export class DataCenterClient {
         const data = (isJson && text ? JSON.parse(text) : undefined) as T;
         if (response.statusCode >= 400) {
           const err = (data as Api.ErrorBody | undefined)?.error;
-          const code = err?.code ?? 'INTERNAL';
+          // Only the API's own codes (a closed set) reach the mailer; anything else is INTERNAL.
+          const code: ErrorCode = err && isApiErrorCode(err.code) ? err.code : 'INTERNAL';
           if (response.statusCode === 503 && retrySafe && attempt < attempts) {
             // Another node may serve at once; back off only once every node was tried.
             if (!this.failover() || attempt >= nodes)

@@ -8,12 +8,12 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as Api from '../../shared/api/schemas';
 import { parse as parseCsv } from 'csv-parse/sync';
+import { isErrorCode, type ErrorCode } from '../../shared/errors';
 import { isMailClass } from '../../shared/mail-class';
 import type { Account, BatchRow, Settings } from '../../shared/ipc';
 import type { ClientRuntime, ClientServices, CreateClientServices } from './contract';
 import { PrintError } from '../print/errors';
 import { CupsPrinterDriver, type PrinterDriver } from '../print/printers';
-import { DataCenterError } from './datacenter-client';
 import {
   historyQuery,
   refillRequest,
@@ -32,7 +32,7 @@ import { SessionManager } from './session';
 /** An error the app shows as is: a stable code and a message that says what to do. */
 export class ServiceError extends Error {
   constructor(
-    readonly code: string,
+    readonly code: ErrorCode,
     message: string,
     readonly field?: string,
   ) {
@@ -41,7 +41,7 @@ export class ServiceError extends Error {
   }
 }
 
-const CODE_MAP: Record<string, string> = {
+const CODE_MAP: Partial<Record<string, ErrorCode>> = {
   UNAUTHENTICATED: 'NOT_SIGNED_IN',
   SESSION_EXPIRED: 'NOT_SIGNED_IN',
   NOT_SIGNED_IN: 'NOT_SIGNED_IN',
@@ -57,8 +57,10 @@ function asServiceError(error: unknown): ServiceError {
   const code = (error as { code?: string }).code;
   const message = error instanceof Error ? error.message : String(error);
   const field = (error as { field?: string }).field;
-  if (error instanceof DataCenterError || code)
-    return new ServiceError(CODE_MAP[code ?? ''] ?? code ?? 'INTERNAL', message, field);
+  // Only the product's own codes (shared/errors.ts) reach the screen; anything else (a Node
+  // system error, a bug) is INTERNAL, with its details in the log only.
+  const mapped = CODE_MAP[code ?? ''] ?? code;
+  if (isErrorCode(mapped) && mapped !== 'INTERNAL') return new ServiceError(mapped, message, field);
   return new ServiceError('INTERNAL', 'Something went wrong; try again. Details are in the log.');
 }
 

@@ -12,6 +12,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type * as Api from '../../shared/api/schemas';
+import type { ErrorCode } from '../../shared/errors';
 import type { MailClass } from '../../shared/mail-class';
 import { isImbTrackingCode, isImpbTrackingNumber } from '../../shared/tracking';
 import type { Address, Calibration, MediumId, PrintPiece, PrinterDriver } from '../print/index';
@@ -71,7 +72,10 @@ export interface BatchOptions {
 /** A refusal of the batch flow, with a stable code (BATCH_ALREADY_PRINTED, BATCH_INTERRUPTED…). */
 export class BatchError extends Error {
   constructor(
-    readonly code: 'BATCH_ALREADY_PRINTED' | 'BATCH_INTERRUPTED' | 'BATCH_NOTHING_TO_RESUME',
+    readonly code: Extract<
+      ErrorCode,
+      'BATCH_ALREADY_PRINTED' | 'BATCH_INTERRUPTED' | 'BATCH_NOTHING_TO_RESUME'
+    >,
     message: string,
   ) {
     super(message);

@@ -4,6 +4,7 @@
  * bundle, missing rasterizer), with stable codes. A scan without a readable symbol is not an
  * error: it is the verdict "unreadable".
  */
+import type { ErrorCode } from '../../shared/errors';
 
 export const VERIFY_ERROR_CODES = {
   VERIFY_FILE_MISSING: 'The scan file does not exist or cannot be read.',
@@ -13,7 +14,7 @@ export const VERIFY_ERROR_CODES = {
   VERIFY_SCAN_TOO_LARGE:
     'The scan (file, image or PDF page) is larger than a piece of mail, so it is not read.',
   VERIFY_BAD_BUNDLE: 'The offline certificate bundle is missing, not JSON, or not in the format.',
-} as const;
+} as const satisfies Partial<Record<ErrorCode, string>>;
 
 export type VerifyErrorCode = keyof typeof VERIFY_ERROR_CODES;
 

@@ -7,6 +7,7 @@
  *
  * Every call is one framed command to a box process; errors come back as BoxError with a code.
  */
+import type { ErrorCode } from '../../shared/errors';
 import type { MailClass } from '../../shared/mail-class';
 import type { Signed, SignedReceipt } from '../../shared/postal/wire';
 
@@ -32,7 +33,7 @@ export const BOX_ERROR_CODES = [
   'WITNESS_ROLLBACK', // the postal authority holds later reports than this box: a restored copy
   'WITNESS_MISMATCH', // a receipt or postal CA that is not the one this box is pinned to
   'WRONG_SHARD', // a pooled meter shard: another shard serves this meter (details: shard, shards)
-] as const;
+] as const satisfies readonly ErrorCode[];
 export type BoxErrorCode = (typeof BOX_ERROR_CODES)[number];
 
 export class BoxError extends Error {

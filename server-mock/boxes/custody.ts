@@ -15,6 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { combine, split } from 'shamir-secret-sharing';
+import type { ErrorCode } from '../../shared/errors';
 import { hkdf, hmacSha256, sameBytes, sha256 } from './crypto-kit';
 
 export const SHARE_TAG = 'vpm-share-v1';
@@ -33,11 +34,14 @@ export interface CustodyInfo {
   keyCheck: string;
 }
 
-export type CustodyErrorCode =
-  | 'SHARES_INSUFFICIENT' // fewer valid shares than the quorum
-  | 'SHARES_WRONG_KEY' // a quorum of well-formed shares that do not make this data center's key
-  | 'CUSTODY_MISSING' // DIR/boxes/custody.json is missing or unreadable
-  | 'CUSTODY_BAD_PARAMETERS'; // custodians/quorum out of range at the ceremony
+/** Each is in the product's closed table of codes (shared/errors.ts), with its advice. */
+export const CUSTODY_ERROR_CODES = [
+  'SHARES_INSUFFICIENT', // fewer valid shares than the quorum
+  'SHARES_WRONG_KEY', // a quorum of well-formed shares that do not make this data center's key
+  'CUSTODY_MISSING', // DIR/boxes/custody.json is missing or unreadable
+  'CUSTODY_BAD_PARAMETERS', // custodians/quorum out of range at the ceremony
+] as const satisfies readonly ErrorCode[];
+export type CustodyErrorCode = (typeof CUSTODY_ERROR_CODES)[number];
 
 /** A share the start refused, and why. */
 export interface RejectedShare {

@@ -6,6 +6,7 @@
  */
 import { FormatRegistry, Type, type Static, type TSchema } from '@sinclair/typebox';
 import { isCalendarDate } from '../calendar-date';
+import { API_ERROR_CODES, type ApiErrorCode } from './errors';
 import {
   CardNumberSchema,
   CentsSchema,
@@ -55,8 +56,12 @@ export const IdempotencyKey = IdempotencyKeySchema;
 export const Uuid = PieceIdSchema;
 export const Base64 = Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$', maxLength: 4096 });
 
+/** An error answer: `code` is one of the API's codes (a closed enum, shared/api/errors.ts). */
 export const ErrorBody = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String() }),
+  error: Type.Object({
+    code: Type.Unsafe<ApiErrorCode>({ type: 'string', enum: API_ERROR_CODES }),
+    message: Type.String(),
+  }),
 });
 
 export const SignUpRequest = Type.Object(

@@ -2,6 +2,7 @@
  * @module ipc/results
  * What crosses the desktop app's process border: a value or an error, never a throw.
  */
+import { withAdvice } from '../errors';
 
 export interface IpcError {
   /** Stable code, SCREAMING_SNAKE (e.g. INSUFFICIENT_FUNDS, NOT_SIGNED_IN, BAD_REQUEST). */
@@ -39,3 +40,12 @@ export const SERVICE_ERROR_CODES = {
   NOT_REFUNDABLE: 'NOT_REFUNDABLE',
   PRINTER_FAILED: 'PRINTER_FAILED',
 } as const;
+
+/**
+ * The error with its code's advice (shared/errors.ts, what the CLI prints too) after the message,
+ * as the renderer shows it; the app's own INTERNAL message says what to do already.
+ */
+export function withAdviceOf(error: IpcError): IpcError {
+  if (error.code === 'INTERNAL') return error;
+  return { ...error, message: withAdvice(error.message, error.code) };
+}
