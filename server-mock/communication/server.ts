@@ -10,6 +10,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import swagger from '@fastify/swagger';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
@@ -118,7 +119,7 @@ export async function buildServer(
       if (socket.writable) socket.end(clientErrorResponse(error as { code?: string }));
       else socket.destroy();
     },
-  });
+  }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.addHook('onSend', async (request, reply, payload) => {
     reply.header('strict-transport-security', 'max-age=31536000');
@@ -201,9 +202,16 @@ export async function buildServer(
       info: {
         title: 'Virtual Postage Meter data center',
         version: options.version,
+        license: { name: 'Proprietary: the operator of this data center' },
         description:
           'The data center of WO 98/57304: meters, postage, refills, refunds, verification.',
       },
+      servers: [
+        {
+          url: '/',
+          description: 'the data center that serves this document (GET /v1/openapi.json)',
+        },
+      ],
       components: {
         securitySchemes: {
           session: { type: 'http', scheme: 'bearer' },
@@ -220,21 +228,38 @@ export async function buildServer(
     rateLimit: { max: options.verifyRateLimit ?? 600, timeWindow: '1 minute' },
   };
 
-  app.get('/v1/health', { schema: { response: { 200: S.Health } } }, async () => ({
-    status: 'ok' as const,
-    version: options.version,
-    boxes: options.boxStatus(),
-  }));
+  app.get(
+    '/v1/health',
+    {
+      schema: {
+        operationId: 'health',
+        summary: 'Health of the data center and its boxes',
+        security: [],
+        response: { 200: S.Health, ...errorSchema },
+      },
+    },
+    async () => ({
+      status: 'ok' as const,
+      version: options.version,
+      boxes: options.boxStatus(),
+    }),
+  );
   app.get('/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   app.post(
     '/v1/signup',
     {
       config: authLimit,
-      schema: { body: S.SignUpRequest, response: { 201: S.Account, ...errorSchema } },
+      schema: {
+        operationId: 'signUp',
+        summary: 'Create a mailer account and its meter',
+        security: [],
+        body: S.SignUpRequest,
+        response: { 201: S.Account, ...errorSchema },
+      },
     },
     async (request, reply) => {
-      const account = await dc.signUp(request.body as S.SignUpRequest);
+      const account = await dc.signUp(request.body);
       return reply.code(201).send(account);
     },
   );
@@ -242,82 +267,122 @@ export async function buildServer(
     '/v1/sessions',
     {
       config: authLimit,
-      schema: { body: S.SignInRequest, response: { 200: S.SignInResponse, ...errorSchema } },
+      schema: {
+        operationId: 'signIn',
+        summary: 'Sign in: a session token and the account',
+        security: [],
+        body: S.SignInRequest,
+        response: { 200: S.SignInResponse, ...errorSchema },
+      },
     },
-    async (request) => dc.signIn(request.body as S.SignInRequest, request.ip),
+    async (request) => dc.signIn(request.body, request.ip),
   );
   app.delete(
     '/v1/sessions/current',
-    { schema: { security: [{ session: [] }] } },
+    {
+      schema: {
+        operationId: 'signOut',
+        summary: 'Sign out: end this session',
+        security: [{ session: [] }],
+        response: { 204: Type.Null({ description: 'signed out' }), ...errorSchema },
+      },
+    },
     async (request, reply) => {
       await dc.signOut(await authed(request));
-      return reply.code(204).send();
+      return reply.code(204).send(null);
     },
   );
 
   app.get(
     '/v1/account',
-    { schema: { security: [{ session: [] }], response: { 200: S.Account, ...errorSchema } } },
+    {
+      schema: {
+        operationId: 'getAccount',
+        summary: 'The account and the registers of its meter',
+        security: [{ session: [] }],
+        response: { 200: S.Account, ...errorSchema },
+      },
+    },
     async (request) => dc.account(await authed(request)),
   );
   app.put(
     '/v1/account/settings',
     {
       schema: {
+        operationId: 'updateSettings',
+        summary: 'Set the low-balance threshold and auto-refill',
         security: [{ session: [] }],
         body: S.SettingsRequest,
         response: { 200: S.Account, ...errorSchema },
       },
     },
-    async (request) => dc.settings(await authed(request), request.body as S.SettingsRequest),
+    async (request) => dc.settings(await authed(request), request.body),
   );
   app.post(
     '/v1/refills',
     {
       schema: {
+        operationId: 'refill',
+        summary: 'Add funds to the meter by card',
         security: [{ session: [] }],
         body: S.RefillRequest,
         response: { 200: S.Account, ...errorSchema },
       },
     },
-    async (request) => dc.refill(await authed(request), request.body as S.RefillRequest),
+    async (request) => dc.refill(await authed(request), request.body),
   );
   app.post(
     '/v1/pieces',
     {
       schema: {
+        operationId: 'dispense',
+        summary: 'Buy indicia: one per piece, charged to the meter',
         security: [{ session: [] }],
         body: S.DispenseRequest,
         response: { 200: S.DispenseResponse, ...errorSchema },
       },
     },
-    async (request) => dc.dispense(await authed(request), request.body as S.DispenseRequest),
+    async (request) => dc.dispense(await authed(request), request.body),
   );
   app.post(
     '/v1/refunds',
     {
       schema: {
+        operationId: 'refund',
+        summary: 'Refund an unused piece to the meter',
         security: [{ session: [] }],
         body: S.RefundRequest,
         response: { 200: S.RefundResponse, ...errorSchema },
       },
     },
-    async (request) => dc.refund(await authed(request), request.body as S.RefundRequest),
+    async (request) => dc.refund(await authed(request), request.body),
   );
   app.get(
     '/v1/history',
     {
       schema: {
+        operationId: 'listHistory',
+        summary: 'The pieces bought, a page at a time',
         security: [{ session: [] }],
         querystring: S.HistoryQuery,
         response: { 200: S.HistoryResponse, ...errorSchema },
       },
     },
-    async (request) => dc.history(await authed(request), request.query as S.HistoryQuery),
+    async (request) => dc.history(await authed(request), request.query),
   );
   app.get(
     '/v1/history.csv',
-    { schema: { security: [{ session: [] }] } },
+    {
+      schema: {
+        operationId: 'exportHistory',
+        summary: 'The pieces bought, as CSV',
+        security: [{ session: [] }],
+        response: {
+          200: Type.String({ description: 'text/csv: one line per piece' }),
+          ...errorSchema,
+        },
+      },
+    },
     async (request, reply) => {
       const caller = await authed(request);
       let csv = '';
@@ -334,17 +399,28 @@ export async function buildServer(
     {
       config: verifyLimit,
       schema: {
+        operationId: 'listCertificates',
+        summary: 'Meter certificates for offline verification, a page at a time',
+        security: [],
         querystring: S.CertificatesQuery,
         response: { 200: S.CertificateBundle, ...errorSchema },
       },
     },
-    async (request) => dc.certificateBundle(request.query as S.CertificatesQuery),
+    async (request) => dc.certificateBundle(request.query),
   );
   app.get(
     '/v1/certificates/:serial',
-    { schema: { params: Type.Object({ serial: Type.String({ pattern: '^[0-9a-fA-F]{16}$' }) }) } },
+    {
+      schema: {
+        operationId: 'getCertificate',
+        summary: 'One meter certificate (PEM)',
+        security: [],
+        params: Type.Object({ serial: Type.String({ pattern: '^[0-9a-fA-F]{16}$' }) }),
+        response: { 200: Type.String({ description: 'application/x-pem-file' }), ...errorSchema },
+      },
+    },
     async (request, reply) => {
-      const pem = await dc.certificate((request.params as { serial: string }).serial);
+      const pem = await dc.certificate(request.params.serial);
       return reply.type('application/x-pem-file').send(pem);
     },
   );
@@ -352,27 +428,39 @@ export async function buildServer(
     '/v1/verify',
     {
       config: verifyLimit,
-      schema: { body: S.VerifyRequest, response: { 200: S.VerifyResponse, ...errorSchema } },
+      schema: {
+        operationId: 'verify',
+        summary: 'Check an indicium (changes nothing)',
+        security: [],
+        body: S.VerifyRequest,
+        response: { 200: S.VerifyResponse, ...errorSchema },
+      },
     },
-    async (request) => dc.verify(request.body as S.VerifyRequest),
+    async (request) => dc.verify(request.body),
   );
   app.post(
     '/v1/scans',
     {
       schema: {
+        operationId: 'scan',
+        summary: 'Acceptance scan by the post: check an indicium and mark the piece used',
         security: [{ scanner: [] }],
         body: S.ScanRequest,
         response: { 200: S.ScanResponse, ...errorSchema },
       },
     },
-    async (request) =>
-      dc.scan(await dc.authenticateScanner(bearer(request)), request.body as S.ScanRequest),
+    async (request) => dc.scan(await dc.authenticateScanner(bearer(request)), request.body),
   );
 
   app.get(
     '/v1/admin/alerts',
     {
-      schema: { security: [{ session: [] }], response: { 200: S.AlertsResponse, ...errorSchema } },
+      schema: {
+        operationId: 'listAlerts',
+        summary: 'Fraud alerts (administrator)',
+        security: [{ session: [] }],
+        response: { 200: S.AlertsResponse, ...errorSchema },
+      },
     },
     async (request) => {
       const token = bearer(request);

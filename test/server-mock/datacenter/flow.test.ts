@@ -189,6 +189,29 @@ describe('DataCenter over HTTPS', () => {
         .toBe('down');
     });
 
+    it('answers CSV and PEM as text and a sign-out as an empty 204, under the typed routes', async () => {
+      const c = await t.mailer();
+      await c.refill({
+        amountCents: 1_000,
+        cardNumber: CARD,
+        idempotencyKey: 'documents-refill-1',
+      });
+      const bought = (await c.dispense({ pieces: [piece()] })).pieces[0]!;
+      const csv = await raw(t, 'GET', '/v1/history.csv', { token: c.token });
+      expect(csv.status).toBe(200);
+      expect(csv.text).toContain(bought.pieceId);
+      expect(csv.text.startsWith('"')).toBe(false); // not a JSON string
+      const account = await c.account();
+      const pem = await raw(t, 'GET', `/v1/certificates/${account.certificateSerial}`);
+      expect(pem.status).toBe(200);
+      expect(pem.text).toMatch(/^-----BEGIN CERTIFICATE-----/);
+      const out = await raw(t, 'DELETE', '/v1/sessions/current', { token: c.token });
+      expect([out.status, out.text]).toEqual([204, '']);
+      expect(errorCode(await raw(t, 'GET', '/v1/account', { token: c.token }))).toMatch(
+        /UNAUTHENTICATED|SESSION_EXPIRED/,
+      );
+    });
+
     it('serves an OpenAPI 3 document listing the routes', async () => {
       const answer = await raw(t, 'GET', '/v1/openapi.json');
       expect(answer.status).toBe(200);
