@@ -125,6 +125,11 @@ export const ERROR_CODES = {
   },
 
   // The data center's storage (an operator sees it in the log; a mailer gets INTERNAL).
+  STORAGE_UNAVAILABLE: {
+    from: 'datacenter',
+    advice: 'The database is not reachable; try again in a minute.',
+  },
+  UNIQUE_VIOLATION: { from: 'datacenter', advice: 'Try again; the record changed meanwhile.' },
   STORAGE_CONFLICT: { from: 'datacenter', advice: 'Try again; the record changed meanwhile.' },
 
   // The boxes' key custody (server-mock/boxes/custody.ts).
@@ -208,6 +213,42 @@ export const ERROR_CODES = {
     from: 'client',
     advice: 'The indicium is not a valid one; scan the piece again.',
   },
+
+  // Rates, zones and weights (shared/rates, client/rates).
+  BAD_WEIGHT: { from: 'client', advice: 'Enter the weight in ounces, like 3.5.' },
+  BAD_SIZE: { from: 'client', advice: 'Enter the length, width and height in inches.' },
+  TOO_HEAVY: { from: 'client', advice: 'Choose a mail class that takes this weight.' },
+  TOO_LARGE: { from: 'client', advice: 'Choose a mail class that takes this size.' },
+  NOT_PRICED: { from: 'client', advice: 'Choose another mail class, or enter the postage.' },
+  NO_ZONE: { from: 'client', advice: 'Check the origin and destination ZIPs.' },
+  NO_PACKAGING: { from: 'client', advice: 'Choose one of the listed packagings.' },
+  BAD_PIECE: { from: 'client', advice: 'Describe the piece as the help shows, then try again.' },
+  BAD_RATE_CACHE: { from: 'client', advice: 'Fetch the rate table again.' },
+  BAD_RATE_TABLE: { from: 'client', advice: 'Fetch the rate table again, or check the rate file.' },
+  BAD_ZONE_CHART: { from: 'client', advice: 'Fetch the zone chart again, or check the file.' },
+  // The address book and the address check (client/address).
+  BAD_HANDLE: { from: 'client', advice: 'Use letters, digits, dots, dashes or underscores.' },
+  HANDLE_TAKEN: { from: 'client', advice: 'Choose another name for this address.' },
+  NO_SUCH_ENTRY: { from: 'client', advice: 'Check the name; the address book lists them.' },
+  BAD_IMPORT: {
+    from: 'client',
+    advice: 'Correct the listed lines of the file and import it again.',
+  },
+  ADDRESS_MISMATCH: {
+    from: 'client',
+    advice: 'Correct the city, state or ZIP so that they agree, then try again.',
+  },
+  // A postal scale (client/services/scale.ts).
+  SCALE_NONE: { from: 'client', advice: 'Connect the scale, or enter the weight.' },
+  SCALE_UNAVAILABLE: {
+    from: 'client',
+    advice: 'Check the scale is on and connected, or enter the weight.',
+  },
+  SCALE_UNSTABLE: {
+    from: 'client',
+    advice: 'Let the piece rest on the scale, then weigh it again.',
+  },
+  SCALE_BAD_READING: { from: 'client', advice: 'Weigh the piece again, or enter the weight.' },
 
   // The desktop app's own layer (shared/ipc/results.ts, electron/).
   UNKNOWN_CHANNEL: { from: 'app', advice: 'Restart the app.' },

@@ -68,6 +68,32 @@ describe('the error codes', () => {
     expect(found.size).toBeGreaterThan(10);
     for (const code of found) expect(API_ERROR_CODES, code).toContain(code);
   });
+
+  it('the client, the app and shared code declare no error code outside the table', async () => {
+    const found = new Map<string, string>();
+    for (const dir of ['client', 'shared', 'electron', 'app', 'server-mock'])
+      for (const file of await sources(dir)) {
+        const text = await readFile(file, 'utf8');
+        const declared = [
+          // class XError { readonly code = 'X' } and readonly code: 'A' | 'B'
+          ...[
+            ...text.matchAll(
+              /readonly code(?: =|:) ('[A-Z][A-Z0-9_]*'(?:\s*\|\s*'[A-Z][A-Z0-9_]*')*)/g,
+            ),
+          ].map((m) => m[1]!),
+          // type SomethingErrorCode = | 'A' | 'B';
+          ...[...text.matchAll(/type \w*ErrorCode =([^;]*);/g)].map((m) => m[1]!),
+          // new ServiceError('X', …) and new DataCenterError('X', …)
+          ...[...text.matchAll(/new (?:Service|DataCenter)Error\(\s*('[A-Z][A-Z0-9_]*')/g)].map(
+            (m) => m[1]!,
+          ),
+        ];
+        for (const list of declared)
+          for (const m of list.matchAll(/'([A-Z][A-Z0-9_]*)'/g)) found.set(m[1]!, file);
+      }
+    expect(found.size).toBeGreaterThan(20);
+    for (const [code, file] of found) expect(isErrorCode(code), `${code} in ${file}`).toBe(true);
+  });
 });
 
 describe('advice on the screen', () => {
