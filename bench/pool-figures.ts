@@ -3,7 +3,7 @@
  * The data center as a box pool and API nodes (docs/nodes.md), in the same run as the single
  * node and the bare-HTTPS floor (bench/benchmark.ts): the same closed-loop load against a pool of
  * 1 meter shard with 1 node, 2 shards with 1 node, and 2 shards with 2 nodes (clients spread over
- * the nodes), each with the CPU milliseconds per transaction of every process, from which
+ * the nodes), on SQLite and on PostgreSQL (a server of its own, durable), each with the CPU milliseconds per transaction of every process, from which
  * docs/performance.md reads how throughput grows with cores.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { initDataCenter } from '../server-mock/index';
 import { DataCenterClient, DataCenterError } from '../client/services/datacenter-client';
 import { childProcesses, CpuMeter } from './cpu-time';
+import { startPostgres, type PostgresServer } from './postgres-server';
 import {
   closeMailers,
   makeMailers,
@@ -26,6 +27,7 @@ import {
 export interface PoolFigure {
   shards: number;
   nodes: number;
+  database: 'sqlite' | 'postgres';
   txPerSec: number;
   p50Ms: number;
   p99Ms: number;
@@ -35,9 +37,11 @@ export interface PoolFigure {
 }
 
 const SETUPS = [
-  { shards: 1, nodes: 1 },
-  { shards: 2, nodes: 1 },
-  { shards: 2, nodes: 2 },
+  { shards: 1, nodes: 1, database: 'sqlite' },
+  { shards: 2, nodes: 1, database: 'sqlite' },
+  { shards: 2, nodes: 2, database: 'sqlite' },
+  { shards: 2, nodes: 1, database: 'postgres' },
+  { shards: 2, nodes: 2, database: 'postgres' },
 ] as const;
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
@@ -97,90 +101,106 @@ export async function poolFigures(options: {
 }): Promise<PoolFigure[]> {
   const figures: PoolFigure[] = [];
   const measureMs = options.quick ? 8000 : 20_000;
-  for (const setup of SETUPS) {
-    const dir = await mkdtemp(join(tmpdir(), 'vpm-bench-pool-'));
-    const socketDir = join(dir, 'pool');
-    const procs: DataCenterProcess[] = [];
-    let mailers: Mailer[] = [];
-    try {
-      const { shares } = await initDataCenter(dir);
-      const caPem = await readCa(dir);
-      const pool = await spawnBoxPool(dir, { shares, socketDir, shards: setup.shards });
-      procs.push(pool);
-      const nodes: DataCenterProcess[] = [];
-      for (let i = 0; i < setup.nodes; i++)
-        nodes.push(await spawnDataCenter(dir, { shares, boxes: socketDir }));
-      procs.push(...nodes);
-      for (let i = 0; i < options.mailers; i += 8) {
-        const made = await Promise.all(
-          Array.from({ length: Math.min(8, options.mailers - i) }, (_, j) =>
-            makeMailers(nodes[0]!.url, caPem, 1, 10_000_000, `pool${i + j}`),
-          ),
-        );
-        mailers.push(...made.flat());
+  let postgres: PostgresServer | undefined;
+  try {
+    for (const setup of SETUPS) {
+      let database: string | undefined;
+      if (setup.database === 'postgres') {
+        postgres ??= await startPostgres({ durable: true });
+        database = await postgres.createDatabase();
       }
-      // Spread the mailers over the nodes (each client lists its node first, the others after).
-      mailers = mailers.map((m, i) => {
-        const first = i % nodes.length;
-        const urls = nodes.map((_, k) => nodes[(first + k) % nodes.length]!.url).join(',');
-        void m.client.close();
-        return {
-          ...m,
-          client: new DataCenterClient({
-            serverUrl: urls,
-            caPem,
-            token: m.client.token,
-            retries: 0,
-          }),
-        };
-      });
-      const boxes = childProcesses(pool.pid).filter((c) =>
-        c.args.some((a) => /box-main\.(ts|mjs)$/.test(a)),
-      );
-      const cpu = new CpuMeter(
-        [
-          { name: 'loadGenerator', pid: process.pid },
-          ...nodes.map((n, i) => ({ name: `node${i + 1}`, pid: n.pid })),
-          ...boxes.map((c) => ({ name: `${c.args.at(-2) ?? 'other'}Box`, pid: c.pid })),
-          ...nodes.flatMap((n, i) =>
-            childProcesses(n.pid)
-              .filter((c) => c.args.some((a) => /box-main\.(ts|mjs)$/.test(a)))
-              .map((c) => ({ name: `node${i + 1}${c.args.at(-2) ?? 'other'}Box`, pid: c.pid })),
-          ),
-        ],
-        nodes[0]!.pid,
-      );
-      const run = await closedLoop(
-        mailers,
-        options.perMailer,
-        options.quick ? 1500 : 4000,
-        measureMs,
-        cpu,
-      );
-      const sorted = [...run.latencies].sort((a, b) => a - b);
-      const figure: PoolFigure = {
-        ...setup,
-        txPerSec: round(run.done / (measureMs / 1000), 1),
-        p50Ms: round(percentile(sorted, 50)),
-        p99Ms: round(percentile(sorted, 99)),
-        errors: run.errors,
-        cpuMsPerTx: run.cpu,
-      };
-      figures.push(figure);
-      options.say(
-        `  pool ${setup.shards} shard${setup.shards > 1 ? 's' : ''}, ${setup.nodes} node${setup.nodes > 1 ? 's' : ''}: ${figure.txPerSec} tx/s, p50 ${figure.p50Ms} ms, p99 ${figure.p99Ms} ms${Object.keys(run.errors).length ? `, errors ${JSON.stringify(run.errors)}` : ''}`,
-      );
-      if (run.cpu)
-        options.say(
-          `    CPU ms per transaction: ${Object.entries(run.cpu)
-            .map(([k, v]) => `${k} ${v}`)
-            .join(', ')}`,
+      const dir = await mkdtemp(join(tmpdir(), 'vpm-bench-pool-'));
+      const socketDir = join(dir, 'pool');
+      const procs: DataCenterProcess[] = [];
+      let mailers: Mailer[] = [];
+      try {
+        const { shares } = await initDataCenter(dir, database ? { database } : {});
+        const caPem = await readCa(dir);
+        const pool = await spawnBoxPool(dir, { shares, socketDir, shards: setup.shards });
+        procs.push(pool);
+        const nodes: DataCenterProcess[] = [];
+        for (let i = 0; i < setup.nodes; i++)
+          nodes.push(
+            await spawnDataCenter(dir, {
+              shares,
+              boxes: socketDir,
+              ...(database ? { database } : {}),
+            }),
+          );
+        procs.push(...nodes);
+        for (let i = 0; i < options.mailers; i += 8) {
+          const made = await Promise.all(
+            Array.from({ length: Math.min(8, options.mailers - i) }, (_, j) =>
+              makeMailers(nodes[0]!.url, caPem, 1, 10_000_000, `pool${i + j}`),
+            ),
+          );
+          mailers.push(...made.flat());
+        }
+        // Spread the mailers over the nodes (each client lists its node first, the others after).
+        mailers = mailers.map((m, i) => {
+          const first = i % nodes.length;
+          const urls = nodes.map((_, k) => nodes[(first + k) % nodes.length]!.url).join(',');
+          void m.client.close();
+          return {
+            ...m,
+            client: new DataCenterClient({
+              serverUrl: urls,
+              caPem,
+              token: m.client.token,
+              retries: 0,
+            }),
+          };
+        });
+        const boxes = childProcesses(pool.pid).filter((c) =>
+          c.args.some((a) => /box-main\.(ts|mjs)$/.test(a)),
         );
-    } finally {
-      await closeMailers(mailers);
-      for (const p of procs.reverse()) await p.stop();
-      await rm(dir, { recursive: true, force: true });
+        const cpu = new CpuMeter(
+          [
+            { name: 'loadGenerator', pid: process.pid },
+            ...nodes.map((n, i) => ({ name: `node${i + 1}`, pid: n.pid })),
+            ...boxes.map((c) => ({ name: `${c.args.at(-2) ?? 'other'}Box`, pid: c.pid })),
+            ...nodes.flatMap((n, i) =>
+              childProcesses(n.pid)
+                .filter((c) => c.args.some((a) => /box-main\.(ts|mjs)$/.test(a)))
+                .map((c) => ({ name: `node${i + 1}${c.args.at(-2) ?? 'other'}Box`, pid: c.pid })),
+            ),
+          ],
+          nodes[0]!.pid,
+        );
+        const run = await closedLoop(
+          mailers,
+          options.perMailer,
+          options.quick ? 1500 : 4000,
+          measureMs,
+          cpu,
+        );
+        const sorted = [...run.latencies].sort((a, b) => a - b);
+        const figure: PoolFigure = {
+          ...setup,
+          txPerSec: round(run.done / (measureMs / 1000), 1),
+          p50Ms: round(percentile(sorted, 50)),
+          p99Ms: round(percentile(sorted, 99)),
+          errors: run.errors,
+          cpuMsPerTx: run.cpu,
+        };
+        figures.push(figure);
+        options.say(
+          `  pool ${setup.shards} shard${setup.shards > 1 ? 's' : ''}, ${setup.nodes} node${setup.nodes > 1 ? 's' : ''}, ${setup.database}: ${figure.txPerSec} tx/s, p50 ${figure.p50Ms} ms, p99 ${figure.p99Ms} ms${Object.keys(run.errors).length ? `, errors ${JSON.stringify(run.errors)}` : ''}`,
+        );
+        if (run.cpu)
+          options.say(
+            `    CPU ms per transaction: ${Object.entries(run.cpu)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}`,
+          );
+      } finally {
+        await closeMailers(mailers);
+        for (const p of procs.reverse()) await p.stop();
+        await rm(dir, { recursive: true, force: true });
+      }
     }
+  } finally {
+    await postgres?.stop();
   }
   return figures;
 }

@@ -166,6 +166,11 @@ export class MeterGateway {
           }
           throw error;
         case 'BOX_UNAVAILABLE':
+          // A meter shard or box that died is restarted (supervision, or the pool): retryable.
+          throw new ApiError(
+            'SERVICE_UNAVAILABLE',
+            `meter ${record.serial}: its meter box is not answering (restarting); send the same request again in a moment: it is answered once`,
+          );
         case 'TAMPERED':
         case 'SELF_TEST_FAILED':
           throw new ApiError('SERVICE_UNAVAILABLE', `meter box: ${error.code}`);
