@@ -43,6 +43,8 @@ export interface BenchmarkOptions {
   clientOnly?: boolean;
   /** Only the start-up of `vpm --help` and `vpm balance` beside `node -e 0`. */
   cliOnly?: boolean;
+  /** Only the data center's figures (peak, half load, the bare-HTTPS floor): no client, no CLI. */
+  datacenterOnly?: boolean;
 }
 
 export interface BenchmarkResult {
@@ -69,6 +71,8 @@ export interface BenchmarkResult {
     cpuMsPerTx: Record<string, number> | null;
     /** The same load against a bare HTTPS server that does no work: the transport's own cost. */
     httpsFloor: HttpsFloor;
+    /** txPerSec / httpsFloor.reqPerSec (issue 17's goal: at least one third). */
+    ratioToHttpsFloor: number;
     /** The same load on a box pool: 1 and 2 meter shards, 1 and 2 API nodes (docs/nodes.md). */
     pool: PoolFigure[];
     /** One node on SQLite and on PostgreSQL, the same smaller load on each (issue 17). */
@@ -76,8 +80,8 @@ export interface BenchmarkResult {
   } | null;
   /** null in a `--cli` run. */
   client: ClientFigures | null;
-  /** `vpm --help` and `vpm balance` start-up beside `node -e 0` (issue 18). */
-  cli: CliStartup;
+  /** `vpm --help` and `vpm balance` start-up beside `node -e 0` (issue 18); null with --datacenter. */
+  cli: CliStartup | null;
 }
 
 const round = (x: number, digits = 2) => Number(x.toFixed(digits));
@@ -295,6 +299,9 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     say(
       `  the same load on a bare HTTPS server (no work): ${floor.reqPerSec.toFixed(0)} req/s, ${floor.cpuMsPerReq ?? '?'} CPU ms per request (client + server)`,
     );
+    say(
+      `  ratio to the bare-HTTPS floor: ${(txPerSec / floor.reqPerSec).toFixed(3)} (issue 17's goal ≥ 0.333)`,
+    );
     say('Box pool and API nodes (each on a fresh data directory):');
     const pool = await poolFigures({ quick, mailers: mailerCount, perMailer, say });
     // Each engine gets a data center of its own; the peak's sessions are no longer needed.
@@ -306,14 +313,18 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
       sqliteCommitPerSec: sqlite,
       say,
     });
-    say('Client:');
-    const client = await clientFigures(dc.url, caPath, {
-      quick,
-      say,
-      dataCenterPid: dc.pid,
-      ...(options.profileDir ? { profileDir: options.profileDir } : {}),
-    });
-    const cli = await cliStartup(dc.url, caPath, { quick, say });
+    let client: ClientFigures | null = null;
+    let cli: CliStartup | null = null;
+    if (!options.datacenterOnly) {
+      say('Client:');
+      client = await clientFigures(dc.url, caPath, {
+        quick,
+        say,
+        dataCenterPid: dc.pid,
+        ...(options.profileDir ? { profileDir: options.profileDir } : {}),
+      });
+      cli = await cliStartup(dc.url, caPath, { quick, say });
+    }
     const errors: Record<string, number> = { ...peak.errors };
     for (const [k, v] of Object.entries(half.errors)) errors[k] = (errors[k] ?? 0) + v;
     const datacenter = {
@@ -331,6 +342,7 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
       errors,
       cpuMsPerTx: peak.cpuMsPerTx,
       httpsFloor: { reqPerSec: round(floor.reqPerSec, 0), cpuMsPerReq: floor.cpuMsPerReq },
+      ratioToHttpsFloor: round(txPerSec / floor.reqPerSec, 3),
       pool,
       engines,
     };

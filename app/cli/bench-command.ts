@@ -15,6 +15,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--json', 'print one JSON object')
     .option('--client', 'only the client figures: Data Matrix encoding and vpm batch')
     .option('--cli', 'only the start-up of vpm --help and vpm balance, beside node -e 0')
+    .option('--datacenter', 'only the data center figures: peak, half load, the bare-HTTPS floor')
     .option('--faults', 'run the crash, tamper, fuzz and abuse campaigns instead')
     .option('--long', 'with --faults: the deep campaign')
     .option(
@@ -27,6 +28,7 @@ export function registerBenchCommand(program: Command): void {
         json?: boolean;
         client?: boolean;
         cli?: boolean;
+        datacenter?: boolean;
         faults?: boolean;
         long?: boolean;
         profile?: string;
@@ -50,6 +52,7 @@ export function registerBenchCommand(program: Command): void {
           json: opts.json ?? false,
           clientOnly: opts.client ?? false,
           cliOnly: opts.cli ?? false,
+          datacenterOnly: opts.datacenter ?? false,
           ...(opts.profile ? { profileDir: opts.profile } : {}),
         });
       },
