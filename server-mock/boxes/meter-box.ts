@@ -122,6 +122,8 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
   const grantSpki = ctx.nvm.publicData.grantPublicKey;
   if (!grantSpki) throw new TamperError('keys.json has no grantPublicKey');
   const grantKey = publicKeyFromSpki(Buffer.from(grantSpki, 'base64'));
+  /** Grants whose signature verified here (one a session; grant.ts says what is still checked). */
+  const verifiedGrants = new LRUCache<string, true>({ max: 10_000 });
   const keyCache = new Map<string, TokenKey>();
   // HKDF per command cost as much as the signature: the per-meter, per-period MAC keys are kept.
   const macKeys = new LRUCache<string, Buffer>({
@@ -226,7 +228,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
 
   /** The grant and its token, before anything else (a forged grant touches no meter). */
   function checkAuth(auth: MailerAuth): void {
-    const problem = grantProblem(grantKey, auth.grant, ctx.now(), auth.token);
+    const problem = grantProblem(grantKey, auth.grant, ctx.now(), auth.token, verifiedGrants);
     if (problem === 'expired')
       fail('GRANT_EXPIRED', `grant of session ${auth.grant.sessionId}: expired; sign in again`);
     if (problem)

@@ -7,7 +7,7 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailerAuth, MeterRecord } from '../../../server-mock/boxes/index';
-import { signGrant } from '../../../server-mock/boxes/grant';
+import { grantProblem, signGrant, tokenHashOf } from '../../../server-mock/boxes/grant';
 import { expectBoxError, freshBoxes, fundedMeter, mailerAuth, piece, signIn } from './helpers';
 import type { Fixture } from './helpers';
 
@@ -77,6 +77,49 @@ describe('MeterBox', () => {
       const record = await fundedMeter(fx.boxes, 1000);
       await refusedUnchanged({ grant: owner.grant, token: other.token }, record, 'GRANT_INVALID');
       await refusedUnchanged({ grant: owner.grant, token: randomUUID() }, record, 'GRANT_INVALID');
+    });
+
+    it('checks the token and the signature of a grant it verified before, on every command', async () => {
+      const record = await fundedMeter(fx.boxes, 1000);
+      const first = await dispense(owner, record); // the grant's signature is now remembered
+      await refusedUnchanged(
+        { grant: owner.grant, token: other.token },
+        first.record,
+        'GRANT_INVALID',
+      );
+      const forgerKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey;
+      const { signature: _signature, ...body } = owner.grant;
+      await refusedUnchanged(
+        { ...owner, grant: signGrant(forgerKey, body) },
+        first.record,
+        'GRANT_INVALID',
+      );
+      await refusedUnchanged(
+        { ...owner, grant: { ...owner.grant, sessionId: randomUUID() } },
+        first.record,
+        'GRANT_INVALID',
+      );
+      expect((await dispense(owner, first.record)).record.counter).toBe(record.counter + 2);
+    });
+
+    it('finds a remembered grant expired by the clock, and remembers no forged one', () => {
+      const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      const expiresAt = new Date(Date.now() + 60_000).toISOString();
+      const body = { mailerId: 'm1', sessionId: 's1', expiresAt, tokenHash: tokenHashOf('t1') };
+      const grant = signGrant(keys.privateKey, body);
+      const verified = new Map<string, true>();
+      expect(grantProblem(keys.publicKey, grant, new Date(), 't1', verified)).toBeUndefined();
+      expect(verified.size).toBe(1);
+      expect(grantProblem(keys.publicKey, grant, new Date(), 't2', verified)).toBe('wrong-token');
+      const later = new Date(Date.now() + 120_000);
+      expect(grantProblem(keys.publicKey, grant, later, 't1', verified)).toBe('expired');
+      const forged = signGrant(
+        generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey,
+        body,
+      );
+      expect(grantProblem(keys.publicKey, forged, new Date(), 't1', verified)).toBe('forged');
+      expect(grantProblem(keys.publicKey, forged, new Date(), 't1', verified)).toBe('forged');
+      expect(verified.size).toBe(1);
     });
 
     it('refuses an expired grant with GRANT_EXPIRED, by the meter box clock', async () => {
