@@ -43,7 +43,7 @@ export interface BenchmarkOptions {
   clientOnly?: boolean;
   /** Only the start-up of `vpm --help` and `vpm balance` beside `node -e 0`. */
   cliOnly?: boolean;
-  /** Only the data center's figures (peak, half load, the bare-HTTPS floor): no client, no CLI. */
+  /** Only the data center's figures (peak, half load, floor, pool, engines): no client, no CLI. */
   datacenterOnly?: boolean;
 }
 

@@ -15,7 +15,7 @@ export function registerBenchCommand(program: Command): void {
     .option('--json', 'print one JSON object')
     .option('--client', 'only the client figures: Data Matrix encoding and vpm batch')
     .option('--cli', 'only the start-up of vpm --help and vpm balance, beside node -e 0')
-    .option('--datacenter', 'only the data center figures: peak, half load, the bare-HTTPS floor')
+    .option('--datacenter', 'only the data center figures (no client batch, no CLI start-up)')
     .option('--faults', 'run the crash, tamper, fuzz and abuse campaigns instead')
     .option('--long', 'with --faults: the deep campaign')
     .option(
