@@ -110,7 +110,7 @@ describe('box pool', () => {
     pool.process('meter-1').kill('SIGKILL');
     await pool.process('meter-1').whenExited();
     const down = meters[1]![1]!;
-    // Fails at once (the connection is refused), not after a timeout: no restart has happened yet.
+    // Fails at once (the connection is refused while the pool restarts the shard), not by a timeout.
     const error = await expectBoxError(dispense(down), 'BOX_UNAVAILABLE');
     expect(error.message).toMatch(/try again/);
     meters[0]![1] = await dispense(meters[0]![1]!); // the other shard is unaffected
