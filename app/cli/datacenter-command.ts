@@ -494,7 +494,10 @@ export function registerDatacenterCommands(program: Command): void {
       `DEVELOPMENT ONLY: every custodian share of this data center is kept together in ${sharesFile}, so that file and ${dir} together can mint postage. For real use: vpm datacenter init --share-out DIR, then start with --share FILE … of the custodians.`,
     );
     if (!(await dataCenter()).isInitialised(dir)) {
-      const { shares } = await init(dir, { demo: false });
+      const { shares } = await init(dir, {
+        demo: false,
+        ...(opts.database !== undefined ? { database: opts.database } : {}),
+      });
       await writeFile(sharesFile, shares.map((share) => `${share}\n`).join(''), { mode: 0o600 });
     } else if (!existsSync(sharesFile)) {
       throw new CliError(
