@@ -223,6 +223,12 @@ export interface PgStorageOptions {
   lockPoolSize?: number;
   /** How long to wait for a connection before the request fails with "try again" (ms). */
   connectTimeoutMs?: number;
+  /**
+   * How long a request waits for a meter that another node holds (default 15 s); then it is
+   * refused with "try again" (a node that hangs holding a meter does not hold it for ever: its
+   * lock goes with its connection when it dies).
+   */
+  meterLockTimeoutMs?: number;
 }
 
 export class PgStorage implements Storage {
@@ -239,7 +245,11 @@ export class PgStorage implements Storage {
       application_name: 'vpm-datacenter',
     };
     this.pool = new pg.Pool({ ...common, max: options.poolSize ?? 10 });
-    this.lockPool = new pg.Pool({ ...common, max: options.lockPoolSize ?? 16 });
+    this.lockPool = new pg.Pool({
+      ...common,
+      max: options.lockPoolSize ?? 16,
+      options: `-c lock_timeout=${Math.max(1, Math.round(options.meterLockTimeoutMs ?? 15_000))}`,
+    });
     // An idle connection that the server dropped (a restart) must not end the process: the pool
     // discards it and the next query connects again.
     this.pool.on('error', () => undefined);
@@ -347,6 +357,10 @@ export class PgStorage implements Storage {
           throw error;
         });
     } catch (error) {
+      if ((error as { code?: string }).code === '55P03')
+        throw new StorageUnavailableError(
+          `meter ${serial}: another request holds it for too long; try again`,
+        );
       throw isUnavailable(error) ? unavailable(error) : error;
     }
     let broken: Error | undefined;

@@ -649,6 +649,39 @@ describe('PostgreSQL meter lock', () => {
     }
   });
 
+  it('refuses with "try again" a request that waits too long for a meter another node holds', async () => {
+    const url = await (postgres as PostgresServer).createDatabase();
+    const a = await PgStorage.open(url);
+    const b = await PgStorage.open(url, { meterLockTimeoutMs: 200 });
+    try {
+      const { rec } = await meterFor(a);
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let entered!: () => void;
+      const inside = new Promise<void>((resolve) => (entered = resolve));
+      const holder = a.withMeterLock(rec.serial, async () => {
+        entered();
+        await held;
+      });
+      await inside;
+      let ran = false;
+      await expect(
+        b.withMeterLock(rec.serial, async () => {
+          ran = true;
+        }),
+      ).rejects.toMatchObject({ code: 'STORAGE_UNAVAILABLE', message: /try again/ });
+      expect(ran).toBe(false);
+      release();
+      await holder;
+      await b.withMeterLock(rec.serial, async () => {
+        ran = true;
+      });
+      expect(ran).toBe(true);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('migrates once when nodes open a new database together, and records its version', async () => {
     const url = await (postgres as PostgresServer).createDatabase();
     const opened = await Promise.all([1, 2, 3].map(() => PgStorage.open(url)));
