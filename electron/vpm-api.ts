@@ -45,6 +45,7 @@ export function buildVpmApi(ipc: IpcRendererLike) {
     'history:reprint': call('history:reprint'),
     'history:refund': call('history:refund'),
     'printers:list': call('printers:list'),
+    'scale:read': call('scale:read'),
     'settings:get': call('settings:get'),
     'settings:set': call('settings:set'),
     'app:info': call('app:info'),

@@ -215,6 +215,7 @@ export const createClientServices = async (
           postageCents: req.postageCents,
           mailClass: req.mailClass,
           idempotencyKey: req.idempotencyKey,
+          ...(req.mailingDate ? { mailingDate: req.mailingDate } : {}),
         },
         output(req.printer, req.media),
       );
@@ -223,6 +224,7 @@ export const createClientServices = async (
         pdfPath: r.pdfPath ?? '',
         jobId: r.jobId,
         balanceCents: r.balanceCents,
+        ...(r.piece.trackingNumber ? { trackingNumber: r.piece.trackingNumber } : {}),
       };
     },
     'batch:validate': async (req) => {
@@ -275,6 +277,7 @@ export const createClientServices = async (
           mailClass: i.mailClass,
           status: i.status,
           refundable: i.refundable,
+          ...(i.trackingNumber ? { trackingNumber: i.trackingNumber } : {}),
         })),
         total: h.total,
       };
@@ -287,6 +290,11 @@ export const createClientServices = async (
     'history:refund': async (req) => {
       const r = await postage.refund(refundRequest(req).pieceId);
       return { balanceCents: r.balanceCents };
+    },
+    'scale:read': async () => {
+      const { readScale } = await import('./scale');
+      const r = readScale();
+      return { ounces: r.ounces ?? 0, shown: r.shown };
     },
     'printers:list': async () =>
       (await printers.listPrinters()).map((p) => ({

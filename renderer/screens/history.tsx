@@ -118,7 +118,7 @@ export function History(props: { onBalance: (cents: number) => void }) {
             className="grow"
             label="Search history"
             type="search"
-            hint="Piece id, destination ZIP or mail class."
+            hint="Piece id, tracking number, destination ZIP or mail class."
             value={query}
             onValue={search}
           />
@@ -151,6 +151,7 @@ export function History(props: { onBalance: (cents: number) => void }) {
                   <th scope="col">Piece</th>
                   <th scope="col">Class</th>
                   <th scope="col">To ZIP</th>
+                  <th scope="col">Tracking</th>
                   <th scope="col" className="num">
                     Postage
                   </th>
@@ -169,6 +170,7 @@ export function History(props: { onBalance: (cents: number) => void }) {
                     </td>
                     <td>{MAIL_CLASSES[item.mailClass].label}</td>
                     <td className="mono">{formatZip(item.destinationZip)}</td>
+                    <td className="mono">{item.trackingNumber ?? ''}</td>
                     <td className="num">{formatDollars(item.postageCents)}</td>
                     <td>
                       <span

@@ -42,6 +42,8 @@ export function NewPiece(props: { onBalance: (cents: number) => void }) {
   const [weight, setWeight] = useState('1');
   const [mode, setMode] = useState<PostageMode>('rate');
   const [amount, setAmount] = useState('');
+  const [mailingDate, setMailingDate] = useState('');
+  const [scaleError, setScaleError] = useState<string | null>(null);
   const setup = usePrintSetup();
   const [quote, setQuote] = useState<{ key: string; cents: number | null; error: string | null }>();
   const [preview, setPreview] = useState<{ svg: string } | { error: string } | null>(null);
@@ -134,6 +136,7 @@ export function NewPiece(props: { onBalance: (cents: number) => void }) {
       ...(mode === 'rate' && weighed.oz !== null ? { weightOz: weighed.oz } : {}),
       media: setup.media,
       printer: toPrinter(setup.printer),
+      ...(mailingDate ? { mailingDate } : {}),
     };
     const params = JSON.stringify(request);
     if (attempt.current?.params !== params) attempt.current = { params, key: newKey() };
@@ -150,13 +153,23 @@ export function NewPiece(props: { onBalance: (cents: number) => void }) {
           (result.value.jobId === null
             ? `PDF saved to ${result.value.pdfPath}.`
             : `Sent to the printer (job ${result.value.jobId}); PDF saved to ${result.value.pdfPath}.`) +
-          ` Balance ${formatDollars(result.value.balanceCents)}.`,
+          ` Balance ${formatDollars(result.value.balanceCents)}.` +
+          (result.value.trackingNumber ? ` Tracking ${result.value.trackingNumber}.` : ''),
       });
       return;
     }
     const placed = placeError(result.error, ['name', 'street', 'street2', 'city', 'state', 'zip']);
     setErrors(placed.fieldErrors);
     if (placed.formError) setNotice({ kind: 'error', text: placed.formError });
+  };
+
+  /** Fills the weight from the attached scale; without one the typed weight stays. */
+  const readScale = async () => {
+    const result = await call('scale:read', {});
+    if (result.ok) {
+      setScaleError(null);
+      setWeight(String(Math.ceil(result.value.ounces * 10) / 10));
+    } else setScaleError(result.error.message);
   };
 
   const newPiece = () => {
@@ -273,7 +286,9 @@ export function NewPiece(props: { onBalance: (cents: number) => void }) {
                 inputMode="decimal"
                 value={weight}
                 onValue={setWeight}
-                error={errors.weight ?? (quote?.key === quoteKey ? quote.error : null)}
+                error={
+                  errors.weight ?? scaleError ?? (quote?.key === quoteKey ? quote.error : null)
+                }
               />
             ) : (
               <MoneyField
@@ -284,6 +299,19 @@ export function NewPiece(props: { onBalance: (cents: number) => void }) {
                 error={errors.amount}
               />
             )}
+            {mode === 'rate' ? (
+              <button type="button" className="button" onClick={() => void readScale()}>
+                Weigh on the USB scale
+              </button>
+            ) : null}
+            <TextField
+              id="piece-mailing-date"
+              label="Mailing date"
+              hint="Empty: today. A later day within the window the data center allows."
+              type="date"
+              value={mailingDate}
+              onValue={setMailingDate}
+            />
             <p className="postage-total" aria-live="polite">
               Postage: <strong>{postageCents === null ? '—' : formatDollars(postageCents)}</strong>
             </p>

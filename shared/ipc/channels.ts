@@ -131,6 +131,8 @@ export const IPC = {
         media: MediaSchema,
         printer: PrinterSchema,
         idempotencyKey: IdempotencyKeySchema,
+        /** YYYY-MM-DD: today or a later day within the data center's window; absent: today. */
+        mailingDate: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
       },
       strict,
     ),
@@ -140,6 +142,7 @@ export const IPC = {
         pdfPath: Type.String(),
         jobId: Type.Union([Type.String(), Type.Null()]),
         balanceCents: CentsSchema,
+        trackingNumber: Type.Optional(Type.String({ pattern: '^[0-9]{20,34}$' })),
       },
       strict,
     ),
@@ -229,6 +232,11 @@ export const IPC = {
   },
 
   'printers:list': { request: Empty, result: Type.Array(PrinterInfoSchema) },
+  /** The settled weight on the attached USB postal scale; refused with what to do otherwise. */
+  'scale:read': {
+    request: Empty,
+    result: Type.Object({ ounces: Type.Number({ minimum: 0 }), shown: Type.String() }, strict),
+  },
 
   'settings:get': { request: Empty, result: SettingsSchema },
   /** Saves the settings; switching demoMode starts or stops the embedded data center. */

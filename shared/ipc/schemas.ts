@@ -109,6 +109,8 @@ export const HistoryItemSchema = Type.Object(
     mailClass: MailClassSchema,
     status: PieceStatusSchema,
     refundable: Type.Boolean(),
+    /** The USPS tracking number the data center assigned. */
+    trackingNumber: Type.Optional(Type.String({ pattern: '^[0-9]{20,34}$' })),
   },
   strict,
 );

@@ -213,11 +213,20 @@ describe('desktop app, end to end (renderer in Chromium ↔ client services ↔ 
     await page.getByLabel('City').fill('Arlington');
     await page.getByLabel('State').fill('va');
     await page.getByLabel('ZIP code').fill('22201-1234');
+    // No USB scale on this machine: the button says so and the typed weight stays.
+    await page.getByRole('button', { name: 'Weigh on the USB scale' }).click();
+    await see(
+      page.getByText(/no USB postal scale is attached|node-hid\) is not installed/),
+    ).toBeVisible();
+    await see(page.getByLabel('Weight (ounces)')).toHaveValue('1');
     await page.getByLabel('Amount I enter').check();
     await page.getByLabel('Postage amount').fill('0.78');
     await page.getByLabel('Medium').selectOption('env10');
     await page.getByLabel('Printer').selectOption({ label: 'Save PDF only (no printer)' });
     await see(page.getByText('Postage: $0.78')).toBeVisible();
+    // Dated two days ahead (inside the data center's 7-day window).
+    const later = new Date(Date.now() + 2 * 86_400_000).toISOString().slice(0, 10);
+    await page.getByLabel('Mailing date').fill(later);
 
     // The live preview: an SVG image laid out for the typed recipient.
     const preview = page.getByRole('img', {
@@ -256,6 +265,7 @@ describe('desktop app, end to end (renderer in Chromium ↔ client services ↔ 
     expect(decoded.fields.deviceId).toBe(account.meterSerial);
     expect(decoded.fields.postageCents).toBe(singleCents);
     expect(decoded.fields.originZip).toBe(ORIGIN_ZIP);
+    expect(decoded.fields.mailingDate).toBe(later);
     expect(account.ascendingCents).toBe(singleCents);
     const bundle = await dc.certificates();
     const verdict = await verifyIndicium(bytes, {
@@ -362,6 +372,12 @@ describe('desktop app, end to end (renderer in Chromium ↔ client services ↔ 
     await see(rows).toHaveCount(1);
     await see(rows.first()).toContainText(singlePieceId.slice(0, 8));
     await see(rows.first()).toContainText('Issued');
+    // Search by the tracking number the data center assigned: the same piece, showing it.
+    const tracking = history.items.find((i) => i.pieceId === singlePieceId)?.trackingNumber ?? '';
+    expect(tracking).toMatch(/^\d{20}$/);
+    await page.getByLabel('Search history').fill(tracking);
+    await see(rows).toHaveCount(1);
+    await see(rows.first()).toContainText(tracking);
 
     const before = (await dc.account()).balanceCents;
     await page.getByRole('button', { name: `Refund piece ${singlePieceId}`, exact: true }).click();
@@ -429,6 +445,12 @@ describe('desktop app, end to end (renderer in Chromium ↔ client services ↔ 
     expect(app.problems).toEqual([]);
     expect(app.calls.filter((c) => !c.ok)).toEqual([
       { channel: 'auth:signIn', ok: false, code: 'BAD_CREDENTIALS' },
+      // "Weigh on the USB scale" with no scale attached (or node-hid not installed).
+      {
+        channel: 'scale:read',
+        ok: false,
+        code: expect.stringMatching(/^SCALE_(NONE|UNAVAILABLE)$/),
+      },
       // The same batch list chosen again, before the mailer confirmed "print again".
       { channel: 'batch:run', ok: false, code: 'BATCH_ALREADY_PRINTED' },
     ]);
