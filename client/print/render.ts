@@ -18,7 +18,16 @@ import type { Box } from './layout';
 import { checkDpi } from './label';
 import { mediumById, type Medium, type MediumId } from './media';
 import { PageDeflater } from './page-deflate';
-import { FastFont, type StandardFontLike } from './pdf-text';
+import { FastFont } from './pdf-text';
+import {
+  contentStream,
+  currentPage,
+  pageTree,
+  standardFont,
+  type FlushedPage,
+  type LoadedFont,
+  type Ref,
+} from './pdfkit-internals';
 import {
   BOLD,
   REGULAR,
@@ -121,8 +130,7 @@ class PageTemplates {
   /** Helvetica and Helvetica-Bold, as pdfkit loaded them (their AFM metrics and resource names). */
   fonts(): Record<FontName, FastFont> {
     if (!this.fontTable) {
-      const fontOf = (name: FontName) =>
-        new FastFont((this.doc.font(name) as unknown as { _font: StandardFontLike })._font);
+      const fontOf = (name: FontName) => new FastFont(standardFont(this.doc, name));
       this.fontTable = { [BOLD]: fontOf(BOLD), [REGULAR]: fontOf(REGULAR) };
     }
     return this.fontTable;
@@ -131,7 +139,7 @@ class PageTemplates {
   /** Puts the fonts in the page's resources (pdfkit does so when it draws text itself). */
   addFontsTo(page: { fonts: Record<string, unknown> }): void {
     for (const f of Object.values(this.fonts())) {
-      const font = f.font as StandardFontLike & { ref(): unknown };
+      const font = f.font as LoadedFont;
       page.fonts[font.id] = font.ref();
     }
   }
@@ -327,28 +335,6 @@ function drawPiece(
   }
 }
 
-/** A written object's reference as the page tree holds it (pdfkit's PDFReference). */
-interface Ref {
-  id: number;
-  gen: number;
-  data: object;
-}
-
-/** The parts of a pdfkit page that stay reachable from the page tree after it is written. */
-interface FlushedPage {
-  dictionary: Ref;
-  resources: Ref;
-  content: Ref;
-  fonts: Record<string, unknown>;
-}
-
-/** pdfkit's page tree (`doc._root.data.Pages.data`). */
-interface PageTree {
-  Kids: Array<Ref | number>;
-}
-const pageTree = (doc: PDFKit.PDFDocument): PageTree =>
-  (doc as unknown as { _root: { data: { Pages: { data: PageTree } } } })._root.data.Pages.data;
-
 /**
  * pdfkit keeps every written page's objects (about 3.5 KB a page) because the page tree refers to
  * them; only their object numbers are needed once written. The page tree keeps the number (put
@@ -377,14 +363,6 @@ function restoreKids(doc: PDFKit.PDFDocument, sample: Ref | undefined): void {
   }
 }
 
-/** A pdfkit stream object's internals that compression uses (PDFReference). */
-interface StreamRef {
-  compress: boolean;
-  buffer: Uint8Array[];
-  data: { Filter?: string };
-  finalize(): void;
-}
-
 /**
  * Compresses the page's content stream at zlib level 1 when pdfkit writes it, instead of pdfkit's
  * default level 6 (a third of the time for pages about 15% larger), through `deflater`: on a
@@ -399,10 +377,8 @@ function fastDeflate(
   written: () => void,
   onError: (error: Error) => void,
 ): void {
-  const content = page.content as unknown as Partial<StreamRef>;
-  if (content.compress !== true || !Array.isArray(content.buffer)) return;
-  if (typeof content.finalize !== 'function' || typeof content.data !== 'object') return;
-  const stream = content as StreamRef;
+  const stream = contentStream(page);
+  if (!stream) return;
   const finalize = stream.finalize.bind(stream);
   stream.compress = false;
   stream.finalize = () => {
@@ -503,7 +479,7 @@ export async function renderPieces(
         const previous = page;
         doc.addPage({ size: [medium.width, medium.height], margin: 0 });
         if (previous) release(doc, previous);
-        page = (doc as unknown as { page: FlushedPage }).page;
+        page = currentPage(doc);
         templates.addFontsTo(page);
         const through = count + medium.slots.length; // the pieces up to the end of this page
         fastDeflate(page, deflater, () => (piecesInDocument = Math.min(through, count)), onError);
