@@ -13,7 +13,8 @@
  *            from elsewhere (no lockout by a stranger); one mailer cannot reach another's meter,
  *            history or refunds; the (r, n − s) copy of a piece is not postage; a scan and a
  *            refund sent together never both use a piece.
- *   nodes  — a box pool of two meter shards and two API nodes (processes): kill -9 of one node
+ *   nodes  — a box pool of two meter shards and two API nodes (processes) on one PostgreSQL
+ *            database: kill -9 of one node
  *            under load (clients fail over to the other: nothing charged twice, every indicium
  *            received is recorded); kill -9 of one meter shard (its meters get a retryable 503
  *            until the pool restarted it, the other shard's meters go on).
@@ -40,7 +41,8 @@ import {
 } from '../server-mock/index';
 import { PAYLOAD_LENGTH } from '../shared/indicium/codec';
 import { boxFileAttacks } from './box-file-faults';
-import { restartPostgresUnderLoad } from './postgres-faults';
+import { checkDatabase, restartPostgresUnderLoad } from './postgres-faults';
+import { startPostgres } from './postgres-server';
 import { malleate } from '../shared/indicium/low-s';
 import { shardOfSerial, type BoxSet } from '../server-mock/boxes/index';
 import { DataCenterError } from '../client/services/datacenter-client';
@@ -264,13 +266,25 @@ async function crashBoxes(
 async function crashNodes(c: Campaign, s: Sizes, log: (line: string) => void): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'vpm-faults-nodes-'));
   const socketDir = join(dir, 'pool');
-  const { shares } = await initDataCenter(dir);
+  // The nodes share one PostgreSQL database (not durable: no machine crashes here).
+  const postgres = await startPostgres({ durable: false });
+  const database = await postgres.createDatabase();
+  const { shares } = await initDataCenter(dir, { database });
   const caPem = await readCa(dir);
   const pool = await spawnBoxPool(dir, { shares, socketDir, shards: 2 });
-  const nodes = [
-    await spawnDataCenter(dir, { shares, boxes: socketDir }),
-    await spawnDataCenter(dir, { shares, boxes: socketDir }),
-  ];
+  const node = () => spawnDataCenter(dir, { shares, boxes: socketDir, database });
+  const nodes = [await node(), await node()];
+  /** The invariants, read with SQL, then "every meter still dispenses". */
+  const checkAfterNodeCrash = async (received: string[]) => {
+    await checkDatabase((w, ok, d) => c.check(w, ok, d), database, received, 'nodes');
+    for (const m of mailers) {
+      const ok = await m.client.dispense({ pieces: [spec(1)] }).then(
+        () => true,
+        () => false,
+      );
+      c.check('nodes: every meter still dispenses after the crash', ok, m.serial);
+    }
+  };
   const urls = () => nodes.map((n) => n.url).join(',');
   let mailers: Mailer[] = [];
   try {
@@ -293,11 +307,11 @@ async function crashNodes(c: Campaign, s: Sizes, log: (line: string) => void): P
         Object.keys(retried.refused).length === 0,
         JSON.stringify(retried.refused),
       );
-      await checkAfterCrash(c, dir, outcome.received, mailers);
+      await checkAfterNodeCrash(outcome.received);
       log(
         `  API node kill ${round}/${s.nodeKills} at ${at} ms: ${outcome.ok} answered, ${retried.replayed} replayed and ${retried.fresh} fresh on retry`,
       );
-      nodes.push(await spawnDataCenter(dir, { shares, boxes: socketDir }));
+      nodes.push(await node());
       await closeMailers(mailers);
       mailers = reconnect(mailers, urls(), caPem);
     }
@@ -332,7 +346,7 @@ async function crashNodes(c: Campaign, s: Sizes, log: (line: string) => void): P
         Object.keys(retried.refused).length === 0,
         JSON.stringify(retried.refused),
       );
-      await checkAfterCrash(c, dir, outcome.received, mailers);
+      await checkAfterNodeCrash(outcome.received);
       log(
         `  meter shard ${name} kill ${round}/${s.shardKills}: ${outcome.ok} answered, ${JSON.stringify(outcome.errors)} while down; served again ${Date.now() - killedAt} ms after the kill at the latest`,
       );
@@ -341,6 +355,7 @@ async function crashNodes(c: Campaign, s: Sizes, log: (line: string) => void): P
     await closeMailers(mailers);
     for (const node of nodes) await node.stop();
     await pool.stop();
+    await postgres.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }

@@ -38,7 +38,12 @@ export interface PostgresFaultSizes {
 }
 
 /** The invariants of the database after the outage, read with SQL. */
-async function checkDatabase(check: Check, url: string, received: string[]): Promise<void> {
+export async function checkDatabase(
+  check: Check,
+  url: string,
+  received: string[],
+  label = 'PostgreSQL restart',
+): Promise<void> {
   const db = new pg.Client({ connectionString: url });
   await db.connect();
   try {
@@ -57,14 +62,14 @@ async function checkDatabase(check: Check, url: string, received: string[]): Pro
        WHERE r.ascending_cents + r.descending_cents <> COALESCE(f.total, 0) + COALESCE(u.total, 0)
           OR r.ascending_cents <> COALESCE(p.total, 0)`);
     check(
-      'PostgreSQL restart: per meter, pieces = ascending and ascending + descending = refills + refunds',
+      `${label}: per meter, pieces = ascending and ascending + descending = refills + refunds`,
       ledger.rowCount === 0,
       ledger.rows.map((r) => `${r.serial}: ${r.problem}`).join('; '),
     );
     const twice = await db.query(
       'SELECT meter_serial, ascending_cents FROM pieces GROUP BY 1, 2 HAVING COUNT(*) > 1',
     );
-    check('PostgreSQL restart: no piece recorded twice', twice.rowCount === 0);
+    check(`${label}: no piece recorded twice`, twice.rowCount === 0);
     const stored = await db.query<{ indicium: Buffer }>(
       'SELECT indicium FROM pieces WHERE indicium = ANY($1::bytea[])',
       [received.map((b64) => Buffer.from(b64, 'base64'))],
@@ -72,7 +77,7 @@ async function checkDatabase(check: Check, url: string, received: string[]): Pro
     const found = new Set(stored.rows.map((r) => r.indicium.toString('base64')));
     const missing = received.filter((b64) => !found.has(b64));
     check(
-      'PostgreSQL restart: every indicium a client received is recorded',
+      `${label}: every indicium a client received is recorded`,
       missing.length === 0,
       `${missing.length} of ${received.length} missing`,
     );

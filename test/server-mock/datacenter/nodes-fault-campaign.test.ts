@@ -1,7 +1,7 @@
 /**
  * The nodes fault campaign at CI size (bench/faults.ts; `vpm bench --faults --long` runs it
- * deep): on a box pool of two meter shards and two API nodes, kill -9 of one node under load,
- * then of one meter shard; no problem found.
+ * deep): on a box pool of two meter shards and two API nodes sharing one PostgreSQL database,
+ * kill -9 of one node under load, then of one meter shard; no problem found.
  */
 import { describe, expect, it } from 'vitest';
 import { runFaultCampaign } from '../../../bench/faults';
