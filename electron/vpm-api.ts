@@ -48,6 +48,12 @@ export function buildVpmApi(ipc: IpcRendererLike) {
     'scale:read': call('scale:read'),
     'settings:get': call('settings:get'),
     'settings:set': call('settings:set'),
+    'rates:compare': call('rates:compare'),
+    'address:check': call('address:check'),
+    'addressBook:list': call('addressBook:list'),
+    'addressBook:save': call('addressBook:save'),
+    'addressBook:remove': call('addressBook:remove'),
+    'addressBook:import': call('addressBook:import'),
     'app:info': call('app:info'),
     onBatchProgress(listener: (progress: BatchProgress) => void) {
       const relay = (_event: unknown, progress: unknown) => listener(progress as BatchProgress);

@@ -19,6 +19,7 @@ import {
   type ShareInput,
 } from './boxes/index';
 import { buildServer } from './communication/server';
+import { RateTables } from './function/rate-tables';
 import { createTls, tlsPaths } from './communication/tls';
 import { FakeCardProcessor, type CardProcessor } from './function/card-processor';
 import { DataCenter } from './function/data-center';
@@ -36,6 +37,7 @@ import type { MeterSuspension } from './boxes/api';
 import { checkMailerId } from './function/tracking';
 
 export const VERSION = '0.1.0';
+export { currentRateTable, importRateTable } from './function/rate-tables';
 
 export interface DataCenterConfig {
   demo: boolean;
@@ -383,6 +385,10 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
     authRateLimit: options.authRateLimit,
     verifyRateLimit: options.verifyRateLimit,
     log: options.log,
+    rates: (
+      (tables) => () =>
+        tables.current()
+    )(new RateTables(dataDir, boxes)),
   });
   const host = options.host ?? '127.0.0.1';
   try {

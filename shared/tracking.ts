@@ -31,7 +31,7 @@ export function isMailerId(text: string): boolean {
  */
 export const IMPB_SERVICE_TYPES: Readonly<Record<string, string>> = {
   priority: '055',
-  'priority-mail-express': '701',
+  'priority-express': '701',
   'ground-advantage': '001',
   'media-mail': '071',
 };

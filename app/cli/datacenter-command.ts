@@ -1,6 +1,6 @@
 /**
  * @module app/cli/datacenter-command
- * `vpm datacenter init|start|alerts|reinstate|run|scanner-token`: the data center (server-mock/)
+ * `vpm datacenter init|start|alerts|reinstate|run|scanner-token|rates`: the data center (server-mock/)
  * from the command line.
  * `init` runs the key ceremony and writes one share per custodian outside the data directory;
  * `start` (and `reinstate`, which runs the boxes of a stopped data center) needs a quorum of
@@ -434,6 +434,47 @@ export function registerDatacenterCommands(program: Command): void {
       });
       out(`Scanner credential for "${name}" (shown once, keep it safe): ${token}`);
     });
+  const rates = dc
+    .command('rates')
+    .description(
+      'the rate table the data center serves, signed by its transaction box (GET /v1/rates)',
+    );
+  dataOption(
+    rates
+      .command('import')
+      .argument('<file>', 'a rate table (JSON, format vpm-rates-1: see docs/rates.md)')
+      .description(
+        'load a new rate table: checked in full first; a bad file is refused and changes nothing',
+      ),
+  ).action(async (file: string, opts: { data: string }) => {
+    const dir = resolve(opts.data);
+    const center = await dataCenter();
+    if (!center.isInitialised(dir))
+      throw new CliError(
+        `no data center in ${dir}; run vpm datacenter init --data ${dir}`,
+        EXIT.usage,
+      );
+    const text = await readFile(resolve(file), 'utf8').catch(() => {
+      throw new CliError(`rates import: cannot read ${file}`, EXIT.usage);
+    });
+    const table = await center.importRateTable(dir, text);
+    out(
+      `Rate table ${table.version} (effective ${table.effectiveDate}) imported: ${table.services.length} service(s), source: ${table.source}`,
+    );
+    out('The data center serves it from its next request; clients fetch it and cache it.');
+  });
+  dataOption(
+    rates.command('show').description('the rate table in force: version, date, source'),
+  ).action(async (opts: { data: string }) => {
+    const { table, from } = await (await dataCenter()).currentRateTable(resolve(opts.data));
+    out(
+      `Rate table ${table.version}, effective ${table.effectiveDate} (${from}); source: ${table.source}`,
+    );
+    for (const s of table.services)
+      out(
+        `  ${s.mailClass}: ${s.steps.length} weight step(s)${s.zoned ? ' by zone' : ''}; ${s.source}`,
+      );
+  });
   dataOption(dc.command('alerts').description('list fraud alerts: time, meter, reason'))
     .option(DATABASE_FLAG, DATABASE_HELP)
     .action((opts: { data: string; database?: string }) =>

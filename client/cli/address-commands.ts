@@ -132,42 +132,60 @@ export function registerAddressCommands(
       '--dims <LxWxH>',
       'size in inches, e.g. 12x10x6 (dimensional weight above one cubic foot)',
     )
+    .option('--refresh', "fetch the data center's rate table now, not the cached one")
     .option('--json', 'machine-readable output')
     .action(
-      async (opts: { from: string; to: string; weight: string; dims?: string; json?: boolean }) => {
-        const [{ parseDims, parseWeight }, { comparePiece }, { RateStore }] = await Promise.all([
+      async (
+        opts: {
+          from: string;
+          to: string;
+          weight: string;
+          dims?: string;
+          refresh?: boolean;
+          json?: boolean;
+        },
+        command: Command,
+      ) => {
+        const [{ parseDims, parseWeight }, { comparePiece }, { cliContext }] = await Promise.all([
           import('../rates/parse'),
           import('../rates/compare'),
-          import('../rates/rate-store'),
+          import('./context'),
         ]);
         const weightOz = parseWeight(opts.weight);
         const dimsIn = opts.dims ? parseDims(opts.dims) : undefined;
-        const store = new RateStore(await home());
-        const { table, from } = await store.table();
-        const result = await comparePiece(
-          table,
-          {
-            originZip: opts.from,
-            destinationZip: opts.to,
-            weightOz,
-            ...(dimsIn ? { dimsIn } : {}),
-          },
-          await store.zoneChart(),
-        );
-        if (opts.json) {
-          out(JSON.stringify({ ...result, tableFrom: from }));
-          return;
-        }
-        out(
-          `Zone ${result.zone.zone} (${result.zone.basis === 'chart' ? 'official zone chart' : `${Math.round(result.zone.miles ?? 0)} miles between the ZIP areas${result.zone.basis === 'territory' ? ', territory' : ''}`}); rate table ${table.version}, effective ${table.effectiveDate}${from === 'shipped' ? ' (shipped with the product)' : ''}.`,
-        );
-        if (result.offers.length === 0) out('No service in the table prices this piece.');
-        for (const o of result.offers) out(`  ${describeOffer(o)}`);
-        for (const u of result.unavailable) out(`  — ${u.label}: ${u.reason}`);
-        if (result.offers[0])
-          out(
-            `Cheapest: ${formatDollars(result.offers[0].postageCents)} ${result.offers[0].label}.`,
+        const ctx = await cliContext(command);
+        try {
+          const postage = await ctx.postage();
+          const source = await postage.rateTable({ refresh: opts.refresh ?? false });
+          const { table } = source;
+          const result = await comparePiece(
+            table,
+            {
+              originZip: opts.from,
+              destinationZip: opts.to,
+              weightOz,
+              ...(dimsIn ? { dimsIn } : {}),
+            },
+            await postage.rates.zoneChart(),
           );
+          if (opts.json) {
+            out(JSON.stringify({ ...result, tableFrom: source.from }));
+            return;
+          }
+          out(
+            `Zone ${result.zone.zone} (${result.zone.basis === 'chart' ? 'official zone chart' : `${Math.round(result.zone.miles ?? 0)} miles between the ZIP areas${result.zone.basis === 'territory' ? ', territory' : ''}`}); rate table ${table.version}, effective ${table.effectiveDate}, ${source.from === 'shipped' ? 'shipped with the product' : source.from === 'cache' ? 'cached copy' : 'from the data center'}.`,
+          );
+          if (source.offline) out(`(The data center could not be reached: ${source.offline})`);
+          if (result.offers.length === 0) out('No service in the table prices this piece.');
+          for (const o of result.offers) out(`  ${describeOffer(o)}`);
+          for (const u of result.unavailable) out(`  — ${u.label}: ${u.reason}`);
+          if (result.offers[0])
+            out(
+              `Cheapest: ${formatDollars(result.offers[0].postageCents)} ${result.offers[0].label}.`,
+            );
+        } finally {
+          await ctx.close();
+        }
       },
     );
 

@@ -41,14 +41,14 @@ async function weighedPostage(
   destinationZip: string,
   opts: { weight?: string; dims?: string; packaging?: string },
 ): Promise<number> {
-  const [{ parseDims, parseWeight }, { quotePiece }, { RateStore }] = await Promise.all([
+  const [{ parseDims, parseWeight }, { quotePiece }] = await Promise.all([
     import('../rates/parse'),
     import('../rates/compare'),
-    import('../rates/rate-store'),
   ]);
   const weightOz = parseWeight(opts.weight ?? '');
-  const store = new RateStore(ctx.home);
-  const { table } = await store.table();
+  const postage = await ctx.postage();
+  const store = postage.rates;
+  const { table } = await postage.rateTable();
   const service = table.services.find((s) => s.mailClass === cls);
   if (!service?.zoned && !opts.dims && !opts.packaging) return quote(cls, weightOz, table);
   const originZip = service?.zoned

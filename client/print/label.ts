@@ -46,7 +46,7 @@ export function checkDpi(dpi: number | undefined): ThermalDpi | undefined {
 /** Service banner and icon letter of each class (Publication 199's service icons). */
 const SERVICES: Readonly<Record<string, { banner: string; icon: string }>> = {
   priority: { banner: 'USPS PRIORITY MAIL', icon: 'P' },
-  'priority-mail-express': { banner: 'USPS PRIORITY MAIL EXPRESS', icon: 'E' },
+  'priority-express': { banner: 'USPS PRIORITY MAIL EXPRESS', icon: 'E' },
   'ground-advantage': { banner: 'USPS GROUND ADVANTAGE', icon: 'G' },
   'media-mail': { banner: 'USPS MEDIA MAIL', icon: 'M' },
   'first-class': { banner: 'USPS FIRST-CLASS MAIL', icon: 'F' },

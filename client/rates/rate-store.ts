@@ -40,7 +40,7 @@ export class RateStore {
   }
 
   /** The cached table, verified again; undefined when there is none. A bad cache throws. */
-  async cached(verify?: RateVerifier): Promise<CachedRates | undefined> {
+  async cached(verify: RateVerifier): Promise<CachedRates | undefined> {
     const text = await readFile(this.cacheFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return undefined;
       throw error;
@@ -50,11 +50,11 @@ export class RateStore {
     try {
       cached = JSON.parse(text) as CachedRates;
       checkRateTable(cached.table);
-      await verify?.(cached);
+      await verify(cached);
     } catch (error) {
       throw Object.assign(
         new Error(
-          `${this.cacheFile}: the cached rate table is not valid (${(error as Error).message.split('\n')[0]}); delete it and fetch the rates again (vpm rates --refresh)`,
+          `${this.cacheFile}: the cached rate table is not valid (${(error as Error).message.split('\n')[0]}); it is not used: delete it and fetch the rates again (vpm rates --refresh)`,
         ),
         { code: 'BAD_RATE_CACHE' },
       );
@@ -68,7 +68,7 @@ export class RateStore {
   }
 
   /** The table to price from: the cached one (verified), else the shipped one. */
-  async table(verify?: RateVerifier): Promise<{ table: RateTable; from: 'cache' | 'shipped' }> {
+  async table(verify: RateVerifier): Promise<{ table: RateTable; from: 'cache' | 'shipped' }> {
     const cached = await this.cached(verify);
     return cached
       ? { table: cached.table, from: 'cache' }

@@ -237,6 +237,10 @@ export class DataCenterClient {
   historyCsv() {
     return this.call<undefined>('GET', '/v1/history.csv').then((r) => r.text);
   }
+  /** The rate table in force, signed by the transaction box (check it: client/rates/). */
+  async rates(): Promise<Api.RatesResponse> {
+    return (await this.call<Api.RatesResponse>('GET', '/v1/rates')).data;
+  }
   /** Every meter certificate, page by page (the data center pages GET /v1/certificates). */
   async certificates(): Promise<Api.CertificateBundle> {
     const certificates: Record<string, string> = {};

@@ -26,7 +26,8 @@ import { startDemo, type Demo } from './demo';
 import { openKeychain } from './keychain';
 import { PostageService } from './postage-service';
 import { previewSvg } from './preview';
-import { quote, RATE_TABLE } from './rates';
+import { flatView, quote } from './rates';
+import { shippingServices } from './shipping-services';
 import { SessionManager } from './session';
 
 /** An error the app shows as is: a stable code and a message that says what to do. */
@@ -141,6 +142,8 @@ export const createClientServices = async (
     ...(printer && settings.calibration[printer]
       ? { calibration: settings.calibration[printer] }
       : {}),
+    // The return address from the settings goes on every envelope and label.
+    ...(settings.returnAddress ? { returnAddress: settings.returnAddress } : {}),
   });
 
   const refreshAccount = async () => {
@@ -193,10 +196,12 @@ export const createClientServices = async (
       await session.call((c) => c.settings(settingsRequest(req)));
       return refreshAccount();
     },
-    'postage:rates': async () => RATE_TABLE,
+    'postage:rates': async () => flatView((await postage.rateTable()).table),
     'postage:quote': async (req) => {
       try {
-        return { postageCents: quote(req.mailClass, req.weightOz) };
+        return {
+          postageCents: quote(req.mailClass, req.weightOz, (await postage.rateTable()).table),
+        };
       } catch (error) {
         throw new ServiceError('NO_RATE', (error as Error).message, '/weightOz');
       }
@@ -216,6 +221,7 @@ export const createClientServices = async (
           mailClass: req.mailClass,
           idempotencyKey: req.idempotencyKey,
           ...(req.mailingDate ? { mailingDate: req.mailingDate } : {}),
+          ...(req.acceptAddress ? { acceptAddress: true } : {}),
         },
         output(req.printer, req.media),
       );
@@ -321,6 +327,10 @@ export const createClientServices = async (
       }
       return settings;
     },
+    ...shippingServices({
+      postage: () => postage,
+      originZip: async () => (account ?? (await session.call((c) => c.account()))).originZip,
+    }),
     'app:info': async () => ({ demo: demo !== undefined, version: options.appVersion }),
   };
 

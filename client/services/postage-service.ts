@@ -18,6 +18,8 @@ import { isImbTrackingCode, isImpbTrackingNumber } from '../../shared/tracking';
 import type { Address, Calibration, MediumId, PrintPiece, PrinterDriver } from '../print/index';
 import { AddressCheckError, checkAddress, type AddressOverride } from '../address/address-check';
 import { RateStore } from '../rates/rate-store';
+import { rateSource, type RateSource } from '../rates/rate-sync';
+import { DataCenterClient } from './datacenter-client';
 import { parseBatchCsv, type BatchPiece } from './batch-csv';
 import { checkBatch, type CheckedPiece } from './batch-check';
 import { note, readRun, startRun, type BatchRun } from './batch-journal';
@@ -159,7 +161,7 @@ const CHUNK = Math.min(500, Math.max(1, Number(process.env.VPM_BATCH_CHUNK) || 1
 export class PostageService {
   constructor(
     private readonly session: SessionManager,
-    private readonly home: string,
+    readonly home: string,
     /** How jobs reach printers: CUPS by default; Chromium's printing in the desktop app. */
     private readonly driver?: PrinterDriver,
   ) {}
@@ -191,6 +193,31 @@ export class PostageService {
   /** The rate table and zone chart this client prices from. */
   get rates(): RateStore {
     return new RateStore(this.home);
+  }
+
+  /**
+   * The rate table to price from: the data center's (checked against the pinned vendor CA and
+   * cached), else the cached one offline, else the shipped one (client/rates/rate-sync.ts).
+   */
+  async rateTable(options: { refresh?: boolean } = {}): Promise<RateSource> {
+    const server = await this.session.server().catch(() => undefined);
+    const fetchRates = server && {
+      serverUrl: server.serverUrl,
+      fetch: async () => {
+        const client = new DataCenterClient({
+          serverUrl: server.serverUrl,
+          caPem: server.caPem,
+          retries: 0,
+          timeoutMs: 10_000,
+        });
+        try {
+          return await client.rates();
+        } finally {
+          await client.close();
+        }
+      },
+    };
+    return rateSource(this.rates, fetchRates, options);
   }
 
   async output(
@@ -316,7 +343,7 @@ export class PostageService {
    * the postage of rows priced by zone (from the meter's origin ZIP when signed in).
    */
   async validate(csv: string, options: { acceptAddresses?: boolean } = {}) {
-    const { table } = await this.rates.table();
+    const { table } = await this.rateTable();
     const parsed = parseBatchCsv(csv, { table });
     const needsOrigin = parsed.pieces.some((p) => p.needsQuote);
     const originZip = needsOrigin

@@ -1,15 +1,25 @@
 /**
  * @module renderer/screens/new-piece
- * Compose one mail piece: recipient, class and weight (postage from the rate table) or a typed
- * amount, a live SAMPLE preview of the piece, medium and printer; then buy the indicium from the
- * data center and print it. A retry of the same piece reuses its idempotency key, so it is never
- * charged twice.
+ * Compose one mail piece: recipient (typed, or from the address book), class and weight (postage
+ * from the rate table) or a typed amount, the rate comparison of every service for the piece
+ * (choosing one fills class and postage), a live SAMPLE preview of the piece, medium and
+ * printer; then buy the indicium from the data center and print it, with the return address from
+ * the settings. An address the ZIP check disagrees with is shown with the suggestion, and prints
+ * only when the mailer ticks "Print the address as written". A retry of the same piece reuses
+ * its idempotency key, so it is never charged twice.
  */
 import { useEffect, useRef, useState, type FormEvent } from 'react';
-import type { DraftRecipient, Recipient } from '../../shared/ipc';
+import type {
+  AddressBookEntry,
+  AddressCheckResult,
+  DraftRecipient,
+  RateOffer,
+  Recipient,
+} from '../../shared/ipc';
 import { isMailClass, type MailClass } from '../../shared/mail-class';
 import { formatDollars } from '../../shared/money';
-import { Notice, SelectField, TextField, MoneyField } from '../components/fields';
+import { CheckboxField, Notice, SelectField, TextField, MoneyField } from '../components/fields';
+import { RateCompare } from '../components/rate-compare';
 import { MAIL_CLASS_OPTIONS, toPrinter } from '../options';
 import { PrintSetupFields } from '../components/print-setup-fields';
 import { usePrintSetup } from '../use-print-setup';
@@ -26,6 +36,21 @@ import { call, newKey, placeError } from '../vpm';
 
 const EMPTY: DraftRecipient = { name: '', street: '', street2: '', city: '', state: '', zip: '' };
 type PostageMode = 'rate' | 'amount';
+
+/** "12x10x6" → inches; null when empty or not three sizes. */
+function parseDims(value: string): [number, number, number] | null {
+  const parts = value
+    .trim()
+    .toLowerCase()
+    .split(/\s*[x×]\s*/)
+    .map(Number);
+  return parts.length === 3 && parts.every((n) => Number.isFinite(n) && n > 0 && n <= 200)
+    ? (parts as [number, number, number])
+    : null;
+}
+
+const addressLine = (a: Recipient) =>
+  [a.name, a.street, a.street2, a.city, `${a.state} ${a.zip}`].filter(Boolean).join(', ');
 
 function useDebounced<T>(value: T, ms: number): T {
   const [debounced, setDebounced] = useState(value);
@@ -51,6 +76,33 @@ export function NewPiece(props: { onBalance: (cents: number) => void }) {
   const [notice, setNotice] = useState<{ kind: 'error' | 'success'; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
   const attempt = useRef<{ params: string; key: string } | null>(null);
+  const [dims, setDims] = useState('');
+  const [chosen, setChosen] = useState<string | null>(null);
+  const [returnAddress, setReturnAddress] = useState<Recipient | null | undefined>(undefined);
+  const [book, setBook] = useState<AddressBookEntry[]>([]);
+  const [bookQuery, setBookQuery] = useState('');
+  const [saveHandle, setSaveHandle] = useState('');
+  const [mismatch, setMismatch] = useState<AddressCheckResult | null>(null);
+  const [acceptAddress, setAcceptAddress] = useState(false);
+
+  useEffect(() => {
+    let live = true;
+    void call('settings:get', {}).then((r) => {
+      if (live) setReturnAddress(r.ok ? (r.value.returnAddress ?? null) : null);
+    });
+    return () => {
+      live = false;
+    };
+  }, []);
+  useEffect(() => {
+    let live = true;
+    void call('addressBook:list', bookQuery.trim() ? { query: bookQuery.trim() } : {}).then((r) => {
+      if (live && r.ok) setBook(r.value);
+    });
+    return () => {
+      live = false;
+    };
+  }, [bookQuery]);
 
   const weighed = parseWeight(weight);
   const quoteKey = `${mailClass}|${weighed.oz ?? ''}`;
@@ -95,8 +147,45 @@ export function NewPiece(props: { onBalance: (cents: number) => void }) {
     };
   }, [previewInput]);
 
-  const set = (field: keyof DraftRecipient) => (value: string) =>
+  const set = (field: keyof DraftRecipient) => (value: string) => {
+    setMismatch(null);
+    setAcceptAddress(false);
     setRecipient((r) => ({ ...r, [field]: field === 'state' ? value.toUpperCase() : value }));
+  };
+
+  const fill = (a: DraftRecipient) => {
+    setMismatch(null);
+    setAcceptAddress(false);
+    setRecipient({ ...EMPTY, ...a, street2: a.street2 ?? '' });
+  };
+
+  const choose = (offer: RateOffer) => {
+    setChosen(`${offer.mailClass}${offer.packaging ? `:${offer.packaging}` : ''}`);
+    setMailClass(offer.mailClass);
+    setMode('amount');
+    setAmount((offer.postageCents / 100).toFixed(2));
+  };
+
+  const saveToBook = async () => {
+    const handle = saveHandle.trim();
+    const r = await call('addressBook:save', {
+      handle,
+      address: {
+        name: recipient.name.trim(),
+        street: recipient.street.trim(),
+        ...(recipient.street2?.trim() ? { street2: recipient.street2.trim() } : {}),
+        city: recipient.city.trim(),
+        state: recipient.state.trim().toUpperCase(),
+        zip: recipient.zip.trim(),
+      },
+    });
+    if (r.ok) {
+      setNotice({ kind: 'success', text: `Saved in the address book as @${r.value.handle}.` });
+      setBookQuery((q) => q);
+      const list = await call('addressBook:list', {});
+      if (list.ok) setBook(list.value);
+    } else setNotice({ kind: 'error', text: r.error.message });
+  };
 
   const submit = async (event: FormEvent) => {
     event.preventDefault();
@@ -137,6 +226,7 @@ export function NewPiece(props: { onBalance: (cents: number) => void }) {
       media: setup.media,
       printer: toPrinter(setup.printer),
       ...(mailingDate ? { mailingDate } : {}),
+      ...(acceptAddress ? { acceptAddress: true } : {}),
     };
     const params = JSON.stringify(request);
     if (attempt.current?.params !== params) attempt.current = { params, key: newKey() };
@@ -158,6 +248,13 @@ export function NewPiece(props: { onBalance: (cents: number) => void }) {
       });
       return;
     }
+    if (result.error.code === 'ADDRESS_MISMATCH') {
+      // Show what disagrees and the suggestion; the mailer fixes it or confirms it as written.
+      const checked = await call('address:check', { address: clean });
+      if (checked.ok) setMismatch(checked.value);
+      setNotice({ kind: 'error', text: result.error.message });
+      return;
+    }
     const placed = placeError(result.error, ['name', 'street', 'street2', 'city', 'state', 'zip']);
     setErrors(placed.fieldErrors);
     if (placed.formError) setNotice({ kind: 'error', text: placed.formError });
@@ -173,6 +270,8 @@ export function NewPiece(props: { onBalance: (cents: number) => void }) {
   };
 
   const newPiece = () => {
+    setMismatch(null);
+    setAcceptAddress(false);
     setRecipient(EMPTY);
     setNotice(null);
     setErrors({});
@@ -189,6 +288,36 @@ export function NewPiece(props: { onBalance: (cents: number) => void }) {
           {notice ? <Notice kind={notice.kind}>{notice.text}</Notice> : null}
           <fieldset>
             <legend>Recipient</legend>
+            <div className="row">
+              <TextField
+                id="piece-book-search"
+                className="grow"
+                label="Search the address book"
+                autoComplete="off"
+                value={bookQuery}
+                onValue={setBookQuery}
+              />
+              <SelectField
+                id="piece-book"
+                className="grow"
+                label="Saved recipient"
+                value=""
+                onValue={(handle) => {
+                  const entry = book.find((e) => e.handle === handle);
+                  if (entry) fill(entry.address);
+                }}
+                options={[
+                  {
+                    value: '',
+                    label: book.length ? 'Choose a saved recipient…' : 'No saved recipients',
+                  },
+                  ...book.map((e) => ({
+                    value: e.handle,
+                    label: `@${e.handle}: ${addressLine(e.address)}`,
+                  })),
+                ]}
+              />
+            </div>
             <TextField
               id="piece-name"
               label="Recipient name"
@@ -249,6 +378,62 @@ export function NewPiece(props: { onBalance: (cents: number) => void }) {
                 maxLength={10}
               />
             </div>
+            {mismatch && !mismatch.ok ? (
+              <div className="address-check" role="group" aria-label="Address check">
+                <p>{mismatch.problems.join('; ')}</p>
+                {mismatch.suggestion ? (
+                  <button
+                    type="button"
+                    className="button-secondary"
+                    onClick={() => mismatch.suggestion && fill(mismatch.suggestion)}
+                  >
+                    Use the suggestion: {mismatch.suggestion.city}, {mismatch.suggestion.state}{' '}
+                    {mismatch.suggestion.zip}
+                  </button>
+                ) : null}
+                {mismatch.hints.map((h) => (
+                  <p key={h} className="hint">
+                    {h}
+                  </p>
+                ))}
+                <CheckboxField
+                  id="piece-accept-address"
+                  label="Print the address as written"
+                  hint="The check is kept with the piece."
+                  checked={acceptAddress}
+                  onChecked={setAcceptAddress}
+                />
+              </div>
+            ) : null}
+            <div className="row">
+              <TextField
+                id="piece-save-handle"
+                className="grow"
+                label="Save recipient as (handle)"
+                autoComplete="off"
+                value={saveHandle}
+                onValue={setSaveHandle}
+                maxLength={40}
+              />
+              <button
+                type="button"
+                className="button-secondary"
+                disabled={saveHandle.trim() === ''}
+                onClick={() => void saveToBook()}
+              >
+                Save to address book
+              </button>
+            </div>
+          </fieldset>
+          <fieldset>
+            <legend>From</legend>
+            <p aria-label="Return address">
+              {returnAddress === undefined
+                ? 'Loading…'
+                : returnAddress === null
+                  ? 'No return address: set one in Settings.'
+                  : addressLine(returnAddress)}
+            </p>
           </fieldset>
           <fieldset>
             <legend>Postage</legend>
@@ -279,18 +464,19 @@ export function NewPiece(props: { onBalance: (cents: number) => void }) {
                 Amount I enter
               </label>
             </div>
-            {mode === 'rate' ? (
-              <TextField
-                id="piece-weight"
-                label="Weight (ounces)"
-                inputMode="decimal"
-                value={weight}
-                onValue={setWeight}
-                error={
-                  errors.weight ?? scaleError ?? (quote?.key === quoteKey ? quote.error : null)
-                }
-              />
-            ) : (
+            <TextField
+              id="piece-weight"
+              label="Weight (ounces)"
+              inputMode="decimal"
+              value={weight}
+              onValue={setWeight}
+              error={
+                mode === 'rate'
+                  ? (errors.weight ?? scaleError ?? (quote?.key === quoteKey ? quote.error : null))
+                  : (scaleError ?? undefined)
+              }
+            />
+            {mode === 'amount' ? (
               <MoneyField
                 id="piece-amount"
                 label="Postage amount"
@@ -298,12 +484,24 @@ export function NewPiece(props: { onBalance: (cents: number) => void }) {
                 onValue={setAmount}
                 error={errors.amount}
               />
-            )}
-            {mode === 'rate' ? (
-              <button type="button" className="button" onClick={() => void readScale()}>
-                Weigh on the USB scale
-              </button>
             ) : null}
+            <button type="button" className="button" onClick={() => void readScale()}>
+              Weigh on the USB scale
+            </button>
+            <TextField
+              id="piece-dims"
+              label="Size in inches (optional, e.g. 12x10x6)"
+              autoComplete="off"
+              value={dims}
+              onValue={setDims}
+            />
+            <RateCompare
+              destinationZip={recipient.zip}
+              weightOz={weighed.oz}
+              dimsIn={parseDims(dims)}
+              chosen={chosen}
+              onChoose={choose}
+            />
             <TextField
               id="piece-mailing-date"
               label="Mailing date"

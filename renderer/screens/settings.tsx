@@ -1,14 +1,15 @@
 /**
  * @module renderer/screens/settings
- * Settings: the data center's URL and CA (pinned), demo mode, default printer and medium, and
- * per-printer calibration offsets (millimetres) that shift the print to fit the paper.
+ * Settings: the data center's URL and CA (pinned), demo mode, the return address printed on
+ * every envelope and label, default printer and medium, and per-printer calibration offsets
+ * (millimetres) that shift the print to fit the paper.
  */
 import { useEffect, useState, type FormEvent } from 'react';
 import { type PrinterInfo, type Settings } from '../../shared/ipc';
 import { MAX_CALIBRATION_MM, type Calibration, type Media } from '../../shared/domain';
 import { CheckboxField, Notice, SelectField, TextField } from '../components/fields';
 import { MEDIA_OPTIONS, PDF_ONLY, printerOptions, toPrinter } from '../options';
-import { compact, type Errors } from '../validate';
+import { checkAddressLine, checkDestZip, checkState, compact, type Errors } from '../validate';
 import { call, placeError } from '../vpm';
 
 function parseMm(value: string): number | null {
@@ -25,6 +26,14 @@ export function SettingsScreen(props: { onSaved: () => void; onBack?: () => void
   const [caPath, setCaPath] = useState('');
   const [calPrinter, setCalPrinter] = useState('');
   const [cal, setCal] = useState({ x: '0', y: '0' });
+  const [from, setFrom] = useState({
+    name: '',
+    street: '',
+    street2: '',
+    city: '',
+    state: '',
+    zip: '',
+  });
   const [errors, setErrors] = useState<Errors>({});
   const [notice, setNotice] = useState<{ kind: 'error' | 'success'; text: string } | null>(null);
 
@@ -36,6 +45,8 @@ export function SettingsScreen(props: { onSaved: () => void; onBack?: () => void
         setSettings(s.value);
         setServerUrl(s.value.serverUrl);
         setCaPath(s.value.caPath ?? '');
+        const r = s.value.returnAddress;
+        if (r) setFrom({ ...r, street2: r.street2 ?? '' });
       } else {
         setNotice({ kind: 'error', text: s.error.message });
       }
@@ -94,7 +105,19 @@ export function SettingsScreen(props: { onSaved: () => void; onBack?: () => void
     }
     const x = parseMm(cal.x);
     const y = parseMm(cal.y);
+    // The return address: all of it or none of it.
+    const anyFrom = Object.values(from).some((v) => v.trim() !== '');
+    const fromErrors: Record<string, string | null> = anyFrom
+      ? {
+          fromName: checkAddressLine(from.name, 'return address name'),
+          fromStreet: checkAddressLine(from.street, 'return address street'),
+          fromCity: checkAddressLine(from.city, 'return address city'),
+          fromState: checkState(from.state.toUpperCase()),
+          fromZip: checkDestZip(from.zip),
+        }
+      : {};
     const found = compact({
+      ...fromErrors,
       serverUrl: urlError,
       calX:
         calPrinter !== '' && x === null
@@ -110,8 +133,21 @@ export function SettingsScreen(props: { onSaved: () => void; onBack?: () => void
     if (Object.keys(found).length > 0) return;
     const calibration = { ...settings.calibration };
     if (calPrinter !== '' && x !== null && y !== null) calibration[calPrinter] = { xMm: x, yMm: y };
+    const { returnAddress: _old, ...rest } = settings;
     const next: Settings = {
-      ...settings,
+      ...rest,
+      ...(anyFrom
+        ? {
+            returnAddress: {
+              name: from.name.trim(),
+              street: from.street.trim(),
+              ...(from.street2.trim() ? { street2: from.street2.trim() } : {}),
+              city: from.city.trim(),
+              state: from.state.trim().toUpperCase(),
+              zip: from.zip.trim(),
+            },
+          }
+        : {}),
       serverUrl: url,
       caPath: caPath.trim() === '' ? null : caPath.trim(),
       calibration,
@@ -166,6 +202,69 @@ export function SettingsScreen(props: { onSaved: () => void; onBack?: () => void
             error={errors.caPath}
             disabled={settings.demoMode}
           />
+        </fieldset>
+        <fieldset className="card">
+          <legend>Return address</legend>
+          <p className="hint">Printed on every envelope and label. Leave empty to print none.</p>
+          <TextField
+            id="settings-from-name"
+            label="Return name or business"
+            autoComplete="off"
+            value={from.name}
+            onValue={(name) => setFrom((f) => ({ ...f, name }))}
+            error={errors.fromName}
+            maxLength={100}
+          />
+          <TextField
+            id="settings-from-street"
+            label="Return street address"
+            autoComplete="off"
+            value={from.street}
+            onValue={(street) => setFrom((f) => ({ ...f, street }))}
+            error={errors.fromStreet}
+            maxLength={100}
+          />
+          <TextField
+            id="settings-from-street2"
+            label="Return apartment, suite (optional)"
+            autoComplete="off"
+            value={from.street2}
+            onValue={(street2) => setFrom((f) => ({ ...f, street2 }))}
+            maxLength={100}
+          />
+          <div className="row">
+            <TextField
+              id="settings-from-city"
+              className="grow"
+              label="Return city"
+              autoComplete="off"
+              value={from.city}
+              onValue={(city) => setFrom((f) => ({ ...f, city }))}
+              error={errors.fromCity}
+              maxLength={60}
+            />
+            <TextField
+              id="settings-from-state"
+              className="narrow"
+              label="Return state"
+              autoComplete="off"
+              value={from.state}
+              onValue={(state) => setFrom((f) => ({ ...f, state: state.toUpperCase() }))}
+              error={errors.fromState}
+              maxLength={2}
+            />
+            <TextField
+              id="settings-from-zip"
+              className="medium"
+              label="Return ZIP code"
+              inputMode="numeric"
+              autoComplete="off"
+              value={from.zip}
+              onValue={(zip) => setFrom((f) => ({ ...f, zip }))}
+              error={errors.fromZip}
+              maxLength={10}
+            />
+          </div>
         </fieldset>
         <fieldset className="card">
           <legend>Printing</legend>

@@ -252,6 +252,8 @@ export interface TransactionBoxApi {
     body: Record<string, unknown>;
     signature: string;
   }): Promise<{ valid: boolean }>;
+  /** The box's certificate from the vendor CA (null for a data center made before there was one). */
+  certificate(args: Record<string, never>): Promise<{ certificatePem: string | null }>;
 }
 
 /** The running set of boxes, as the data center sees them. */

@@ -5,7 +5,9 @@
  * master, the authentication box's verifier key and grant signing key (ECDSA P-256; its public
  * key goes to the meter box, which checks grants but cannot make them), the transaction box's
  * signing key, the vendor CA (ECDSA P-256, self-signed), the meter box's report key for the
- * postal authority (certified by the vendor CA, `CN=VPM meter box <id>`) — and seeds each box's
+ * postal authority (certified by the vendor CA, `CN=VPM meter box <id>`), the transaction box's
+ * certificate (`CN=VPM transaction box <id>`, so clients check what it signs, such as rate
+ * tables, against the vendor CA) — and seeds each box's
  * NVM with only the secrets that box needs. Custody (custody.ts): a fresh random domain key
  * seals every box's NVM (each box under its own key HKDF(domain key, box)); it is split k-of-n
  * into custodian shares, the ceremony's only output that can unlock anything, which it never
@@ -19,6 +21,7 @@ import { generateKeyPairSync, webcrypto } from 'node:crypto';
 import { join } from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { REPORT_CERT_PREFIX } from '../../shared/postal/wire';
+import { TXN_CERT_PREFIX } from '../../shared/rates/rate-signature';
 import type { BoxName } from './box-types';
 import { randomBytes } from './crypto-kit';
 import {
@@ -109,6 +112,14 @@ export async function initBoxes(dataDir: string, opts: InitOptions = {}): Promis
   const report = await reportCertificate(caCert, caKeys.privateKey, now, notAfter);
   const txnKey = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const txnPrivate = txnKey.privateKey.export({ format: 'der', type: 'pkcs8' });
+  const txnCertificatePem = await certifyKey(
+    caCert,
+    caKeys.privateKey,
+    now,
+    notAfter,
+    `CN=${TXN_CERT_PREFIX}${randomBytes(8).toString('hex')}`,
+    txnKey.publicKey.export({ format: 'der', type: 'spki' }),
+  );
 
   const seeds: Record<
     BoxName,
@@ -143,7 +154,10 @@ export async function initBoxes(dataDir: string, opts: InitOptions = {}): Promis
     },
     txn: {
       keys: { signingKey: b64(txnPrivate) },
-      public: { publicKeyPem: txnKey.publicKey.export({ format: 'pem', type: 'spki' }).toString() },
+      public: {
+        publicKeyPem: txnKey.publicKey.export({ format: 'pem', type: 'spki' }).toString(),
+        certificatePem: txnCertificatePem,
+      },
       state: {},
     },
   };
@@ -178,6 +192,41 @@ export async function initBoxes(dataDir: string, opts: InitOptions = {}): Promis
   ])
     secret.fill(0);
   return { vendorCaPem: caPem, dataCenterId, shares, checkValues: shares.map(shareCheckValue) };
+}
+
+/** A vendor CA certificate for a signing key (digital signature only, not a CA). */
+async function certifyKey(
+  caCert: x509.X509Certificate,
+  caKey: webcrypto.CryptoKey,
+  now: Date,
+  notAfter: Date,
+  subject: string,
+  spki: Buffer,
+): Promise<string> {
+  const serial = randomBytes(8);
+  serial[0] = serial[0]! & 0x7f || 0x01;
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial.toString('hex'),
+    subject,
+    issuer: caCert.subject,
+    notBefore: now,
+    notAfter,
+    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
+    publicKey: await webcrypto.subtle.importKey(
+      'spki',
+      spki,
+      { name: 'ECDSA', namedCurve: 'P-256' },
+      true,
+      ['verify'],
+    ),
+    signingKey: caKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
+    ],
+  });
+  return cert.toString('pem');
 }
 
 /**

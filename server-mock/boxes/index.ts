@@ -257,6 +257,7 @@ export async function startBoxes(dataDir: string, opts: StartOptions = {}): Prom
     txn: {
       sign: call('txn', 'sign'),
       verify: call('txn', 'verify'),
+      certificate: call('txn', 'certificate'),
     },
     pids: () => Object.fromEntries(local.flatMap((n) => (procs[n].pid ? [[n, procs[n].pid]] : []))),
     status: () => ({

@@ -2,7 +2,9 @@
  * @module boxes/txn-box
  * The transaction box (patent part 42): signs user transaction records other than meter records
  * (logins, login history, refill and refund receipts) and later verifies them, with its own
- * ECDSA P-256 key. What is signed is "vpm-txn-v1\n" + canonical JSON of {kind, body}.
+ * ECDSA P-256 key. What is signed is "vpm-txn-v1\n" + canonical JSON of {kind, body}. Its
+ * certificate from the vendor CA (made at the key ceremony) lets clients check what it signs for
+ * them, such as the rate table (kind "rate-table").
  */
 import { createPublicKey } from 'node:crypto';
 import { BoxError } from './api';
@@ -73,8 +75,19 @@ function createTxnBox(ctx: BoxContext): BoxProgram {
     },
   });
 
+  const certificate = command({
+    check(args: unknown) {
+      v.exactKeys(v.object(args ?? {}, 'certificate'), 'certificate', []);
+      return null;
+    },
+    work() {
+      const pem = ctx.nvm.publicData.certificatePem;
+      return { certificatePem: typeof pem === 'string' ? pem : null };
+    },
+  });
+
   return {
-    commands: { sign, verify },
+    commands: { sign, verify, certificate },
     zeroize() {
       privateKey = undefined;
       pkcs8.fill(0);

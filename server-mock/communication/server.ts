@@ -29,6 +29,8 @@ export interface ServerOptions {
   /** Verifications (and certificate pages) per minute per address. */
   verifyRateLimit?: number;
   log?: (event: string, fields: Record<string, unknown>) => void;
+  /** The rate table in force, signed by the transaction box (function/rate-tables.ts). */
+  rates?: () => Promise<S.RatesResponse>;
 }
 
 const BODY_LIMIT = 512 * 1024;
@@ -47,7 +49,7 @@ export const TLS12_CIPHERS = [
 ].join(':');
 
 /** Public documents a cache may keep; every other answer may carry tokens or account data. */
-const CACHEABLE = /^\/v1\/(certificates|health|openapi\.json)(\/|\?|$)/;
+const CACHEABLE = /^\/v1\/(certificates|health|openapi\.json|rates)(\/|\?|$)/;
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
@@ -422,6 +424,21 @@ export async function buildServer(
     async (request, reply) => {
       const pem = await dc.certificate(request.params.serial);
       return reply.type('application/x-pem-file').send(pem);
+    },
+  );
+  app.get(
+    '/v1/rates',
+    {
+      config: verifyLimit,
+      schema: {
+        description:
+          'The rate table in force (versioned, with its effective date and source), signed by the transaction box; its certificate chains to the vendor CA.',
+        response: { 200: S.RatesResponse, ...errorSchema },
+      },
+    },
+    async () => {
+      if (!options.rates) throw new ApiError('NOT_FOUND', 'rates: not served by this data center');
+      return options.rates();
     },
   );
   app.post(

@@ -27,6 +27,7 @@ import {
   Zip5Schema,
   ZipDestSchema,
 } from '../domain';
+import { RateTableSchema } from '../rates/rate-table';
 
 // `format: 'calendar-date'`: YYYY-MM-DD naming a day that exists (checked at the edge).
 if (!FormatRegistry.Has('calendar-date')) FormatRegistry.Set('calendar-date', isCalendarDate);
@@ -240,6 +241,16 @@ export const CertificateBundle = Type.Object({
   next: Type.Optional(Type.Union([CertificateSerial, Type.Null()])),
 });
 
+/** `GET /v1/rates`: the rate table in force, signed by the transaction box (shared/rates/). */
+export const RatesResponse = Type.Object({
+  table: RateTableSchema,
+  /** base64 ECDSA P-256 (r || s) over the "rate-table" transaction record. */
+  signature: Type.String(),
+  /** The transaction box's certificate, issued by the vendor CA. */
+  certificatePem: Type.String(),
+  vendorCaPem: Type.String(),
+});
+
 export const Health = Type.Object({
   status: Type.Literal('ok'),
   version: Type.String(),
@@ -277,6 +288,7 @@ export type ScanRequest = Static<typeof ScanRequest>;
 export type ScanResponse = Static<typeof ScanResponse>;
 export type CertificatesQuery = Static<typeof CertificatesQuery>;
 export type CertificateBundle = Static<typeof CertificateBundle>;
+export type RatesResponse = Static<typeof RatesResponse>;
 export type FraudAlert = Static<typeof FraudAlert>;
 export type ErrorBody = Static<typeof ErrorBody>;
 export type { TSchema };

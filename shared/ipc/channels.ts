@@ -28,6 +28,7 @@ import {
   Zip5Schema,
 } from '../domain';
 import type { IpcResult } from './results';
+import { SHIPPING_CHANNELS } from './shipping';
 import {
   AccountSchema,
   BatchProgressSchema,
@@ -133,6 +134,8 @@ export const IPC = {
         idempotencyKey: IdempotencyKeySchema,
         /** YYYY-MM-DD: today or a later day within the data center's window; absent: today. */
         mailingDate: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
+        /** Print the recipient as written though the ZIP check disagrees (kept with the piece). */
+        acceptAddress: Type.Optional(Type.Boolean()),
       },
       strict,
     ),
@@ -241,6 +244,8 @@ export const IPC = {
   'settings:get': { request: Empty, result: SettingsSchema },
   /** Saves the settings; switching demoMode starts or stops the embedded data center. */
   'settings:set': { request: SettingsSchema, result: SettingsSchema },
+
+  ...SHIPPING_CHANNELS,
 
   'app:info': {
     request: Empty,

@@ -8,3 +8,4 @@
 export * from './schemas';
 export * from './channels';
 export * from './results';
+export * from './shipping';

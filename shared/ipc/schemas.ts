@@ -134,6 +134,8 @@ export const SettingsSchema = Type.Object(
     defaultMedia: MediaSchema,
     /** Per printer name. */
     calibration: Type.Record(Type.String({ maxLength: 256 }), CalibrationSchema),
+    /** Printed on every envelope and label; none when absent. */
+    returnAddress: Type.Optional(RecipientSchema),
   },
   strict,
 );

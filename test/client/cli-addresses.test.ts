@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataCenterClient } from '../../client/services/datacenter-client';
+import { testRateTable } from '../fixtures/rates/test-table';
 import { startDataCenterProcess, vpm, type DataCenterProcess } from '../helpers/cli';
 
 const run = promisify(execFile);
@@ -34,7 +35,7 @@ beforeAll(async () => {
   expect((await vpm(['login', '--user', 'addr1', '--password-stdin'], password)).code).toBe(0);
   api = new DataCenterClient({ serverUrl: dc.url, caPem: await readFile(dc.caPath, 'utf8') });
   await api.signIn({ username: 'addr1', password: 'a long office password' });
-  const refill = await vpm(['refill', '20', '--card-stdin'], { env, input: '4242424242424242\n' });
+  const refill = await vpm(['refill', '50', '--card-stdin'], { env, input: '4242424242424242\n' });
   expect(refill.code, refill.stderr).toBe(0);
 }, 120_000);
 
@@ -185,5 +186,94 @@ describe('the offline address check', { timeout: 180_000 }, () => {
     });
     expect(ok.code, ok.stderr).toBe(0);
     expect(await balance()).toBe(before - 5 * 78);
+  });
+});
+
+describe('vpm rates and vpm datacenter rates import', { timeout: 180_000 }, () => {
+  type Rates = {
+    zone: { zone: number };
+    offers: Array<{
+      mailClass: string;
+      postageCents: number;
+      zone: number | null;
+      packaging?: string;
+    }>;
+    unavailable: Array<{ mailClass: string; code: string }>;
+    table: { version: string };
+    tableFrom: string;
+  };
+  const rates = async (to: string, ...more: string[]): Promise<Rates> => {
+    const r = await vpm(
+      ['rates', '--from', '10001', '--to', to, '--weight', '2lb', '--json', ...more],
+      { env },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    return JSON.parse(r.stdout) as Rates;
+  };
+  const priority = (r: Rates) => r.offers.find((o) => o.mailClass === 'priority' && !o.packaging);
+
+  it('prices every service from the table the data center serves, and an import changes the prices', async () => {
+    const shipped = await rates('90001', '--refresh');
+    expect(shipped.tableFrom).toBe('data center');
+    expect(shipped.table.version).toBe('2025-07-13.1');
+    expect(shipped.unavailable.find((u) => u.mailClass === 'priority')?.code).toBe('NOT_PRICED');
+
+    const file = join(home, 'table.json');
+    await writeFile(file, JSON.stringify(testRateTable('cli-1')));
+    const imported = await vpm(['datacenter', 'rates', 'import', '--data', dc.dir, file]);
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stdout).toMatch(/Rate table cli-1 .* imported/);
+    const badFile = join(home, 'bad-table.json');
+    await writeFile(badFile, JSON.stringify({ ...testRateTable('cli-2'), services: [] }));
+    const bad = await vpm(['datacenter', 'rates', 'import', '--data', dc.dir, badFile]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/rate table: 1 problem\(s\), nothing changed/);
+
+    const far = await rates('90001', '--refresh');
+    const near = await rates('10016', '--refresh');
+    expect(far.table.version).toBe('cli-1');
+    expect(priority(far)?.zone).toBe(8);
+    expect(priority(near)?.zone).toBe(1);
+    expect(priority(far)!.postageCents).toBeGreaterThan(priority(near)!.postageCents);
+    const cents = far.offers.map((o) => o.postageCents);
+    expect(cents).toEqual([...cents].sort((a, b) => a - b));
+
+    // A size above one cubic foot is billed by its dimensional weight.
+    const big = await rates('90001', '--dims', '20x15x10');
+    expect(priority(big)!.postageCents).toBeGreaterThan(priority(far)!.postageCents);
+
+    // A weight or size nobody takes: a clear refusal.
+    const heavy = await vpm(['rates', '--from', '10001', '--to', '90001', '--weight', '2kg'], {
+      env,
+    });
+    expect(heavy.code).toBe(2);
+    expect(heavy.stderr).toMatch(/weight "2kg": write it like 8oz, 2lb/);
+    const huge = await rates('90001', '--dims', '100x40x40');
+    expect(huge.unavailable.find((u) => u.mailClass === 'priority')?.code).toBe('TOO_LARGE');
+
+    // Buying by weight uses the same table: the meter's origin ZIP 62701 to the recipient.
+    const before = await balance();
+    const quoted = await vpm(
+      ['rates', '--from', '62701', '--to', '78701', '--weight', '2lb', '--json'],
+      { env },
+    );
+    const expected = priority(JSON.parse(quoted.stdout) as Rates)!.postageCents;
+    const out = join(home, 'priority.pdf');
+    const r = await vpm(
+      [
+        'print',
+        '--to',
+        'Dee Wu, 7 Lake Dr, Austin, TX 78701',
+        '--class',
+        'priority',
+        '--weight',
+        '2lb',
+        '--out',
+        out,
+      ],
+      { env },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    expect(await balance()).toBe(before - expected);
   });
 });
