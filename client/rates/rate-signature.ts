@@ -6,7 +6,7 @@
  * exact table (shared/rates/rate-signature.ts). Anything else is refused with what to do.
  */
 import { createHash, verify, X509Certificate } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkRateTable } from '../../shared/rates/rate-table';
 import {
@@ -71,6 +71,7 @@ export async function pinnedVendorCa(home: string, offered?: string): Promise<st
   const pinned = await readFile(file, 'utf8').catch(() => undefined);
   if (pinned === undefined) {
     if (offered === undefined) return undefined;
+    await mkdir(home, { recursive: true, mode: 0o700 });
     await writePrivate(file, offered, 0o644);
     return offered;
   }

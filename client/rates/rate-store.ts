@@ -5,7 +5,7 @@
  * refused, not priced from), `zone-chart.json` the imported official zone chart. Without a cached
  * table the client prices from the table it ships (shared/rates/shipped-table.ts).
  */
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { checkRateTable, type RateTable } from '../../shared/rates/rate-table';
 import { SHIPPED_RATE_TABLE } from '../../shared/rates/shipped-table';
@@ -64,6 +64,7 @@ export class RateStore {
 
   async save(signed: SignedRateTable, serverUrl: string, now = new Date()): Promise<void> {
     const cached: CachedRates = { ...signed, fetchedAt: now.toISOString(), serverUrl };
+    await mkdir(this.home, { recursive: true, mode: 0o700 });
     await writePrivate(this.cacheFile, `${JSON.stringify(cached)}\n`);
   }
 
@@ -87,6 +88,7 @@ export class RateStore {
   }
 
   async saveZoneChart(data: ZoneChartData): Promise<void> {
+    await mkdir(this.home, { recursive: true, mode: 0o700 });
     await writePrivate(this.chartFile, `${JSON.stringify(data)}\n`);
   }
 }

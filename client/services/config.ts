@@ -6,6 +6,7 @@
  * once per node), kept as one string: the client fails over between them in that order.
  * The config directory is `VPM_HOME`, else the platform's config directory.
  */
+import { randomUUID } from 'node:crypto';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +44,8 @@ export function configHome(env: NodeJS.ProcessEnv = process.env): string {
 
 /** Writes a file atomically (temp + rename) with the given mode. */
 export async function writePrivate(file: string, text: string, mode = 0o600): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
+  // Unique per write: two writes of one file in one process never share a temp file.
+  const tmp = `${file}.${process.pid}.${randomUUID()}.tmp`;
   await writeFile(tmp, text, { mode });
   await chmod(tmp, mode);
   await rename(tmp, file);

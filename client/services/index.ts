@@ -198,10 +198,9 @@ export const createClientServices = async (
     },
     'postage:rates': async () => flatView((await postage.rateTable()).table),
     'postage:quote': async (req) => {
+      const { table } = await postage.rateTable();
       try {
-        return {
-          postageCents: quote(req.mailClass, req.weightOz, (await postage.rateTable()).table),
-        };
+        return { postageCents: quote(req.mailClass, req.weightOz, table) };
       } catch (error) {
         throw new ServiceError('NO_RATE', (error as Error).message, '/weightOz');
       }

@@ -3,7 +3,11 @@
  * packaging; refusals of what a service does not take; the shipped table prices nothing it
  * cannot cite; an imported zone chart takes precedence over distances.
  */
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { pinnedVendorCa } from '../../../client/rates/rate-signature';
 import { comparePiece } from '../../../client/rates/compare';
 import { parseDims, parseWeight } from '../../../client/rates/parse';
 import { parseZoneChart, zoneChart } from '../../../client/rates/zone-chart';
@@ -202,5 +206,17 @@ describe('checkRateTable()', () => {
   it('refuses what is not a rate table at all', () => {
     expect(() => checkRateTable({ format: 'vpm-rates-1', services: [] })).toThrow(RateTableError);
     expect(() => checkRateTable({ ...testRateTable(), extra: 1 })).toThrow(RateTableError);
+  });
+});
+
+describe('pinnedVendorCa()', () => {
+  it('pins the first vendor CA a data center presents and refuses another one after', async () => {
+    const home = await mkdtemp(join(tmpdir(), 'vpm-pin-'));
+    expect(await pinnedVendorCa(home)).toBeUndefined();
+    expect(await pinnedVendorCa(home, 'CA ONE')).toBe('CA ONE');
+    expect(await readFile(join(home, 'vendor-ca.pem'), 'utf8')).toBe('CA ONE');
+    expect(await pinnedVendorCa(home, 'CA ONE')).toBe('CA ONE');
+    await expect(pinnedVendorCa(home, 'CA TWO')).rejects.toThrow(/not the one this client pinned/);
+    expect(await pinnedVendorCa(home)).toBe('CA ONE');
   });
 });
