@@ -128,7 +128,8 @@ export function Batch(props: { onBalance: (cents: number) => void }) {
           />
           <p id="batch-file-hint" className="hint">
             One row per piece with a header row: <code>{BATCH_CSV_COLUMNS.join(',')}</code>. Postage
-            is quoted from the weight when the postage column is empty.
+            is quoted from the weight when the postage column is empty. Every address is checked
+            against its ZIP first; set <code>accept_address</code> to yes to keep one as written.
           </p>
           {fileError ? (
             <p id="batch-file-error" className="field-error">

@@ -164,6 +164,7 @@ export const BATCH_CSV_COLUMNS = [
   'mail_class',
   'weight_oz',
   'postage',
+  'accept_address',
 ] as const;
 
 export const BatchRowSchema = Type.Object(
