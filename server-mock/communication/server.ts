@@ -431,8 +431,11 @@ export async function buildServer(
     {
       config: verifyLimit,
       schema: {
+        operationId: 'getRates',
+        summary: 'The rate table in force, signed by the transaction box',
         description:
           'The rate table in force (versioned, with its effective date and source), signed by the transaction box; its certificate chains to the vendor CA.',
+        security: [],
         response: { 200: S.RatesResponse, ...errorSchema },
       },
     },
