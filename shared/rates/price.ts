@@ -83,7 +83,8 @@ function checkSize(service: RateService, spec: PieceSpec): void {
   const [l, w, h] = [...spec.dimsIn].sort((a, b) => b - a) as [number, number, number];
   const name = label(service.mailClass);
   const max = service.maxSizeIn;
-  if (max && (l > max[0] || w > max[1] || h > max[2]))
+  const [ml, mw, mh] = (max ?? []) as number[];
+  if (max && (l > (ml as number) || w > (mw as number) || h > (mh as number)))
     throw new RateError(
       'TOO_LARGE',
       `${name}: ${l}×${w}×${h} in is larger than its ${max.join('×')} in; choose a larger service`,

@@ -19,8 +19,9 @@ export type Zone = 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9;
 export const ZONES: readonly Zone[] = [1, 2, 3, 4, 5, 6, 7, 8, 9];
 
 const Cents = Type.Integer({ minimum: 1, maximum: MAX_CENTS });
-const Ounces = Type.Number({ exclusiveMinimum: 0, maximum: 1120 });
-const Inches = Type.Number({ exclusiveMinimum: 0, maximum: 200 });
+// Minimums rather than exclusive minimums: the API document is OpenAPI 3.0 (boolean form).
+const Ounces = Type.Number({ minimum: 0.001, maximum: 1120 });
+const Inches = Type.Number({ minimum: 0.001, maximum: 200 });
 const Text = (max: number) => Type.String({ minLength: 1, maxLength: max });
 
 export const RateStepSchema = Type.Object(
@@ -56,7 +57,7 @@ export const RateServiceSchema = Type.Object(
     /** The heaviest piece the service takes, in ounces. */
     maxWeightOz: Ounces,
     /** The largest piece: length, width, thickness in inches (sorted largest first). */
-    maxSizeIn: Type.Optional(Type.Tuple([Inches, Inches, Inches])),
+    maxSizeIn: Type.Optional(Type.Array(Inches, { minItems: 3, maxItems: 3 })),
     /** Parcels: the largest length plus girth, inches. */
     maxLengthPlusGirthIn: Type.Optional(Inches),
     /** Dimensional weight: above `minCubicInches`, billed weight is the larger of the weight and L×W×H/divisor pounds. */
