@@ -33,9 +33,15 @@ export function registerAddressCommands(
     .description('show or change the client settings (the return address printed on every piece)')
     .option('--return-address <address>', 'return address: "NAME, STREET, CITY, ST ZIP"')
     .option('--clear-return-address', 'print no return address')
+    .option('--imb <on|off>', 'print the Intelligent Mail barcode on envelopes (letters)')
     .option('--json', 'machine-readable output')
     .action(
-      async (opts: { returnAddress?: string; clearReturnAddress?: boolean; json?: boolean }) => {
+      async (opts: {
+        returnAddress?: string;
+        clearReturnAddress?: boolean;
+        imb?: string;
+        json?: boolean;
+      }) => {
         const { ConfigStore } = await import('../services/config');
         const store = new ConfigStore(await home());
         const saved = await store.load();
@@ -58,10 +64,24 @@ export function registerAddressCommands(
           await store.save(rest);
           delete saved.returnAddress;
         }
+        if (opts.imb !== undefined) {
+          if (opts.imb !== 'on' && opts.imb !== 'off')
+            throw new CliError(`--imb ${opts.imb}: say on or off`, EXIT.usage);
+          const { imb: _old, ...rest } = await store.load();
+          await store.save(opts.imb === 'on' ? { ...rest, imb: true } : rest);
+          if (opts.imb === 'on') saved.imb = true;
+          else delete saved.imb;
+        }
         if (opts.json) {
-          out(JSON.stringify({ returnAddress: saved.returnAddress ?? null }));
+          out(
+            JSON.stringify({
+              returnAddress: saved.returnAddress ?? null,
+              ...(saved.imb ? { imb: true } : {}),
+            }),
+          );
           return;
         }
+        out(`Intelligent Mail barcode on envelopes: ${saved.imb ? 'on' : 'off'}`);
         out(
           `Return address: ${saved.returnAddress ? addressLine(saved.returnAddress) : '(none; set one with vpm settings --return-address "NAME, STREET, CITY, ST ZIP")'}`,
         );

@@ -458,7 +458,9 @@ export function registerClientCommands(program: Command): void {
               ...where,
               media: media(opts.media),
               ...(returnAddress ? { returnAddress } : {}),
-              ...((opts as { imb?: boolean }).imb ? { imb: true } : {}),
+              ...((opts as { imb?: boolean }).imb || (await ctx.session.config.load()).imb
+                ? { imb: true }
+                : {}),
             },
           );
           out(
@@ -532,7 +534,9 @@ export function registerClientCommands(program: Command): void {
               ...where,
               media: media(opts.media),
               ...(returnAddress ? { returnAddress } : {}),
-              ...((opts as { imb?: boolean }).imb ? { imb: true } : {}),
+              ...((opts as { imb?: boolean }).imb || (await ctx.session.config.load()).imb
+                ? { imb: true }
+                : {}),
             },
             {
               resume: opts.resume ?? false,
@@ -617,7 +621,7 @@ export function registerClientCommands(program: Command): void {
           ).reprint(pieceId, {
             ...target(opts),
             media: media(opts.media),
-            ...(opts.imb ? { imb: true } : {}),
+            ...(opts.imb || (await ctx.session.config.load()).imb ? { imb: true } : {}),
           });
           out(r.jobId ? `Reprint sent as job ${r.jobId}.` : `Reprint written to ${r.pdfPath}.`);
         }),

@@ -28,6 +28,8 @@ export interface SavedConfig {
   username?: string;
   /** Printed on every envelope and label (`vpm settings --return-address`); `--from` overrides it. */
   returnAddress?: SavedAddress;
+  /** Envelopes carry the Intelligent Mail barcode (`vpm settings --imb on`); `--imb` per command. */
+  imb?: boolean;
 }
 
 export function configHome(env: NodeJS.ProcessEnv = process.env): string {

@@ -188,6 +188,31 @@ describe('shipping labels from the command line', { timeout: 240_000 }, () => {
     expect(await balance()).toBe(before);
   });
 
+  it('prints the Intelligent Mail barcode on envelopes once the setting is on (65 more bars)', async () => {
+    /** Rectangles in the page's decompressed content (mutool clean -d), not the symbol's runs. */
+    const rectangles = async (pdf: string): Promise<number> => {
+      const plain = `${pdf}.plain.pdf`;
+      expect((await run('mutool', ['clean', '-d', pdf, plain])).code).toBe(0);
+      const all = [...(await readFile(plain, 'latin1')).matchAll(/(\S+) (\S+) (\S+) (\S+) re\n/g)];
+      // The Data Matrix is drawn in module units: runs one module high.
+      return all.filter((m) => m[4] !== '1').length;
+    };
+    const letter = async (name: string): Promise<string> => {
+      const pdf = join(dir, name);
+      const r = await vpm(['print', '--to', TO, '--postage', '0.78', '--out', pdf], { env });
+      expect(r.code, r.stderr).toBe(0);
+      return pdf;
+    };
+    const off = await rectangles(await letter('imb-off.pdf'));
+    const set = await vpm(['settings', '--imb', 'on'], { env });
+    expect(set.stdout).toContain('Intelligent Mail barcode on envelopes: on');
+    const on = await rectangles(await letter('imb-on.pdf'));
+    expect(on - off).toBe(65);
+    expect((await vpm(['settings', '--imb', 'off'], { env })).stdout).toContain(': off');
+    const again = await rectangles(await letter('imb-off-again.pdf'));
+    expect(again).toBe(off);
+  });
+
   it('says that no scale is attached, and changes nothing', async () => {
     const r = await vpm(['scale'], { env });
     expect(r.code).toBe(1);
