@@ -144,6 +144,7 @@ export const createClientServices = async (
       : {}),
     // The return address from the settings goes on every envelope and label.
     ...(settings.returnAddress ? { returnAddress: settings.returnAddress } : {}),
+    ...(settings.imb ? { imb: true } : {}),
   });
 
   const refreshAccount = async () => {

@@ -286,6 +286,13 @@ export function SettingsScreen(props: { onSaved: () => void; onBack?: () => void
               options={MEDIA_OPTIONS}
             />
           </div>
+          <CheckboxField
+            id="settings-imb"
+            label="Intelligent Mail barcode on envelopes"
+            hint="Prints the letter's USPS tracking barcode below the address."
+            checked={settings.imb ?? false}
+            onChecked={(imb) => update({ imb })}
+          />
         </fieldset>
         <fieldset className="card">
           <legend>Calibration</legend>

@@ -136,6 +136,8 @@ export const SettingsSchema = Type.Object(
     calibration: Type.Record(Type.String({ maxLength: 256 }), CalibrationSchema),
     /** Printed on every envelope and label; none when absent. */
     returnAddress: Type.Optional(RecipientSchema),
+    /** Envelopes carry the Intelligent Mail barcode of the letter's tracking code. */
+    imb: Type.Optional(Type.Boolean()),
   },
   strict,
 );

@@ -415,8 +415,10 @@ describe('desktop app, end to end (renderer in Chromium ↔ client services ↔ 
     } else {
       await see(page.getByText('No printers found.')).toBeVisible();
     }
+    await page.getByLabel('Intelligent Mail barcode on envelopes').check();
     await page.getByRole('button', { name: 'Save settings' }).click();
     await see(page.getByRole('status').filter({ hasText: 'Settings saved.' })).toBeVisible();
+    expect(settings.saved.imb).toBe(true);
     expect(settings.saved.defaultMedia).toBe('label4x6');
     expect(settings.saved.serverUrl).toBe(tdc.running.url);
     expect(settings.saved.caPath).toBe(tdc.running.caPath);
@@ -428,6 +430,9 @@ describe('desktop app, end to end (renderer in Chromium ↔ client services ↔ 
     await see(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
     await nav('Settings').click();
     await see(page.getByLabel('Default medium')).toHaveValue('label4x6');
+    await poll(() => page.getByLabel('Intelligent Mail barcode on envelopes').isChecked()).toBe(
+      true,
+    );
     if (calPrinter !== undefined) {
       await see(page.getByLabel('Horizontal offset (mm)')).toHaveValue('1.5');
       await see(page.getByLabel('Vertical offset (mm)')).toHaveValue('-0.75');
