@@ -32,7 +32,7 @@ import {
   type DatabaseRecord,
 } from './storage/database';
 import type { Storage } from './storage/storage';
-import { acquireRunLock } from './run-lock';
+import { acquireRunLock, acquireSqliteNodeLock } from './run-lock';
 import type { MeterSuspension } from './boxes/api';
 import { checkMailerId } from './function/tracking';
 
@@ -311,8 +311,13 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
     throw new Error(
       'data center: --postal needs the node to run its own meter box; start it without --boxes',
     );
-  // A node of a pool runs no stateful box: several nodes share the directory (the pool holds the lock).
-  const unlock = options.boxes ? () => undefined : acquireRunLock(dataDir, 'data center start');
+  // A node of a pool runs no stateful box: several nodes share the directory (the pool holds the
+  // lock), but only on PostgreSQL; on SQLite one node at a time (see acquireSqliteNodeLock).
+  const unlock = !options.boxes
+    ? acquireRunLock(dataDir, 'data center start')
+    : options.database
+      ? () => undefined
+      : acquireSqliteNodeLock(dataDir);
   let boxes: BoxSet;
   let storage: Storage;
   try {

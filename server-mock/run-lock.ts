@@ -22,7 +22,29 @@ function alive(pid: number): boolean {
 
 /** Takes the data directory's run lock; throws (saying who holds it) when another process does. */
 export function acquireRunLock(dataDir: string, what: string): () => void {
-  const path = join(dataDir, LOCK_FILE);
+  return takeLock(
+    join(dataDir, LOCK_FILE),
+    (pid) => `${what}: the data center in ${dataDir} is running (process ${pid}); stop it first`,
+  );
+}
+
+/**
+ * One node at a time on a SQLite database. Its meter lock holds only inside one process, so two
+ * nodes could both read a meter's record while a dispense is under way; a record that is two
+ * steps behind would reach the meter box as a stale record, which it must treat as fraud. Several
+ * nodes need PostgreSQL, whose advisory lock serializes a meter across nodes.
+ */
+export function acquireSqliteNodeLock(dataDir: string): () => void {
+  return takeLock(
+    join(dataDir, NODE_LOCK_FILE),
+    (pid) =>
+      `data center start: a node already serves ${dataDir}'s SQLite database (process ${pid}); several nodes need PostgreSQL: vpm datacenter init --database postgres://… and start every node with the same --database`,
+  );
+}
+
+const NODE_LOCK_FILE = 'datacenter-node.lock';
+
+function takeLock(path: string, busy: (pid: number) => string): () => void {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fd = openSync(path, 'wx', 0o600);
@@ -39,11 +61,9 @@ export function acquireRunLock(dataDir: string, what: string): () => void {
       const [pidText = '', host] = readFileSync(path, 'utf8').trim().split(' ');
       const pid = Number.parseInt(pidText, 10);
       if (host === hostname() && Number.isSafeInteger(pid) && pid > 0 && alive(pid))
-        throw new Error(
-          `${what}: the data center in ${dataDir} is running (process ${pid}); stop it first`,
-        );
+        throw new Error(busy(pid));
       rmSync(path, { force: true }); // stale: its process is gone
     }
   }
-  throw new Error(`${what}: cannot take the lock ${path}`);
+  throw new Error(`cannot take the lock ${path}; remove it if no data center runs`);
 }
