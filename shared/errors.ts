@@ -222,6 +222,11 @@ export const ERROR_CODES = {
   NOT_PRICED: { from: 'client', advice: 'Choose another mail class, or enter the postage.' },
   NO_ZONE: { from: 'client', advice: 'Check the origin and destination ZIPs.' },
   NO_PACKAGING: { from: 'client', advice: 'Choose one of the listed packagings.' },
+  BAD_RATE_SIGNATURE: {
+    from: 'client',
+    advice:
+      'The rate table is not signed by your data center; prices stay from the last good table. Tell your vendor.',
+  },
   BAD_PIECE: { from: 'client', advice: 'Describe the piece as the help shows, then try again.' },
   BAD_RATE_CACHE: { from: 'client', advice: 'Fetch the rate table again.' },
   BAD_RATE_TABLE: { from: 'client', advice: 'Fetch the rate table again, or check the rate file.' },
