@@ -2,8 +2,9 @@
  * @module bench/pool-figures
  * The data center as a box pool and API nodes (docs/nodes.md), in the same run as the single
  * node and the bare-HTTPS floor (bench/benchmark.ts): the same closed-loop load against a pool of
- * 1 meter shard with 1 node, 2 shards with 1 node, and 2 shards with 2 nodes (clients spread over
- * the nodes), on SQLite and on PostgreSQL (a server of its own, durable), each with the CPU milliseconds per transaction of every process, from which
+ * 1 meter shard with 1 node and 2 shards with 1 node on SQLite (one node per SQLite database),
+ * and 2 shards with 1 and 2 nodes (clients spread over the nodes) on PostgreSQL (a server of its
+ * own, durable), each with the CPU milliseconds per transaction of every process, from which
  * docs/performance.md reads how throughput grows with cores.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -39,7 +40,6 @@ export interface PoolFigure {
 const SETUPS = [
   { shards: 1, nodes: 1, database: 'sqlite' },
   { shards: 2, nodes: 1, database: 'sqlite' },
-  { shards: 2, nodes: 2, database: 'sqlite' },
   { shards: 2, nodes: 1, database: 'postgres' },
   { shards: 2, nodes: 2, database: 'postgres' },
 ] as const;
