@@ -19,10 +19,11 @@ const { dependencies, optionalDependencies } = JSON.parse(
   readFileSync(join(root, 'package.json'), 'utf8'),
 );
 /**
- * Bundled into dist/ although an npm package: undici, which `vpm balance` and every other
- * online command load (one file parses faster than its hundreds of CommonJS modules).
+ * Bundled into dist/ although npm packages: undici, which `vpm balance` and every other online
+ * command load (one file parses faster than its hundreds of CommonJS modules), and commander,
+ * which every command loads (bundled, it skips Node's CommonJS loader and export scan).
  */
-const BUNDLED = ['undici'];
+const BUNDLED = ['undici', 'commander'];
 const external = Object.keys({ ...dependencies, ...optionalDependencies })
   .filter((name) => !BUNDLED.includes(name))
   .flatMap((name) => [name, `${name}/*`]);

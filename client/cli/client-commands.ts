@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { Option, type Command } from 'commander';
-import { IDEMPOTENCY_KEY_PATTERN } from '../../shared/domain';
+import { IDEMPOTENCY_KEY_PATTERN } from '../../shared/atoms';
 import { isCalendarDate } from '../../shared/calendar-date';
 import { isMailClass, MAIL_CLASS_NAMES, type MailClass } from '../../shared/mail-class';
 import { formatDollars, parseDollars } from '../../shared/money';
@@ -13,7 +13,6 @@ import { normalizeZip } from '../../shared/zip';
 import type { Address } from '../print/index';
 import { isMediumId, MEDIUM_IDS, type MediumId } from '../print/media';
 import type { Progress } from '../services/postage-service';
-import { quote } from '../services/rates';
 import { registerAddressCommands } from './address-commands';
 import { readScale, ScaleError } from '../services/scale';
 import { cliContext, readPassword, readSecret, type CliContext } from './context';
@@ -41,9 +40,10 @@ async function weighedPostage(
   destinationZip: string,
   opts: { weight?: string; dims?: string; packaging?: string },
 ): Promise<number> {
-  const [{ parseDims, parseWeight }, { quotePiece }] = await Promise.all([
+  const [{ parseDims, parseWeight }, { quotePiece }, { quote }] = await Promise.all([
     import('../rates/parse'),
     import('../rates/compare'),
+    import('../services/rates'),
   ]);
   const weightOz = parseWeight(opts.weight ?? '');
   const postage = await ctx.postage();

@@ -5,7 +5,7 @@
  * labels. Sizes are exact, in PDF points (1/72 in); each medium lists the slots where a piece is
  * drawn on one page and the CUPS media name and orientation a job is sent with.
  */
-import { isMedia, MEDIA_NAMES, type Media } from '../../shared/domain';
+import { isMedia, MEDIA_NAMES, type Media } from '../../shared/atoms';
 import { PrintError } from './errors';
 
 export const POINTS_PER_INCH = 72;

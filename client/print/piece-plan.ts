@@ -7,7 +7,7 @@
  * come from the decoded indicium, never from the caller.
  */
 import { decodeIndicium, type IndiciumFields } from '../../shared/indicium/codec';
-import { MAX_CALIBRATION_MM } from '../../shared/domain';
+import { MAX_CALIBRATION_MM } from '../../shared/atoms';
 import { MAIL_CLASSES } from '../../shared/mail-class';
 import { formatZip, normalizeZip } from '../../shared/zip';
 import { PrintError } from './errors';

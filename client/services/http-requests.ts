@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type * as Api from '../../shared/api/schemas';
-import { normalizeUsername } from '../../shared/domain';
+import { normalizeUsername } from '../../shared/atoms';
 import type { IpcRequest } from '../../shared/ipc';
 import type { MailClass } from '../../shared/mail-class';
 

@@ -55,3 +55,19 @@ describe('money', () => {
     });
   });
 });
+
+describe('formatDollars without ICU', () => {
+  it('groups thousands exactly as en-US number formatting does', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
+        (cents) => {
+          const abs = Math.abs(cents);
+          const expected = `${cents < 0 ? '-' : ''}$${Math.floor(abs / 100).toLocaleString('en-US')}.${String(abs % 100).padStart(2, '0')}`;
+          expect(formatDollars(cents)).toBe(expected);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
