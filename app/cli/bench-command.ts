@@ -4,6 +4,7 @@
  */
 import type { Command } from 'commander';
 import { CliError, EXIT } from '../../client/cli/errors';
+import { io } from '../../client/cli/io';
 
 export function registerBenchCommand(program: Command): void {
   program
@@ -37,7 +38,7 @@ export function registerBenchCommand(program: Command): void {
           const { runFaultCampaign } = await import('../../bench/faults');
           const result = await runFaultCampaign({
             long: opts.long ?? false,
-            log: (line: string) => process.stdout.write(`${line}\n`),
+            log: (line: string) => io().stdout.write(`${line}\n`),
           });
           if (result.problems.length > 0)
             throw new CliError(

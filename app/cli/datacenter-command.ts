@@ -14,11 +14,12 @@ import { Option, type Command } from 'commander';
 import type * as DataCenter from '../../server-mock/index';
 import type { InitOptions, PostalLink } from '../../server-mock/index';
 import { CliError, EXIT } from '../../client/cli/errors';
+import { io } from '../../client/cli/io';
 
 /** The data center's code, loaded only by the commands that run it (`vpm --help` stays quick). */
 const dataCenter = (): Promise<typeof DataCenter> => import('../../server-mock/index');
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
+const out = (line: string) => io().stdout.write(`${line}\n`);
 
 interface ShareInput {
   source: string;
@@ -70,8 +71,8 @@ async function readShares(files: string[], fromStdin: boolean): Promise<ShareInp
   }
   if (fromStdin) {
     let text = '';
-    process.stdin.setEncoding('utf8');
-    for await (const chunk of process.stdin) text += chunk as string;
+    io().stdin.setEncoding('utf8');
+    for await (const chunk of io().stdin) text += chunk as string;
     add('stdin', text);
   }
   return shares;
@@ -151,7 +152,7 @@ async function start(dataDir: string, flags: StartFlags, shares: ShareInput[]): 
       EXIT.usage,
     );
   const postal = postalLink(flags);
-  if (!postal) for (const line of ROLLBACK_OFF) process.stderr.write(`${line}\n`);
+  if (!postal) for (const line of ROLLBACK_OFF) io().stderr.write(`${line}\n`);
   const running = await (
     await dataCenter()
   ).startDataCenter({
@@ -166,7 +167,7 @@ async function start(dataDir: string, flags: StartFlags, shares: ShareInput[]): 
     ...(flags.mailerId ? { uspsMailerId: flags.mailerId } : {}),
     mailingWindowDays: mailingWindow(flags.mailingWindowDays),
     log: (event, fields) =>
-      process.stderr.write(`${new Date().toISOString()} ${event} ${JSON.stringify(fields)}\n`),
+      io().stderr.write(`${new Date().toISOString()} ${event} ${JSON.stringify(fields)}\n`),
   });
   shares.length = 0; // the share texts are of no further use here
   out(
@@ -207,7 +208,7 @@ async function startPool(
     socketDir,
     shards,
     shares,
-    log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+    log: (line) => io().stderr.write(`${new Date().toISOString()} ${line}\n`),
   });
   shares.length = 0;
   out(

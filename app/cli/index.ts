@@ -5,6 +5,7 @@
  * the benchmarks, and the data center and postal authority commands. Each group loads only when
  * a command of it runs, so `vpm balance` loads none of them.
  */
+import type { CliIo } from '../../client/cli/io';
 import { runCli, type CommandGroups, type Register } from '../../client/cli/main';
 
 export const APP_COMMANDS: CommandGroups = {
@@ -20,7 +21,10 @@ export const APP_COMMANDS: CommandGroups = {
   postal: async () => (await import('./postal-command')).registerPostalCommands,
 };
 
-/** Runs one `vpm` command line (without the program name); resolves with its exit code. */
-export function runVpm(argv: string[]): Promise<number> {
-  return runCli(argv, APP_COMMANDS);
+/**
+ * Runs one `vpm` command line (without the program name); resolves with its exit code. With
+ * `io`, in-process with its own output, input and environment (the tests do).
+ */
+export function runVpm(argv: string[], io?: CliIo): Promise<number> {
+  return runCli(argv, APP_COMMANDS, io);
 }

@@ -9,11 +9,12 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type * as Postal from '../../postal/index';
 import { CliError, EXIT } from '../../client/cli/errors';
+import { io } from '../../client/cli/io';
 
 /** The postal authority's code, loaded only by its commands (`vpm --help` stays quick). */
 const postalCode = (): Promise<typeof Postal> => import('../../postal/index');
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
+const out = (line: string) => io().stdout.write(`${line}\n`);
 
 async function start(dir: string, host: string, port: number): Promise<void> {
   const running = await (
@@ -23,7 +24,7 @@ async function start(dir: string, host: string, port: number): Promise<void> {
     host,
     port,
     log: (event, fields) =>
-      process.stderr.write(`${new Date().toISOString()} ${event} ${JSON.stringify(fields)}\n`),
+      io().stderr.write(`${new Date().toISOString()} ${event} ${JSON.stringify(fields)}\n`),
   });
   out(`Postal authority listening at ${running.url}`);
   out(`  CA certificate: ${running.caPath}`);

@@ -10,8 +10,9 @@ import { formatDollars } from '../../shared/money';
 import { describeOffer } from '../../shared/rates/price';
 import type { Address } from '../print/index';
 import { CliError, EXIT } from './errors';
+import { io } from './io';
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
+const out = (line: string) => io().stdout.write(`${line}\n`);
 
 /** One line of an address, as `--to` takes it. */
 export const addressLine = (a: Address): string =>
@@ -21,7 +22,7 @@ export const addressLine = (a: Address): string =>
 
 async function home(): Promise<string> {
   const { configHome } = await import('../services/config');
-  return configHome();
+  return configHome(io().env);
 }
 
 export function registerAddressCommands(

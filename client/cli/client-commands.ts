@@ -17,8 +17,9 @@ import { registerAddressCommands } from './address-commands';
 import { readScale, ScaleError } from '../services/scale';
 import { cliContext, readPassword, readSecret, type CliContext } from './context';
 import { CliError, EXIT } from './errors';
+import { io } from './io';
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
+const out = (line: string) => io().stdout.write(`${line}\n`);
 const IDEMPOTENCY_KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 
 async function withContext<T>(command: Command, work: (ctx: CliContext) => Promise<T>): Promise<T> {
@@ -165,7 +166,7 @@ const fileKind = (where: { format?: string }): string =>
 
 /** A card number, from standard input or asked for without echo; digits only, 12 to 19. */
 async function readCardNumber(fromStdin: boolean): Promise<string> {
-  if (!fromStdin && !process.stdin.isTTY)
+  if (!fromStdin && !io().stdin.isTTY)
     throw new CliError(
       'refill: no card number; give it on standard input with --card-stdin (echo NUMBER | vpm refill AMOUNT --card-stdin)',
       EXIT.usage,
@@ -189,14 +190,14 @@ async function warnIfLow(ctx: CliContext): Promise<void> {
 /** A progress bar on a terminal; one line per step when stderr is a log file or a pipe. */
 function progressBar(p: Progress): void {
   const label = p.phase === 'charging' ? 'Buying postage' : 'Rendering     ';
-  if (!process.stderr.isTTY) {
+  if (!io().stderr.isTTY) {
     if (p.phase === 'charging' || p.done === p.total)
-      process.stderr.write(`${label.trim()} ${p.done}/${p.total}\n`);
+      io().stderr.write(`${label.trim()} ${p.done}/${p.total}\n`);
     return;
   }
   const width = 30;
   const filled = Math.round((p.done / Math.max(1, p.total)) * width);
-  process.stderr.write(
+  io().stderr.write(
     `\r${label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.done}/${p.total}${p.done < p.total ? '' : '\n'}`,
   );
 }
@@ -566,7 +567,7 @@ export function registerClientCommands(program: Command): void {
     .action(async (opts: { csv?: boolean; page: string; search?: string }, command: Command) =>
       withContext(command, async (ctx) => {
         if (opts.csv) {
-          process.stdout.write(await ctx.session.call((c) => c.historyCsv()));
+          io().stdout.write(await ctx.session.call((c) => c.historyCsv()));
           return;
         }
         const page = Number(opts.page);

@@ -6,6 +6,7 @@
 import type { Command } from 'commander';
 import type { PostageService } from '../services/postage-service';
 import type { SessionManager } from '../services/session';
+import { io } from './io';
 
 export interface CliContext {
   home: string;
@@ -23,9 +24,10 @@ export async function cliContext(command: Command): Promise<CliContext> {
     import('../services/keychain'),
     import('../services/session'),
   ]);
-  const home = configHome();
-  const keychain = await openKeychain();
-  const session = new SessionManager(home, keychain, { server: flags.server, ca: flags.ca });
+  const { env } = io();
+  const home = configHome(env);
+  const keychain = await openKeychain(env);
+  const session = new SessionManager(home, keychain, { server: flags.server, ca: flags.ca }, env);
   return {
     home,
     session,
@@ -47,31 +49,31 @@ export function readPassword(fromStdin: boolean, prompt = 'Password: '): Promise
  * without echo. Secrets never come from the command line, where `ps` and shell history see them.
  */
 export async function readSecret(fromStdin: boolean, prompt: string): Promise<string> {
-  if (fromStdin || !process.stdin.isTTY) {
+  if (fromStdin || !io().stdin.isTTY) {
     const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    for await (const chunk of io().stdin) chunks.push(chunk as Buffer);
     return Buffer.concat(chunks)
       .toString('utf8')
       .replace(/\r?\n$/, '');
   }
-  process.stderr.write(prompt);
-  const stdin = process.stdin;
-  stdin.setRawMode(true);
+  io().stderr.write(prompt);
+  const stdin = io().stdin;
+  stdin.setRawMode?.(true);
   stdin.resume();
   return new Promise((resolve, reject) => {
     let text = '';
     const onData = (data: Buffer) => {
       for (const ch of data.toString('utf8')) {
         if (ch === '\r' || ch === '\n') {
-          stdin.setRawMode(false);
+          stdin.setRawMode?.(false);
           stdin.pause();
           stdin.off('data', onData);
-          process.stderr.write('\n');
+          io().stderr.write('\n');
           resolve(text);
           return;
         }
         if (ch === '\u0003') {
-          stdin.setRawMode(false);
+          stdin.setRawMode?.(false);
           reject(new Error('cancelled'));
           return;
         }

@@ -12,8 +12,9 @@ import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { formatDollars } from '../../shared/money';
 import type { Demo, StartDemoBackend, startDemo as StartDemo } from '../services/demo';
+import { io } from './io';
 
-const out = (line: string) => process.stdout.write(`${line}\n`);
+const out = (line: string) => io().stdout.write(`${line}\n`);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FORGE_CLI = join(ROOT, 'node_modules', '@electron-forge', 'cli', 'dist', 'electron-forge.js');
 
@@ -84,7 +85,7 @@ async function samplePiece(demo: Demo, file: string): Promise<string> {
 
 /** The demo commands, over the embedded data center the composition root hands in. */
 export function registerDemoCommands(program: Command, startBackend: StartDemoBackend): void {
-  const onStep = (step: string) => process.stderr.write(`${step}\n`);
+  const onStep = (step: string) => io().stderr.write(`${step}\n`);
   program
     .command('demo')
     .description(
@@ -122,7 +123,7 @@ export function registerDemoCommands(program: Command, startBackend: StartDemoBa
         return;
       }
       if (opts.window) {
-        process.stderr.write(
+        io().stderr.write(
           "Electron's binary is not installed here (ELECTRON_SKIP_BINARY_DOWNLOAD), so the demo runs without the desktop window.\n",
         );
       }

@@ -7,6 +7,7 @@
 import { Command, CommanderError } from 'commander';
 import { withAdvice } from '../../shared/errors';
 import { CliError, EXIT } from './errors';
+import { io, withIo, type CliIo } from './io';
 
 export { CliError, EXIT };
 
@@ -52,6 +53,10 @@ async function makeProgram(groups: readonly Group[], handedIn: CommandGroups): P
       'Virtual postage meter: print postage from your PC, with the meter kept at the data center',
     )
     .exitOverride()
+    .configureOutput({
+      writeOut: (text) => void io().stdout.write(text),
+      writeErr: (text) => void io().stderr.write(text),
+    })
     .showHelpAfterError('(run with --help to see the options)');
   program
     .option(
@@ -113,9 +118,15 @@ function explain(error: unknown): { message: string; exitCode: number } {
 /**
  * Runs one `vpm` command line (without the program name); resolves with its exit code. The
  * groups that are not the client's (demo, bench, data center, postal) are handed in by the
- * composition root (app/cli).
+ * composition root (app/cli). `given` runs it in-process with its own output, input and
+ * environment (see cli/io.ts).
  */
-export async function runCli(argv: string[], handedIn: CommandGroups = {}): Promise<number> {
+export async function runCli(
+  argv: string[],
+  handedIn: CommandGroups = {},
+  given?: CliIo,
+): Promise<number> {
+  if (given) return withIo(given, () => runCli(argv, handedIn));
   try {
     await (await buildProgram(argv, handedIn)).parseAsync(argv, { from: 'user' });
     return EXIT.ok;
@@ -124,11 +135,11 @@ export async function runCli(argv: string[], handedIn: CommandGroups = {}): Prom
       return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     }
     if (error instanceof CliError) {
-      process.stderr.write(`vpm: ${error.message}\n`);
+      io().stderr.write(`vpm: ${error.message}\n`);
       return error.exitCode;
     }
     const { message, exitCode } = explain(error);
-    process.stderr.write(`vpm: ${message}\n`);
+    io().stderr.write(`vpm: ${message}\n`);
     return exitCode;
   }
 }

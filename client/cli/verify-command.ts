@@ -19,6 +19,7 @@ import { readSecret } from './context';
 import type { DataCenterClient } from '../services/datacenter-client';
 import type { PostalLink, VerifyScanOptions } from '../verify';
 import { CliError, EXIT } from './errors';
+import { io } from './io';
 
 interface VerifyFlags {
   certs?: string;
@@ -31,8 +32,8 @@ interface VerifyFlags {
 
 /** The postal authority to ask, from the flags or VPM_POSTAL / VPM_POSTAL_CA. */
 async function postalLink(flags: VerifyFlags): Promise<PostalLink | undefined> {
-  const url = flags.postal ?? process.env.VPM_POSTAL;
-  const caFile = flags.postalCa ?? process.env.VPM_POSTAL_CA;
+  const url = flags.postal ?? io().env.VPM_POSTAL;
+  const caFile = flags.postalCa ?? io().env.VPM_POSTAL_CA;
   if (!url && !caFile) return undefined;
   if (!url || !caFile)
     throw new CliError('verify: give both --postal URL and --postal-ca FILE', EXIT.usage);
@@ -81,10 +82,12 @@ export function registerVerifyCommand(program: Command): void {
           options = { certificates: await loadBundle(flags.certs) };
         } else {
           // Online: the data center's certificate directory, and its record of indicia seen before.
+          const { env } = io();
           const session = new SessionManager(
-            configHome(),
-            await openKeychain(),
+            configHome(env),
+            await openKeychain(env),
             command.optsWithGlobals(),
+            env,
           );
           const server = await session.server().catch(() => {
             throw new CliError(
@@ -121,8 +124,8 @@ export function registerVerifyCommand(program: Command): void {
       } finally {
         await online?.close();
       }
-      process.stdout.write(`${report.line}\n`);
-      for (const line of postalLines) process.stdout.write(`${line}\n`);
+      io().stdout.write(`${report.line}\n`);
+      for (const line of postalLines) io().stdout.write(`${line}\n`);
       if (!postalAccepted)
         throw new CliError(
           'verify: the postal authority does not accept this postage',
@@ -154,7 +157,7 @@ export function registerVerifyCommand(program: Command): void {
                 `verify: piece ${fields?.pieceId ?? '?'} not accepted at the scan: ${answer.reason}`,
                 EXIT.invalid,
               );
-            process.stdout.write(`accepted: piece ${fields?.pieceId ?? '?'} scanned as used\n`);
+            io().stdout.write(`accepted: piece ${fields?.pieceId ?? '?'} scanned as used\n`);
           }
         } finally {
           await post.close();

@@ -13,7 +13,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataCenterClient } from '../../client/services/datacenter-client';
-import { startDataCenterProcess, vpm, type DataCenterProcess } from '../helpers/cli';
+import {
+  startDataCenterProcess,
+  vpmInProcess as vpm,
+  type DataCenterProcess,
+} from '../helpers/cli';
 
 let dc: DataCenterProcess;
 let home: string;

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { resolveEntry } from '../../runtime/launch';
 
 const cli = resolveEntry('cli');
@@ -36,6 +37,28 @@ export function vpm(
     child.on('close', (code) => done({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(options.input ?? '');
   });
+}
+
+/**
+ * Runs one `vpm` command line in this process (the CLI's runVpm with its own output, input and
+ * environment): what most CLI tests do, as `vpm` but without a process start each. Paths in
+ * `args` must be absolute (there is no working directory of its own); `vpm()` keeps the real
+ * process for the smoke tests.
+ */
+export async function vpmInProcess(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<RunResult> {
+  const { runVpm } = await import('../../app/cli/index');
+  let stdout = '';
+  let stderr = '';
+  const code = await runVpm(args, {
+    stdout: { write: (chunk) => void (stdout += String(chunk)), isTTY: false },
+    stderr: { write: (chunk) => void (stderr += String(chunk)), isTTY: false },
+    stdin: Object.assign(Readable.from([Buffer.from(options.input ?? '')]), { isTTY: false }),
+    env: { ...process.env, ...options.env },
+  });
+  return { code, stdout, stderr };
 }
 
 export interface DataCenterProcess {
