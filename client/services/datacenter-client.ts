@@ -1,14 +1,14 @@
 /**
  * @module services/datacenter-client
  * The mailer's side of the link to the data center's communication server (patent Fig. 1):
- * HTTPS over undici with the data center's CA pinned, a keep-alive pool, timeouts, and retries
+ * HTTPS (./https-origin.ts) with the data center's CA pinned, kept-alive connections, timeouts, and retries
  * of network failures. Only requests that are safe to repeat are retried: reads, and writes that
  * carry an idempotency key, so a retry returns the same indicium and never charges twice.
  * A data center with several API nodes is given as several URLs (comma-separated): on a
  * connection error or a 503 the client fails over to the next node with the same request body,
  * so the same idempotency keys, and any node answers it once (docs/nodes.md).
  */
-import { Pool, errors as undiciErrors } from 'undici';
+import { HttpsError, HttpsOrigin, NEVER_SENT_CODES } from './https-origin';
 import { API_ERRORS, isApiErrorCode } from '../../shared/api/errors';
 import type { ErrorCode } from '../../shared/errors';
 import type * as Api from '../../shared/api/schemas';
@@ -35,24 +35,8 @@ export interface DataCenterClientOptions {
   retries?: number;
 }
 
-const RETRYABLE = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_CLOSED',
-]);
-
-/** Failures where the request never reached a node: any request may go to the next one. */
-const NEVER_SENT = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EHOSTUNREACH',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
+/** Network failures worth another try (when the request is safe to repeat). */
+const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'CONNECT_TIMEOUT']);
 
 /** The URLs of a data center's nodes: one, or several separated by commas. */
 export function serverUrls(serverUrl: string): URL[] {
@@ -84,7 +68,7 @@ function networkCode(error: unknown): string | undefined {
 
 export class DataCenterClient {
   /** One connection pool per node (no per-request URL parsing or origin lookup). */
-  private readonly pools: Pool[];
+  private readonly pools: HttpsOrigin[];
   private readonly bases: URL[];
   /** The node in use; a failover moves it on, and it stays there while that node answers. */
   private current = 0;
@@ -95,13 +79,7 @@ export class DataCenterClient {
     const timeout = options.timeoutMs ?? 30_000;
     this.pools = this.bases.map(
       (base) =>
-        new Pool(base.origin, {
-          connect: { ca: options.caPem, rejectUnauthorized: true, timeout },
-          keepAliveTimeout: 30_000,
-          connections: 16,
-          headersTimeout: timeout,
-          bodyTimeout: timeout,
-        }),
+        new HttpsOrigin(base, { caPem: options.caPem, timeoutMs: timeout, connections: 16 }),
     );
     this.token = options.token;
   }
@@ -135,9 +113,9 @@ export class DataCenterClient {
             ...(body === undefined ? {} : { 'content-type': 'application/json' }),
             ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
           },
-          body: body === undefined ? undefined : JSON.stringify(body),
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         });
-        const text = await response.body.text();
+        const text = response.text;
         const isJson = String(response.headers['content-type'] ?? '').includes('json');
         const data = (isJson && text ? JSON.parse(text) : undefined) as T;
         if (response.statusCode >= 400) {
@@ -173,13 +151,13 @@ export class DataCenterClient {
       } catch (error) {
         if (error instanceof DataCenterError) throw error;
         const code = networkCode(error);
-        const safe = retrySafe || (code !== undefined && NEVER_SENT.has(code));
+        const safe = retrySafe || (code !== undefined && NEVER_SENT_CODES.has(code));
         if (code && RETRYABLE.has(code) && safe && attempt < attempts) {
           if (!this.failover() || attempt >= nodes)
             await new Promise((r) => setTimeout(r, Math.min(2000, 100 * 2 ** attempt)));
           continue;
         }
-        if (error instanceof undiciErrors.UndiciError || code) {
+        if (error instanceof HttpsError || code) {
           const tls =
             code?.startsWith('ERR_TLS') ||
             code?.includes('CERT') ||
@@ -272,7 +250,9 @@ export class DataCenterClient {
       indicium: Buffer.from(indicium).toString('base64'),
     }).then((r) => r.data);
   }
-  async close(): Promise<void> {
-    await Promise.all(this.pools.map((pool) => pool.close()));
+  /** Closes every connection, so the process can exit at once. */
+  close(): Promise<void> {
+    for (const pool of this.pools) pool.close();
+    return Promise.resolve();
   }
 }

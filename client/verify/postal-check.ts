@@ -6,7 +6,7 @@
  * for another piece, is postage the post does not accept (and a fraud alert on its side). Asked
  * only about pieces whose signature already verified; HTTPS with the post's CA pinned.
  */
-import { Pool } from 'undici';
+import { HttpsOrigin } from '../services/https-origin';
 import type { CertificateSource } from '../../shared/indicium';
 import type { PostalCheckResponse, PostalFinding } from '../../shared/postal/wire';
 import type { ScanReport } from './verify-scan';
@@ -36,11 +36,7 @@ export async function checkWithPostal(
   const url = new URL(postal.url);
   if (url.protocol !== 'https:')
     throw new PostalCheckError(`postal authority URL ${postal.url}: must start with https://`);
-  const pool = new Pool(url.origin, {
-    connect: { ca: postal.caPem, rejectUnauthorized: true, timeout: 15_000 },
-    headersTimeout: 15_000,
-    bodyTimeout: 15_000,
-  });
+  const pool = new HttpsOrigin(url, { caPem: postal.caPem, timeoutMs: 15_000, connections: 1 });
   const findings: PostalPieceFinding[] = [];
   try {
     for (const piece of report.pieces) {
@@ -61,7 +57,7 @@ export async function checkWithPostal(
           }),
         });
         status = res.statusCode;
-        text = await res.body.text();
+        text = res.text;
       } catch (error) {
         throw new PostalCheckError(
           `postal authority ${postal.url}: unreachable (${error instanceof Error ? error.message : String(error)}); check again later or without --postal`,
@@ -79,7 +75,7 @@ export async function checkWithPostal(
       findings.push({ pieceId: f.pieceId, finding: answer.finding, line });
     }
   } finally {
-    await pool.close();
+    pool.close();
   }
   return { accepted: findings.every((f) => f.finding === 'reported'), findings };
 }
