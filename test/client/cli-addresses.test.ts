@@ -1,9 +1,10 @@
 /**
- * Addresses in the `vpm` CLI (issue 15), with real `vpm` processes against a real data center
- * process: the return address from the settings on every piece and `--from` over it; the address
- * book (`--to @handle`, CSV import, search); the offline ZIP check refusing a wrong city with a
- * suggestion, charging nothing, and passing with `--accept-address`, remembered on the piece; a
- * batch with three bad addresses listing all three and charging nothing.
+ * Addresses in the `vpm` CLI (issue 15), with `vpm` command lines run in this process
+ * (vpmInProcess) against a real data center process: the return address from the settings on
+ * every piece and `--from` over it; the address book (`--to @handle`, CSV import, search); the
+ * offline ZIP check refusing a wrong city with a suggestion, charging nothing, and passing with
+ * `--accept-address`, remembered on the piece; a batch with three bad addresses listing all three
+ * and charging nothing.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
@@ -13,7 +14,11 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataCenterClient } from '../../client/services/datacenter-client';
 import { testRateTable } from '../fixtures/rates/test-table';
-import { startDataCenterProcess, vpm, type DataCenterProcess } from '../helpers/cli';
+import {
+  startDataCenterProcess,
+  vpmInProcess as vpm,
+  type DataCenterProcess,
+} from '../helpers/cli';
 
 const run = promisify(execFile);
 const pdfText = async (file: string) => (await run('pdftotext', ['-layout', file, '-'])).stdout;

@@ -1,17 +1,22 @@
 /**
- * Shipping labels end to end through real `vpm` processes and a real data center process started
- * with a USPS Mailer ID and a 3-day mailing window: a Priority Mail label whose tracking number
- * the data center assigned (IMpb read back by zbarimg from the PDF, its check digit computed here,
- * the indicium by dmtxread); ZPL for a 203-dpi printer; history shows and finds the tracking
- * number; a mailing date inside the window is carried in the indicium, one outside it is refused
- * and charges nothing; and `vpm scale` says so when no scale is attached.
+ * Shipping labels end to end through `vpm` command lines (run in this process, see vpmInProcess)
+ * and a real data center process started with a USPS Mailer ID and a 3-day mailing window: a
+ * Priority Mail label whose tracking number the data center assigned (IMpb read back by zbarimg
+ * from the PDF, its check digit computed here, the indicium by dmtxread); ZPL for a 203-dpi
+ * printer; history shows and finds the tracking number; a mailing date inside the window is
+ * carried in the indicium, one outside it is refused and charges nothing; and `vpm scale` says so
+ * when no scale is attached.
  */
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeIndicium } from '../../shared/indicium/codec';
-import { startDataCenterProcess, vpm, type DataCenterProcess } from '../helpers/cli';
+import {
+  startDataCenterProcess,
+  vpmInProcess as vpm,
+  type DataCenterProcess,
+} from '../helpers/cli';
 import { dmtxHex, run } from './print/helpers';
 
 const MID = '912345678';
