@@ -1,7 +1,10 @@
 /**
- * The `vpm` CLI end to end, as a mailer uses it: real `vpm` processes against a real data center
+ * The `vpm` CLI end to end, as a mailer uses it: `vpm` command lines against a real data center
  * process (HTTPS, boxes, SQLite), printing to a file and to the cups-pdf queue, verifying,
- * history, refund; and batches that are refused whole, then interrupted and resumed.
+ * history, refund; and batches that are refused whole, then interrupted and resumed. The command
+ * lines run in this process (vpmInProcess, each with its own output, input and environment); a
+ * real `vpm` process where only a process will do: the batch killed mid-way, and the smoke test
+ * of the program's own exit code and output.
  */
 import { execFile } from 'node:child_process';
 import { spawn } from 'node:child_process';
@@ -10,7 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { VPM_ARGS, startDataCenterProcess, vpm, type DataCenterProcess } from '../helpers/cli';
+import {
+  VPM_ARGS,
+  startDataCenterProcess,
+  vpm as vpmProcess,
+  vpmInProcess as vpm,
+  type DataCenterProcess,
+} from '../helpers/cli';
 
 const run = promisify(execFile);
 let dc: DataCenterProcess;
@@ -228,8 +237,10 @@ describe('vpm CLI', { timeout: 300_000 }, () => {
     expect(plain.code).toBe(1);
     expect(plain.stderr).toContain('--resume');
 
+    // In this process the chunk is the default (VPM_BATCH_CHUNK is read at load): the resumed
+    // run asks for the paid rows again with the same keys, answered without a second charge.
     const resumed = await vpm(['batch', file, '--out', join(home, 'batch.pdf'), '--resume'], {
-      env: { ...env, VPM_BATCH_CHUNK: '10' },
+      env,
     });
     expect(resumed.code, resumed.stderr).toBe(0);
     const after = await balance();
@@ -267,13 +278,17 @@ describe('vpm CLI', { timeout: 300_000 }, () => {
     expect((await balance()).ascendingCents).toBe(before.ascendingCents + 78);
   });
 
-  it('tells a signed-out user what to do, with exit code 3', async () => {
+  it('as its own process (the smoke test), tells a signed-out user what to do, with exit code 3', async () => {
     const other = await mkdtemp(join(tmpdir(), 'vpm-empty-'));
-    const r = await vpm(['balance'], {
+    const r = await vpmProcess(['balance'], {
       env: { VPM_HOME: other, VPM_KEYCHAIN: 'none', VPM_SERVER: dc.url, VPM_CA: dc.caPath },
     });
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/vpm login/);
+    // Signed in, the process reads the account over HTTPS, prints it and exits by itself.
+    const signedIn = await vpmProcess(['balance', '--json'], { env });
+    expect(signedIn.code, signedIn.stderr).toBe(0);
+    expect(JSON.parse(signedIn.stdout)).toEqual(await balance());
   });
 
   it('vpm datacenter alerts lists no alerts on a clean data center', async () => {
