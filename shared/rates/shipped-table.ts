@@ -1,83 +1,103 @@
 /**
  * @module rates/shipped-table
  * The rate table the product ships, which the data center serves until an operator imports
- * another (`vpm datacenter rates import`). No price in it is invented: it carries the USPS retail
- * First-Class Mail prices of Notice 123 effective 2025-07-13 (letters 78¢ for the first ounce and
- * 29¢ each further ounce to 3 oz, $1.65 at 3.5 oz; large envelopes $1.63 and 27¢ each further
- * ounce to 13 oz). For the zone-priced services (Priority Mail Express, Priority Mail, USPS
- * Ground Advantage, Media Mail) it ships the structure — limits, dimensional rule, zones — and
- * no prices, because the product cannot cite those figures here: each service's `source` says
- * so, and pricing it answers NOT_PRICED until the operator imports the Notice 123 table (see
- * docs/rates.md). Limits: DMM 101 (letters at most 11-1/2 × 6-1/8 × 1/4 in and 3.5 oz; flats at
- * most 15 × 12 × 3/4 in and 13 oz; parcels 70 lb, 108 in length plus girth, 130 in for USPS
- * Ground Advantage); dimensional weight above one cubic foot at L×W×H/166.
+ * another (`vpm datacenter rates import`). No price in it is invented: every figure is a USPS
+ * retail price from the Price List (Notice 123) effective July 12, 2026, copied in
+ * ./notice123-2026-07-12.ts with where it was read and how it was checked (docs/rates.md).
+ * First-Class Mail letters are the metered prices (what a postage meter's indicium pays), large
+ * envelopes the single-piece prices; Priority Mail Express, Priority Mail and USPS Ground
+ * Advantage are the retail zone prices (zones 1–9) and flat-rate packaging, Media Mail the retail
+ * single-piece prices. Temporary seasonal price changes USPS publishes separately are not in it.
+ * Limits: DMM 101 (letters at most 11-1/2 × 6-1/8 × 1/4 in and 3.5 oz; flats at most
+ * 15 × 12 × 3/4 in and 13 oz; parcels 70 lb, 108 in length plus girth, 130 in for USPS Ground
+ * Advantage); dimensional weight above one cubic foot at L×W×H/166.
  */
-import { RATE_TABLE_FORMAT, type RateTable } from './rate-table';
+import {
+  EFFECTIVE_DATE,
+  FIRST_CLASS_FLATS,
+  FIRST_CLASS_LETTERS_METERED,
+  FLAT_RATE_RETAIL,
+  GROUND_ADVANTAGE_RETAIL,
+  MEDIA_MAIL_RETAIL,
+  PRIORITY_MAIL_EXPRESS_RETAIL,
+  PRIORITY_MAIL_RETAIL,
+  type UnzonedRow,
+  type ZonedRow,
+} from './notice123-2026-07-12';
+import { RATE_TABLE_FORMAT, type FlatRate, type RateStep, type RateTable } from './rate-table';
 
-const NOTICE_123 = 'USPS Price List (Notice 123), retail First-Class Mail, effective 2025-07-13';
-const NOT_SHIPPED =
-  'no prices shipped: the USPS Notice 123 retail prices for this service are not cited in this product; the data center operator imports them (vpm datacenter rates import)';
+const NOTICE_123 = `USPS Price List (Notice 123), effective ${EFFECTIVE_DATE}, https://pe.usps.com/text/dmm300/Notice123.htm`;
 
-/** Steps of one ounce from 1 oz: first ounce `first`, each further ounce `extra`. */
-const ounces = (first: number, extra: number, maxOz: number) =>
-  Array.from({ length: maxOz }, (_, i) => ({ maxWeightOz: i + 1, cents: [first + extra * i] }));
+const zoned = (rows: readonly ZonedRow[]): RateStep[] =>
+  rows.map(([maxWeightOz, ...cents]) => ({ maxWeightOz, cents }));
+const unzoned = (rows: readonly UnzonedRow[]): RateStep[] =>
+  rows.map(([maxWeightOz, cents]) => ({ maxWeightOz, cents: [cents] }));
+const flatRates = (service: keyof typeof FLAT_RATE_RETAIL, table: string): FlatRate[] =>
+  FLAT_RATE_RETAIL[service].map(([packaging, label, cents]) => ({
+    packaging,
+    label,
+    cents,
+    source: `${NOTICE_123}: ${table}`,
+  }));
 
 const PARCEL_DIM = { divisor: 166, minCubicInches: 1728 };
 
 export const SHIPPED_RATE_TABLE: RateTable = {
   format: RATE_TABLE_FORMAT,
-  version: '2025-07-13.1',
-  effectiveDate: '2025-07-13',
-  source: `${NOTICE_123} (letters and large envelopes). Zone-priced services: structure only, ${NOT_SHIPPED}.`,
+  version: `${EFFECTIVE_DATE}.1`,
+  effectiveDate: EFFECTIVE_DATE,
+  source: `${NOTICE_123}; retail prices (First-Class Mail letters metered), no seasonal adjustment`,
   services: [
     {
       mailClass: 'first-class',
-      source: NOTICE_123,
+      source: `${NOTICE_123}: First-Class Mail, Letters (Metered)`,
       zoned: false,
-      steps: [...ounces(78, 29, 3), { maxWeightOz: 3.5, cents: [165] }],
+      steps: unzoned(FIRST_CLASS_LETTERS_METERED),
       maxWeightOz: 3.5,
       maxSizeIn: [11.5, 6.125, 0.25],
     },
     {
       mailClass: 'first-class-flat',
-      source: NOTICE_123,
+      source: `${NOTICE_123}: First-Class Mail, Large Envelopes (Flats), single-piece`,
       zoned: false,
-      steps: ounces(163, 27, 13),
+      steps: unzoned(FIRST_CLASS_FLATS),
       maxWeightOz: 13,
       maxSizeIn: [15, 12, 0.75],
     },
     {
       mailClass: 'ground-advantage',
-      source: NOT_SHIPPED,
+      source: `${NOTICE_123}: USPS Ground Advantage — Retail, zones 1–9`,
       zoned: true,
-      steps: [],
+      steps: zoned(GROUND_ADVANTAGE_RETAIL),
       maxWeightOz: 1120,
       maxLengthPlusGirthIn: 130,
       dimensional: PARCEL_DIM,
     },
     {
       mailClass: 'priority',
-      source: NOT_SHIPPED,
+      source: `${NOTICE_123}: Priority Mail — Retail, zones 1–9`,
       zoned: true,
-      steps: [],
+      steps: zoned(PRIORITY_MAIL_RETAIL),
       maxWeightOz: 1120,
       maxLengthPlusGirthIn: 108,
       dimensional: PARCEL_DIM,
+      flatRate: flatRates('priority', 'Priority Mail Flat Rate — Retail'),
     },
     {
       mailClass: 'priority-express',
-      source: NOT_SHIPPED,
+      source: `${NOTICE_123}: Priority Mail Express — Retail, zones 1–9`,
       zoned: true,
-      steps: [],
+      steps: zoned(PRIORITY_MAIL_EXPRESS_RETAIL),
       maxWeightOz: 1120,
       maxLengthPlusGirthIn: 108,
       dimensional: PARCEL_DIM,
+      flatRate: flatRates('priority-express', 'Priority Mail Express Flat Rate — Retail'),
     },
     {
       mailClass: 'media-mail',
-      source: NOT_SHIPPED,
+      source: `${NOTICE_123}: Media Mail — Retail, single-piece`,
       zoned: false,
-      steps: [],
+      steps: unzoned(MEDIA_MAIL_RETAIL),
       maxWeightOz: 1120,
       maxLengthPlusGirthIn: 108,
     },

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataCenterClient } from '../../client/services/datacenter-client';
+import { SHIPPED_RATE_TABLE } from '../../shared/rates/shipped-table';
 import { testRateTable } from '../fixtures/rates/test-table';
 import {
   startDataCenterProcess,
@@ -220,8 +221,11 @@ describe('vpm rates and vpm datacenter rates import', { timeout: 180_000 }, () =
   it('prices every service from the table the data center serves, and an import changes the prices', async () => {
     const shipped = await rates('90001', '--refresh');
     expect(shipped.tableFrom).toBe('data center');
-    expect(shipped.table.version).toBe('2025-07-13.1');
-    expect(shipped.unavailable.find((u) => u.mailClass === 'priority')?.code).toBe('NOT_PRICED');
+    expect(shipped.table.version).toBe(SHIPPED_RATE_TABLE.version);
+    // Notice 123 retail, 2 lb to zone 8: Priority Mail $21.55, USPS Ground Advantage $19.05.
+    expect(priority(shipped)).toMatchObject({ zone: 8, postageCents: 2155 });
+    expect(shipped.offers.find((o) => o.mailClass === 'ground-advantage')?.postageCents).toBe(1905);
+    expect(shipped.unavailable.filter((u) => u.code === 'NOT_PRICED')).toEqual([]);
 
     const file = join(home, 'table.json');
     await writeFile(file, JSON.stringify(testRateTable('cli-1')));

@@ -1,7 +1,6 @@
 /**
  * Rates as data and zones from ZIP coordinates: pricing by weight, zone, size and flat-rate
- * packaging; refusals of what a service does not take; the shipped table prices nothing it
- * cannot cite; an imported zone chart takes precedence over distances.
+ * packaging; refusals of what a service does not take; the shipped table's Notice 123 figures; an imported zone chart takes precedence over distances.
  */
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -163,24 +162,49 @@ describe('prices', () => {
     expect(parseWeight('2lb')).toBe(32);
   });
 
-  it('the shipped table prices First-Class Mail from Notice 123 and invents no zone price', () => {
-    expect(priceService(SHIPPED_RATE_TABLE, 'first-class', { weightOz: 1 }).postageCents).toBe(78);
-    expect(priceService(SHIPPED_RATE_TABLE, 'first-class', { weightOz: 3.5 }).postageCents).toBe(
-      165,
+  it('the shipped table prices every service from Notice 123 (July 12, 2026), figures cross-checked', () => {
+    const cents = (
+      mailClass: Parameters<typeof priceService>[1],
+      spec: Parameters<typeof priceService>[2],
+    ) => priceService(SHIPPED_RATE_TABLE, mailClass, spec).postageCents;
+    // Letters at the metered price, flats single-piece (a second source agrees: 78¢, $1.69, $2.56).
+    expect(cents('first-class', { weightOz: 1 })).toBe(78);
+    expect(cents('first-class', { weightOz: 3.5 })).toBe(165);
+    expect(cents('first-class-flat', { weightOz: 1 })).toBe(169);
+    expect(cents('first-class-flat', { weightOz: 4 })).toBe(256);
+    expect(cents('first-class-flat', { weightOz: 13 })).toBe(524);
+    // Ground Advantage: 4 oz $7.90 zone 1 … $9.45 zone 8, 2 lb zone 4 $13.00, 70 lb zone 9 $196.80
+    // (each also read in another repository's copy of the same Notice, docs/rates.md).
+    expect(cents('ground-advantage', { weightOz: 4, zone: 1 })).toBe(790);
+    expect(cents('ground-advantage', { weightOz: 6, zone: 8 })).toBe(945);
+    expect(cents('ground-advantage', { weightOz: 32, zone: 4 })).toBe(1300);
+    expect(cents('ground-advantage', { weightOz: 1120, zone: 9 })).toBe(19680);
+    expect(cents('priority', { weightOz: 16, zone: 1 })).toBe(1100);
+    expect(cents('priority', { weightOz: 16, zone: 9 })).toBe(3425);
+    expect(cents('priority', { weightOz: 20, packaging: 'medium-flat-rate-box' })).toBe(2480);
+    expect(cents('priority', { weightOz: 20, packaging: 'padded-flat-rate-envelope' })).toBe(1400);
+    expect(cents('priority-express', { weightOz: 8, zone: 1 })).toBe(3565);
+    expect(cents('media-mail', { weightOz: 32 })).toBe(513);
+    expect(cents('media-mail', { weightOz: 1120 })).toBe(5523);
+    // The same 2 lb Priority Mail piece costs more far than near.
+    expect(cents('priority', { weightOz: 32, zone: 8 })).toBeGreaterThan(
+      cents('priority', { weightOz: 32, zone: 2 }),
     );
-    expect(
-      priceService(SHIPPED_RATE_TABLE, 'first-class-flat', { weightOz: 13 }).postageCents,
-    ).toBe(163 + 12 * 27);
-    for (const service of SHIPPED_RATE_TABLE.services.filter(
-      (s) => s.zoned || s.mailClass === 'media-mail',
-    )) {
-      expect(service.steps).toEqual([]);
-      expect(service.source).toMatch(/no prices shipped/);
-      expect(() =>
-        priceService(SHIPPED_RATE_TABLE, service.mailClass, { weightOz: 32, zone: 5 }),
-      ).toThrow(/carries no prices for it/);
+    // A copying slip would most likely break the table's shape: prices never fall as the weight
+    // or (within zones 1–8) the zone rises, and every service names Notice 123 and its date.
+    for (const service of SHIPPED_RATE_TABLE.services) {
+      expect(service.source).toMatch(/Notice 123\), effective 2026-07-12/);
+      expect(service.steps.length).toBeGreaterThan(0);
+      service.steps.forEach((step, i) => {
+        const previous = service.steps[i - 1];
+        step.cents.forEach((c, z) => {
+          if (previous)
+            expect(c, `${service.mailClass} step ${i}`).toBeGreaterThanOrEqual(previous.cents[z]!);
+          if (z > 0 && z < 8) expect(c).toBeGreaterThanOrEqual(step.cents[z - 1]!);
+        });
+      });
     }
-    expect(SHIPPED_RATE_TABLE.source).toMatch(/Notice 123/);
+    expect(SHIPPED_RATE_TABLE.effectiveDate).toBe('2026-07-12');
     expect(checkRateTable(SHIPPED_RATE_TABLE)).toBe(SHIPPED_RATE_TABLE);
   });
 });

@@ -63,7 +63,8 @@ describe('GET /v1/rates', { timeout: 120_000 }, () => {
     const fetchRates = { serverUrl: t.running.url, fetch: () => t.client().rates() };
     const before = await rateSource(store, fetchRates);
     expect(before.from).toBe('data center');
-    expect(await priorityCents(before.table, '90001')).toBeUndefined(); // not priced in the shipped table
+    // The shipped table: Notice 123 Priority Mail retail, 2 lb, zone 8 (docs/rates.md).
+    expect(await priorityCents(before.table, '90001')).toBe(2155);
 
     await importRateTable(t.dir, JSON.stringify(testRateTable('test-1')));
     const first = await rateSource(store, fetchRates, { refresh: true });
