@@ -33,6 +33,18 @@ export interface AddressOverride {
 
 const show = (a: { city: string; state: string }) => `${a.city}, ${a.state}`;
 
+/** City keys computed once per spelling (a batch repeats its cities; bounded all the same). */
+const cityKeys = new Map<string, string>();
+function cityKeyOf(city: string): string {
+  let key = cityKeys.get(city);
+  if (key === undefined) {
+    if (cityKeys.size >= 10_000) cityKeys.clear();
+    key = cityKey(city);
+    cityKeys.set(city, key);
+  }
+  return key;
+}
+
 /** Checks one address against the ZIP database; never throws for a bad address. */
 export async function checkAddress(address: AddressFields): Promise<AddressCheck> {
   const normalized = uspsAddress(address);
@@ -42,20 +54,24 @@ export async function checkAddress(address: AddressFields): Promise<AddressCheck
   if (MILITARY.has(normalized.state)) return { ok: true, normalized, problems, hints };
   const db = await zipDb();
   const record = /^\d{5}$/.test(zip5) ? db.lookup(zip5) : undefined;
-  const cityZips = db.zipsOf(normalized.city, normalized.state);
+  // Only a refused address needs the city's ZIPs: the city index (the whole table, some 100 ms
+  // to build) is not built for a list whose addresses all agree.
+  const cityZipsOf = () => db.zipsOf(normalized.city, normalized.state);
   const listZips = (zips: string[]) =>
     `${zips.slice(0, 5).join(', ')}${zips.length > 5 ? ` and ${zips.length - 5} more` : ''}`;
   if (!record) {
     problems.push(`ZIP ${normalized.zip}: not a US ZIP code in the ZIP database`);
+    const cityZips = cityZipsOf();
     if (cityZips.length > 0) hints.push(`${show(normalized)} has ZIP ${listZips(cityZips)}`);
     return { ok: false, normalized, problems, hints };
   }
   const zipPlace = { city: record.city.toUpperCase(), state: record.state };
   const stateOk = zipPlace.state === normalized.state;
-  const cityOk = cityKey(zipPlace.city) === cityKey(normalized.city);
+  const cityOk = cityKeyOf(zipPlace.city) === cityKeyOf(normalized.city);
   if (stateOk && cityOk) return { ok: true, normalized, problems, hints };
   problems.push(`ZIP ${zip5} is ${show(zipPlace)}, not ${show(normalized)}`);
   const suggestion: AddressFields = { ...normalized, city: zipPlace.city, state: zipPlace.state };
+  const cityZips = cityZipsOf();
   if (cityZips.length > 0)
     hints.push(`or keep ${show(normalized)} with its ZIP ${listZips(cityZips)}`);
   return { ok: false, normalized, problems, suggestion, hints };

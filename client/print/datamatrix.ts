@@ -3,8 +3,8 @@
  * The indicium as a Data Matrix (ECC 200) symbol, always 48 × 48 (it carries the 146 bytes in any
  * encodation): ecc200.ts computes the module matrix of bytes that fit one Base256 field (1 to 172
  * bytes, which every indicium does) in some 40 µs, where bwip-js took 2–5 ms; bwip-js still
- * encodes anything else (it refuses what does not fit). The renderer draws each dark run as a
- * vector rectangle. Also an SVG preview for the UI.
+ * encodes anything else (it refuses what does not fit). The PDF renderer draws the symbol as a
+ * 1-bit image mask, one sample a module; HTML and previews as SVG rectangles of the dark runs.
  */
 import { createRequire } from 'node:module';
 import type BwipJs from 'bwip-js/node';
@@ -110,64 +110,47 @@ export function darkRuns(matrix: ModuleMatrix): Run[] {
   return runs;
 }
 
-const SPACE = 0x20;
-const ZERO = 0x30;
-/** " 1 re\n" */
-const RE = [0x20, 0x31, 0x20, 0x72, 0x65, 0x0a];
-
-/** Writes a number 0–999 as ASCII digits at `at`; returns the position after them. */
-function putNumber(out: Buffer, at: number, n: number): number {
-  if (n >= 100) out[at++] = ZERO + Math.floor(n / 100);
-  if (n >= 10) out[at++] = ZERO + (Math.floor(n / 10) % 10);
-  out[at++] = ZERO + (n % 10);
-  return at;
-}
+const HEX_DIGITS = Buffer.from('0123456789ABCDEF', 'latin1');
+/** Inline-image bytes: " /W 48 /H 48 …" and what follows the data. */
+const IMAGE_END = Buffer.from('>\nEI\n', 'latin1');
 
 /**
- * `symbolPath` written straight into bytes, between `prefix` and `suffix`: what the PDF renderer
- * adds to a page, without building a string of some 600 pieces and converting it.
+ * The symbol as a PDF inline image mask, between `prefix` (which sets the fill colour and scales
+ * the unit square to the symbol) and `suffix`: one bit a module, dark = 1 paints (`/D [1 0]`),
+ * row by row from the top, in ASCII hex (`/F /AHx`, so no reader can mistake data for the `EI`
+ * that ends it; 577 bytes for 48 × 48). Each module is one image sample, so a scale of whole
+ * device pixels a module gives whole-pixel squares, and the page carries no path to compress.
  */
-export function symbolPathBytes(matrix: ModuleMatrix, prefix = '', suffix = ''): Buffer {
+export function symbolImageBytes(matrix: ModuleMatrix, prefix = '', suffix = ''): Buffer {
   const { columns, rows, dark } = matrix;
-  if (columns > 999 || rows > 999) throw new Error('datamatrix: a symbol of at most 999 modules');
-  // At most one run per two columns, each at most "999 999 999 1 re\n" (17 bytes).
+  const rowBytes = Math.ceil(columns / 8);
+  const head = `BI /W ${columns} /H ${rows} /IM true /BPC 1 /D [1 0] /F /AHx ID\n`;
   const out = Buffer.allocUnsafe(
-    prefix.length + suffix.length + rows * Math.ceil(columns / 2) * 17,
+    prefix.length + head.length + rows * rowBytes * 2 + IMAGE_END.length + suffix.length,
   );
   let at = out.write(prefix, 0, 'latin1');
+  at += out.write(head, at, 'latin1');
   for (let row = 0; row < rows; row++) {
     const base = row * columns;
-    let column = 0;
-    while (column < columns) {
-      if (dark[base + column] !== 1) {
-        column++;
-        continue;
+    for (let b = 0; b < rowBytes; b++) {
+      let byte = 0;
+      const first = base + b * 8;
+      for (let bit = 0; bit < 8; bit++) {
+        const column = b * 8 + bit;
+        byte = (byte << 1) | (column < columns && dark[first + bit] === 1 ? 1 : 0);
       }
-      const start = column;
-      while (column < columns && dark[base + column] === 1) column++;
-      at = putNumber(out, at, start);
-      out[at++] = SPACE;
-      at = putNumber(out, at, row);
-      out[at++] = SPACE;
-      at = putNumber(out, at, column - start);
-      for (const b of RE) out[at++] = b;
+      out[at++] = HEX_DIGITS[byte >> 4] as number;
+      out[at++] = HEX_DIGITS[byte & 15] as number;
     }
   }
+  at += IMAGE_END.copy(out, at);
   at += out.write(suffix, at, 'latin1');
   return out.subarray(0, at);
 }
 
 /**
- * The dark runs as PDF path operators in module units with the origin at the symbol's top left
- * (`column row length 1 re`, one a line), for a content stream that scales them with `cm`.
- */
-export function symbolPath(matrix: ModuleMatrix): string {
-  return symbolPathBytes(matrix).toString('latin1');
-}
-
-/**
  * The dark runs as SVG path data in module units, one closed rectangle per run, shifted by
- * `offset` modules: the same shapes the PDF's `symbolPath` fills, for the HTML print and previews.
+ * `offset` modules: the modules the PDF's image mask paints, for the HTML print and previews.
  */
 export function symbolSvgPath(matrix: ModuleMatrix, offset = 0): string {
   let path = '';

@@ -1,18 +1,18 @@
 /**
  * @module print/render
  * The local print driver's renderer: a batch of pieces becomes ONE PDF, one piece per page (or
- * per label position on a sheet), at the exact size of the medium. The Data Matrix is vector
- * rectangles; the human-readable values come from the decoded indicium, never from the caller,
- * so the print cannot say something the signed data does not. Pages are written to the output
- * stream as they are made and the producer waits for the stream to drain, so memory stays flat
- * however long the batch is.
+ * per label position on a sheet), at the exact size of the medium. The Data Matrix is a 1-bit
+ * image mask, one sample a module; the human-readable values come from the decoded indicium,
+ * never from the caller, so the print cannot say something the signed data does not. Pages are
+ * written to the output stream as they are made and the producer waits for the stream to drain,
+ * so memory stays flat however long the batch is.
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import PDFDocument from 'pdfkit';
 import type { IndiciumFields } from '../../shared/indicium/codec';
 import { formatDollars } from '../../shared/money';
-import { MODULE_PT, dataMatrixModules, symbolPathBytes, type ModuleMatrix } from './datamatrix';
+import { dataMatrixModules, symbolImageBytes, type ModuleMatrix } from './datamatrix';
 import { PrintError } from './errors';
 import type { Box } from './layout';
 import { checkDpi } from './label';
@@ -245,19 +245,13 @@ class PageTemplates {
 }
 
 function symbolBytes(matrix: ModuleMatrix, box: Box): Buffer {
-  // The module size is the box's (labels for thermal printers use whole printer dots), written
-  // with six decimals so 48 modules land on the dot grid.
-  const m =
-    box.width === matrix.columns * MODULE_PT
-      ? String(MODULE_PT)
-      : pdfNumber(box.width / matrix.columns);
-  // One path of the dark runs in module units, scaled to size by the matrix, filled once, so
-  // adjacent rows show no seams when rasterized. Written as raw operators in one piece: pdfkit's
-  // rect() costs a call, a number format and a buffer per rectangle, 600 times a symbol.
-  return symbolPathBytes(
+  // One image sample a module, the unit square scaled to the box (labels for thermal printers
+  // use whole printer dots a module) and flipped, as the page's y axis points down; six decimals
+  // keep 48 modules on the dot grid.
+  return symbolImageBytes(
     matrix,
-    `q 0 g ${m} 0 0 ${m} ${pdfNumber(box.x)} ${pdfNumber(box.y)} cm\n`,
-    'f Q\n',
+    `q 0 g ${pdfNumber(box.width)} 0 0 ${pdfNumber(-box.height)} ${pdfNumber(box.x)} ${pdfNumber(box.y + box.height)} cm\n`,
+    'Q\n',
   );
 }
 
@@ -390,13 +384,25 @@ function fastDeflate(
       finalize();
       written();
     };
-    if (stream.buffer.length === 0) return write();
+    let size = 0;
+    for (const b of stream.buffer) size += b.length;
+    if (size < STORE_BELOW) {
+      delete stream.data.Filter; // set by pdfkit's first write, while compress was still on
+      return write(); // as it is: compressing costs more than it saves
+    }
     const out = deflater.deflate(Buffer.concat(stream.buffer));
     stream.buffer = [];
     if (Buffer.isBuffer(out)) write(out);
     else out.then(write, onError);
   };
 }
+
+/**
+ * A page's content shorter than this is written uncompressed: an envelope's page is some 2 KB
+ * (the symbol an inline image of 577 bytes), and a zlib call costs some 0.1 ms of setup, more
+ * than drawing the page, to save about 1.3 KB.
+ */
+const STORE_BELOW = 4096;
 
 /** Pages whose content is being compressed at a time, at most (each some 8 KB). */
 const PAGES_IN_FLIGHT = 8;

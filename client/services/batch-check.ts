@@ -6,7 +6,6 @@
  * piece), and the postage of rows priced by zone. Every failing row is reported, each with its
  * suggestion, together with the rows batch-csv.ts refused.
  */
-import { uspsAddress } from '../../shared/address-style';
 import { RateError } from '../../shared/rates/price';
 import type { RateTable } from '../../shared/rates/rate-table';
 import { checkAddress, describeCheck, type AddressOverride } from '../address/address-check';
@@ -68,7 +67,7 @@ export async function checkBatch(
     const { needsQuote: _done, ...rest } = piece;
     pieces.push({
       ...rest,
-      recipient: uspsAddress(piece.recipient),
+      recipient: check.normalized, // the address in USPS style, as checkAddress wrote it
       postageCents,
       ...(accepted ? { addressOverride: { accepted: true, problems: check.problems, at } } : {}),
     });

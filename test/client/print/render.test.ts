@@ -15,7 +15,6 @@ import {
   MEDIUM_IDS,
   PrintError,
   SAMPLE_TEXT,
-  darkRuns,
   dataMatrixModules,
   dataMatrixSvg,
   layoutPiece,
@@ -23,7 +22,7 @@ import {
   postageText,
   renderPieces,
   renderToFile,
-  symbolPath,
+  symbolImageBytes,
   type Box,
   type PrintPiece,
 } from '../../../client/print';
@@ -55,6 +54,20 @@ const inside = (inner: Box, outer: Box): boolean =>
   inner.y + inner.height <= outer.y + outer.height + 1e-9;
 const overlaps = (a: Box, b: Box): boolean =>
   a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+/** The content streams of a PDF that draw text (the pages), inflated where compressed. */
+function pageContents(pdf: Buffer): string[] {
+  return [
+    ...pdf
+      .toString('latin1')
+      .matchAll(/(\/Filter \/FlateDecode\n[^]*?)?stream\n([^]*?)\nendstream/g),
+  ]
+    .map((m) => {
+      const data = Buffer.from(m[2] ?? '', 'latin1');
+      return (m[1] ? inflateSync(data) : data).toString('latin1');
+    })
+    .filter((c) => c.includes(' Tf'));
+}
 
 async function text(pdf: string): Promise<string> {
   return (await run('pdftotext', ['-layout', pdf, '-'])).stdout.toString('utf8');
@@ -132,33 +145,45 @@ describe('renderPieces()', () => {
     }
   });
 
-  it('draws the symbol as vector shapes, with no raster image in the PDF', async () => {
-    const file = join(dir, 'vector.pdf');
+  it('draws the symbol as one 1-bit image mask, one sample a module, an inch square', async () => {
+    const file = join(dir, 'mask.pdf');
     await renderToFile([piece], { media: 'env10' }, file);
     const images = (await run('pdfimages', ['-list', file])).stdout.toString().trim().split('\n');
-    expect(images.length).toBe(2); // the header lines only
-    const matrix = dataMatrixModules(piece.indicium);
-    expect([matrix.columns, matrix.rows]).toEqual([48, 48]);
-    expect(darkRuns(matrix).reduce((n, r) => n + r.length, 0)).toBe(
-      matrix.dark.reduce((n, d) => n + d, 0),
-    );
+    expect(images.length).toBe(3); // the header lines and the symbol
+    // page num type width height color comp bpc enc interp object ID x-ppi y-ppi
+    const [, , type, width, height, , , bpc, , interp, , x, y] = (images[2] ?? '')
+      .trim()
+      .split(/\s+/);
+    expect({ type, width, height, bpc, interp, x, y }).toEqual({
+      type: 'stencil',
+      width: '48',
+      height: '48',
+      bpc: '1',
+      interp: 'no',
+      x: '48', // 48 samples an inch: 1.5 pt a module, as MODULE_PT says
+      y: '48',
+    });
   });
 
-  it('writes the symbol path as one rectangle per dark run, covering exactly the dark modules', () => {
+  it('writes exactly the dark modules as the samples that paint, row by row from the top', () => {
     const matrix = dataMatrixModules(piece.indicium);
-    const lines = symbolPath(matrix).trim().split('\n');
-    expect(lines.length).toBe(darkRuns(matrix).length);
-    const drawn = new Uint8Array(matrix.dark.length);
-    for (const line of lines) {
-      const m = /^(\d+) (\d+) (\d+) 1 re$/.exec(line);
-      expect(m, line).not.toBeNull();
-      const [column, row, length] = [Number(m?.[1]), Number(m?.[2]), Number(m?.[3])];
-      for (let c = column; c < column + length; c++) {
-        const i = row * matrix.columns + c;
-        drawn[i] = (drawn[i] ?? 0) + 1;
-      }
-    }
-    expect(drawn).toEqual(matrix.dark);
+    const bytes = symbolImageBytes(matrix).toString('latin1');
+    const m =
+      /^BI \/W 48 \/H 48 \/IM true \/BPC 1 \/D \[1 0\] \/F \/AHx ID\n([0-9A-F]+)>\nEI\n$/.exec(
+        bytes,
+      );
+    expect(m).not.toBeNull();
+    const data = Buffer.from(m?.[1] ?? '', 'hex');
+    expect(data.length).toBe(48 * 6);
+    const painted = Uint8Array.from({ length: 48 * 48 }, (_, i) => {
+      const [row, column] = [Math.floor(i / 48), i % 48];
+      return ((data[row * 6 + (column >> 3)] ?? 0) >> (7 - (column & 7))) & 1;
+    });
+    expect(painted).toEqual(matrix.dark);
+    // An odd width pads each row to whole bytes with samples that do not paint.
+    const odd = { columns: 3, rows: 2, dark: Uint8Array.from([1, 0, 1, 0, 1, 1]) };
+    expect(symbolImageBytes(odd).toString('latin1')).toContain('/W 3 /H 2 ');
+    expect(symbolImageBytes(odd).toString('latin1')).toContain('ID\nA060>\nEI\n');
   });
 
   it('prints the human-readable block from the decoded indicium', async () => {
@@ -221,10 +246,7 @@ describe('renderPieces()', () => {
   it('writes a repeated piece exactly as pdfkit drew it the first time', async () => {
     // Text lines seen before are written from what pdfkit wrote for them: the page of a piece
     // drawn again must be byte for byte the page pdfkit laid out the first time.
-    const contents = (pdf: Buffer): string[] =>
-      [...pdf.toString('latin1').matchAll(/stream\n([\s\S]*?)\nendstream/g)]
-        .map((m) => inflateSync(Buffer.from(m[1] ?? '', 'latin1')).toString('latin1'))
-        .filter((c) => c.includes(' Tf'));
+    const contents = pageContents;
     for (const [media, pieces] of [
       ['env10', [piece, demo, piece, demo]],
       ['sheet2x4x6', [piece, demo, piece, demo]],
@@ -287,18 +309,17 @@ describe('renderPieces()', () => {
     expect(info.pages).toBe(1000);
     expect(info.sizes.length).toBe(1000);
     expect(info.sizes.every(([w, h]) => w === 684 && h === 297)).toBe(true);
-    // Content streams are compressed: some 2.7 KB a page, not the 8 KB of raw operators.
-    expect((await stat(file)).size).toBeLessThan(1000 * 4096);
+    // An envelope's content is stored as it is, some 2 KB a page (the symbol 577 bytes of it).
+    expect((await stat(file)).size).toBeLessThan(1000 * 3072);
+    expect((await readFile(file)).toString('latin1')).not.toContain('/FlateDecode');
     const last = await rasterize(file, join(dir, 'batch-last'), { page: 1000 });
     expect(await dmtxHex(last)).toBe(hex(piece.indicium));
   }, 180_000);
 
   it('compresses the pages of a long batch on a thread, in order, to the same file', async () => {
-    const pages = (pdf: Buffer): string[] =>
-      [...pdf.toString('latin1').matchAll(/stream\n([\s\S]*?)\nendstream/g)]
-        .map((m) => inflateSync(Buffer.from(m[1] ?? '', 'latin1')).toString('latin1'))
-        .filter((c) => c.includes(' Tf'));
-    const list = Array.from({ length: 60 }, (_, i) => (i % 3 ? piece : demo));
+    // A 2-up sheet's page (two pieces, some 5 KB of operators) is compressed; an envelope's is not.
+    const pages = pageContents;
+    const list = Array.from({ length: 120 }, (_, i) => (i % 3 ? piece : demo));
     const files: Record<string, Buffer> = {};
     const reports: number[] = [];
     for (const thread of ['1', '0']) {
@@ -306,12 +327,14 @@ describe('renderPieces()', () => {
       try {
         const file = join(dir, `thread-${thread}.pdf`);
         const onProgress = (done: number) => thread === '1' && reports.push(done);
-        expect(await renderToFile(list, { media: 'env10', onProgress }, file)).toEqual({
+        expect(await renderToFile(list, { media: 'sheet2x4x6', onProgress }, file)).toEqual({
           pages: 60,
-          pieces: 60,
+          pieces: 120,
         });
         files[thread] = await readFile(file);
         expect((await pdfInfo(file)).pages).toBe(60);
+        const compressed = files[thread].toString('latin1').split('/Filter /FlateDecode').length;
+        expect(compressed - 1).toBeGreaterThanOrEqual(60);
       } finally {
         delete process.env.VPM_PRINT_THREAD;
       }
@@ -319,9 +342,9 @@ describe('renderPieces()', () => {
     // The same pages in the same order, whichever thread compressed them.
     expect(pages(files['1'] as Buffer)).toEqual(pages(files['0'] as Buffer));
     expect(pages(files['1'] as Buffer).length).toBe(60);
-    expect(reports.at(-1)).toBe(60);
+    expect(reports.at(-1)).toBe(120);
     expect(reports).toEqual([...reports].sort((a, b) => a - b));
-    const last = await rasterize(join(dir, 'thread-1.pdf'), join(dir, 'thread-last'), { page: 59 });
+    const last = await rasterize(join(dir, 'thread-1.pdf'), join(dir, 'thread-last'), { page: 60 });
     expect(await dmtxHex(last)).toBe(hex(piece.indicium));
   });
 
