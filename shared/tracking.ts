@@ -25,18 +25,39 @@ export function isMailerId(text: string): boolean {
 }
 
 /**
- * IMpb service type codes (3 digits) of the package classes, from the USPS IMpb Service Type
- * Code list (postalpro.usps.com/impb-stcs), without extra services. Classes not listed here are
- * letters and flats: they get an Intelligent Mail barcode tracking code instead.
+ * IMpb service type codes (3 digits) of the package classes with USPS Tracking and no other extra
+ * service, from USPS "Service Type Codes for Intelligent Mail Package Barcode (IMpb), Appendix I"
+ * (postalpro.usps.com/IMPB_Service_Type_Codes, effective 2026-06-24; docs/labels.md says where it
+ * was read): 055 "Priority Mail: USPS Tracking", 701 "Priority Mail Express: Post Office-Addressee
+ * Signature Waived", 001 "USPS Ground Advantage: Up to 15.999oz USPS Tracking", 346 "USPS Ground
+ * Advantage: One Pound or More USPS Tracking", 490 "Media Mail: USPS Tracking". Classes not listed
+ * are letters and flats: they get an Intelligent Mail barcode tracking code instead.
  */
 export const IMPB_SERVICE_TYPES: Readonly<Record<string, string>> = {
   priority: '055',
   'priority-express': '701',
   'ground-advantage': '001',
-  'media-mail': '071',
+  'media-mail': '490',
 };
 
-/** IMb service type IDs of the letter classes (First-Class Mail, no extra services). */
+/** USPS Ground Advantage has its own code from one pound up (Appendix I: 346). */
+export const GROUND_ADVANTAGE_ONE_POUND_OR_MORE = '346';
+
+/** The service type code of a package class; USPS Ground Advantage depends on the weight. */
+export function impbServiceType(
+  mailClass: MailClass | string,
+  weightOz?: number,
+): string | undefined {
+  if (mailClass === 'ground-advantage' && weightOz !== undefined && weightOz >= 16)
+    return GROUND_ADVANTAGE_ONE_POUND_OR_MORE;
+  return IMPB_SERVICE_TYPES[mailClass];
+}
+
+/**
+ * IMb service type IDs of the letter classes, from the USPS Service Type Identifier table
+ * (postalpro.usps.com/mailing/service-type-identifiers): 300 First-Class Mail and 301 USPS
+ * Marketing Mail, basic/nonautomation, no IV MTR, no address correction, no printed endorsement.
+ */
 export const IMB_SERVICE_TYPES: Readonly<Record<string, string>> = {
   'first-class': '300',
   'first-class-flat': '300',
@@ -68,23 +89,30 @@ export function serialDigits(mailerId: string, kind: 'impb' | 'imb'): number {
 }
 
 /**
+ * The channel application identifier of a label a vendor or meter issues (Publication 199's
+ * "N" constructs): 94, with a 9-digit MID (7-digit serial) or a 6-digit one (10-digit serial).
+ * 92 and 93 are a commercial mailer's own labels, 95 USPS retail.
+ */
+export const IMPB_CHANNEL = '94';
+
+/**
  * The tracking number of a piece: `serial` is the data center's running number for this MID
- * (taken modulo the serial's digits, so it wraps after as many pieces as the MID can number).
+ * (taken modulo the serial's digits, so it wraps after as many pieces as the MID can number);
+ * `weightOz`, when known, picks USPS Ground Advantage's service type (under or from one pound).
  */
 export function makeTrackingNumber(
   mailClass: MailClass | string,
   mailerId: string,
   serial: number,
+  weightOz?: number,
 ): string {
   if (!Number.isSafeInteger(serial) || serial < 0) {
     throw new TrackingError(`tracking: serial ${String(serial)} must be a whole number ≥ 0`);
   }
-  const stc = IMPB_SERVICE_TYPES[mailClass];
+  const stc = impbServiceType(mailClass, weightOz);
   if (stc !== undefined) {
     const n = serialDigits(mailerId, 'impb');
-    // Channel application identifier: 94 with a 9-digit MID, 93 with a 6-digit one.
-    const channel = mailerId.length === 9 ? '94' : '93';
-    const body = channel + stc + mailerId + String(serial % 10 ** n).padStart(n, '0');
+    const body = IMPB_CHANNEL + stc + mailerId + String(serial % 10 ** n).padStart(n, '0');
     return body + mod10CheckDigit(body);
   }
   const stid = IMB_SERVICE_TYPES[mailClass];
