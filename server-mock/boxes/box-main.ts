@@ -25,6 +25,7 @@ import { channelKey, listenChannel } from './channel';
 import { isDomainKeyOf } from './custody';
 import { openForBox, sealToBox, transportKeyPair, type TransportKeyPair } from './key-transport';
 import { hkdf } from './crypto-kit';
+import { POOL_COMMANDS, POOL_STATE_KEY, poolState, type PoolState } from './pool-growth';
 import { Nvm, TamperError, boxFileKey, createNvm } from './nvm';
 import {
   FrameReader,
@@ -140,6 +141,7 @@ async function unlock(id: number, args: unknown): Promise<AnswerFrame> {
     name,
     shard: { index: shardIndexOf(name) ?? 0, count: 1 },
     handoverKey: hkdf(key, 'vpm-handover-v1', 'meter'),
+    poolKey: hkdf(key, 'vpm-pool-v1', 'meter'),
   };
   context = ctx;
   try {
@@ -187,6 +189,16 @@ async function listen(id: number, args: unknown): Promise<AnswerFrame> {
   const index = shardIndexOf(name);
   if (index !== undefined && index >= shards)
     v.bad(`listen: shard ${index} is outside a pool of ${shards}`);
+  if (index !== undefined) {
+    // The count is the shard's own (its NVM), never the pool process's word (pool-growth.ts).
+    const state = poolState(context);
+    if (state.pending !== undefined)
+      v.bad(
+        `listen: shard ${name} is growing to ${state.pending} shards; start the pool with --shards ${state.pending} to finish`,
+      );
+    if (state.count !== shards)
+      v.bad(`listen: shard ${name} counts ${state.count} shards in its NVM, not ${shards}`);
+  }
   context.shard = { index: index ?? 0, count: shards };
   const key = channelKey(domainKey);
   try {
@@ -211,7 +223,13 @@ function provisionShard(id: number, args: unknown): AnswerFrame {
   if (name !== 'meter') v.bad('provisionShard: only the first meter shard provisions others');
   if (shardIndexOf(box) === undefined || box === 'meter')
     v.bad(`provisionShard: "${box}" is not a meter shard name (meter-1, meter-2, …)`);
-  if (!domainKey || !nvm) v.bad('provisionShard: the box is locked');
+  if (!domainKey || !nvm || !context) v.bad('provisionShard: the box is locked');
+  // A new shard starts with the pool's count as this shard's NVM has it, after a growth's commit.
+  const pool = poolState(context);
+  if (pool.pending !== undefined || (shardIndexOf(box) as number) >= pool.count)
+    v.bad(
+      `provisionShard: ${box} is outside the pool's ${pool.count} shards; commit the growth first (poolPrepare … poolCommit)`,
+    );
   const fileKey = boxFileKey(domainKey, box);
   try {
     createNvm(
@@ -225,7 +243,7 @@ function provisionShard(id: number, args: unknown): AnswerFrame {
         },
         public: { grantPublicKey: nvm.publicData.grantPublicKey ?? '' },
       },
-      {},
+      { [POOL_STATE_KEY]: { count: pool.count } satisfies PoolState },
       fileKey,
     );
   } catch (error) {
@@ -246,6 +264,7 @@ const CONTROL_ONLY = new Set([
   'exportMeter',
   'importMeter',
   'listMeters',
+  ...POOL_COMMANDS,
 ]);
 
 const errorFrame = (

@@ -20,6 +20,8 @@ export interface BoxContext {
   shard?: { index: number; count: number };
   /** Seals a meter's NVM entry for a hand-over between shards (HKDF of the domain key). */
   handoverKey?: Buffer;
+  /** Tags the steps of a pool's growth between shards (pool-growth.ts; HKDF of the domain key). */
+  poolKey?: Buffer;
 }
 
 export interface Command<A = unknown, R = unknown> {

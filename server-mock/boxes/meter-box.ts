@@ -65,6 +65,7 @@ import { journalEntryOf, type JournalBody } from './journal';
 import * as v from './validate';
 import { createWitness } from './witness';
 import { shardIndexOf, shardOfSerial } from './box-types';
+import { firstUseCount, poolCommands } from './pool-growth';
 import { aesGcmOpen, aesGcmSeal } from './crypto-kit';
 
 /** Software ID the meter box writes into every indicium. */
@@ -108,6 +109,7 @@ function fail(
     | 'GRANT_MISMATCH'
     | 'RECORD_MAC_EXPIRED'
     | 'WRONG_SHARD'
+    | 'BOX_UNAVAILABLE'
     | 'BAD_REQUEST',
   message: string,
   details?: Record<string, unknown>,
@@ -169,12 +171,20 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
     if (!shard) return;
     const entry = ctx.nvm.get<MeterEntry>(entryKey(serial));
     if (entry && !entry.handedOver) return;
-    const owner = entry?.handedOver ? entry.handedOver.shard : shardOfSerial(serial, shard.count);
+    // An unused meter: by the rule, with the count this shard's NVM holds (pool-growth.ts).
+    const count = firstUseCount(ctx);
+    if (!entry && count === undefined)
+      fail(
+        'BOX_UNAVAILABLE',
+        `meter ${serial}: meter shard ${shard.index} takes no new meter while the pool grows; try again once the pool has started`,
+      );
+    const shards = count ?? shard.count;
+    const owner = entry?.handedOver ? entry.handedOver.shard : shardOfSerial(serial, shards);
     if (!entry && owner === shard.index) return;
     fail(
       'WRONG_SHARD',
-      `meter ${serial}: served by meter shard ${owner}, not by this shard (${shard.index} of ${shard.count})`,
-      { serial, shard: owner, shards: shard.count },
+      `meter ${serial}: served by meter shard ${owner}, not by this shard (${shard.index} of ${shards})`,
+      { serial, shard: owner, shards },
     );
   }
 
@@ -682,6 +692,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
       exportMeter,
       importMeter,
       listMeters,
+      ...poolCommands(ctx),
       dispense,
       credit,
       remac,
@@ -693,6 +704,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
     },
     zeroize() {
       ctx.handoverKey?.fill(0);
+      ctx.poolKey?.fill(0);
       witness.zeroize();
       keyCache.clear();
       macKeys.clear();

@@ -33,6 +33,7 @@ import { socketPath } from './channel';
 import { combineShares, CustodyError } from './custody';
 import { sealToBox, type SealedKey } from './key-transport';
 import { atomicWrite } from './nvm';
+import type { PoolState } from './pool-growth';
 import type { ShareInput } from './index';
 
 export const POOL_FILE = 'pool.json';
@@ -165,13 +166,17 @@ export async function startPool(dataDir: string, opts: PoolOptions): Promise<Run
     for (const name of ['steel', 'meter'] as const)
       procs.set(name, boxProcess(name, fromKey(name)));
     await Promise.all([...procs.values()].map((p) => p.start()));
-    const newShards = names.filter((n) => n.startsWith('meter-'));
-    for (const name of newShards) {
-      if (!existsSync(join(boxesDir, name, 'keys.json')))
-        await procs.get('meter')!.call('provisionShard', { box: name });
+    const others = names.filter((n) => n.startsWith('meter-'));
+    const existing = others.filter((n) => existsSync(join(boxesDir, n, 'keys.json')));
+    for (const name of existing) procs.set(name, boxProcess(name, fromKey(name)));
+    await Promise.all(existing.map((n) => procs.get(n)!.start()));
+    await agreeOnCount(procs, existing, opts.shards, log);
+    const fresh = others.filter((n) => !existing.includes(n));
+    for (const name of fresh) {
+      await procs.get('meter')!.call('provisionShard', { box: name });
       procs.set(name, boxProcess(name, fromKey(name)));
     }
-    await Promise.all(newShards.map((n) => procs.get(n)!.start()));
+    await Promise.all(fresh.map((n) => procs.get(n)!.start()));
     handedOver = await handOver(boxesDir, procs, before, opts.shards, log, opts.crashAfter);
     await Promise.all(names.map(listen));
   } catch (error) {
@@ -232,6 +237,41 @@ export async function startPool(dataDir: string, opts: PoolOptions): Promise<Run
       await Promise.all([...procs.values()].map((p) => p.stop()));
     },
   };
+}
+
+/**
+ * Makes every shard's NVM count `shards` (pool-growth.ts): the first shard prepares, every other
+ * shard that exists acks (and takes no unused meter from then on), the first shard commits, and
+ * the others join. Started again with the same count, it only confirms it.
+ */
+async function agreeOnCount(
+  procs: Map<ProcessName, BoxProcess>,
+  existing: readonly ProcessName[],
+  shards: number,
+  log: (line: string) => void,
+): Promise<void> {
+  if (shards === 1) return;
+  const first = procs.get('meter')!;
+  const state = await first.call<PoolState>('poolStatus', {});
+  let committed: string;
+  if (state.count === shards && state.pending === undefined) {
+    ({ committed } = await first.call<{ committed: string }>('poolCommit', {
+      to: shards,
+      acks: {},
+    }));
+  } else {
+    const { prepared, from } = await first.call<{ prepared: string; from: number }>('poolPrepare', {
+      to: shards,
+    });
+    const acks: Record<string, string> = {};
+    for (const name of existing)
+      acks[name] = (
+        await procs.get(name)!.call<{ ack: string }>('poolAck', { to: shards, prepared })
+      ).ack;
+    ({ committed } = await first.call<{ committed: string }>('poolCommit', { to: shards, acks }));
+    log(`box pool: the meter shards agreed to grow from ${from} to ${shards}`);
+  }
+  for (const name of existing) await procs.get(name)!.call('poolJoin', { to: shards, committed });
 }
 
 /**
