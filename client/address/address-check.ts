@@ -4,8 +4,11 @@
  * state ↔ city consistency against the ZIP database (./zip-db.ts). A disagreement is a problem
  * with a suggestion (the ZIP's own city and state; or the typed city's ZIPs), and the mailer may
  * override it explicitly (`--accept-address`, the app's checkbox); the override is remembered on
- * the piece. The database knows one (preferred) city name per ZIP, so a valid alternate name
- * ("Hollywood" for a Los Angeles ZIP) is refused too: the override is the way through.
+ * the piece. The database (the `zipcodes` package) knows one (preferred) city name per ZIP and no
+ * other name USPS accepts for it, so a valid alternate name ("Hollywood" for a Los Angeles ZIP,
+ * "Riverdale" for a Bronx one) is refused too, with a hint that says so: the override is the way
+ * through. The check does not guess which other names are acceptable (a city near the ZIP is not
+ * thereby a name USPS delivers under).
  */
 import { cityKey, uspsAddress, type AddressFields } from '../../shared/address-style';
 import { MILITARY } from '../../shared/us-states';
@@ -74,6 +77,10 @@ export async function checkAddress(address: AddressFields): Promise<AddressCheck
   const cityZips = cityZipsOf();
   if (cityZips.length > 0)
     hints.push(`or keep ${show(normalized)} with its ZIP ${listZips(cityZips)}`);
+  if (stateOk)
+    hints.push(
+      `if ${normalized.city} is another name USPS accepts for ZIP ${zip5} (the offline ZIP database lists only ${zipPlace.city}), keep it as written`,
+    );
   return { ok: false, normalized, problems, suggestion, hints };
 }
 
