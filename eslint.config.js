@@ -3,7 +3,8 @@
 // organisation's service) imports neither the data center nor the client. Folders point one
 // way (eslint-plugin-boundaries, FOLDER_POLICIES below): app/ is the composition root, the only
 // code that wires the client, the data center (server-mock/), the postal authority and bench/
-// together; client/ imports none of them, nor does the data center import the client.
+// together; client/ imports none of them, nor does the data center import the client, nor bench/
+// the client (app/ hands bench/ the client parts it drives).
 import js from '@eslint/js';
 import boundaries from 'eslint-plugin-boundaries';
 import tseslint from 'typescript-eslint';
@@ -68,8 +69,9 @@ const FOLDER_POLICIES = [
   },
   {
     from: { element: { type: 'bench' } },
-    disallow: types('app', 'electron', 'renderer', 'test'),
-    message: 'bench/ measures the parts; app/ wires it in (vpm bench), not the other way.',
+    disallow: types('app', 'client', 'electron', 'renderer', 'test'),
+    message:
+      'bench/ measures the parts; app/ wires it in (vpm bench) and hands it the client parts it drives (bench/mailer-client.ts, app/bench-client.ts), not the other way.',
   },
   {
     from: { element: { types: { anyOf: ['shared', 'runtime'] } } },

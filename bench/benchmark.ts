@@ -20,7 +20,6 @@ import { childProcesses, CpuMeter } from './cpu-time';
 import { httpsFloor, type HttpsFloor } from './https-floor';
 import { poolFigures, type PoolFigure } from './pool-figures';
 import { storageEngineFigures, type StorageEngineFigures } from './storage-engines';
-import { DataCenterError } from '../client/services/datacenter-client';
 import {
   closeMailers,
   makeMailers,
@@ -30,6 +29,7 @@ import {
   spec,
   type Mailer,
 } from './harness';
+import type { BenchClient } from './mailer-client';
 
 export interface BenchmarkOptions {
   /** Finishes within two minutes. */
@@ -151,7 +151,7 @@ async function dispenseOnce(mailer: Mailer, phase: Phase, record: boolean): Prom
       phase.done++;
     }
   } catch (error) {
-    const code = error instanceof DataCenterError ? error.code : 'THROWN';
+    const code = mailer.via.errorCode(error) ?? 'THROWN';
     phase.errors[code] = (phase.errors[code] ?? 0) + 1;
   }
 }
@@ -201,8 +201,14 @@ async function openLoop(mailers: Mailer[], rate: number, measureMs: number): Pro
   return phase;
 }
 
-/** Runs the whole benchmark and returns (and prints) the issue's JSON object. */
-export async function runBenchmark(options: BenchmarkOptions = {}): Promise<BenchmarkResult> {
+/**
+ * Runs the whole benchmark and returns (and prints) the issue's JSON object. `parts`: the client
+ * parts it drives, handed in by the composition root (app/bench-client.ts).
+ */
+export async function runBenchmark(
+  parts: BenchClient,
+  options: BenchmarkOptions = {},
+): Promise<BenchmarkResult> {
   const quick = options.quick ?? false;
   const print = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const say = (line: string) => {
@@ -237,20 +243,20 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     say(`Data center at ${dc.url} (own process, 4 box processes, SQLite WAL FULL, TLS)`);
     const caPath = join(dir, 'tls', 'ca.pem');
     if (options.cliOnly) {
-      const cli = await cliStartup(dc.url, caPath, { quick, say });
+      const cli = await cliStartup(parts, dc.url, caPath, { quick, say });
       if (options.json) print(JSON.stringify({ cli }));
       else say(JSON.stringify({ cli }, null, 2));
       return { datacenter: null, client: null, cli };
     }
     if (options.clientOnly) {
       say('Client:');
-      const client = await clientFigures(dc.url, caPath, {
+      const client = await clientFigures(parts, dc.url, caPath, {
         quick,
         say,
         dataCenterPid: dc.pid,
         ...(options.profileDir ? { profileDir: options.profileDir } : {}),
       });
-      const cli = await cliStartup(dc.url, caPath, { quick, say });
+      const cli = await cliStartup(parts, dc.url, caPath, { quick, say });
       if (options.json) print(JSON.stringify({ client, cli }));
       else say(JSON.stringify({ client, cli }, null, 2));
       return { datacenter: null, client, cli };
@@ -259,7 +265,7 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     for (let i = 0; i < mailerCount; i += groups) {
       const made = await Promise.all(
         Array.from({ length: Math.min(groups, mailerCount - i) }, (_, j) =>
-          makeMailers(dc!.url, caPem, 1, 10_000_000, `bench${i + j}`),
+          makeMailers(parts, dc!.url, caPem, 1, 10_000_000, `bench${i + j}`),
         ),
       );
       mailers.push(...made.flat());
@@ -303,12 +309,12 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
       `  ratio to the bare-HTTPS floor: ${(txPerSec / floor.reqPerSec).toFixed(3)} (issue 17's goal ≥ 0.333)`,
     );
     say('Box pool and API nodes (each on a fresh data directory):');
-    const pool = await poolFigures({ quick, mailers: mailerCount, perMailer, say });
+    const pool = await poolFigures(parts, { quick, mailers: mailerCount, perMailer, say });
     // Each engine gets a data center of its own; the peak's sessions are no longer needed.
     await closeMailers(mailers);
     mailers = [];
     say('Storage engines, one node each, the same load:');
-    const engines = await storageEngineFigures(closedLoop, {
+    const engines = await storageEngineFigures(parts, closedLoop, {
       quick,
       sqliteCommitPerSec: sqlite,
       say,
@@ -317,13 +323,13 @@ export async function runBenchmark(options: BenchmarkOptions = {}): Promise<Benc
     let cli: CliStartup | null = null;
     if (!options.datacenterOnly) {
       say('Client:');
-      client = await clientFigures(dc.url, caPath, {
+      client = await clientFigures(parts, dc.url, caPath, {
         quick,
         say,
         dataCenterPid: dc.pid,
         ...(options.profileDir ? { profileDir: options.profileDir } : {}),
       });
-      cli = await cliStartup(dc.url, caPath, { quick, say });
+      cli = await cliStartup(parts, dc.url, caPath, { quick, say });
     }
     const errors: Record<string, number> = { ...peak.errors };
     for (const [k, v] of Object.entries(half.errors)) errors[k] = (errors[k] ?? 0) + v;

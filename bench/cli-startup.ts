@@ -11,9 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { NO_KEYCHAIN } from '../client/services/keychain';
-import { SessionManager } from '../client/services/session';
 import { resolveEntry } from '../runtime/launch';
+import type { BenchClient } from './mailer-client';
 
 export interface StartupFigure {
   medianWallMs: number;
@@ -62,17 +61,18 @@ const USAGE_HOOK = pathToFileURL(resolveEntry('exit-usage').file).href;
 
 /** Times `node -e 0`, `vpm --help` and `vpm balance` (signed in to the given data center). */
 export async function cliStartup(
+  parts: BenchClient,
   serverUrl: string,
   caPath: string,
   options: { quick?: boolean; say?: (line: string) => void } = {},
 ): Promise<CliStartup> {
   const say = options.say ?? (() => undefined);
   const home = await mkdtemp(join(tmpdir(), 'vpm-bench-cli-'));
-  const session = new SessionManager(home, NO_KEYCHAIN, { server: serverUrl, ca: caPath }, {});
+  const session = parts.signOn(home, { serverUrl, caPath });
   try {
     const password = 'bench cli password';
     await session.signUp({ username: 'benchcli', password, name: 'Bench CLI', originZip: '10001' });
-    await session.signIn('benchcli', password, false); // the session file `vpm balance` reads
+    await session.signIn('benchcli', password); // the session file `vpm balance` reads
     const env = {
       ...process.env,
       VPM_HOME: home,

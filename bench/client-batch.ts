@@ -10,9 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { NO_KEYCHAIN } from '../client/services/keychain';
 import { childProcesses, processCpuMs } from './cpu-time';
-import { SessionManager } from '../client/services/session';
+import type { BenchClient } from './mailer-client';
 import { launchProcess, resolveEntry } from '../runtime/launch';
 
 export interface BatchRun {
@@ -53,6 +52,7 @@ export function batchCsv(pieces: number): string {
 
 /** Signs a new mailer up and funds it, then times `vpm batch` of `pieces` rows to one PDF. */
 export async function batchRun(
+  parts: BenchClient,
   serverUrl: string,
   caPath: string,
   pieces = 1000,
@@ -61,18 +61,16 @@ export async function batchRun(
   profileDir?: string,
 ): Promise<BatchRun> {
   const home = await mkdtemp(join(tmpdir(), 'vpm-bench-client-'));
-  const session = new SessionManager(home, NO_KEYCHAIN, { server: serverUrl, ca: caPath }, {});
+  const session = parts.signOn(home, { serverUrl, caPath });
   try {
     const password = 'bench batch password';
     await session.signUp({ username: user, password, name: 'Bench Batch', originZip: '10001' });
-    await session.signIn(user, password, false); // the session file the CLI process reads
-    await session.call((c) =>
-      c.refill({
-        amountCents: pieces * 100,
-        cardNumber: '4242424242424242',
-        idempotencyKey: `bench-batch-funds-${pieces}`,
-      }),
-    );
+    await session.signIn(user, password); // the session file the CLI process reads
+    await session.refill({
+      amountCents: pieces * 100,
+      cardNumber: '4242424242424242',
+      idempotencyKey: `bench-batch-funds-${pieces}`,
+    });
     const csv = join(home, 'batch.csv');
     const pdf = join(home, 'batch.pdf');
     const usage = join(home, 'usage.json');

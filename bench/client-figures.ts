@@ -7,6 +7,7 @@
 import { loadavg } from 'node:os';
 import { bwipTime, clientEncoderTime, zintMsPerSymbol } from './barcode';
 import { batchRun, type BatchRun } from './client-batch';
+import type { BenchClient } from './mailer-client';
 
 export interface ClientFigures {
   batch1000Ms: number;
@@ -32,6 +33,7 @@ const round = (x: number, digits = 2) => Number(x.toFixed(digits));
 
 /** Encoders first (best of three rounds each, interleaved), then the two batches. */
 export async function clientFigures(
+  parts: BenchClient,
   serverUrl: string,
   caPath: string,
   options: {
@@ -44,10 +46,10 @@ export async function clientFigures(
 ): Promise<ClientFigures> {
   const say = options.say ?? (() => undefined);
   const symbols = options.quick ? 200 : 1000;
-  let encoder = clientEncoderTime(symbols);
+  let encoder = clientEncoderTime(parts.dataMatrixModules, symbols);
   let zint = await zintMsPerSymbol(symbols);
   for (let round = 1; round < 3; round++) {
-    const e = clientEncoderTime(symbols);
+    const e = clientEncoderTime(parts.dataMatrixModules, symbols);
     if (e.msPerSymbol < encoder.msPerSymbol) encoder = e;
     const z = await zintMsPerSymbol(symbols);
     if (z !== null && zint !== null) zint = Math.min(zint, z);
@@ -65,6 +67,7 @@ export async function clientFigures(
       `Client: vpm batch of ${b.pieces.toLocaleString('en-US')} pieces to one PDF, process start to exit: ${b.ms.toFixed(0)} ms (${goal}), peak RSS ${b.peakRssMb.toFixed(0)} MB, CPU ${b.cpuMs.toFixed(0)} ms (data center ${b.dataCenterCpuMs?.toFixed(0) ?? '?'} ms), PDF ${(b.pdfBytes / 1e6).toFixed(1)} MB`,
     );
   const b1000 = await batchRun(
+    parts,
     serverUrl,
     caPath,
     1000,
@@ -75,6 +78,7 @@ export async function clientFigures(
   show(b1000, 'goal < 1500 ms');
   const load = loadavg()[0] as number;
   const b10000 = await batchRun(
+    parts,
     serverUrl,
     caPath,
     10_000,

@@ -45,7 +45,7 @@ import { checkDatabase, restartPostgresUnderLoad } from './postgres-faults';
 import { startPostgres } from './postgres-server';
 import { malleate } from '../shared/indicium/low-s';
 import { shardOfSerial, type BoxSet } from '../server-mock/boxes/index';
-import { DataCenterError } from '../client/services/datacenter-client';
+import type { BenchClient } from './mailer-client';
 import {
   duplicateAscending,
   ledgerProblems,
@@ -131,7 +131,11 @@ const randomInt = (min: number, max: number) => min + Math.floor(Math.random() *
 class Campaign {
   readonly checked = new Map<string, number>();
   readonly problems: string[] = [];
-  constructor(readonly log: (line: string) => void) {}
+  constructor(
+    readonly log: (line: string) => void,
+    /** The client parts the campaigns drive (handed in: bench/mailer-client.ts). */
+    readonly parts: BenchClient,
+  ) {}
 
   check(what: string, ok: boolean, detail = ''): void {
     this.checked.set(what, (this.checked.get(what) ?? 0) + 1);
@@ -190,7 +194,7 @@ async function crashDataCenter(
 ): Promise<void> {
   const caPem = await readCa(dir);
   let dc = await spawnDataCenter(dir, { shares });
-  let mailers = await makeMailers(dc.url, caPem, s.mailers, 10_000_000, 'crash');
+  let mailers = await makeMailers(c.parts, dc.url, caPem, s.mailers, 10_000_000, 'crash');
   try {
     for (let round = 1; round <= s.dcKills; round++) {
       let stop!: () => void;
@@ -228,7 +232,7 @@ async function crashBoxes(
 ): Promise<void> {
   const caPem = await readCa(dir);
   const boxes = running.boxes as BoxSet;
-  const mailers = await makeMailers(running.url, caPem, s.mailers, 10_000_000, 'boxcrash');
+  const mailers = await makeMailers(c.parts, running.url, caPem, s.mailers, 10_000_000, 'boxcrash');
   try {
     for (let round = 1; round <= s.boxKills; round++) {
       const name = round % 3 === 0 ? (['auth', 'txn'] as const)[round % 2]! : 'meter';
@@ -290,7 +294,7 @@ async function crashNodes(c: Campaign, s: Sizes, log: (line: string) => void): P
   try {
     // Mailers until each shard has meters (a serial's shard is its hash: random here).
     for (let i = 0; mailers.length < s.mailers || !bothShards(mailers); i++)
-      mailers.push(...(await makeMailers(urls(), caPem, 1, 10_000_000, `nodes${i}`)));
+      mailers.push(...(await makeMailers(c.parts, urls(), caPem, 1, 10_000_000, `nodes${i}`)));
     for (let round = 1; round <= s.nodeKills; round++) {
       let stop!: () => void;
       const load = runLoad(mailers, s.inFlight, new Promise<void>((r) => (stop = r)));
@@ -390,7 +394,7 @@ async function tamper(
   s: Sizes,
 ): Promise<void> {
   const caPem = await readCa(dir);
-  const mailers = await makeMailers(running.url, caPem, 3, 1_000_000, 'tamper');
+  const mailers = await makeMailers(c.parts, running.url, caPem, 3, 1_000_000, 'tamper');
   const db: Database.Database = openDb(dir);
   const kinds: Record<string, number> = {};
   try {
@@ -425,7 +429,7 @@ async function tamper(
       try {
         await m.client.dispense({ pieces: [spec(7)] });
       } catch (error) {
-        code = error instanceof DataCenterError ? error.code : String(error);
+        code = c.parts.errorCode(error) ?? String(error);
       }
       c.check(
         'a tampered record is refused with METER_INTEGRITY',
@@ -533,7 +537,7 @@ const bodyArb = (valid: object | undefined) =>
 
 async function fuzz(c: Campaign, dir: string, running: RunningDataCenter, s: Sizes): Promise<void> {
   const caPem = await readCa(dir);
-  const [mailer] = await makeMailers(running.url, caPem, 1, 10_000, 'fuzz');
+  const [mailer] = await makeMailers(c.parts, running.url, caPem, 1, 10_000, 'fuzz');
   const token = (mailer as Mailer).client.token as string;
   const agent = new Agent({ connect: { ca: caPem } });
   const db = openDb(dir);
@@ -648,7 +652,7 @@ async function from(
 
 async function abuse(c: Campaign, dir: string, running: RunningDataCenter): Promise<void> {
   const caPem = await readCa(dir);
-  const [a, b, victim] = (await makeMailers(running.url, caPem, 3, 5000, 'abuse')) as [
+  const [a, b, victim] = (await makeMailers(c.parts, running.url, caPem, 3, 5000, 'abuse')) as [
     Mailer,
     Mailer,
     Mailer,
@@ -717,7 +721,7 @@ async function abuse(c: Campaign, dir: string, running: RunningDataCenter): Prom
     try {
       await b.client.refund({ pieceId: piece.pieceId });
     } catch (error) {
-      refund = error instanceof DataCenterError ? error.code : String(error);
+      refund = c.parts.errorCode(error) ?? String(error);
     }
     c.check("a mailer cannot refund another's piece", refund === 'PIECE_NOT_FOUND', refund);
     const history = await b.client.history({ q: piece.pieceId });
@@ -757,7 +761,7 @@ async function abuse(c: Campaign, dir: string, running: RunningDataCenter): Prom
     try {
       await a.client.refund({ pieceId: piece.pieceId });
     } catch (error) {
-      refundScanned = error instanceof DataCenterError ? error.code : String(error);
+      refundScanned = c.parts.errorCode(error) ?? String(error);
     }
     c.check(
       'a scanned piece is not refunded',
@@ -793,12 +797,18 @@ async function abuse(c: Campaign, dir: string, running: RunningDataCenter): Prom
   }
 }
 
-/** Runs every campaign on a fresh data center; prints what was checked and returns the report. */
-export async function runFaultCampaign(options: FaultCampaignOptions = {}): Promise<FaultReport> {
+/**
+ * Runs every campaign on a fresh data center; prints what was checked and returns the report.
+ * `client`: the client parts they drive, handed in by the composition root (app/bench-client.ts).
+ */
+export async function runFaultCampaign(
+  client: BenchClient,
+  options: FaultCampaignOptions = {},
+): Promise<FaultReport> {
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`));
   const s = options.long ? LONG : SMALL;
   const parts = options.parts ?? ['single', 'nodes', 'postgres'];
-  const c = new Campaign(log);
+  const c = new Campaign(log, client);
   if (parts.includes('single')) await singleDataCenter(c, s, log, options.long ?? false);
   if (parts.includes('nodes')) {
     log('nodes: kill -9 of one API node, then of one meter shard, under load');
@@ -806,7 +816,7 @@ export async function runFaultCampaign(options: FaultCampaignOptions = {}): Prom
   }
   if (parts.includes('postgres')) {
     log('postgres: PostgreSQL restarted and killed under load, requests retried, then checked');
-    await restartPostgresUnderLoad((w, ok, d) => c.check(w, ok, d), log, {
+    await restartPostgresUnderLoad(client, (w, ok, d) => c.check(w, ok, d), log, {
       restarts: s.pgRestarts,
       mailers: s.mailers,
       inFlight: s.inFlight,

@@ -9,9 +9,9 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { DataCenterClient, DataCenterError } from '../client/services/datacenter-client';
 import { launchProcess } from '../runtime/launch';
 import type * as Api from '../shared/api/schemas';
+import type { BenchClient, MailerApi } from './mailer-client';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const TEST_CARD = '4242424242424242';
@@ -194,12 +194,15 @@ async function spawnCli(
 
 export interface Mailer {
   username: string;
-  client: DataCenterClient;
+  client: MailerApi;
   serial: string;
+  /** The client parts its API client came from (handed in: bench/mailer-client.ts). */
+  via: BenchClient;
 }
 
 /** Signs up, signs in and funds `count` mailers (`url`: one, or several nodes' comma-separated). */
 export async function makeMailers(
+  via: BenchClient,
   url: string,
   caPem: string,
   count: number,
@@ -209,7 +212,7 @@ export async function makeMailers(
   const out: Mailer[] = [];
   for (let i = 0; i < count; i++) {
     const username = `${prefix}-${i}`;
-    const client = new DataCenterClient({ serverUrl: url, caPem, retries: 0 });
+    const client = via.connect({ serverUrl: url, caPem, retries: 0 });
     await client.signUp({ username, password: PASSWORD, name: `Load ${i}`, originZip: '94103' });
     await client.signIn({ username, password: PASSWORD });
     const account = await client.refill({
@@ -217,7 +220,7 @@ export async function makeMailers(
       cardNumber: TEST_CARD,
       idempotencyKey: `fund-${username}`,
     });
-    out.push({ username, client, serial: account.meterSerial });
+    out.push({ username, client, serial: account.meterSerial, via });
   }
   return out;
 }
@@ -226,7 +229,7 @@ export async function makeMailers(
 export function reconnect(mailers: Mailer[], url: string, caPem: string): Mailer[] {
   return mailers.map((m) => ({
     ...m,
-    client: new DataCenterClient({ serverUrl: url, caPem, token: m.client.token, retries: 0 }),
+    client: m.via.connect({ serverUrl: url, caPem, token: m.client.token, retries: 0 }),
   }));
 }
 
@@ -283,7 +286,7 @@ export async function runLoad(
         outcome.ok++;
         for (const p of answer.pieces) outcome.received.push(p.indicium);
       } catch (error) {
-        const code = error instanceof DataCenterError ? error.code : 'THROWN';
+        const code = mailer.via.errorCode(error) ?? 'THROWN';
         outcome.errors[code] = (outcome.errors[code] ?? 0) + 1;
         outcome.errorsBy.set(mailer.username, (outcome.errorsBy.get(mailer.username) ?? 0) + 1);
         outcome.unanswered.push({ mailer, piece });
@@ -314,7 +317,7 @@ export async function settle(
         else result.fresh++;
         break;
       } catch (error) {
-        const code = error instanceof DataCenterError ? error.code : 'THROWN';
+        const code = mailer.via.errorCode(error) ?? 'THROWN';
         const transient = code === 'SERVICE_UNAVAILABLE' || code === 'UNREACHABLE';
         if (!transient || attempt >= attempts) {
           result.refused[code] = (result.refused[code] ?? 0) + 1;

@@ -11,7 +11,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { initDataCenter } from '../server-mock/index';
-import { DataCenterClient, DataCenterError } from '../client/services/datacenter-client';
 import { childProcesses, CpuMeter } from './cpu-time';
 import { startPostgres, type PostgresServer } from './postgres-server';
 import {
@@ -24,6 +23,7 @@ import {
   type DataCenterProcess,
   type Mailer,
 } from './harness';
+import type { BenchClient } from './mailer-client';
 
 export interface PoolFigure {
   shards: number;
@@ -81,7 +81,7 @@ async function closedLoop(
           out.latencies.push(performance.now() - start);
         }
       } catch (error) {
-        const code = error instanceof DataCenterError ? error.code : 'THROWN';
+        const code = m.via.errorCode(error) ?? 'THROWN';
         out.errors[code] = (out.errors[code] ?? 0) + 1;
       }
     }
@@ -93,12 +93,15 @@ async function closedLoop(
 }
 
 /** Runs each setup on its own fresh data directory; returns a figure per setup. */
-export async function poolFigures(options: {
-  quick: boolean;
-  mailers: number;
-  perMailer: number;
-  say: (line: string) => void;
-}): Promise<PoolFigure[]> {
+export async function poolFigures(
+  parts: BenchClient,
+  options: {
+    quick: boolean;
+    mailers: number;
+    perMailer: number;
+    say: (line: string) => void;
+  },
+): Promise<PoolFigure[]> {
   const figures: PoolFigure[] = [];
   const measureMs = options.quick ? 8000 : 20_000;
   let postgres: PostgresServer | undefined;
@@ -131,7 +134,7 @@ export async function poolFigures(options: {
         for (let i = 0; i < options.mailers; i += 8) {
           const made = await Promise.all(
             Array.from({ length: Math.min(8, options.mailers - i) }, (_, j) =>
-              makeMailers(nodes[0]!.url, caPem, 1, 10_000_000, `pool${i + j}`),
+              makeMailers(parts, nodes[0]!.url, caPem, 1, 10_000_000, `pool${i + j}`),
             ),
           );
           mailers.push(...made.flat());
@@ -143,7 +146,7 @@ export async function poolFigures(options: {
           void m.client.close();
           return {
             ...m,
-            client: new DataCenterClient({
+            client: m.via.connect({
               serverUrl: urls,
               caPem,
               token: m.client.token,

@@ -26,6 +26,7 @@ import {
   spec,
   type Mailer,
 } from './harness';
+import type { BenchClient } from './mailer-client';
 import { startPostgres } from './postgres-server';
 
 type Check = (what: string, ok: boolean, detail?: string) => void;
@@ -88,6 +89,7 @@ export async function checkDatabase(
 
 /** Restarts (or kills) PostgreSQL under load `sizes.restarts` times and checks what must hold. */
 export async function restartPostgresUnderLoad(
+  parts: BenchClient,
   check: Check,
   log: (line: string) => void,
   sizes: PostgresFaultSizes,
@@ -101,7 +103,7 @@ export async function restartPostgresUnderLoad(
     const { shares } = await initDataCenter(dir, { database: url });
     dc = await spawnDataCenter(dir, { shares, database: url });
     const caPem = await readCa(dir);
-    mailers = await makeMailers(dc.url, caPem, sizes.mailers, 10_000_000, 'pgfault');
+    mailers = await makeMailers(parts, dc.url, caPem, sizes.mailers, 10_000_000, 'pgfault');
     const received: string[] = [];
     let refusedInAll = 0;
     for (let round = 1; round <= sizes.restarts; round++) {

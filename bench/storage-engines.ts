@@ -14,6 +14,7 @@ import pg from 'pg';
 import { initDataCenter } from '../server-mock/index';
 import { childProcesses, CpuMeter, processCpuMs } from './cpu-time';
 import { closeMailers, makeMailers, readCa, spawnDataCenter, type Mailer } from './harness';
+import type { BenchClient } from './mailer-client';
 import { startPostgres } from './postgres-server';
 
 export interface EngineFigures {
@@ -84,6 +85,7 @@ async function postgresCommitRate(url: string, durationMs: number): Promise<numb
 
 /** One engine: a fresh data center on it, its mailers, the closed loop. */
 async function measureEngine(
+  parts: BenchClient,
   closedLoop: ClosedLoop,
   options: {
     database?: string;
@@ -111,7 +113,7 @@ async function measureEngine(
     for (let i = 0; i < options.mailers; i += 8) {
       const made = await Promise.all(
         Array.from({ length: Math.min(8, options.mailers - i) }, (_, j) =>
-          makeMailers(dc!.url, caPem, 1, 10_000_000, `engine${i + j}`),
+          makeMailers(parts, dc!.url, caPem, 1, 10_000_000, `engine${i + j}`),
         ),
       );
       mailers.push(...made.flat());
@@ -193,6 +195,7 @@ class WithPostgres extends CpuMeter {
  * rate the benchmark measured already.
  */
 export async function storageEngineFigures(
+  parts: BenchClient,
   closedLoop: ClosedLoop,
   options: {
     quick: boolean;
@@ -208,7 +211,7 @@ export async function storageEngineFigures(
     warmupMs: options.quick ? 1500 : 3000,
     measureMs: options.quick ? 5000 : 12_000,
   };
-  const sqlite = await measureEngine(closedLoop, {
+  const sqlite = await measureEngine(parts, closedLoop, {
     ...common,
     rawCommitPerSec: options.sqliteCommitPerSec,
   });
@@ -227,7 +230,7 @@ export async function storageEngineFigures(
   try {
     const url = await postgres.createDatabase();
     const raw = await postgresCommitRate(url, options.quick ? 1500 : 4000);
-    const figures = await measureEngine(closedLoop, {
+    const figures = await measureEngine(parts, closedLoop, {
       ...common,
       database: url,
       postmaster: postgres.pid(),

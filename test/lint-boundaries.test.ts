@@ -87,9 +87,30 @@ describe('folders point one way (eslint-plugin-boundaries)', () => {
     expect(await violation(importing('../app/cli/index'), 'bench/x.ts')).toHaveLength(1);
   });
 
+  it('refuses the client in bench/, a type-only or dynamic import too, and bench/ in the client', async () => {
+    for (const [file, code] of [
+      ['bench/x.ts', importing('../client/services/session')],
+      ['bench/x.ts', importing('../client/print/datamatrix')],
+      [
+        'bench/x.ts',
+        "import type { DataCenterClient } from '../client/services/datacenter-client';\nexport type C = DataCenterClient;\n",
+      ],
+      ['bench/x.ts', "export const load = () => import('../client/services/keychain');\n"],
+    ] as const) {
+      const found = await violation(code, file);
+      expect(found, `${file}: ${code}`).toHaveLength(1);
+      expect(found[0]?.message).toMatch(/hands it the client parts/);
+    }
+    const back = await violation(importing('../../bench/harness'), 'client/services/x.ts');
+    expect(back).toHaveLength(1);
+    expect(back[0]?.message).toMatch(/composition root/);
+  });
+
   it('allows the composition root, tests and the client’s own imports', async () => {
     expect(await violation(importing('../server-mock/index'), 'app/x.ts')).toEqual([]);
     expect(await violation(importing('../client/services/demo'), 'app/x.ts')).toEqual([]);
+    expect(await violation(importing('../bench/mailer-client'), 'app/x.ts')).toEqual([]);
+    expect(await violation(importing('../client/services/session'), 'app/x.ts')).toEqual([]);
     expect(await violation(importing('../../server-mock/index'), 'test/client/x.ts')).toEqual([]);
     expect(await violation(importing('../../shared/money'), 'client/services/x.ts')).toEqual([]);
   });

@@ -1,6 +1,8 @@
 /**
  * @module app/cli/bench-command
- * `vpm bench`: the benchmark and fault campaigns (bench/), loaded only when the command runs.
+ * `vpm bench`: the benchmark and fault campaigns (bench/), loaded only when the command runs,
+ * with the client parts they drive handed in (app/bench-client.ts): bench/ and client/ import
+ * nothing of each other.
  */
 import type { Command } from 'commander';
 import { CliError, EXIT } from '../../client/cli/errors';
@@ -34,9 +36,10 @@ export function registerBenchCommand(program: Command): void {
         long?: boolean;
         profile?: string;
       }) => {
+        const { BENCH_CLIENT } = await import('../bench-client');
         if (opts.faults) {
           const { runFaultCampaign } = await import('../../bench/faults');
-          const result = await runFaultCampaign({
+          const result = await runFaultCampaign(BENCH_CLIENT, {
             long: opts.long ?? false,
             log: (line: string) => io().stdout.write(`${line}\n`),
           });
@@ -48,7 +51,7 @@ export function registerBenchCommand(program: Command): void {
           return;
         }
         const { runBenchmark } = await import('../../bench/benchmark');
-        await runBenchmark({
+        await runBenchmark(BENCH_CLIENT, {
           quick: opts.quick ?? false,
           json: opts.json ?? false,
           clientOnly: opts.client ?? false,

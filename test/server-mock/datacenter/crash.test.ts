@@ -9,6 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { BENCH_CLIENT } from '../../../app/bench-client';
 import type { BoxSet } from '../../../server-mock/boxes/index';
 import { initDataCenter } from '../../../server-mock/index';
 import {
@@ -53,7 +54,7 @@ describe('DataCenter under crashes', () => {
   it('loses nothing when the meter box is killed mid-dispense and restarted', async () => {
     const t = await startTestDataCenter();
     cleanup.push(() => t.close());
-    const mailers = await makeMailers(t.running.url, t.caPem, 3, 100_000, 'boxkill');
+    const mailers = await makeMailers(BENCH_CLIENT, t.running.url, t.caPem, 3, 100_000, 'boxkill');
     cleanup.push(() => closeMailers(mailers));
     const boxes = t.running.boxes as BoxSet;
     const pid = boxes.pids().meter as number;
@@ -84,7 +85,7 @@ describe('DataCenter under crashes', () => {
       const caPem = await readCa(dir);
       let dc = await spawnDataCenter(dir, { shares });
       cleanup.push(() => dc.stop());
-      let mailers = await makeMailers(dc.url, caPem, 3, 100_000, 'dckill');
+      let mailers = await makeMailers(BENCH_CLIENT, dc.url, caPem, 3, 100_000, 'dckill');
 
       let stop!: () => void;
       const load = runLoad(mailers, 4, new Promise<void>((r) => (stop = r)));

@@ -5,12 +5,16 @@
  * again, and the records hold (no piece twice, every indicium received recorded, registers add up).
  */
 import { describe, expect, it } from 'vitest';
+import { BENCH_CLIENT } from '../../../app/bench-client';
 import { runFaultCampaign } from '../../../bench/faults';
 
 describe('runFaultCampaign()', () => {
   it('finds no problem when PostgreSQL restarts under load', { timeout: 240_000 }, async () => {
     const lines: string[] = [];
-    const report = await runFaultCampaign({ log: (line) => lines.push(line), parts: ['postgres'] });
+    const report = await runFaultCampaign(BENCH_CLIENT, {
+      log: (line) => lines.push(line),
+      parts: ['postgres'],
+    });
     expect(report.problems, lines.join('\n')).toEqual([]);
     expect(report.checked.join('\n')).toMatch(/refused 503 "try again".*\(2×\)/);
     expect(report.checked.join('\n')).toMatch(/every indicium a client received is recorded/);
