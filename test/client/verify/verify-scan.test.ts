@@ -3,7 +3,6 @@
  * zxing-wasm, each verdict (valid, demo sample, bad signature, unknown certificate, duplicate,
  * unreadable), the offline certificate bundle, and the CLI's output line and exit codes.
  */
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +19,7 @@ import {
 } from '../../../client/verify';
 import { makePki, type Meter, type TestPki } from '../../fixtures/indicium/meter-pki';
 import { pieceFor, rasterize, run } from '../print/helpers';
-import { VPM_ARGS } from '../../helpers/cli';
+import { vpmInProcess, type RunResult } from '../../helpers/cli';
 
 let dir: string;
 let pki: TestPki;
@@ -319,17 +318,10 @@ describe('certificate bundle', () => {
 });
 
 describe('vpm verify', () => {
-  function vpm(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  /** `vpm verify ARGS`, run in this process (vpmInProcess) with its own output and input. */
+  function vpm(args: string[]): Promise<RunResult> {
     // A fresh VPM_HOME: no data center is configured, so only the offline path is in play.
-    const env = { ...process.env, VPM_HOME: join(dir, 'vpm-home') };
-    return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [...VPM_ARGS, 'verify', ...args],
-        { timeout: 90_000, env },
-        (e, stdout, stderr) => resolve({ code: e ? Number(e.code) : 0, stdout, stderr }),
-      );
-    });
+    return vpmInProcess(['verify', ...args], { env: { VPM_HOME: join(dir, 'vpm-home') } });
   }
 
   it('prints one verdict line and exits 0 only for valid postage', async () => {
