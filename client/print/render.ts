@@ -9,25 +9,14 @@
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import PDFDocument from 'pdfkit';
-import type { IndiciumFields } from '../../shared/indicium/codec';
-import { formatDollars } from '../../shared/money';
 import { dataMatrixModules, symbolImageBytes, type ModuleMatrix } from './datamatrix';
 import { PrintError } from './errors';
 import type { Box } from './layout';
 import { checkDpi } from './label';
 import { mediumById, type Medium, type MediumId } from './media';
 import { PageDeflater } from './page-deflate';
+import { PdfFile } from './pdf-file';
 import { FastFont } from './pdf-text';
-import {
-  contentStream,
-  currentPage,
-  pageTree,
-  standardFont,
-  type FlushedPage,
-  type LoadedFont,
-  type Ref,
-} from './pdfkit-internals';
 import {
   BOLD,
   REGULAR,
@@ -35,10 +24,11 @@ import {
   decodePiece,
   planPiece,
   type FontName,
-  type PiecePlan,
+  type Mark,
   type TextMark,
   type TextMeasure,
 } from './piece-plan';
+import { standardFont } from './standard-fonts';
 
 export interface Address {
   name: string;
@@ -109,139 +99,97 @@ function remember<V>(map: Map<string, V>, key: string, value: V): void {
   map.set(key, value);
 }
 
-/** Where a template's bytes stop for what differs between pieces. */
-const SYMBOL = 0;
-const RECIPIENT = 1;
-type Segment = Buffer | typeof SYMBOL | typeof RECIPIENT;
+let fontTable: Record<FontName, FastFont> | undefined;
+/** Helvetica (F1) and Helvetica-Bold (F2): their metrics, and the names pages refer to them by. */
+function fonts(): Record<FontName, FastFont> {
+  fontTable ??= {
+    [REGULAR]: new FastFont(standardFont('Helvetica', 'F1')),
+    [BOLD]: new FastFont(standardFont('Helvetica-Bold', 'F2')),
+  };
+  return fontTable;
+}
 
-/**
- * What a batch prepares once and reuses on every page: the fonts' metrics and, per distinct set of
- * constant marks (the human-readable block, the return address, the SAMPLE marking, the slot and
- * its calibration), the page content pdfkit wrote for them, as bytes with a gap for the symbol and
- * for each of the recipient's lines. A piece then costs its symbol's path and its recipient's
- * lines, written straight into bytes; everything else is copied from the template.
- */
-class PageTemplates {
-  readonly templates = new Map<string, Segment[]>();
-  private fontTable?: Record<FontName, FastFont>;
-
-  constructor(private readonly doc: PDFKit.PDFDocument) {}
-
-  /** Helvetica and Helvetica-Bold, as pdfkit loaded them (their AFM metrics and resource names). */
-  fonts(): Record<FontName, FastFont> {
-    if (!this.fontTable) {
-      const fontOf = (name: FontName) => new FastFont(standardFont(this.doc, name));
-      this.fontTable = { [BOLD]: fontOf(BOLD), [REGULAR]: fontOf(REGULAR) };
-    }
-    return this.fontTable;
-  }
-
-  /** Puts the fonts in the page's resources (pdfkit does so when it draws text itself). */
-  addFontsTo(page: { fonts: Record<string, unknown> }): void {
-    for (const f of Object.values(this.fonts())) {
-      const font = f.font as LoadedFont;
-      page.fonts[font.id] = font.ref();
-    }
-  }
-
-  /** Text measured on pdfkit's font metrics (the same sums), fitted sizes remembered. */
-  readonly measure: TextMeasure = {
+/** Text measured on the fonts' AFM metrics, with pdfkit's sums (so fitted sizes are its). */
+export function pdfTextMeasure(): TextMeasure {
+  const f = fonts();
+  return {
     fit: (text, width, font, size) => {
-      const f = this.fonts()[font];
-      const advance = f.advanceWidth(text);
+      const advance = f[font].advanceWidth(text);
       let s = size;
-      while (s > 4 && f.widthOfString(text, s, advance) > width) s -= 0.5;
+      while (s > 4 && f[font].widthOfString(text, s, advance) > width) s -= 0.5;
       return s;
     },
-    width: (text, font, size) => this.fonts()[font].widthOfString(text, size),
+    width: (text, font, size) => f[font].widthOfString(text, size),
   };
+}
 
-  /** The template of a plan's constant marks, drawn by pdfkit the first time it is seen. */
-  templateFor(plan: PiecePlan): Segment[] {
-    let key = `${plan.origin.x}\0${plan.origin.y}`;
-    for (const mark of plan.marks) {
-      switch (mark.kind) {
-        case 'symbol':
-          key += `\0s${mark.box.x}\0${mark.box.y}`;
-          break;
-        case 'text':
-          key += mark.recipient
-            ? '\0r'
-            : `\0t${mark.font}\0${mark.size}\0${mark.x}\0${mark.y}\0${mark.text}`;
-          break;
-        case 'frame':
-          key += `\0f${mark.lineWidth}\0${mark.box.x}\0${mark.box.y}\0${mark.box.width}\0${mark.box.height}`;
-          break;
-        case 'fill':
-          // Rules repeat; a barcode's bars (one tracking number a piece) make a template of their own.
-          for (const b of mark.boxes) key += `\0b${b.x}\0${b.y}\0${b.width}\0${b.height}`;
-          break;
-        default:
-          throw new Error(`render: unknown mark ${String(mark satisfies never as unknown)}`);
-      }
-    }
-    let template = this.templates.get(key);
-    if (!template) {
-      template = this.capture(plan);
-      remember(this.templates, key, template);
-    }
-    return template;
-  }
+/**
+ * The marks a piece shares with others of its batch: everything but the symbol and the
+ * recipient's lines (the human-readable block, the return address, the SAMPLE marking, rules,
+ * frames), in the slot's coordinates. The first time a set is seen its bytes are written into
+ * the page; the second time they become a Form XObject, which every later page draws with one
+ * `Do` (so a batch of like pieces writes them once). A set seen once (a label's tracking number
+ * and bars are its own) costs no object.
+ */
+interface Template {
+  body: Buffer;
+  uses: number;
+  /** The XObject's resource name, once it is one. */
+  name?: string;
+}
 
-  /** Draws the plan's constant marks with pdfkit, keeping what it writes instead of writing it. */
-  private capture(plan: PiecePlan): Segment[] {
-    const doc = this.doc;
-    const segments: Segment[] = [];
-    let pending: Buffer[] = [];
-    const cut = (gap: typeof SYMBOL | typeof RECIPIENT) => {
-      if (pending.length > 0) segments.push(Buffer.concat(pending));
-      pending = [];
-      segments.push(gap);
-    };
-    const addContent = doc.addContent;
-    doc.addContent = (data: unknown) => {
-      // As pdfkit's page.write() turns it into bytes.
-      pending.push(
-        data instanceof Uint8Array ? Buffer.from(data) : Buffer.from(`${String(data)}\n`, 'latin1'),
-      );
-      return doc;
-    };
-    try {
-      doc.save();
-      doc.translate(plan.origin.x, plan.origin.y);
-      doc.fillColor('black');
-      for (const mark of plan.marks) {
-        switch (mark.kind) {
-          case 'symbol':
-            cut(SYMBOL);
-            break;
-          case 'text':
-            if (mark.recipient) cut(RECIPIENT);
-            else {
-              doc.font(mark.font).fontSize(mark.size);
-              doc.text(mark.text, mark.x, mark.y, { lineBreak: false });
-            }
-            break;
-          case 'frame': {
-            const b = mark.box;
-            doc.lineWidth(mark.lineWidth).rect(b.x, b.y, b.width, b.height).stroke('black');
-            break;
-          }
-          case 'fill':
-            for (const b of mark.boxes) doc.rect(b.x, b.y, b.width, b.height);
-            doc.fill('black');
-            break;
-          default:
-            throw new Error(`render: unknown mark ${String(mark satisfies never as unknown)}`);
-        }
-      }
-      doc.restore();
-    } finally {
-      doc.addContent = addContent;
+/** The template's key: what its marks are and where. */
+function templateKey(marks: readonly Mark[]): string {
+  let key = '';
+  for (const mark of marks) {
+    switch (mark.kind) {
+      case 'symbol':
+        break;
+      case 'text':
+        if (!mark.recipient)
+          key += `\0t${mark.font}\0${mark.size}\0${mark.x}\0${mark.y}\0${mark.text}`;
+        break;
+      case 'frame':
+        key += `\0f${mark.lineWidth}\0${mark.box.x}\0${mark.box.y}\0${mark.box.width}\0${mark.box.height}`;
+        break;
+      case 'fill':
+        // Rules repeat; a barcode's bars (one tracking number a piece) make a template of their own.
+        for (const b of mark.boxes) key += `\0b${b.x}\0${b.y}\0${b.width}\0${b.height}`;
+        break;
+      default:
+        throw new Error(`render: unknown mark ${String(mark satisfies never as unknown)}`);
     }
-    if (pending.length > 0) segments.push(Buffer.concat(pending));
-    return segments;
   }
+  return key;
+}
+
+/** The content bytes of the marks a template holds, in the slot's coordinates. */
+function templateBody(marks: readonly Mark[], pageHeight: number): Buffer {
+  const f = fonts();
+  const n = pdfNumber;
+  let out = '';
+  for (const mark of marks) {
+    switch (mark.kind) {
+      case 'symbol':
+        break;
+      case 'text':
+        if (!mark.recipient)
+          out += f[mark.font].lineBytes(mark.text, mark.x, mark.y, mark.size, pageHeight);
+        break;
+      case 'frame': {
+        const b = mark.box;
+        out += `${n(mark.lineWidth)} w\n${n(b.x)} ${n(b.y)} ${n(b.width)} ${n(b.height)} re\nS\n`;
+        break;
+      }
+      case 'fill':
+        for (const b of mark.boxes) out += `${n(b.x)} ${n(b.y)} ${n(b.width)} ${n(b.height)} re\n`;
+        out += 'f\n';
+        break;
+      default:
+        throw new Error(`render: unknown mark ${String(mark satisfies never as unknown)}`);
+    }
+  }
+  return Buffer.from(out, 'latin1');
 }
 
 function symbolBytes(matrix: ModuleMatrix, box: Box): Buffer {
@@ -250,157 +198,15 @@ function symbolBytes(matrix: ModuleMatrix, box: Box): Buffer {
   // keep 48 modules on the dot grid.
   return symbolImageBytes(
     matrix,
-    `q 0 g ${pdfNumber(box.width)} 0 0 ${pdfNumber(-box.height)} ${pdfNumber(box.x)} ${pdfNumber(box.y + box.height)} cm\n`,
+    `q\n${pdfNumber(box.width)} 0 0 ${pdfNumber(-box.height)} ${pdfNumber(box.x)} ${pdfNumber(box.y + box.height)} cm\n`,
     'Q\n',
   );
 }
 
-/** Text measured with pdfkit's own font metrics, fitted sizes remembered for the batch. */
-function pdfMeasure(doc: PDFKit.PDFDocument): TextMeasure {
-  const fits = new Map<string, number>();
-  return {
-    fit: (text, width, font, size) => {
-      const key = `${font}\0${size}\0${width}\0${text}`;
-      let s = fits.get(key);
-      if (s === undefined) {
-        s = size;
-        doc.font(font).fontSize(s);
-        while (s > 4 && doc.widthOfString(text) > width) {
-          s -= 0.5;
-          doc.fontSize(s);
-        }
-        remember(fits, key, s);
-      }
-      return s;
-    },
-    width: (text, font, size) => doc.font(font).fontSize(size).widthOfString(text),
-  };
-}
-
 /**
- * The PDF's text measure for another output of the same plan (the HTML print): the same fitting
- * on the same font metrics, from a pdfkit document that is never written.
- */
-export function pdfTextMeasure(): TextMeasure {
-  return pdfMeasure(new PDFDocument({ autoFirstPage: false }));
-}
-
-/** Writes one piece into the current page: its template, with its symbol and recipient. */
-function drawPiece(
-  doc: PDFKit.PDFDocument,
-  templates: PageTemplates,
-  medium: Medium,
-  slotIndex: number,
-  piece: PrintPiece,
-  fields: IndiciumFields,
-  returnAddress: Address | undefined,
-  calibration: Calibration,
-  dpi: number | undefined,
-): void {
-  const plan = planPiece(
-    medium,
-    slotIndex,
-    fields,
-    piece,
-    returnAddress,
-    calibration,
-    templates.measure,
-    dpi,
-  );
-  const fonts = templates.fonts();
-  const recipient: TextMark[] = [];
-  let symbolBox: Box | undefined;
-  for (const mark of plan.marks) {
-    if (mark.kind === 'text' && mark.recipient) recipient.push(mark);
-    else if (mark.kind === 'symbol') symbolBox = mark.box;
-  }
-  let line = 0;
-  for (const segment of templates.templateFor(plan)) {
-    if (segment === SYMBOL) {
-      doc.addContent(
-        symbolBytes(piece.symbol ?? dataMatrixModules(piece.indicium), symbolBox as Box),
-      );
-    } else if (segment === RECIPIENT) {
-      const m = recipient[line++] as TextMark;
-      doc.addContent(
-        Buffer.from(fonts[m.font].lineBytes(m.text, m.x, m.y, m.size, medium.height), 'latin1'),
-      );
-    } else doc.addContent(segment);
-  }
-}
-
-/**
- * pdfkit keeps every written page's objects (about 3.5 KB a page) because the page tree refers to
- * them; only their object numbers are needed once written. The page tree keeps the number (put
- * back as a reference when the tree is written) and the objects go, so a batch's memory stays
- * flat in its length. Safe because addPage() has written the previous page.
- */
-function release(doc: PDFKit.PDFDocument, page: FlushedPage): void {
-  const kids = pageTree(doc).Kids;
-  const at = kids.lastIndexOf(page.dictionary);
-  if (at >= 0) kids[at] = page.dictionary.id;
-  page.content.data = {};
-  page.resources.data = {};
-  page.dictionary.data = {};
-}
-
-/** The page tree's numbers made references again, for pdfkit to write the tree at the end. */
-function restoreKids(doc: PDFKit.PDFDocument, sample: Ref | undefined): void {
-  if (!sample) return;
-  const proto = Object.getPrototypeOf(sample) as object;
-  const kids = pageTree(doc).Kids;
-  for (let i = 0; i < kids.length; i++) {
-    const kid = kids[i] as Ref | number;
-    if (typeof kid === 'number') {
-      kids[i] = Object.assign(Object.create(proto) as Ref, { id: kid, gen: 0, data: {} });
-    }
-  }
-}
-
-/**
- * Compresses the page's content stream at zlib level 1 when pdfkit writes it, instead of pdfkit's
- * default level 6 (a third of the time for pages about 15% larger), through `deflater`: on a
- * thread of its own once the batch is long, in which case pdfkit writes the stream object when it
- * comes back (pdfkit's document waits for every object before it writes the cross-reference
- * table). `written` is called once the stream is in the document. Leaves pdfkit's own compression
- * in place if its internals are not what this expects.
- */
-function fastDeflate(
-  page: { content: object },
-  deflater: PageDeflater,
-  written: () => void,
-  onError: (error: Error) => void,
-): void {
-  const stream = contentStream(page);
-  if (!stream) return;
-  const finalize = stream.finalize.bind(stream);
-  stream.compress = false;
-  stream.finalize = () => {
-    const write = (out?: Buffer) => {
-      if (out) {
-        stream.buffer = [out];
-        stream.data.Filter = 'FlateDecode';
-      }
-      finalize();
-      written();
-    };
-    let size = 0;
-    for (const b of stream.buffer) size += b.length;
-    if (size < STORE_BELOW) {
-      delete stream.data.Filter; // set by pdfkit's first write, while compress was still on
-      return write(); // as it is: compressing costs more than it saves
-    }
-    const out = deflater.deflate(Buffer.concat(stream.buffer));
-    stream.buffer = [];
-    if (Buffer.isBuffer(out)) write(out);
-    else out.then(write, onError);
-  };
-}
-
-/**
- * A page's content shorter than this is written uncompressed: an envelope's page is some 2 KB
- * (the symbol an inline image of 577 bytes), and a zlib call costs some 0.1 ms of setup, more
- * than drawing the page, to save about 1.3 KB.
+ * A page's content shorter than this is written uncompressed: an envelope's page is some 1 KB
+ * (the symbol an inline image of 577 bytes, the recipient's lines, the template's `Do`), and a
+ * zlib call costs some 0.1 ms of setup, more than drawing the page, to save a few hundred bytes.
  */
 const STORE_BELOW = 4096;
 
@@ -409,6 +215,15 @@ const PAGES_IN_FLIGHT = 8;
 
 async function* asAsync<T>(items: AsyncIterable<T> | Iterable<T>): AsyncGenerator<T> {
   for await (const item of items) yield item;
+}
+
+/** A finished page waiting for its place in the file (its content may be on the thread). */
+interface QueuedPage {
+  content: Buffer | Promise<Buffer>;
+  ready?: Buffer;
+  compressed: boolean;
+  /** The pieces up to the end of this page. */
+  through: number;
 }
 
 /**
@@ -423,110 +238,188 @@ export async function renderPieces(
   const medium = typeof opts.media === 'string' ? mediumById(opts.media) : opts.media;
   const calibration = checkCalibration(opts.calibration);
   const dpi = checkDpi(opts.dpi);
-  const doc = new PDFDocument({
-    autoFirstPage: false,
-    margin: 0,
-    compress: true,
-    info: { Title: opts.title ?? `Postage, ${medium.label}`, Producer: 'vpm print driver' },
-  });
-  // The fonts' metrics load while the first pieces are still being bought, and so does ICU's
-  // number formatting (formatDollars' first call, some 70 ms, else paid when the batch's summary
-  // is printed).
-  const templates = new PageTemplates(doc);
-  setImmediate(() => {
-    templates.fonts();
-    formatDollars(0);
-  });
+  const measure = pdfTextMeasure();
+  const f = fonts();
+  const H = medium.height;
+  const file = new PdfFile();
+  const catalogId = file.reserve();
+  const pagesId = file.reserve();
+  const resourcesId = file.reserve();
+  const fontIds: Array<[string, number]> = [];
+  for (const [font, base] of [
+    [f[REGULAR], 'Helvetica'],
+    [f[BOLD], 'Helvetica-Bold'],
+  ] as const) {
+    const id = file.reserve();
+    file.add(id, `/Type /Font\n/Subtype /Type1\n/BaseFont /${base}\n/Encoding /WinAnsiEncoding\n`);
+    fontIds.push([font.font.id, id]);
+  }
+  const pageEntries = (contentId: number) =>
+    `/Type /Page\n/Parent ${pagesId} 0 R\n/MediaBox [0 0 ${pdfNumber(medium.width)} ${pdfNumber(H)}]\n` +
+    `/Contents ${contentId} 0 R\n/Resources ${resourcesId} 0 R\n`;
+  const templates = new Map<string, Template>();
+  const xobjects: Array<[string, number]> = [];
+  const pageIds: number[] = [];
+
   let failed: Error | undefined;
-  let stop = (): void => undefined;
-  const stopped = new Promise<void>((resolve) => (stop = resolve));
   const onError = (error: Error): void => {
     failed ??= error;
-    stop();
   };
-  // The pieces whose pages are wholly in the document's output (their content streams written).
-  let piecesInDocument = 0;
   out.on('error', onError);
-  doc.on('error', onError);
-  // The document stays in paused mode and is drained by hand after every page: in flowing mode
-  // its chunks would wait for a process.nextTick that a tight loop of awaits never lets run.
-  // Written two or three pages at a time (a page is some 3 KB): one write call per page costs more than
-  // drawing the text of it.
-  // `written`: the pieces whose pages are wholly in the document (their content streams
-  // compressed and written); reported when the output has taken the last of their bytes (a
-  // write's callback), so progress never runs ahead of a slow printer or disk.
+  // Progress: the pieces whose pages are wholly in the file's bytes, reported when the output
+  // has taken the last of those bytes (a write's callback), so it never runs ahead of a slow
+  // printer or disk.
   const progress = opts.onProgress;
-  const pump = async (): Promise<void> => {
-    if (doc.readableLength < WRITE_BYTES) return;
-    const written = piecesInDocument; // every byte read below is of these pieces' pages or earlier
-    let last: Buffer | undefined;
-    for (let chunk = doc.read() as Buffer | null; chunk !== null; chunk = doc.read()) {
-      if (last && !failed) out.write(last);
-      last = chunk;
-    }
-    if (last && !failed) {
-      out.write(last, (error) => {
-        if (!error && !failed) progress?.(written);
-      });
-    }
-    if (out.writableNeedDrain && !failed) await once(out, 'drain');
+  let piecesInFile = 0;
+  const pump = async (all = false): Promise<void> => {
+    if (failed) throw failed;
+    if (file.pendingBytes === 0 || (!all && file.pendingBytes < WRITE_BYTES)) return;
+    const through = piecesInFile;
+    out.write(file.take(), (error) => {
+      if (!error && !failed) progress?.(through);
+    });
+    if (out.writableNeedDrain) await once(out, 'drain');
+    if (failed) throw failed;
   };
 
+  // Pages go into the file in order; a page being compressed on the thread holds back the ones
+  // after it, at most PAGES_IN_FLIGHT of them.
+  const deflater = new PageDeflater();
+  const queue: QueuedPage[] = [];
+  const place = async (all: boolean): Promise<void> => {
+    for (;;) {
+      const head = queue[0];
+      if (!head) return;
+      if (!head.ready) {
+        if (!all && queue.length <= PAGES_IN_FLIGHT) return;
+        head.ready = await head.content;
+      }
+      queue.shift();
+      const contentId = file.reserve();
+      const pageId = file.reserve();
+      file.add(contentId, head.compressed ? '/Filter /FlateDecode\n' : '', head.ready);
+      file.add(pageId, pageEntries(contentId));
+      pageIds.push(pageId);
+      piecesInFile = head.through;
+    }
+  };
+  const finishPage = (parts: Buffer[], through: number): void => {
+    const content = Buffer.concat(parts);
+    const compressed = content.length >= STORE_BELOW;
+    const entry: QueuedPage = {
+      content: compressed ? deflater.deflate(content) : content,
+      compressed,
+      through,
+    };
+    if (Buffer.isBuffer(entry.content)) entry.ready = entry.content;
+    else {
+      entry.content.then(
+        (b) => (entry.ready = b),
+        () => undefined, // awaited in place()
+      );
+    }
+    queue.push(entry);
+  };
+
+  const flip = Buffer.from(`1 0 0 -1 0 ${pdfNumber(H)} cm\n`, 'latin1');
+  const slotEnd = Buffer.from('Q\n', 'latin1');
   let count = 0;
   let pages = 0;
   let slot = medium.slots.length;
-  let page: FlushedPage | undefined;
-  const deflater = new PageDeflater();
+  let parts: Buffer[] = [];
   try {
     for await (const piece of asAsync(pieces)) {
       if (failed) break;
       const fields = decodePiece(piece, count);
       if (slot >= medium.slots.length) {
-        const previous = page;
-        doc.addPage({ size: [medium.width, medium.height], margin: 0 });
-        if (previous) release(doc, previous);
-        page = currentPage(doc);
-        templates.addFontsTo(page);
-        const through = count + medium.slots.length; // the pieces up to the end of this page
-        fastDeflate(page, deflater, () => (piecesInDocument = Math.min(through, count)), onError);
+        if (pages > 0) {
+          finishPage(parts, count);
+          await place(false);
+          await pump();
+        }
+        parts = [flip];
         pages += 1;
         slot = 0;
-        await deflater.below(PAGES_IN_FLIGHT);
-        await pump(); // the previous page has just been finished
       }
-      drawPiece(doc, templates, medium, slot, piece, fields, opts.returnAddress, calibration, dpi);
+      const plan = planPiece(
+        medium,
+        slot,
+        fields,
+        piece,
+        opts.returnAddress,
+        calibration,
+        measure,
+        dpi,
+      );
+      parts.push(
+        Buffer.from(
+          `q\n1 0 0 1 ${pdfNumber(plan.origin.x)} ${pdfNumber(plan.origin.y)} cm\n0 g\n0 G\n`,
+          'latin1',
+        ),
+      );
+      const key = templateKey(plan.marks);
+      let template = templates.get(key);
+      if (!template) {
+        template = { body: templateBody(plan.marks, H), uses: 0 };
+        remember(templates, key, template);
+      }
+      template.uses += 1;
+      if (template.uses === 2) {
+        template.name = `T${xobjects.length + 1}`;
+        const id = file.reserve();
+        file.add(
+          id,
+          `/Type /XObject\n/Subtype /Form\n/BBox [${pdfNumber(-medium.width)} ${pdfNumber(-H)} ${pdfNumber(2 * medium.width)} ${pdfNumber(2 * H)}]\n/Resources ${resourcesId} 0 R\n`,
+          template.body,
+        );
+        xobjects.push([template.name, id]);
+      }
+      parts.push(template.name ? Buffer.from(`/${template.name} Do\n`, 'latin1') : template.body);
+      for (const mark of plan.marks) {
+        if (mark.kind === 'symbol') {
+          parts.push(symbolBytes(piece.symbol ?? dataMatrixModules(piece.indicium), mark.box));
+        } else if (mark.kind === 'text' && mark.recipient) {
+          const m: TextMark = mark;
+          parts.push(Buffer.from(f[m.font].lineBytes(m.text, m.x, m.y, m.size, H), 'latin1'));
+        }
+      }
+      parts.push(slotEnd);
       slot += 1;
       count += 1;
     }
-    if (count === 0 && !failed) {
+    if (failed) throw failed;
+    if (count === 0) {
       throw new PrintError('PRINT_NO_PIECES', 'print: the batch has no pieces; add at least one');
     }
+    finishPage(parts, count);
+    await place(true);
+    const names = (list: Array<[string, number]>) =>
+      list.map(([name, id]) => `/${name} ${id} 0 R`).join(' ');
+    file.add(
+      resourcesId,
+      `/ProcSet [/PDF /Text /ImageB]\n/Font << ${names(fontIds)} >>\n` +
+        (xobjects.length > 0 ? `/XObject << ${names(xobjects)} >>\n` : ''),
+    );
+    file.add(
+      pagesId,
+      `/Type /Pages\n/Count ${pageIds.length}\n/Kids [${pageIds.map((id) => `${id} 0 R`).join(' ')}]\n`,
+    );
+    file.add(catalogId, `/Type /Catalog\n/Pages ${pagesId} 0 R\n`);
+    file.end(catalogId, {
+      title: opts.title ?? `Postage, ${medium.label}`,
+      producer: 'vpm print driver',
+    });
+    await pump(true);
+    const finished = once(out, 'finish');
+    out.end();
+    await finished;
   } catch (error) {
-    doc.end();
     out.destroy(error instanceof Error ? error : new Error(String(error)));
     await deflater.close();
-    throw error;
+    throw failed ?? error;
   }
-  const ended = once(doc, 'end');
-  restoreKids(doc, page?.dictionary);
-  doc.end();
-  // pdfkit ends the file at once, pushing the cross-reference table a line at a time (three lines
-  // a page): what is buffered goes out in one write, anything pushed later as it comes.
-  const rest: Buffer[] = [];
-  for (let chunk = doc.read() as Buffer | null; chunk !== null; chunk = doc.read())
-    rest.push(chunk);
-  if (!failed && rest.length > 0) out.write(Buffer.concat(rest));
-  doc.on('data', (chunk: Buffer) => {
-    if (!failed) out.write(chunk);
-  });
-  await Promise.race([ended, stopped]);
   await deflater.close();
-  if (failed) throw failed;
-  const finished = once(out, 'finish');
-  out.end();
-  await finished;
   out.off('error', onError);
-  if (failed) throw failed;
   progress?.(count);
   return { pages, pieces: count };
 }

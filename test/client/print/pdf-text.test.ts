@@ -1,11 +1,13 @@
 /**
- * Tests of client/print/pdf-text.ts: a recipient's line written from the font tables is the line
- * pdfkit writes, byte for byte (kerning, accents, odd positions and sizes), and its width is
- * pdfkit's to the last bit, so fitted sizes cannot differ.
+ * Tests of client/print/pdf-text.ts and standard-fonts.ts: a line written from the font tables
+ * (read from pdfkit's font data without pdfkit) is the line pdfkit writes, byte for byte
+ * (kerning, accents, odd positions and sizes), its width is pdfkit's to the last bit, so fitted
+ * sizes cannot differ, and every character code, glyph width and kerning pair is pdfkit's.
  */
 import PDFDocument from 'pdfkit';
 import { describe, expect, it } from 'vitest';
 import { FastFont, type StandardFontLike } from '../../../client/print/pdf-text';
+import { standardFont, type StandardFontName } from '../../../client/print/standard-fonts';
 
 const LINES = [
   'ADA LOVELACE',
@@ -42,11 +44,13 @@ function pdfkitLine(
 describe('FastFont', () => {
   const doc = new PDFDocument({ autoFirstPage: false, margin: 0 });
   doc.addPage({ size: [684, 297], margin: 0 });
-  const fontOf = (name: string) =>
-    new FastFont((doc.font(name) as unknown as { _font: StandardFontLike })._font);
+  const pdfkitFont = (name: string) =>
+    (doc.font(name) as unknown as { _font: StandardFontLike })._font;
+  // The renderer's font, under the resource name pdfkit gave the same font in this document.
+  const fontOf = (name: StandardFontName) => new FastFont(standardFont(name, pdfkitFont(name).id));
 
   it('writes a line as pdfkit does, byte for byte', () => {
-    for (const name of ['Helvetica', 'Helvetica-Bold']) {
+    for (const name of ['Helvetica', 'Helvetica-Bold'] as const) {
       const fast = fontOf(name);
       for (const [i, text] of LINES.entries()) {
         for (const size of [11, 10.5, 7, 4.5]) {
@@ -61,7 +65,7 @@ describe('FastFont', () => {
   });
 
   it('measures a line exactly as pdfkit does', () => {
-    for (const name of ['Helvetica', 'Helvetica-Bold']) {
+    for (const name of ['Helvetica', 'Helvetica-Bold'] as const) {
       const fast = fontOf(name);
       for (const text of LINES) {
         for (let size = 11; size > 4; size -= 0.5) {
@@ -70,6 +74,28 @@ describe('FastFont', () => {
           );
         }
       }
+    }
+  });
+
+  it('reads every character code, glyph width and kerning pair as pdfkit does, without pdfkit', () => {
+    const codes = [...Array.from({ length: 0x180 }, (_, i) => i), 0x2014, 0x2019, 0x20ac, 0x2122];
+    const text = String.fromCharCode(...codes);
+    for (const name of ['Helvetica', 'Helvetica-Bold'] as const) {
+      const theirs = pdfkitFont(name);
+      const ours = standardFont(name, 'F9');
+      expect(ours.ascender).toBe(theirs.ascender);
+      expect(ours.font.encodeText(text)).toEqual(theirs.font.encodeText(text));
+      const glyphs = theirs.font.glyphsForString(text);
+      expect(ours.font.glyphsForString(text)).toEqual(glyphs);
+      const names = [...new Set(glyphs)];
+      const widths = (f: StandardFontLike) => names.map((g) => f.font.widthOfGlyph(g));
+      expect(widths(ours)).toEqual(widths(theirs));
+      const kerning = (f: StandardFontLike) =>
+        names.flatMap((l) => names.map((r) => f.font.getKernPair(l, r)));
+      const pairs = kerning(theirs);
+      expect(kerning(ours)).toEqual(pairs);
+      const kerned = pairs.filter((k) => k !== 0).length;
+      expect(kerned).toBeGreaterThan(100); // the table was read, not zero everywhere
     }
   });
 });
