@@ -1,7 +1,8 @@
 /**
  * @module renderer/use-print-setup
  * Loads the printers and the default printer and medium from the settings, for the screens
- * that print.
+ * that print, and holds the output format (PDF, or ZPL for a thermal printer) and the thermal
+ * printer's resolution. Choosing ZPL picks the 4 × 6 label and 203 dpi unless a resolution is set.
  */
 import { useEffect, useState } from 'react';
 import type { PrinterInfo } from '../shared/ipc';
@@ -14,6 +15,16 @@ export function usePrintSetup() {
   const [printer, setPrinter] = useState<string>(PDF_ONLY);
   const [media, setMedia] = useState<Media>('env10');
   const [error, setError] = useState<string | null>(null);
+  const [format, setFormatState] = useState<'pdf' | 'zpl'>('pdf');
+  const [dpi, setDpi] = useState<203 | 300 | null>(null);
+
+  const setFormat = (next: 'pdf' | 'zpl') => {
+    setFormatState(next);
+    if (next === 'zpl') {
+      setMedia('label4x6'); // ZPL prints on 4 × 6 label rolls only
+      setDpi((d) => d ?? 203);
+    }
+  };
 
   useEffect(() => {
     let live = true;
@@ -33,5 +44,5 @@ export function usePrintSetup() {
     };
   }, []);
 
-  return { printers, printer, setPrinter, media, setMedia, error };
+  return { printers, printer, setPrinter, media, setMedia, format, setFormat, dpi, setDpi, error };
 }

@@ -136,9 +136,16 @@ export const createClientServices = async (
   const printers: PrinterDriver = extra.printerDriver ?? new CupsPrinterDriver();
   let account: Api.Account | undefined;
 
-  const output = (printer: string | null, media: Settings['defaultMedia']) => ({
+  /** Where and how a print goes: the printer or a saved file, PDF or a thermal printer's ZPL. */
+  const output = (
+    printer: string | null,
+    media: Settings['defaultMedia'],
+    thermal: { format?: 'pdf' | 'zpl'; dpi?: 203 | 300 } = {},
+  ) => ({
     ...(printer ? { printer } : {}),
     media,
+    ...(thermal.format === 'zpl' ? { format: 'zpl' as const } : {}),
+    ...(thermal.dpi ? { dpi: thermal.dpi } : {}),
     ...(printer && settings.calibration[printer]
       ? { calibration: settings.calibration[printer] }
       : {}),
@@ -146,6 +153,17 @@ export const createClientServices = async (
     ...(settings.returnAddress ? { returnAddress: settings.returnAddress } : {}),
     ...(settings.imb ? { imb: true } : {}),
   });
+
+  /** ZPL is written for one resolution: the request must say which (203 or 300 dpi). */
+  const thermal = (req: { format?: 'pdf' | 'zpl'; dpi?: 203 | 300 }) => {
+    if (req.format === 'zpl' && req.dpi === undefined)
+      throw new ServiceError(
+        'PRINT_BAD_DPI',
+        "ZPL: choose the thermal printer's resolution (203 or 300 dpi); nothing was charged",
+        '/dpi',
+      );
+    return { ...(req.format ? { format: req.format } : {}), ...(req.dpi ? { dpi: req.dpi } : {}) };
+  };
 
   const refreshAccount = async () => {
     account = await session.call((c) => c.account());
@@ -223,7 +241,7 @@ export const createClientServices = async (
           ...(req.mailingDate ? { mailingDate: req.mailingDate } : {}),
           ...(req.acceptAddress ? { acceptAddress: true } : {}),
         },
-        output(req.printer, req.media),
+        output(req.printer, req.media, thermal(req)),
       );
       return {
         pieceId: r.piece.pieceId,
@@ -254,7 +272,7 @@ export const createClientServices = async (
       };
     },
     'batch:run': async (req, context) => {
-      const r = await postage.runBatch(req.csv, output(req.printer, req.media), {
+      const r = await postage.runBatch(req.csv, output(req.printer, req.media, thermal(req)), {
         // The list's content keys the resume file: a run after a failure resumes it; a list
         // printed in full before is refused (BATCH_ALREADY_PRINTED) unless the mailer confirmed
         // "print again". The batch id only tags the progress events.
@@ -290,7 +308,7 @@ export const createClientServices = async (
     },
     'history:exportCsv': async () => ({ csv: await session.call((c) => c.historyCsv()) }),
     'history:reprint': async (req) => {
-      const r = await postage.reprint(req.pieceId, output(req.printer, req.media));
+      const r = await postage.reprint(req.pieceId, output(req.printer, req.media, thermal(req)));
       return { pdfPath: r.pdfPath ?? '', jobId: r.jobId };
     },
     'history:refund': async (req) => {

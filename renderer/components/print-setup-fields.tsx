@@ -1,9 +1,10 @@
 /**
  * @module renderer/components/print-setup-fields
- * The medium and printer choice, as the new-piece, batch and history screens all offer it.
+ * The medium, printer, output format and thermal-printer resolution, as the new-piece, batch and
+ * history screens all offer them.
  */
 import type { Media } from '../../shared/domain';
-import { MEDIA_OPTIONS, printerOptions } from '../options';
+import { dpiOptions, FORMAT_OPTIONS, MEDIA_OPTIONS, NO_DPI, printerOptions } from '../options';
 import type { usePrintSetup } from '../use-print-setup';
 import { SelectField } from './fields';
 
@@ -34,7 +35,29 @@ export function PrintSetupFields({
         label={labels.printer}
         value={setup.printer}
         onValue={setup.setPrinter}
-        options={printerOptions(setup.printers)}
+        options={printerOptions(setup.printers, setup.format)}
+      />
+      <SelectField
+        id={`${idPrefix}-format`}
+        className={className}
+        label="Output"
+        hint={
+          setup.format === 'zpl'
+            ? 'Sent raw to the printer queue, or saved as a .zpl file.'
+            : 'Printed through the queue, or saved as a PDF file.'
+        }
+        value={setup.format}
+        onValue={(v) => setup.setFormat(v === 'zpl' ? 'zpl' : 'pdf')}
+        options={FORMAT_OPTIONS}
+      />
+      <SelectField
+        id={`${idPrefix}-dpi`}
+        className={className}
+        label="Resolution (dpi)"
+        hint="A thermal printer's dots per inch: barcodes are laid on its dot grid."
+        value={setup.dpi === null ? NO_DPI : String(setup.dpi)}
+        onValue={(v) => setup.setDpi(v === '203' ? 203 : v === '300' ? 300 : null)}
+        options={dpiOptions(setup.format)}
       />
     </>
   );

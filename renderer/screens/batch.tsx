@@ -10,7 +10,7 @@ import { BATCH_CSV_COLUMNS, type IpcValue } from '../../shared/ipc';
 import { MAIL_CLASSES } from '../../shared/mail-class';
 import { formatDollars } from '../../shared/money';
 import { Notice } from '../components/fields';
-import { toPrinter } from '../options';
+import { outputPlace, thermalRequest, toPrinter } from '../options';
 import { PrintSetupFields } from '../components/print-setup-fields';
 import { usePrintSetup } from '../use-print-setup';
 import { call, newKey } from '../vpm';
@@ -75,6 +75,7 @@ export function Batch(props: { onBalance: (cents: number) => void }) {
       csv: file.csv,
       media: setup.media,
       printer: toPrinter(setup.printer),
+      ...thermalRequest(setup),
       batchId: file.batchId,
       ...(again ? { again: true } : {}),
     });
@@ -91,8 +92,8 @@ export function Batch(props: { onBalance: (cents: number) => void }) {
       setNotice({
         kind: 'success',
         text:
-          `Printed ${result.value.pieces} pieces into one PDF: ${result.value.pdfPath}` +
-          (result.value.jobId === null ? '.' : ` (printer job ${result.value.jobId}).`) +
+          `Printed ${result.value.pieces} pieces in one job: ` +
+          `${outputPlace(setup.format, result.value.pdfPath, result.value.jobId)}.` +
           ` Balance ${formatDollars(result.value.balanceCents)}.`,
       });
     } else {

@@ -9,7 +9,7 @@ import { MAIL_CLASSES } from '../../shared/mail-class';
 import { formatDollars } from '../../shared/money';
 import { formatZip } from '../../shared/zip';
 import { Notice, TextField } from '../components/fields';
-import { toPrinter } from '../options';
+import { outputPlace, thermalRequest, toPrinter } from '../options';
 import { PrintSetupFields } from '../components/print-setup-fields';
 import { usePrintSetup } from '../use-print-setup';
 import { call } from '../vpm';
@@ -57,6 +57,7 @@ export function History(props: { onBalance: (cents: number) => void }) {
       pieceId: item.pieceId,
       media: setup.media,
       printer: toPrinter(setup.printer),
+      ...thermalRequest(setup),
     });
     setBusy(null);
     setNotice(
@@ -64,8 +65,8 @@ export function History(props: { onBalance: (cents: number) => void }) {
         ? {
             kind: 'success',
             text:
-              `Reprinted piece ${item.pieceId} at no charge: ${result.value.pdfPath}` +
-              (result.value.jobId === null ? '.' : ` (printer job ${result.value.jobId}).`),
+              `Reprinted piece ${item.pieceId} at no charge: ` +
+              `${outputPlace(setup.format, result.value.pdfPath, result.value.jobId)}.`,
           }
         : { kind: 'error', text: result.error.message },
     );

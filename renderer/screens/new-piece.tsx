@@ -20,7 +20,7 @@ import { isMailClass, type MailClass } from '../../shared/mail-class';
 import { formatDollars } from '../../shared/money';
 import { CheckboxField, Notice, SelectField, TextField, MoneyField } from '../components/fields';
 import { RateCompare } from '../components/rate-compare';
-import { MAIL_CLASS_OPTIONS, toPrinter } from '../options';
+import { MAIL_CLASS_OPTIONS, outputPlace, thermalRequest, toPrinter } from '../options';
 import { PrintSetupFields } from '../components/print-setup-fields';
 import { usePrintSetup } from '../use-print-setup';
 import {
@@ -225,6 +225,7 @@ export function NewPiece(props: { onBalance: (cents: number) => void }) {
       ...(mode === 'rate' && weighed.oz !== null ? { weightOz: weighed.oz } : {}),
       media: setup.media,
       printer: toPrinter(setup.printer),
+      ...thermalRequest(setup),
       ...(mailingDate ? { mailingDate } : {}),
       ...(acceptAddress ? { acceptAddress: true } : {}),
     };
@@ -239,10 +240,8 @@ export function NewPiece(props: { onBalance: (cents: number) => void }) {
       setNotice({
         kind: 'success',
         text:
-          `Postage of ${formatDollars(postageCents)} issued (piece ${result.value.pieceId}). ` +
-          (result.value.jobId === null
-            ? `PDF saved to ${result.value.pdfPath}.`
-            : `Sent to the printer (job ${result.value.jobId}); PDF saved to ${result.value.pdfPath}.`) +
+          `Postage of ${formatDollars(postageCents)} issued (piece ${result.value.pieceId}); ` +
+          `${outputPlace(setup.format, result.value.pdfPath, result.value.jobId)}.` +
           ` Balance ${formatDollars(result.value.balanceCents)}.` +
           (result.value.trackingNumber ? ` Tracking ${result.value.trackingNumber}.` : ''),
       });

@@ -40,6 +40,7 @@ import {
   RateTableSchema,
   RecipientSchema,
   SettingsSchema,
+  ThermalFields,
   strict,
   type BatchProgress,
 } from './schemas';
@@ -131,6 +132,7 @@ export const IPC = {
         weightOz: Type.Optional(WeightOzSchema),
         media: MediaSchema,
         printer: PrinterSchema,
+        ...ThermalFields,
         idempotencyKey: IdempotencyKeySchema,
         /** YYYY-MM-DD: today or a later day within the data center's window; absent: today. */
         mailingDate: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
@@ -180,6 +182,7 @@ export const IPC = {
         csv: CsvSchema,
         media: MediaSchema,
         printer: PrinterSchema,
+        ...ThermalFields,
         batchId: BatchIdSchema,
         again: Type.Optional(Type.Boolean()),
       },
@@ -220,6 +223,7 @@ export const IPC = {
         pieceId: PieceIdSchema,
         media: MediaSchema,
         printer: PrinterSchema,
+        ...ThermalFields,
       },
       strict,
     ),

@@ -29,6 +29,21 @@ export const PrinterSchema = Type.Union([
   Type.Null(),
 ]);
 
+/**
+ * What the print goes out as: a PDF (any printer, or saved), or ZPL II for a Zebra-compatible
+ * thermal printer (raw to its queue, or saved as a .zpl file); labels only.
+ */
+export const PrintFormatSchema = Type.Union([Type.Literal('pdf'), Type.Literal('zpl')]);
+
+/** A thermal printer's resolution: ZPL needs it; a PDF label is then laid on its dot grid. */
+export const PrinterDpiSchema = Type.Union([Type.Literal(203), Type.Literal(300)]);
+
+/** The optional thermal-printer fields of a print request. */
+export const ThermalFields = {
+  format: Type.Optional(PrintFormatSchema),
+  dpi: Type.Optional(PrinterDpiSchema),
+};
+
 export const AccountSchema = Type.Object(
   {
     username: UsernameSchema,

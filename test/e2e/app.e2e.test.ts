@@ -316,12 +316,12 @@ describe('desktop app, end to end (renderer in Chromium ↔ client services ↔ 
     await page.getByLabel('Printer').selectOption({ label: 'Save PDF only (no printer)' });
     await see(printButton).toHaveText('Print 3 pieces');
     await printButton.click();
-    const done = page.getByRole('status').filter({ hasText: 'Printed 3 pieces into one PDF' });
+    const done = page.getByRole('status').filter({ hasText: 'Printed 3 pieces in one job' });
     await see(done).toBeVisible();
     const progress = page.getByRole('progressbar', { name: 'Batch progress' });
     await see(progress).toHaveAttribute('value', '3');
     await see(progress).toHaveAttribute('max', '3');
-    const batchPdf = /one PDF: (.+\.pdf)/.exec((await done.textContent()) ?? '')?.[1];
+    const batchPdf = /PDF saved to (.+\.pdf)\./.exec((await done.textContent()) ?? '')?.[1];
     expect(batchPdf).toBeDefined();
     expect((await stat(batchPdf as string)).size).toBeGreaterThan(0);
     const account = await expectRegistersMatch(5000 - singleCents - total);

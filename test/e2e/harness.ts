@@ -31,7 +31,8 @@
  *   New piece:  'Recipient name', 'Street address', 'Apartment, suite (optional)', 'City',
  *               'State', 'ZIP code', 'Mail class', radios 'Rate for the weight' /
  *               'Amount I enter', 'Weight (ounces)' or 'Postage amount', 'Medium', 'Printer'
- *               (option 'Save PDF only (no printer)'), button 'Print postage',
+ *               (option 'Save PDF only (no printer)', 'Save ZPL only …' with ZPL), 'Output'
+ *               ('pdf' | 'zpl'), 'Resolution (dpi)' ('' | '203' | '300'), button 'Print postage',
  *               img 'Preview of the mail piece with a sample indicium'
  *   Batch:      'CSV address list' (file input: setInputFiles), table rows with 'Error: …',
  *               'Medium', 'Printer', button /^Print \d+ pieces?/, progressbar 'Batch progress'

@@ -8,7 +8,7 @@
  * ticks "Print the address as written". Screenshots in test-results/screenshots/.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -207,6 +207,74 @@ describe('new-piece screen: rates, return address, address check (Chromium ↔ s
     await page.getByRole('button', { name: 'Print postage' }).click();
     await visible(page.getByRole('status').filter({ hasText: 'Postage of $0.78 issued' }));
     expect((await dc.account()).balanceCents).toBe(before - 78);
+  });
+
+  it('prints a 4 × 6 label as ZPL for a 300-dpi thermal printer, and refuses ZPL on an envelope charging nothing', async () => {
+    const { page } = app;
+    await page.getByLabel('Saved recipient').selectOption('dee');
+    await poll(() => page.getByLabel('ZIP code').inputValue()).toBe('78701');
+    await page.getByLabel('Amount I enter').check();
+    await page.getByLabel('Postage amount').fill('9.00');
+    await page.getByLabel('Mail class').selectOption('priority');
+    // Choosing ZPL picks the 4 × 6 label and a resolution (ZPL is written for one).
+    await page.getByLabel('Output').selectOption('zpl');
+    await poll(() => page.getByLabel('Medium').inputValue()).toBe('label4x6');
+    await poll(() => page.getByLabel('Resolution (dpi)').inputValue()).toBe('203');
+    await page.getByLabel('Resolution (dpi)').selectOption('300');
+    await page.getByLabel('Printer').selectOption({ label: 'Save ZPL only (no printer)' });
+    await app.screenshot('new-piece-zpl-300dpi');
+
+    // ZPL on an envelope: refused before anything is charged.
+    await page.getByLabel('Medium').selectOption('env10');
+    let before = (await dc.account()).balanceCents;
+    await page.getByRole('button', { name: 'Print postage' }).click();
+    await visible(
+      page.getByRole('alert').filter({ hasText: 'ZPL: prints on 4 × 6 label rolls only' }),
+    );
+    expect((await dc.account()).balanceCents).toBe(before);
+
+    await page.getByLabel('Medium').selectOption('label4x6');
+    before = (await dc.account()).balanceCents;
+    await page.getByRole('button', { name: 'Print postage' }).click();
+    const status = page.getByRole('status').filter({ hasText: 'Postage of $9.00 issued' });
+    await visible(status);
+    expect((await dc.account()).balanceCents).toBe(before - 900);
+    const message = (await status.textContent()) ?? '';
+    const file = /ZPL saved to (\S+\.zpl)\./.exec(message)?.[1];
+    const tracking = /Tracking (\d+)\./.exec(message)?.[1];
+    expect(file).toBeDefined();
+    expect(tracking).toMatch(/^94055/);
+    const zpl = await readFile(file!, 'latin1');
+    expect(zpl.startsWith('^XA')).toBe(true);
+    // The indicium as a graphic at the printer's resolution: 48 modules × 6 dots = 288 dots a
+    // side, 36 bytes a row; the IMpb the printer's own GS1-128 with the tracking number.
+    expect(zpl).toMatch(/\^GFA,10368,10368,36,/);
+    expect(zpl).toContain(`>;>842078701>8${tracking}^FS`);
+  });
+
+  it('the services refuse ZPL without a resolution, charging nothing', async () => {
+    const before = (await dc.account()).balanceCents;
+    await expect(
+      runtime.services['piece:print'](
+        {
+          recipient: {
+            name: 'Dee Wu',
+            street: '7 Lake Dr',
+            city: 'Austin',
+            state: 'TX',
+            zip: '78701',
+          },
+          postageCents: 900,
+          mailClass: 'priority',
+          media: 'label4x6',
+          printer: null,
+          format: 'zpl',
+          idempotencyKey: 'e2e-zpl-no-dpi-0001',
+        },
+        context,
+      ),
+    ).rejects.toMatchObject({ code: 'PRINT_BAD_DPI' });
+    expect((await dc.account()).balanceCents).toBe(before);
   });
 
   it('saw no page errors, console errors or CSP violations', () => {
