@@ -1,9 +1,10 @@
 /**
  * End-to-end through PostgreSQL: `vpm datacenter init --database URL` and `vpm datacenter start
- * --database URL` as real processes against a real PostgreSQL 15, then a mailer's real `vpm`
- * session: sign-up, refill, one printed piece, a batch, history. The records are in PostgreSQL
- * (read back with SQL), none in a SQLite file, and the registers add up. A start that names the
- * wrong database, or none, is refused before any box is unlocked.
+ * --database URL` (a real process) against a real PostgreSQL 15, then a mailer's `vpm` session
+ * (command lines run in this process, vpmInProcess): sign-up, refill, one printed piece, a batch,
+ * history. The records are in PostgreSQL (read back with SQL), none in a SQLite file, and the
+ * registers add up. A start that names the wrong database, or none, is refused before any box is
+ * unlocked.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -11,7 +12,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDataCenterProcess, vpm, type DataCenterProcess } from '../helpers/cli';
+import {
+  startDataCenterProcess,
+  vpmInProcess as vpm,
+  type DataCenterProcess,
+} from '../helpers/cli';
 import { startPostgres, type PostgresServer } from '../helpers/postgres';
 
 let postgres: PostgresServer;

@@ -71,7 +71,10 @@ export interface DataCenterProcess {
   stop(): Promise<void>;
 }
 
-/** Inits a data center in a fresh dir and starts it as its own process on a free port. */
+/**
+ * Inits a data center in a fresh dir (`vpm datacenter init`, run in this process) and starts it
+ * as its own process on a free port.
+ */
 export async function startDataCenterProcess(
   options: {
     demo?: boolean;
@@ -85,7 +88,7 @@ export async function startDataCenterProcess(
   const database = options.database === undefined ? [] : ['--database', options.database];
   const dir = await mkdtemp(join(tmpdir(), 'vpm-dcp-'));
   const shareDir = `${dir}-shares`;
-  const init = await vpm([
+  const init = await vpmInProcess([
     'datacenter',
     'init',
     '--data',

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { VPM_ARGS, vpm } from './cli';
+import { VPM_ARGS, vpmInProcess } from './cli';
 
 export interface NodeProcess {
   url: string;
@@ -57,7 +57,8 @@ export async function startCluster(options: {
   const shareDir = `${dir}-shares`;
   const socketDir = join(dir, 'pool');
   const database = options.database ? ['--database', options.database] : [];
-  const init = await vpm([
+  // Initialised in this process (vpmInProcess); the pool and nodes are processes of their own.
+  const init = await vpmInProcess([
     'datacenter',
     'init',
     '--data',

@@ -8,7 +8,7 @@ import { cp, rename, rm } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import type * as Api from '../../shared/api/schemas';
-import { vpm } from '../helpers/cli';
+import { vpmInProcess as vpm } from '../helpers/cli';
 import { eventually, setUpPostal, startListening, type PostalSetup } from '../helpers/postal';
 
 const piece = (postageCents = 78): Api.PieceSpec => ({

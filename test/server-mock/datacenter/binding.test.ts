@@ -11,7 +11,7 @@ import type Database from 'better-sqlite3';
 import type { DataCenterClient } from '../../../client/services/datacenter-client';
 import { MAC_PERIOD_WINDOW } from '../../../server-mock/boxes/index';
 import { startTestDataCenter, type TestDataCenter } from '../../helpers/datacenter';
-import { vpm } from '../../helpers/cli';
+import { vpmInProcess as vpm } from '../../helpers/cli';
 import { TEST_BOX_ENTRY } from '../../helpers/boxes';
 import { closeRaw, errorCode, openDb, piece, raw } from './support';
 
@@ -142,7 +142,7 @@ describe('DataCenter: the mailer binding', () => {
     expect(Date.parse(record!.createdAt)).toBeGreaterThan(Date.now() - 600_000);
     expect(await bob.account()).toMatchObject({ status: 'active', balanceCents: 3000 });
     expect((await bob.dispense({ pieces: [piece(100)] })).balanceCents).toBe(2900);
-  }, 240_000); // three restarts and three CLI processes
+  }, 240_000); // three restarts and three CLI command lines
 
   it('refuses a reinstate while the data center runs', async () => {
     const result = await vpm(

@@ -3,7 +3,8 @@
  * domain key among custodians and writes their shares outside the data directory; `vpm datacenter
  * start` runs only with a quorum of this data center's undamaged shares. A copy of the data
  * directory alone starts nothing. And the box test switches set in the environment of this
- * production start change nothing.
+ * production start change nothing. Inits and refused starts run in this process (vpmInProcess);
+ * a data center that starts is a process of its own.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
@@ -16,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DataCenterClient } from '../../../client/services/datacenter-client';
 import { shareCheckValue } from '../../../server-mock/boxes/index';
 import { decodeIndicium } from '../../../shared/indicium/codec';
-import { VPM_ARGS, vpm } from '../../helpers/cli';
+import { VPM_ARGS, vpmInProcess as vpm } from '../../helpers/cli';
 import { piece } from './support';
 
 let base: string;

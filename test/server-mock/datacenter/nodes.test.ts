@@ -15,7 +15,7 @@ import { shardOfSerial } from '../../../server-mock/boxes/index';
 import type * as Api from '../../../shared/api/schemas';
 import { startCluster, type TestCluster } from '../../helpers/nodes';
 import { startPostgres, type PostgresServer } from '../../helpers/postgres';
-import { vpm } from '../../helpers/cli';
+import { vpmInProcess as vpm } from '../../helpers/cli';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

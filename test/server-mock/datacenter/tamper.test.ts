@@ -4,15 +4,13 @@
  * whole-database rollbacks. Each is refused with METER_INTEGRITY, stored as a fraud alert (admin
  * API and `vpm datacenter alerts`), and charges nothing.
  */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { copyFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type Database from 'better-sqlite3';
 import type { DataCenterClient } from '../../../client/services/datacenter-client';
-import { VPM_ARGS } from '../../helpers/cli';
+import { vpmInProcess } from '../../helpers/cli';
 import { startTestDataCenter, type TestDataCenter } from '../../helpers/datacenter';
 import {
   closeRaw,
@@ -224,13 +222,8 @@ describe('DataCenter against a tampered database', () => {
     expect((await restored.account()).balanceCents).toBe(1900);
     await expectRefused({ client: restored, serial: m.serial }, 'FRESHNESS_MISMATCH');
 
-    const { stdout } = await promisify(execFile)(process.execPath, [
-      ...VPM_ARGS,
-      'datacenter',
-      'alerts',
-      '--data',
-      t.dir,
-    ]);
+    const { code, stdout } = await vpmInProcess(['datacenter', 'alerts', '--data', t.dir]);
+    expect(code).toBe(0);
     const lines = stdout.split('\n').filter((l) => l.includes(m.serial));
     expect(lines.some((l) => l.includes('FRESHNESS_MISMATCH'))).toBe(true);
   });
