@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { launchProcess } from '../runtime/launch';
+import { createTls } from '../server-mock/communication/tls';
 import { processCpuMs } from './cpu-time';
 
 export interface HttpsFloor {
@@ -20,10 +21,11 @@ export async function httpsFloor(
   dataDir: string,
   options: { inFlight: number; connections: number; measureMs: number; answerBytes: number },
 ): Promise<HttpsFloor> {
-  const tls = join(dataDir, 'tls');
+  // A certificate of its own like the data center's (whose key is sealed under the domain key).
+  const tls = await createTls(join(dataDir, 'https-floor'));
   const child = launchProcess('https-floor-server', [
-    join(tls, 'server.pem'),
-    join(tls, 'server-key.pem'),
+    tls.certPath,
+    tls.keyPath,
     String(options.answerBytes),
   ]);
   child.end();
@@ -36,7 +38,7 @@ export async function httpsFloor(
     });
     const pool = new Pool(`https://localhost:${port}`, {
       connections: options.connections,
-      connect: { ca: await readFile(join(tls, 'ca.pem'), 'utf8') },
+      connect: { ca: await readFile(tls.caPath, 'utf8') },
     });
     const body = JSON.stringify({
       pieces: [

@@ -16,11 +16,13 @@ import {
   startPool,
   type BoxSet,
   type RunningPool,
+  shareInputs,
   type ShareInput,
 } from './boxes/index';
 import { buildServer } from './communication/server';
 import { RateTables } from './function/rate-tables';
-import { createTls, tlsPaths } from './communication/tls';
+import { createTls, openTlsKey, tlsPaths, tlsSealKey } from './communication/tls';
+import { combineShares } from './boxes/custody';
 import { FakeCardProcessor, type CardProcessor } from './function/card-processor';
 import { DataCenter } from './function/data-center';
 import { PostalWitness } from './function/postal-witness';
@@ -145,7 +147,16 @@ export async function initDataCenter(
       shareFiles.push(file);
     }
   }
-  const { caPath } = await createTls(dataDir);
+  // The TLS server key is sealed under the domain key, like every key file under DIR.
+  const domainKey = await combineShares(dataDir, shareInputs(ceremony.shares));
+  const sealWith = tlsSealKey(domainKey);
+  domainKey.fill(0);
+  let caPath: string;
+  try {
+    ({ caPath } = await createTls(dataDir, { sealWith }));
+  } finally {
+    sealWith.fill(0);
+  }
   const adminToken = randomBytes(32).toString('base64url');
   try {
     await storage.setAdminTokenHash(createHash('sha256').update(adminToken).digest('hex'));
@@ -339,6 +350,23 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
     unlock();
     throw error;
   }
+  // The TLS server key opens only with the shares too (communication/tls.ts).
+  let tlsKey: string;
+  try {
+    const domainKey = await combineShares(dataDir, shareInputs(options.shares));
+    const sealKey = tlsSealKey(domainKey);
+    domainKey.fill(0);
+    try {
+      tlsKey = await openTlsKey(dataDir, sealKey);
+    } finally {
+      sealKey.fill(0);
+    }
+  } catch (error) {
+    await boxes.close();
+    await storage.close();
+    unlock();
+    throw error;
+  }
   const log = options.log ?? (() => undefined);
   const witness = options.postal
     ? new PostalWitness({
@@ -384,7 +412,7 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
   }
   const tls = tlsPaths(dataDir);
   const server = await buildServer(dc, {
-    tls: { key: await readFile(tls.keyPath, 'utf8'), cert: await readFile(tls.certPath, 'utf8') },
+    tls: { key: tlsKey, cert: await readFile(tls.certPath, 'utf8') },
     version: VERSION,
     boxStatus: () => boxes.status(),
     authRateLimit: options.authRateLimit,

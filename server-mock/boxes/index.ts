@@ -39,6 +39,13 @@ export { shardOfSerial, shardName } from './box-types';
 /** A custodian share: its text line, and where it came from (for the refusal message). */
 export type ShareInput = string | { source: string; text: string };
 
+/** Shares as custody takes them: each named (by its place, when given as bare text). */
+export function shareInputs(shares: readonly ShareInput[]): { source: string; text: string }[] {
+  return shares.map((share, i) =>
+    typeof share === 'string' ? { source: `share ${i + 1}`, text: share } : share,
+  );
+}
+
 export interface StartOptions {
   /**
    * A quorum of custodian shares. They are combined into the domain key, which is sealed to each
@@ -135,12 +142,7 @@ export async function startBoxes(dataDir: string, opts: StartOptions = {}): Prom
       'custody: no custodian shares given; the boxes start only with a quorum of shares (vpm datacenter start --share FILE …)',
       { valid: 0, rejected: [] },
     );
-  const domainKey = await combineShares(
-    dataDir,
-    opts.shares.map((share, i) =>
-      typeof share === 'string' ? { source: `share ${i + 1}`, text: share } : share,
-    ),
-  );
+  const domainKey = await combineShares(dataDir, shareInputs(opts.shares));
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const local: readonly BoxName[] = opts.pool ? ['auth', 'txn'] : BOX_NAMES;
   let pool: PoolClient | undefined;

@@ -34,7 +34,7 @@ import { combineShares, CustodyError } from './custody';
 import { sealToBox, type SealedKey } from './key-transport';
 import { atomicWrite } from './nvm';
 import type { PoolState } from './pool-growth';
-import type { ShareInput } from './index';
+import { shareInputs, type ShareInput } from './index';
 
 export const POOL_FILE = 'pool.json';
 export const HANDOVER_LOG = 'handover.log';
@@ -117,12 +117,7 @@ export async function startPool(dataDir: string, opts: PoolOptions): Promise<Run
       'custody: no custodian shares given; the pool starts only with a quorum of shares',
       { valid: 0, rejected: [] },
     );
-  const domainKey = await combineShares(
-    dataDir,
-    opts.shares.map((share, i) =>
-      typeof share === 'string' ? { source: `share ${i + 1}`, text: share } : share,
-    ),
-  );
+  const domainKey = await combineShares(dataDir, shareInputs(opts.shares));
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   mkdirSync(opts.socketDir, { recursive: true, mode: 0o700 });
   const names: ProcessName[] = [
