@@ -229,6 +229,7 @@ export const createClientServices = async (
         ...req,
         originZip: account?.originZip ?? '00000',
         deviceId: account?.meterSerial ?? 'PREVIEW00000',
+        ...(settings.returnAddress ? { returnAddress: settings.returnAddress } : {}),
       }),
     }),
     'piece:print': async (req) => {

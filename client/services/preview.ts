@@ -8,7 +8,14 @@ import { assembleIndicium, encodePayload, SIGNATURE_LENGTH } from '../../shared/
 import type { MailClass } from '../../shared/mail-class';
 import { MAIL_CLASSES } from '../../shared/mail-class';
 import { formatDollars } from '../../shared/money';
-import { dataMatrixSvg, mediumById, type Address, type MediumId } from '../print/index';
+import {
+  addressLines,
+  dataMatrixSvg,
+  layoutPiece,
+  mediumById,
+  type Address,
+  type MediumId,
+} from '../print/index';
 
 const esc = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
@@ -19,6 +26,8 @@ export function previewSvg(input: {
   media: MediumId;
   originZip: string;
   deviceId: string;
+  /** The return address from the settings, where the print puts it (print/layout.ts). */
+  returnAddress?: Address;
 }): string {
   const medium = mediumById(input.media);
   const slot = medium.slots[0] ?? { x: 0, y: 0, width: medium.width, height: medium.height };
@@ -51,6 +60,13 @@ export function previewSvg(input: {
   const text = (x: number, y: number, size2: number, body: string, weight = 'normal') =>
     `<text x="${x}" y="${y}" font-family="Helvetica, Arial, sans-serif" font-size="${size2}" font-weight="${weight}">${body}</text>`;
   const hx = sx - 120;
+  const returnBox = layoutPiece(medium, slot).returnAddress;
+  let returnLines: string[] = [];
+  try {
+    returnLines = input.returnAddress ? addressLines(input.returnAddress, 'return address') : [];
+  } catch {
+    // an incomplete return address is refused at print time, with its reason; not previewed
+  }
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${medium.width} ${medium.height}" width="${medium.width}" height="${medium.height}">`,
     `<rect width="${medium.width}" height="${medium.height}" fill="#fff" stroke="#888"/>`,
@@ -61,6 +77,9 @@ export function previewSvg(input: {
     text(hx, sy + 50, 7, `Mailed ${today} from ZIP ${esc(input.originZip)}`),
     text(hx, sy + 60, 7, `Meter ${esc(input.deviceId)}`),
     text(hx, sy + 72, 7, 'SAMPLE — NOT VALID POSTAGE', 'bold'),
+    ...returnLines.map((l, i) =>
+      text(slot.x + returnBox.x, slot.y + returnBox.y + 8 + i * 10, 8, esc(l)),
+    ),
     ...lines.map((l, i) =>
       text(slot.x + slot.width * 0.38, slot.y + slot.height * 0.5 + i * 14, 11, l),
     ),
