@@ -32,8 +32,8 @@ export async function cliContext(command: Command): Promise<CliContext> {
     home,
     session,
     postage: async () => {
-      const { PostageService } = await import('../services/postage-service');
-      return new PostageService(session, home);
+      const { PostageService, batchChunk } = await import('../services/postage-service');
+      return new PostageService(session, home, undefined, batchChunk(env));
     },
     close: () => session.close(),
   };

@@ -155,8 +155,10 @@ export function barcodes(
   return {};
 }
 
-// Pieces per request; VPM_BATCH_CHUNK lowers it (tests interrupt a batch between chunks).
-const CHUNK = Math.min(500, Math.max(1, Number(process.env.VPM_BATCH_CHUNK) || 100));
+/** Pieces per request; VPM_BATCH_CHUNK lowers it (tests interrupt a batch between chunks). */
+export function batchChunk(env: NodeJS.ProcessEnv = process.env): number {
+  return Math.min(500, Math.max(1, Number(env.VPM_BATCH_CHUNK) || 100));
+}
 
 export class PostageService {
   constructor(
@@ -164,6 +166,8 @@ export class PostageService {
     readonly home: string,
     /** How jobs reach printers: CUPS by default; Chromium's printing in the desktop app. */
     private readonly driver?: PrinterDriver,
+    /** Pieces per request: batchChunk() of the `vpm` command line's environment (cli/context). */
+    private readonly chunk = batchChunk(),
   ) {}
 
   private get journalFile() {
@@ -394,6 +398,7 @@ export class PostageService {
     await checkOutput(output, parsed.pieces, this.driver);
     const { meterSerial } = await account;
     const digest = batchDigest(parsed.pieces, meterSerial);
+    const CHUNK = this.chunk; // pieces per request
     const file = this.resumePath(digest);
     const earlier = await readRun(file);
     let state: BatchRun;

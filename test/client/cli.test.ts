@@ -237,12 +237,12 @@ describe('vpm CLI', { timeout: 300_000 }, () => {
     expect(plain.code).toBe(1);
     expect(plain.stderr).toContain('--resume');
 
-    // In this process the chunk is the default (VPM_BATCH_CHUNK is read at load): the resumed
-    // run asks for the paid rows again with the same keys, answered without a second charge.
     const resumed = await vpm(['batch', file, '--out', join(home, 'batch.pdf'), '--resume'], {
-      env,
+      env: { ...env, VPM_BATCH_CHUNK: '10' },
     });
     expect(resumed.code, resumed.stderr).toBe(0);
+    // The command line's own environment sets its chunk, in this process too.
+    expect(resumed.stderr).toContain('Buying postage 10/100\n');
     const after = await balance();
     expect(after.ascendingCents - funded.ascendingCents).toBe(100 * 78);
     expect(after.balanceCents).toBe(funded.balanceCents - 100 * 78);
