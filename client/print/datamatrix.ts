@@ -8,7 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import type BwipJs from 'bwip-js/node';
-import { ECC200_BASE256_CAPACITY, ecc200Modules } from './ecc200';
+import { ECC200_BASE256_CAPACITY, ecc200Modules, ecc200Packed } from './ecc200';
 
 /** Module size on paper: 1.5 pt = 0.53 mm, about 4 pixels at 200 dpi; 48 modules = 1 inch. */
 export const MODULE_PT = 1.5;
@@ -110,9 +110,38 @@ export function darkRuns(matrix: ModuleMatrix): Run[] {
   return runs;
 }
 
-const HEX_DIGITS = Buffer.from('0123456789ABCDEF', 'latin1');
-/** Inline-image bytes: " /W 48 /H 48 …" and what follows the data. */
-const IMAGE_END = Buffer.from('>\nEI\n', 'latin1');
+/** What ends an inline image: the hex data's end mark, then EI. */
+const IMAGE_END = '>\nEI\n';
+
+/** The modules as packed rows (each row whole bytes, the left module in the top bit, 1 = dark). */
+function packRows(matrix: ModuleMatrix): Uint8Array {
+  const { columns, rows, dark } = matrix;
+  const rowBytes = Math.ceil(columns / 8);
+  const out = new Uint8Array(rows * rowBytes);
+  for (let row = 0; row < rows; row++) {
+    for (let column = 0; column < columns; column++) {
+      if (dark[row * columns + column] === 1) {
+        const at = row * rowBytes + (column >> 3);
+        out[at] = (out[at] as number) | (0x80 >> (column & 7));
+      }
+    }
+  }
+  return out;
+}
+
+function imageBytes(
+  columns: number,
+  rows: number,
+  packed: Uint8Array,
+  prefix: string,
+  suffix: string,
+): Buffer {
+  return Buffer.from(
+    `${prefix}BI /W ${columns} /H ${rows} /IM true /BPC 1 /D [1 0] /F /AHx ID\n` +
+      `${Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).toString('hex')}${IMAGE_END}${suffix}`,
+    'latin1',
+  );
+}
 
 /**
  * The symbol as a PDF inline image mask, between `prefix` (which sets the fill colour and scales
@@ -122,30 +151,18 @@ const IMAGE_END = Buffer.from('>\nEI\n', 'latin1');
  * device pixels a module gives whole-pixel squares, and the page carries no path to compress.
  */
 export function symbolImageBytes(matrix: ModuleMatrix, prefix = '', suffix = ''): Buffer {
-  const { columns, rows, dark } = matrix;
-  const rowBytes = Math.ceil(columns / 8);
-  const head = `BI /W ${columns} /H ${rows} /IM true /BPC 1 /D [1 0] /F /AHx ID\n`;
-  const out = Buffer.allocUnsafe(
-    prefix.length + head.length + rows * rowBytes * 2 + IMAGE_END.length + suffix.length,
-  );
-  let at = out.write(prefix, 0, 'latin1');
-  at += out.write(head, at, 'latin1');
-  for (let row = 0; row < rows; row++) {
-    const base = row * columns;
-    for (let b = 0; b < rowBytes; b++) {
-      let byte = 0;
-      const first = base + b * 8;
-      for (let bit = 0; bit < 8; bit++) {
-        const column = b * 8 + bit;
-        byte = (byte << 1) | (column < columns && dark[first + bit] === 1 ? 1 : 0);
-      }
-      out[at++] = HEX_DIGITS[byte >> 4] as number;
-      out[at++] = HEX_DIGITS[byte & 15] as number;
-    }
+  return imageBytes(matrix.columns, matrix.rows, packRows(matrix), prefix, suffix);
+}
+
+/**
+ * `symbolImageBytes` of the indicium's symbol, straight from its codewords to packed rows when
+ * the bytes fit one Base256 field (every indicium does): no module matrix in between.
+ */
+export function indiciumImageBytes(bytes: Uint8Array, prefix = '', suffix = ''): Buffer {
+  if (bytes.length > 0 && bytes.length <= BASE256_CAPACITY) {
+    return imageBytes(SYMBOL_MODULES, SYMBOL_MODULES, ecc200Packed(bytes), prefix, suffix);
   }
-  at += IMAGE_END.copy(out, at);
-  at += out.write(suffix, at, 'latin1');
-  return out.subarray(0, at);
+  return symbolImageBytes(dataMatrixModules(bytes), prefix, suffix);
 }
 
 /**

@@ -255,6 +255,53 @@ function addErrorCorrection(cw: Uint8Array): void {
   }
 }
 
+/** Bytes a packed row takes: one bit a module, the first module the top bit. */
+export const ECC200_ROW_BYTES = ECC200_SIZE / 8;
+
+/**
+ * For each module, row-major: which byte of the extended codewords (the 242 codewords, then one
+ * all-dark byte and one all-light byte for the fixed modules) holds its bit, and the shift that
+ * brings the bit down; so packing a row is look-ups and shifts, no branch.
+ */
+const MODULE_BYTE = new Uint8Array(ECC200_SIZE * ECC200_SIZE);
+const MODULE_SHIFT = new Uint8Array(ECC200_SIZE * ECC200_SIZE);
+for (let i = 0; i < PLACEMENT.length; i++) {
+  const p = PLACEMENT[i] as number;
+  MODULE_BYTE[i] = p >= 0 ? p >> 3 : p === FIXED_DARK ? TOTAL_CODEWORDS : TOTAL_CODEWORDS + 1;
+  MODULE_SHIFT[i] = p >= 0 ? 7 - (p & 7) : 0;
+}
+
+/**
+ * The symbol for `bytes` (1 to 172, one Base256 field) as packed rows: 48 rows of 6 bytes from
+ * the top, each from its left module in the top bit, 1 = dark; what a 1-bit image of it is.
+ */
+export function ecc200Packed(bytes: Uint8Array): Uint8Array {
+  const data = base256Codewords(bytes);
+  addErrorCorrection(data);
+  const cw = new Uint8Array(TOTAL_CODEWORDS + 2);
+  cw.set(data);
+  cw[TOTAL_CODEWORDS] = 0xff; // the fixed dark modules' byte; the light ones' stays 0
+  const out = new Uint8Array(ECC200_SIZE * ECC200_ROW_BYTES);
+  for (let o = 0, i = 0; o < out.length; o++, i += 8) {
+    out[o] =
+      ((((cw[MODULE_BYTE[i] as number] as number) >> (MODULE_SHIFT[i] as number)) & 1) << 7) |
+      ((((cw[MODULE_BYTE[i + 1] as number] as number) >> (MODULE_SHIFT[i + 1] as number)) & 1) <<
+        6) |
+      ((((cw[MODULE_BYTE[i + 2] as number] as number) >> (MODULE_SHIFT[i + 2] as number)) & 1) <<
+        5) |
+      ((((cw[MODULE_BYTE[i + 3] as number] as number) >> (MODULE_SHIFT[i + 3] as number)) & 1) <<
+        4) |
+      ((((cw[MODULE_BYTE[i + 4] as number] as number) >> (MODULE_SHIFT[i + 4] as number)) & 1) <<
+        3) |
+      ((((cw[MODULE_BYTE[i + 5] as number] as number) >> (MODULE_SHIFT[i + 5] as number)) & 1) <<
+        2) |
+      ((((cw[MODULE_BYTE[i + 6] as number] as number) >> (MODULE_SHIFT[i + 6] as number)) & 1) <<
+        1) |
+      (((cw[MODULE_BYTE[i + 7] as number] as number) >> (MODULE_SHIFT[i + 7] as number)) & 1);
+  }
+  return out;
+}
+
 /**
  * The 48 × 48 module matrix (row-major from the top left, 1 = dark) of a symbol that carries
  * `bytes` (1 to 172) as one Base256 field.

@@ -9,7 +9,7 @@
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { dataMatrixModules, symbolImageBytes, type ModuleMatrix } from './datamatrix';
+import { indiciumImageBytes, symbolImageBytes, type ModuleMatrix } from './datamatrix';
 import { PrintError } from './errors';
 import type { Box } from './layout';
 import { checkDpi } from './label';
@@ -192,15 +192,14 @@ function templateBody(marks: readonly Mark[], pageHeight: number): Buffer {
   return Buffer.from(out, 'latin1');
 }
 
-function symbolBytes(matrix: ModuleMatrix, box: Box): Buffer {
-  // One image sample a module, the unit square scaled to the box (labels for thermal printers
-  // use whole printer dots a module) and flipped, as the page's y axis points down; six decimals
-  // keep 48 modules on the dot grid.
-  return symbolImageBytes(
-    matrix,
-    `q\n${pdfNumber(box.width)} 0 0 ${pdfNumber(-box.height)} ${pdfNumber(box.x)} ${pdfNumber(box.y + box.height)} cm\n`,
-    'Q\n',
-  );
+/** The symbol's image, the unit square scaled to `box` and flipped (the page's y axis points down). */
+function symbolBytes(piece: PrintPiece, box: Box): Buffer {
+  // One image sample a module (labels for thermal printers use whole printer dots a module);
+  // six decimals keep 48 modules on the dot grid.
+  const prefix = `q\n${pdfNumber(box.width)} 0 0 ${pdfNumber(-box.height)} ${pdfNumber(box.x)} ${pdfNumber(box.y + box.height)} cm\n`;
+  return piece.symbol
+    ? symbolImageBytes(piece.symbol, prefix, 'Q\n')
+    : indiciumImageBytes(piece.indicium, prefix, 'Q\n');
 }
 
 /**
@@ -377,7 +376,7 @@ export async function renderPieces(
       parts.push(template.name ? Buffer.from(`/${template.name} Do\n`, 'latin1') : template.body);
       for (const mark of plan.marks) {
         if (mark.kind === 'symbol') {
-          parts.push(symbolBytes(piece.symbol ?? dataMatrixModules(piece.indicium), mark.box));
+          parts.push(symbolBytes(piece, mark.box));
         } else if (mark.kind === 'text' && mark.recipient) {
           const m: TextMark = mark;
           parts.push(Buffer.from(f[m.font].lineBytes(m.text, m.x, m.y, m.size, H), 'latin1'));

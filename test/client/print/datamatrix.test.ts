@@ -14,7 +14,13 @@ import { promisify } from 'node:util';
 import bwipjs from 'bwip-js/node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { prepareZXingModule, readBarcodes } from 'zxing-wasm/reader';
-import { dataMatrixModules, symbolOptions, type ModuleMatrix } from '../../../client/print';
+import {
+  dataMatrixModules,
+  indiciumImageBytes,
+  symbolImageBytes,
+  symbolOptions,
+  type ModuleMatrix,
+} from '../../../client/print';
 import { base256Codewords } from '../../../client/print/ecc200';
 
 beforeAll(async () => {
@@ -133,6 +139,22 @@ describe('dataMatrixModules()', () => {
       expect([matrix.columns, matrix.rows]).toEqual([48, 48]);
       expect(await decode(matrix), `${bytes.length} bytes`).toBe(
         Buffer.from(bytes).toString('hex'),
+      );
+    }
+  });
+
+  it('writes the PDF image of an indicium straight from its codewords, as from its module matrix', () => {
+    // The renderer's path (codewords to packed rows) and the generic one (matrix to rows) agree
+    // for every length that fits; beyond it both refuse (no 48 × 48 symbol holds it).
+    for (const bytes of [...payloads(), randomBytes(200)]) {
+      const b = new Uint8Array(bytes);
+      if (b.length > 172) {
+        expect(() => indiciumImageBytes(b)).toThrow();
+        expect(() => dataMatrixModules(b)).toThrow();
+        continue;
+      }
+      expect(indiciumImageBytes(b, 'q\n', 'Q\n').toString('latin1'), `${b.length} bytes`).toBe(
+        symbolImageBytes(dataMatrixModules(b), 'q\n', 'Q\n').toString('latin1'),
       );
     }
   });

@@ -167,7 +167,7 @@ describe('renderPieces()', () => {
     const matrix = dataMatrixModules(piece.indicium);
     const bytes = symbolImageBytes(matrix).toString('latin1');
     const m =
-      /^BI \/W 48 \/H 48 \/IM true \/BPC 1 \/D \[1 0\] \/F \/AHx ID\n([0-9A-F]+)>\nEI\n$/.exec(
+      /^BI \/W 48 \/H 48 \/IM true \/BPC 1 \/D \[1 0\] \/F \/AHx ID\n([0-9a-f]+)>\nEI\n$/.exec(
         bytes,
       );
     expect(m).not.toBeNull();
@@ -181,7 +181,7 @@ describe('renderPieces()', () => {
     // An odd width pads each row to whole bytes with samples that do not paint.
     const odd = { columns: 3, rows: 2, dark: Uint8Array.from([1, 0, 1, 0, 1, 1]) };
     expect(symbolImageBytes(odd).toString('latin1')).toContain('/W 3 /H 2 ');
-    expect(symbolImageBytes(odd).toString('latin1')).toContain('ID\nA060>\nEI\n');
+    expect(symbolImageBytes(odd).toString('latin1')).toContain('ID\na060>\nEI\n');
   });
 
   it('prints the human-readable block from the decoded indicium', async () => {
