@@ -15,7 +15,7 @@ import type { Credits } from './credits';
 import { pieceIdFor, type Caller, type FlowContext } from './flow-context';
 import { piecesFrom, type MeterGateway } from './meter-gateway';
 import { outboxReport } from './postal-witness';
-import { DEFAULT_MAILER_ID, withTracking } from './tracking';
+import { DEFAULT_MAILER_ID } from './tracking';
 
 /** Days after today a mailing date may be when the data center does not say. */
 export const DEFAULT_MAILING_WINDOW_DAYS = 7;
@@ -115,25 +115,27 @@ export class Dispense {
               },
             ]),
           );
-          fresh = await withTracking(
-            this.ctx.storage,
-            this.ctx.options.uspsMailerId ?? DEFAULT_MAILER_ID,
-            piecesFrom(
-              result.record,
-              caller.mailerId,
-              mailer.originZip,
-              result.indicia,
-              keyOf,
-              asked,
-            ),
+          const issued = piecesFrom(
+            result.record,
+            caller.mailerId,
+            mailer.originZip,
+            result.indicia,
+            keyOf,
+            asked,
           );
           try {
-            await this.ctx.storage.commitDispense({
+            // The storage gives the pieces their tracking numbers in the same commit.
+            const tracking = await this.ctx.storage.commitDispense({
               kind: 'dispense',
               record: result.record,
               expectedCounter: record.counter,
-              pieces: fresh,
+              pieces: issued,
+              trackingMailerId: this.ctx.options.uspsMailerId ?? DEFAULT_MAILER_ID,
               ...(result.report ? { report: outboxReport(result.report) } : {}),
+            });
+            fresh = issued.map((row, i) => {
+              const trackingNumber = tracking[i];
+              return trackingNumber ? { ...row, trackingNumber } : row;
             });
             if (result.report) this.ctx.options.witness?.kick();
           } catch (error) {

@@ -15,6 +15,7 @@
 import pg from 'pg';
 import type { MeterRecord } from '../boxes/api';
 import { PG_MIGRATIONS } from './pg-migrations';
+import { withTrackingNumbers } from './tracking-numbers';
 import {
   StorageConflictError,
   StorageUnavailableError,
@@ -571,12 +572,21 @@ export class PgStorage implements Storage {
     await db.query("UPDATE pieces SET status = 'refunded' WHERE piece_id = $1", [r.pieceId]);
   }
 
-  async commitDispense(c: DispenseCommit): Promise<void> {
+  async commitDispense(c: DispenseCommit): Promise<(string | null)[]> {
+    // The serials are taken before the transaction, in a statement of their own: inside it, the
+    // counter's row lock would be held through every node's COMMIT in turn.
+    const missing = c.pieces.filter((p) => !p.trackingNumber).length;
+    const first =
+      c.trackingMailerId && missing > 0 ? await this.allocateTrackingSerials(missing) : 0;
+    const pieces = c.trackingMailerId
+      ? withTrackingNumbers(c.pieces, c.trackingMailerId, () => first)
+      : c.pieces;
     await this.transaction(async (db) => {
       await this.storeRecord(db, c.record, c.expectedCounter);
-      await this.insertPieces(db, c.pieces, false);
+      await this.insertPieces(db, pieces, false);
       await this.insertReport(db, c.report);
     });
+    return pieces.map((p) => p.trackingNumber ?? null);
   }
 
   async allocateTrackingSerials(count: number): Promise<number> {

@@ -12,6 +12,7 @@ import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { MeterRecord } from '../boxes/api';
 import { MIGRATIONS } from './migrations';
+import { withTrackingNumbers } from './tracking-numbers';
 import {
   StorageConflictError,
   type AlertRow,
@@ -397,6 +398,12 @@ export class SqliteStorage implements Storage {
 
   async allocateTrackingSerials(count: number): Promise<number> {
     if (!Number.isSafeInteger(count) || count < 1) throw new Error(`tracking: bad count ${count}`);
+    // In the group commit like every write (on its own it was a COMMIT and an fsync per call).
+    return this.write(() => this.takeTrackingSerials(count));
+  }
+
+  /** Inside a write: the counter moves in the same transaction as what uses the serials. */
+  private takeTrackingSerials(count: number): number {
     const row = this.stmt(
       "UPDATE counters SET value = value + ? WHERE name = 'tracking' RETURNING value",
     ).get(count) as Row;
@@ -442,11 +449,15 @@ export class SqliteStorage implements Storage {
     }
   }
 
-  async commitDispense(c: DispenseCommit): Promise<void> {
-    await this.write((db) => {
+  async commitDispense(c: DispenseCommit): Promise<(string | null)[]> {
+    return this.write((db) => {
       this.storeRecord(db, c.record, c.expectedCounter);
-      this.insertPieces(db, c.pieces);
+      const pieces = c.trackingMailerId
+        ? withTrackingNumbers(c.pieces, c.trackingMailerId, (n) => this.takeTrackingSerials(n))
+        : c.pieces;
+      this.insertPieces(db, pieces);
       this.insertReport(c.report);
+      return pieces.map((p) => p.trackingNumber ?? null);
     });
   }
 

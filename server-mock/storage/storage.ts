@@ -94,6 +94,12 @@ export interface DispenseCommit {
   pieces: PieceRow[];
   /** The meter box's signed report for the postal authority, into the outbox. */
   report?: OutboxReport;
+  /**
+   * The vendor's USPS Mailer ID: each piece without a tracking number gets one under it, from
+   * serials taken for this commit (inside its transaction on SQLite, so a dispense waits for one
+   * COMMIT, not two).
+   */
+  trackingMailerId?: string;
 }
 
 /** A signed report waiting for the postal authority's receipt. */
@@ -188,7 +194,8 @@ export interface Storage {
   withMeterLock<T>(serial: string, work: () => Promise<T>): Promise<T>;
 
   /** Stores a dispense atomically; refuses (StorageConflictError) if the stored counter moved. */
-  commitDispense(commit: DispenseCommit): Promise<void>;
+  /** Answers each piece's tracking number as stored (null where it has none), in order. */
+  commitDispense(commit: DispenseCommit): Promise<(string | null)[]>;
   /**
    * Reserves `count` tracking serials, atomically across every node of the database, and returns
    * the first (the block is first … first + count − 1). A reserved serial is never given again.

@@ -350,6 +350,56 @@ describe.each(engines)('Storage on $name', (engine) => {
       const found = await s.history(m.id, 1, 10, '94055900000');
       expect(found.items.map((p) => p.pieceId)).toEqual([tracked.pieceId]);
     });
+
+    it('gives each piece of a dispense a tracking number in its commit, distinct across writers', async () => {
+      // Concurrent dispenses on both "nodes" (a and b) and on several meters: the group commit
+      // (SQLite) or the engine's row lock (PostgreSQL) never hands one serial out twice.
+      const meters = await Promise.all([1, 2, 3, 4].map(() => meterFor(s)));
+      const answers = await Promise.all(
+        meters.map(({ rec }, i) =>
+          (i % 2 ? db.b : db.a).commitDispense({
+            kind: 'dispense',
+            record: next(rec),
+            expectedCounter: 0,
+            pieces: [
+              piece(rec, 1),
+              piece(rec, 2, { mailClass: 'priority' }),
+              piece(rec, 3, { trackingNumber: '9405590000000000000017' }),
+            ],
+            trackingMailerId: '900000001',
+          }),
+        ),
+      );
+      const given = answers.flatMap((a) => a.slice(0, 2));
+      expect(new Set(given).size).toBe(8);
+      for (const a of answers) {
+        expect(a[0]).toMatch(/^[0-9]{20}$/); // a letter: the IMb tracking code
+        expect(a[1]).toMatch(/^9[0-9]{21}$/); // a package: IMpb
+        expect(a[2]).toBe('9405590000000000000017'); // one it had is kept
+      }
+      const { rec } = meters[0]!;
+      const stored = await Promise.all([1, 2].map((n) => s.getPiece(`${rec.serial}-p${n}`)));
+      expect(stored.map((p) => p?.trackingNumber)).toEqual(answers[0]!.slice(0, 2));
+      // A refused commit stores no piece and no number; the next serials are still new.
+      await expect(
+        s.commitDispense({
+          kind: 'dispense',
+          record: next(rec, { counter: 9 }),
+          expectedCounter: 0,
+          pieces: [piece(rec, 9)],
+          trackingMailerId: '900000001',
+        }),
+      ).rejects.toThrow(/changed during the transaction/);
+      expect(await s.getPiece(`${rec.serial}-p9`)).toBeUndefined();
+      const later = await s.commitDispense({
+        kind: 'dispense',
+        record: next(next(rec)),
+        expectedCounter: 1,
+        pieces: [piece(rec, 4)],
+        trackingMailerId: '900000001',
+      });
+      expect(given).not.toContain(later[0]);
+    });
   });
 
   describe('credits', () => {
