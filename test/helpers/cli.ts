@@ -1,6 +1,7 @@
 /**
- * Test helper: runs `vpm` as a real process (from source, through tsx: the tests check the code
- * as it is; test/build/ checks the built dist/), and a real data center process started with
+ * Test helper: runs `vpm` command lines in this process (vpmInProcess: what most tests do), or as
+ * a real process (vpm: from source, through tsx, for what only a process shows: an exit code, a
+ * kill mid-way; test/build/ checks the built dist/), and a real data center process started with
  * `vpm datacenter start --port 0`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -20,6 +21,7 @@ export interface RunResult {
   stderr: string;
 }
 
+/** `vpm ARGS` as its own process (the smoke tests); most tests use vpmInProcess. */
 export function vpm(
   args: string[],
   options: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
