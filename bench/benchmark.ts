@@ -296,14 +296,14 @@ export async function runBenchmark(
     say(
       `  at half load (${(txPerSec / 2).toFixed(0)} tx/s offered): p50 ${percentile(halfSorted, 50).toFixed(1)} ms, p99 ${percentile(halfSorted, 99).toFixed(1)} ms`,
     );
-    const floor = await httpsFloor(dir, {
+    const floor = await httpsFloor(parts, dir, {
       inFlight: mailerCount * perMailer,
       connections: mailerCount,
       measureMs: quick ? 4000 : 10_000,
       answerBytes: 700,
     });
     say(
-      `  the same load on a bare HTTPS server (no work): ${floor.reqPerSec.toFixed(0)} req/s, ${floor.cpuMsPerReq ?? '?'} CPU ms per request (client + server)`,
+      `  the same load on a bare HTTPS server (no work): ${floor.reqPerSec.toFixed(0)} req/s, ${floor.cpuMsPerReq ?? '?'} CPU ms per request (client + server); with undici as the client ${floor.undici?.reqPerSec.toFixed(0) ?? '?'} req/s, ${floor.undici?.cpuMsPerReq ?? '?'} CPU ms`,
     );
     say(
       `  ratio to the bare-HTTPS floor: ${(txPerSec / floor.reqPerSec).toFixed(3)} (issue 17's goal ≥ 0.333)`,
@@ -347,7 +347,18 @@ export async function runBenchmark(
       inFlight: mailerCount * perMailer,
       errors,
       cpuMsPerTx: peak.cpuMsPerTx,
-      httpsFloor: { reqPerSec: round(floor.reqPerSec, 0), cpuMsPerReq: floor.cpuMsPerReq },
+      httpsFloor: {
+        reqPerSec: round(floor.reqPerSec, 0),
+        cpuMsPerReq: floor.cpuMsPerReq,
+        ...(floor.undici
+          ? {
+              undici: {
+                reqPerSec: round(floor.undici.reqPerSec, 0),
+                cpuMsPerReq: floor.undici.cpuMsPerReq,
+              },
+            }
+          : {}),
+      },
       ratioToHttpsFloor: round(txPerSec / floor.reqPerSec, 3),
       pool,
       engines,

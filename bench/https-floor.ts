@@ -1,8 +1,11 @@
 /**
  * @module bench/https-floor
- * What HTTPS alone costs on this machine: the same load generator (undici, the same requests in
- * flight) against a bare node:https server that does no work, so the data center's rate can be
- * read against the transport's. CPU per request of both sides is read from /proc.
+ * What HTTPS alone costs on this machine: the same load generator as the data center's peak (the
+ * client's own API client, MailerApi.dispense: one client per mailer, the same requests in flight
+ * on each) against a bare node:https server that does no work, so the data center's rate can be
+ * read against the transport's. CPU per request of both sides is read from /proc. Beside it, the
+ * same server driven by an undici Pool (the load generator before the client moved to node:https),
+ * for comparison.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,16 +13,78 @@ import { Pool } from 'undici';
 import { launchProcess } from '../runtime/launch';
 import { createTls } from '../server-mock/communication/tls';
 import { processCpuMs } from './cpu-time';
+import type { BenchClient, MailerApi } from './mailer-client';
 
 export interface HttpsFloor {
   reqPerSec: number;
   /** Load generator plus server CPU per request, ms (null where /proc is missing). */
   cpuMsPerReq: number | null;
+  /** The same server and load driven by an undici Pool instead of the client's HTTPS. */
+  undici?: { reqPerSec: number; cpuMsPerReq: number | null };
+}
+
+const REQUEST = {
+  pieces: [
+    {
+      idempotencyKey: 'k-00000000-0000-0000-0000-000000000000',
+      postageCents: 50,
+      mailClass: 'first-class' as const,
+      destinationZip: '10001',
+    },
+  ],
+};
+const TOKEN = 'a'.repeat(43);
+const HEADERS = {
+  accept: 'application/json',
+  'content-type': 'application/json',
+  authorization: `Bearer ${TOKEN}`,
+};
+
+/** Keeps `inFlight` requests going (1 s warm-up), counts answers for `measureMs`. */
+async function drive(
+  send: (worker: number) => Promise<unknown>,
+  inFlight: number,
+  measureMs: number,
+  serverPid: number,
+): Promise<{ reqPerSec: number; cpuMsPerReq: number | null }> {
+  let done = 0;
+  let measuring = false;
+  let stop = false;
+  const worker = async (_: unknown, i: number) => {
+    while (!stop) {
+      await send(i);
+      if (measuring) done++;
+    }
+  };
+  const workers = Array.from({ length: inFlight }, worker);
+  await new Promise((r) => setTimeout(r, 1000)); // warm-up
+  const cpu0 = [processCpuMs(process.pid), processCpuMs(serverPid)];
+  const t0 = performance.now();
+  measuring = true;
+  await new Promise((r) => setTimeout(r, measureMs));
+  measuring = false;
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu1 = [processCpuMs(process.pid), processCpuMs(serverPid)];
+  const n = done;
+  stop = true;
+  await Promise.all(workers);
+  const cpu =
+    cpu0.every((x) => x !== null) && cpu1.every((x) => x !== null)
+      ? ((cpu1[0] as number) - (cpu0[0] as number) + (cpu1[1] as number) - (cpu0[1] as number)) / n
+      : null;
+  return { reqPerSec: n / seconds, cpuMsPerReq: cpu === null ? null : Number(cpu.toFixed(3)) };
 }
 
 export async function httpsFloor(
+  parts: BenchClient,
   dataDir: string,
-  options: { inFlight: number; connections: number; measureMs: number; answerBytes: number },
+  options: {
+    inFlight: number;
+    /** Clients (mailers), each with its own connections, inFlight / clients requests each. */
+    connections: number;
+    measureMs: number;
+    answerBytes: number;
+  },
 ): Promise<HttpsFloor> {
   // A certificate of its own like the data center's (whose key is sealed under the domain key).
   const tls = await createTls(join(dataDir, 'https-floor'));
@@ -36,57 +101,39 @@ export async function httpsFloor(
       child.stdout.once('data', (text: string) => resolve(Number(text.trim())));
       child.onExit((code) => reject(new Error(`https floor server exited (${code})`)));
     });
-    const pool = new Pool(`https://localhost:${port}`, {
+    const caPem = await readFile(tls.caPath, 'utf8');
+    const base = new URL(`https://localhost:${port}`);
+    // As the peak's load generator: a client per mailer, the same dispense call.
+    const clients: MailerApi[] = Array.from({ length: options.connections }, () =>
+      parts.connect({ serverUrl: base.origin, caPem, token: TOKEN, retries: 0 }),
+    );
+    const own = await drive(
+      (worker) => (clients[worker % clients.length] as MailerApi).dispense(REQUEST),
+      options.inFlight,
+      options.measureMs,
+      child.pid as number,
+    );
+    await Promise.all(clients.map((c) => c.close()));
+    const pool = new Pool(base.origin, {
       connections: options.connections,
-      connect: { ca: await readFile(tls.caPath, 'utf8') },
+      connect: { ca: caPem },
     });
-    const body = JSON.stringify({
-      pieces: [
-        {
-          idempotencyKey: 'k-00000000-0000-0000-0000-000000000000',
-          postageCents: 50,
-          mailClass: 'first-class',
-          destinationZip: '10001',
-        },
-      ],
-    });
-    let done = 0;
-    let measuring = false;
-    let stop = false;
-    const worker = async () => {
-      while (!stop) {
+    const undici = await drive(
+      async () => {
         const response = await pool.request({
-          path: '/v1/dispense',
+          path: '/v1/pieces',
           method: 'POST',
-          body,
-          headers: {
-            'content-type': 'application/json',
-            authorization: `Bearer ${'a'.repeat(43)}`,
-          },
+          body: JSON.stringify(REQUEST),
+          headers: HEADERS,
         });
-        JSON.parse(await response.body.text());
-        if (measuring) done++;
-      }
-    };
-    const workers = Array.from({ length: options.inFlight }, worker);
-    await new Promise((r) => setTimeout(r, 1000)); // warm-up
-    const cpu0 = [processCpuMs(process.pid), processCpuMs(child.pid as number)];
-    const t0 = performance.now();
-    measuring = true;
-    await new Promise((r) => setTimeout(r, options.measureMs));
-    measuring = false;
-    const seconds = (performance.now() - t0) / 1000;
-    const cpu1 = [processCpuMs(process.pid), processCpuMs(child.pid as number)];
-    const n = done;
-    stop = true;
-    await Promise.all(workers);
+        return JSON.parse(await response.body.text()) as unknown;
+      },
+      options.inFlight,
+      options.measureMs,
+      child.pid as number,
+    );
     await pool.close();
-    const cpu =
-      cpu0.every((x) => x !== null) && cpu1.every((x) => x !== null)
-        ? ((cpu1[0] as number) - (cpu0[0] as number) + (cpu1[1] as number) - (cpu0[1] as number)) /
-          n
-        : null;
-    return { reqPerSec: n / seconds, cpuMsPerReq: cpu === null ? null : Number(cpu.toFixed(3)) };
+    return { ...own, undici };
   } finally {
     child.kill('SIGTERM');
   }
