@@ -166,6 +166,53 @@ describe('MeterBox', () => {
       expect(ok.record.descendingCents).toBe(0);
     });
 
+    it('in one batch of many meters, a refused command fails alone and two on one record never share a register', async () => {
+      // Sent in one turn, these reach the box in one pipe write: one batch (or a few slices)
+      // sharing NVM appends and fsyncs.
+      const auth = await mailerAuth(fx.boxes);
+      const rich = await Promise.all([1, 2, 3, 4].map(() => fundedMeter(fx.boxes, 1000)));
+      const poor = await fundedMeter(fx.boxes, 50);
+      const twice = rich[0] as MeterRecord;
+      const calls = [
+        ...rich.map((record) =>
+          fx.boxes.meter.dispense({ auth, requestId: rid(), record, pieces: [piece()] }),
+        ),
+        fx.boxes.meter.dispense({
+          auth,
+          requestId: rid(),
+          record: poor,
+          pieces: [piece({ postageCents: 51 })],
+        }),
+        // The same record again in the same batch: the box issued from it already.
+        fx.boxes.meter.dispense({ auth, requestId: rid(), record: twice, pieces: [piece()] }),
+      ];
+      const settled = await Promise.allSettled(calls);
+      const ok = settled.slice(0, 4).map((s) => {
+        expect(s.status).toBe('fulfilled');
+        return (s as PromiseFulfilledResult<Awaited<(typeof calls)[0]>>).value;
+      });
+      for (const [i, answer] of ok.entries())
+        expect(answer.record.counter).toBe((rich[i] as MeterRecord).counter + 1);
+      await expectBoxError(calls[4] as Promise<unknown>, 'INSUFFICIENT_FUNDS');
+      await expectBoxError(calls[5] as Promise<unknown>, 'FRESHNESS_MISMATCH');
+      // The refused meter is unchanged and dispenses what it holds; the first one goes on from
+      // the record it was answered, at the next register value.
+      const rest = await fx.boxes.meter.dispense({
+        auth,
+        requestId: rid(),
+        record: poor,
+        pieces: [piece({ postageCents: 50 })],
+      });
+      expect(rest.record.descendingCents).toBe(0);
+      const after = await fx.boxes.meter.dispense({
+        auth,
+        requestId: rid(),
+        record: (ok[0] as { record: MeterRecord }).record,
+        pieces: [piece()],
+      });
+      expect(after.indicia[0]!.ascendingCents).toBe(ok[0]!.indicia[0]!.ascendingCents + 73);
+    });
+
     it('refuses a record whose counter is behind the NVM with FRESHNESS_MISMATCH and the NVM counter', async () => {
       const r1 = await fundedMeter(fx.boxes, 1000);
       const r2 = (

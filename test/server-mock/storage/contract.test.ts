@@ -400,6 +400,33 @@ describe.each(engines)('Storage on $name', (engine) => {
       });
       expect(given).not.toContain(later[0]);
     });
+
+    it('in dispenses committed together, a refused one changes nothing and the others are stored', async () => {
+      // Sent in one turn: on SQLite one group commit (a SAVEPOINT each), on PostgreSQL each its own.
+      const [x, bad, y] = await Promise.all([1, 2, 3].map(() => meterFor(s)));
+      const commit = (rec: MeterRecord, expectedCounter: number) =>
+        s.commitDispense({
+          kind: 'dispense',
+          record: next(rec),
+          expectedCounter,
+          pieces: [piece(rec, 1), piece(rec, 2)],
+          trackingMailerId: '900000001',
+        });
+      const settled = await Promise.allSettled([
+        commit(x!.rec, 0),
+        commit(bad!.rec, 5), // not the stored counter: refused
+        commit(y!.rec, 0),
+      ]);
+      expect(settled.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      const numbers = settled.flatMap((r) => (r.status === 'fulfilled' ? r.value : []));
+      expect(new Set(numbers).size).toBe(4);
+      for (const { rec } of [x!, y!]) {
+        expect((await s.getMeterRecord(rec.serial))?.counter).toBe(1);
+        expect((await s.getPiece(`${rec.serial}-p2`))?.trackingNumber).toMatch(/^[0-9]{20}$/);
+      }
+      expect((await s.getMeterRecord(bad!.rec.serial))?.counter).toBe(0);
+      expect(await s.getPiece(`${bad!.rec.serial}-p1`)).toBeUndefined();
+    });
   });
 
   describe('credits', () => {
