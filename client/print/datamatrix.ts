@@ -129,17 +129,16 @@ function packRows(matrix: ModuleMatrix): Uint8Array {
   return out;
 }
 
-function imageBytes(
+function imageText(
   columns: number,
   rows: number,
   packed: Uint8Array,
   prefix: string,
   suffix: string,
-): Buffer {
-  return Buffer.from(
+): string {
+  return (
     `${prefix}BI /W ${columns} /H ${rows} /IM true /BPC 1 /D [1 0] /F /AHx ID\n` +
-      `${Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).toString('hex')}${IMAGE_END}${suffix}`,
-    'latin1',
+    `${Buffer.from(packed.buffer, packed.byteOffset, packed.byteLength).toString('hex')}${IMAGE_END}${suffix}`
   );
 }
 
@@ -149,20 +148,31 @@ function imageBytes(
  * row by row from the top, in ASCII hex (`/F /AHx`, so no reader can mistake data for the `EI`
  * that ends it; 577 bytes for 48 × 48). Each module is one image sample, so a scale of whole
  * device pixels a module gives whole-pixel squares, and the page carries no path to compress.
+ * As text (ASCII), for a content stream built as a string.
  */
+export function symbolImageText(matrix: ModuleMatrix, prefix = '', suffix = ''): string {
+  return imageText(matrix.columns, matrix.rows, packRows(matrix), prefix, suffix);
+}
+
+/** `symbolImageText` as bytes. */
 export function symbolImageBytes(matrix: ModuleMatrix, prefix = '', suffix = ''): Buffer {
-  return imageBytes(matrix.columns, matrix.rows, packRows(matrix), prefix, suffix);
+  return Buffer.from(symbolImageText(matrix, prefix, suffix), 'latin1');
 }
 
 /**
- * `symbolImageBytes` of the indicium's symbol, straight from its codewords to packed rows when
+ * `symbolImageText` of the indicium's symbol, straight from its codewords to packed rows when
  * the bytes fit one Base256 field (every indicium does): no module matrix in between.
  */
-export function indiciumImageBytes(bytes: Uint8Array, prefix = '', suffix = ''): Buffer {
+export function indiciumImageText(bytes: Uint8Array, prefix = '', suffix = ''): string {
   if (bytes.length > 0 && bytes.length <= BASE256_CAPACITY) {
-    return imageBytes(SYMBOL_MODULES, SYMBOL_MODULES, ecc200Packed(bytes), prefix, suffix);
+    return imageText(SYMBOL_MODULES, SYMBOL_MODULES, ecc200Packed(bytes), prefix, suffix);
   }
-  return symbolImageBytes(dataMatrixModules(bytes), prefix, suffix);
+  return symbolImageText(dataMatrixModules(bytes), prefix, suffix);
+}
+
+/** `indiciumImageText` as bytes. */
+export function indiciumImageBytes(bytes: Uint8Array, prefix = '', suffix = ''): Buffer {
+  return Buffer.from(indiciumImageText(bytes, prefix, suffix), 'latin1');
 }
 
 /**

@@ -9,7 +9,7 @@
  */
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { indiciumImageBytes, symbolImageBytes, type ModuleMatrix } from './datamatrix';
+import { indiciumImageText, symbolImageText, type ModuleMatrix } from './datamatrix';
 import { PrintError } from './errors';
 import type { Box } from './layout';
 import { checkDpi } from './label';
@@ -132,7 +132,7 @@ export function pdfTextMeasure(): TextMeasure {
  * and bars are its own) costs no object.
  */
 interface Template {
-  body: Buffer;
+  body: string;
   uses: number;
   /** The XObject's resource name, once it is one. */
   name?: string;
@@ -163,8 +163,8 @@ function templateKey(marks: readonly Mark[]): string {
   return key;
 }
 
-/** The content bytes of the marks a template holds, in the slot's coordinates. */
-function templateBody(marks: readonly Mark[], pageHeight: number): Buffer {
+/** The content of the marks a template holds, in the slot's coordinates (ASCII). */
+function templateBody(marks: readonly Mark[], pageHeight: number): string {
   const f = fonts();
   const n = pdfNumber;
   let out = '';
@@ -189,17 +189,17 @@ function templateBody(marks: readonly Mark[], pageHeight: number): Buffer {
         throw new Error(`render: unknown mark ${String(mark satisfies never as unknown)}`);
     }
   }
-  return Buffer.from(out, 'latin1');
+  return out;
 }
 
 /** The symbol's image, the unit square scaled to `box` and flipped (the page's y axis points down). */
-function symbolBytes(piece: PrintPiece, box: Box): Buffer {
+function symbolText(piece: PrintPiece, box: Box): string {
   // One image sample a module (labels for thermal printers use whole printer dots a module);
   // six decimals keep 48 modules on the dot grid.
   const prefix = `q\n${pdfNumber(box.width)} 0 0 ${pdfNumber(-box.height)} ${pdfNumber(box.x)} ${pdfNumber(box.y + box.height)} cm\n`;
   return piece.symbol
-    ? symbolImageBytes(piece.symbol, prefix, 'Q\n')
-    : indiciumImageBytes(piece.indicium, prefix, 'Q\n');
+    ? symbolImageText(piece.symbol, prefix, 'Q\n')
+    : indiciumImageText(piece.indicium, prefix, 'Q\n');
 }
 
 /**
@@ -302,8 +302,8 @@ export async function renderPieces(
       piecesInFile = head.through;
     }
   };
-  const finishPage = (parts: Buffer[], through: number): void => {
-    const content = Buffer.concat(parts);
+  const finishPage = (text: string, through: number): void => {
+    const content = Buffer.from(text, 'latin1');
     const compressed = content.length >= STORE_BELOW;
     const entry: QueuedPage = {
       content: compressed ? deflater.deflate(content) : content,
@@ -320,23 +320,23 @@ export async function renderPieces(
     queue.push(entry);
   };
 
-  const flip = Buffer.from(`1 0 0 -1 0 ${pdfNumber(H)} cm\n`, 'latin1');
-  const slotEnd = Buffer.from('Q\n', 'latin1');
+  const flip = `1 0 0 -1 0 ${pdfNumber(H)} cm\n`;
   let count = 0;
   let pages = 0;
   let slot = medium.slots.length;
-  let parts: Buffer[] = [];
+  // The page's content, built as text (all ASCII) and made bytes once the page is done.
+  let page = '';
   try {
     for await (const piece of asAsync(pieces)) {
       if (failed) break;
       const fields = decodePiece(piece, count);
       if (slot >= medium.slots.length) {
         if (pages > 0) {
-          finishPage(parts, count);
+          finishPage(page, count);
           await place(false);
           await pump();
         }
-        parts = [flip];
+        page = flip;
         pages += 1;
         slot = 0;
       }
@@ -350,12 +350,7 @@ export async function renderPieces(
         measure,
         dpi,
       );
-      parts.push(
-        Buffer.from(
-          `q\n1 0 0 1 ${pdfNumber(plan.origin.x)} ${pdfNumber(plan.origin.y)} cm\n0 g\n0 G\n`,
-          'latin1',
-        ),
-      );
+      page += `q\n1 0 0 1 ${pdfNumber(plan.origin.x)} ${pdfNumber(plan.origin.y)} cm\n0 g\n0 G\n`;
       const key = templateKey(plan.marks);
       let template = templates.get(key);
       if (!template) {
@@ -369,20 +364,19 @@ export async function renderPieces(
         file.add(
           id,
           `/Type /XObject\n/Subtype /Form\n/BBox [${pdfNumber(-medium.width)} ${pdfNumber(-H)} ${pdfNumber(2 * medium.width)} ${pdfNumber(2 * H)}]\n/Resources ${resourcesId} 0 R\n`,
-          template.body,
+          Buffer.from(template.body, 'latin1'),
         );
         xobjects.push([template.name, id]);
       }
-      parts.push(template.name ? Buffer.from(`/${template.name} Do\n`, 'latin1') : template.body);
+      page += template.name ? `/${template.name} Do\n` : template.body;
       for (const mark of plan.marks) {
-        if (mark.kind === 'symbol') {
-          parts.push(symbolBytes(piece, mark.box));
-        } else if (mark.kind === 'text' && mark.recipient) {
+        if (mark.kind === 'symbol') page += symbolText(piece, mark.box);
+        else if (mark.kind === 'text' && mark.recipient) {
           const m: TextMark = mark;
-          parts.push(Buffer.from(f[m.font].lineBytes(m.text, m.x, m.y, m.size, H), 'latin1'));
+          page += f[m.font].lineBytes(m.text, m.x, m.y, m.size, H);
         }
       }
-      parts.push(slotEnd);
+      page += 'Q\n';
       slot += 1;
       count += 1;
     }
@@ -390,7 +384,7 @@ export async function renderPieces(
     if (count === 0) {
       throw new PrintError('PRINT_NO_PIECES', 'print: the batch has no pieces; add at least one');
     }
-    finishPage(parts, count);
+    finishPage(page, count);
     await place(true);
     const names = (list: Array<[string, number]>) =>
       list.map(([name, id]) => `/${name} ${id} 0 R`).join(' ');
