@@ -221,7 +221,7 @@ describe('desktop app, end to end (renderer in Chromium ↔ client services ↔ 
     await see(page.getByLabel('Weight (ounces)')).toHaveValue('1');
     await page.getByLabel('Amount I enter').check();
     await page.getByLabel('Postage amount').fill('0.78');
-    await page.getByLabel('Medium').selectOption('env10');
+    await page.getByLabel('Medium', { exact: true }).selectOption('env10');
     await page.getByLabel('Printer').selectOption({ label: 'Save PDF only (no printer)' });
     await see(page.getByText('Postage: $0.78')).toBeVisible();
     // Dated two days ahead (inside the data center's 7-day window).
@@ -441,7 +441,7 @@ describe('desktop app, end to end (renderer in Chromium ↔ client services ↔ 
 
     // The new default medium is what the print screens start with.
     await nav('New mail piece').click();
-    await see(page.getByLabel('Medium')).toHaveValue('label4x6');
+    await see(page.getByLabel('Medium', { exact: true })).toHaveValue('label4x6');
     // Still signed in to the same data center, registers unchanged.
     await expectRegistersMatch(5000 - batchCents.reduce((a, b) => a + b, 0));
   });

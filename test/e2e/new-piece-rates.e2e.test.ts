@@ -163,7 +163,7 @@ describe('new-piece screen: rates, return address, address check (Chromium ↔ s
     await poll(() => page.getByLabel('Postage amount').inputValue()).toBe(
       (priority.postageCents / 100).toFixed(2),
     );
-    await page.getByLabel('Medium').selectOption('label4x6');
+    await page.getByLabel('Medium', { exact: true }).selectOption('label4x6');
     await page.getByLabel('Printer').selectOption({ label: 'Save PDF only (no printer)' });
     const before = (await dc.account()).balanceCents;
     await page.getByRole('button', { name: 'Print postage' }).click();
@@ -191,7 +191,7 @@ describe('new-piece screen: rates, return address, address check (Chromium ↔ s
     await page.getByLabel('Amount I enter').check();
     await page.getByLabel('Postage amount').fill('0.78');
     await page.getByLabel('Mail class').selectOption('first-class');
-    await page.getByLabel('Medium').selectOption('env10');
+    await page.getByLabel('Medium', { exact: true }).selectOption('env10');
     const before = (await dc.account()).balanceCents;
     await page.getByRole('button', { name: 'Print postage' }).click();
     const check = page.getByRole('group', { name: 'Address check' });
@@ -218,14 +218,14 @@ describe('new-piece screen: rates, return address, address check (Chromium ↔ s
     await page.getByLabel('Mail class').selectOption('priority');
     // Choosing ZPL picks the 4 × 6 label and a resolution (ZPL is written for one).
     await page.getByLabel('Output').selectOption('zpl');
-    await poll(() => page.getByLabel('Medium').inputValue()).toBe('label4x6');
+    await poll(() => page.getByLabel('Medium', { exact: true }).inputValue()).toBe('label4x6');
     await poll(() => page.getByLabel('Resolution (dpi)').inputValue()).toBe('203');
     await page.getByLabel('Resolution (dpi)').selectOption('300');
     await page.getByLabel('Printer').selectOption({ label: 'Save ZPL only (no printer)' });
     await app.screenshot('new-piece-zpl-300dpi');
 
     // ZPL on an envelope: refused before anything is charged.
-    await page.getByLabel('Medium').selectOption('env10');
+    await page.getByLabel('Medium', { exact: true }).selectOption('env10');
     let before = (await dc.account()).balanceCents;
     await page.getByRole('button', { name: 'Print postage' }).click();
     await visible(
@@ -233,7 +233,7 @@ describe('new-piece screen: rates, return address, address check (Chromium ↔ s
     );
     expect((await dc.account()).balanceCents).toBe(before);
 
-    await page.getByLabel('Medium').selectOption('label4x6');
+    await page.getByLabel('Medium', { exact: true }).selectOption('label4x6');
     before = (await dc.account()).balanceCents;
     await page.getByRole('button', { name: 'Print postage' }).click();
     const status = page.getByRole('status').filter({ hasText: 'Postage of $9.00 issued' });
