@@ -25,6 +25,8 @@ export const MIN_REFILL_CENTS = 100;
 export const US_STATE_PATTERN = '^[A-Z]{2}$';
 /** The heaviest piece, in ounces (70 lb). */
 export const MAX_WEIGHT_OZ = 1120;
+/** The least weight a piece may have, in ounces (a scale's resolution is coarser). */
+export const MIN_WEIGHT_OZ = 0.01;
 /**
  * A client-chosen key that makes a retry return the same indicium (or refill) instead of
  * charging twice: 8 to 128 letters, digits, `.`, `_`, `:`, `-`.

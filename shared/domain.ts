@@ -17,6 +17,7 @@ import {
   IDEMPOTENCY_KEY_PATTERN,
   MAX_CALIBRATION_MM,
   MAX_WEIGHT_OZ,
+  MIN_WEIGHT_OZ,
   MEDIA_NAMES,
   MIN_REFILL_CENTS,
   NEW_PASSWORD_MIN_LENGTH,
@@ -67,8 +68,11 @@ export const RegisterCentsSchema = Type.Integer({ minimum: 0, maximum: MAX_REGIS
 export const Zip5Schema = Type.String({ pattern: ZIP5_PATTERN });
 export const ZipDestSchema = Type.String({ pattern: ZIP_DEST_PATTERN });
 export const MailClassSchema = Type.Union(MAIL_CLASS_NAMES.map((name) => Type.Literal(name)));
-/** Weight of a piece in ounces (fractions allowed), up to 70 lb. */
-export const WeightOzSchema = Type.Number({ exclusiveMinimum: 0, maximum: MAX_WEIGHT_OZ });
+/**
+ * Weight of a piece in ounces (fractions allowed), up to 70 lb. An inclusive minimum: OpenAPI
+ * 3.0's `exclusiveMinimum` is a flag, JSON Schema's a number, so the HTTP edge could not say it.
+ */
+export const WeightOzSchema = Type.Number({ minimum: MIN_WEIGHT_OZ, maximum: MAX_WEIGHT_OZ });
 export const IdempotencyKeySchema = Type.String({ pattern: IDEMPOTENCY_KEY_PATTERN });
 export const PieceIdSchema = Type.String({ pattern: UUID_PATTERN });
 export const PieceStatusSchema = Type.Union([Type.Literal('issued'), Type.Literal('refunded')]);

@@ -425,12 +425,13 @@ export function registerClientCommands(program: Command): void {
           const where = target(opts);
           if (!opts.postage && !opts.weight)
             throw new CliError('give --postage DOLLARS or --weight (8oz, 2lb)', EXIT.usage);
+          const weight = opts.weight === 'scale' ? String(scaleOunces()) : opts.weight;
+          const weightOz = weight
+            ? (await import('../rates/parse')).parseWeight(weight)
+            : undefined;
           const postageCents = opts.postage
             ? parseDollars(opts.postage)
-            : await weighedPostage(ctx, cls, recipient.zip, {
-                ...opts,
-                ...(opts.weight === 'scale' ? { weight: String(scaleOunces()) } : {}),
-              });
+            : await weighedPostage(ctx, cls, recipient.zip, { ...opts, weight });
           if (opts.mailingDate !== undefined && !isCalendarDate(opts.mailingDate))
             throw new CliError(
               `--mailing-date ${opts.mailingDate}: write a calendar date as YYYY-MM-DD`,
@@ -454,6 +455,7 @@ export function registerClientCommands(program: Command): void {
               ...(key ? { idempotencyKey: key } : {}),
               ...(opts.acceptAddress ? { acceptAddress: true } : {}),
               ...(opts.mailingDate ? { mailingDate: opts.mailingDate } : {}),
+              ...(weightOz === undefined ? {} : { weightOz }),
             },
             {
               ...where,

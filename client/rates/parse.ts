@@ -3,6 +3,8 @@
  * The command line's weights and sizes: `2lb`, `8oz`, `1lb 4oz`, `1.5lb`, a bare number is ounces;
  * sizes `12x10x6` in inches. Anything else is refused with an example.
  */
+import { MAX_WEIGHT_OZ, MIN_WEIGHT_OZ } from '../../shared/atoms';
+
 export class PieceSpecError extends Error {
   readonly code = 'BAD_PIECE';
   constructor(message: string) {
@@ -18,7 +20,7 @@ export function parseWeight(text: string): number {
   const pounds = m?.[1] ? Number(m[1]) : 0;
   const ounces = m?.[2] ? Number(m[2]) : 0;
   const total = pounds * 16 + ounces;
-  if (!m || t === '' || !(total > 0) || total > 1120)
+  if (!m || t === '' || !(total >= MIN_WEIGHT_OZ) || total > MAX_WEIGHT_OZ)
     throw new PieceSpecError(
       `weight "${text}": write it like 8oz, 2lb or 1lb4oz (more than 0, at most 70 lb)`,
     );

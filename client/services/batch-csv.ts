@@ -10,6 +10,7 @@
 import { parse } from 'csv-parse/sync';
 import { addressProblems } from '../../shared/address-text';
 import type { Address } from '../print/index';
+import { MAX_WEIGHT_OZ, MIN_WEIGHT_OZ } from '../../shared/atoms';
 import { isMailClass, type MailClass } from '../../shared/mail-class';
 import { MoneyError, parseDollars } from '../../shared/money';
 import { ZIP_DEST_PATTERN } from '../../shared/zip';
@@ -147,7 +148,7 @@ export function parseBatchCsv(text: string, options: BatchParseOptions = {}): Ba
     let weightOz: number | undefined;
     if (get('weight_oz')) {
       weightOz = Number(get('weight_oz'));
-      if (!(weightOz > 0 && weightOz <= 1120))
+      if (!(weightOz >= MIN_WEIGHT_OZ && weightOz <= MAX_WEIGHT_OZ))
         problems.push(`weight "${get('weight_oz')}" is not a number of ounces`);
     }
     let postageCents = 0;

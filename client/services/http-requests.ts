@@ -46,12 +46,14 @@ export function pieceSpec(piece: {
   postageCents: number;
   mailClass: MailClass;
   recipient: { zip: string };
+  weightOz?: number;
 }): Api.PieceSpec {
   return {
     idempotencyKey: piece.idempotencyKey,
     postageCents: piece.postageCents,
     mailClass: piece.mailClass,
     destinationZip: piece.recipient.zip,
+    ...(piece.weightOz === undefined ? {} : { weightOz: piece.weightOz }),
   };
 }
 

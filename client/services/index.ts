@@ -241,6 +241,7 @@ export const createClientServices = async (
           idempotencyKey: req.idempotencyKey,
           ...(req.mailingDate ? { mailingDate: req.mailingDate } : {}),
           ...(req.acceptAddress ? { acceptAddress: true } : {}),
+          ...(req.weightOz === undefined ? {} : { weightOz: req.weightOz }),
         },
         output(req.printer, req.media, thermal(req)),
       );

@@ -281,6 +281,8 @@ export class PostageService {
       mailingDate?: string;
       /** Keep the recipient as written though the ZIP check disagrees (remembered on the piece). */
       acceptAddress?: boolean;
+      /** The weight, when known: the tracking number's service type depends on it. */
+      weightOz?: number;
     },
     output: Output,
   ): Promise<

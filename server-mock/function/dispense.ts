@@ -112,6 +112,7 @@ export class Dispense {
                 originZip: mailer.originZip,
                 destinationZip: t.p.destinationZip.replace('-', ''),
                 mailingDate,
+                ...(t.p.weightOz === undefined ? {} : { weightOz: t.p.weightOz }),
               },
             ]),
           );

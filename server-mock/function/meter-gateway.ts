@@ -34,13 +34,17 @@ export function piecesFrom(
   originZip: string,
   indicia: IssuedIndicium[],
   keys: Map<string, string>,
-  asked?: Map<string, Pick<PieceRow, 'mailClass' | 'originZip' | 'destinationZip' | 'mailingDate'>>,
+  asked?: Map<
+    string,
+    Pick<PieceRow, 'mailClass' | 'originZip' | 'destinationZip' | 'mailingDate' | 'weightOz'>
+  >,
 ): PieceRow[] {
   const createdAt = new Date().toISOString();
   return indicia.map((issued) => {
     const bytes = new Uint8Array(Buffer.from(issued.indicium, 'base64'));
     // What this data center asked the box to sign; from a journal, what the indicium says.
-    const fields = asked?.get(issued.pieceId) ?? decodeIndicium(bytes).fields;
+    const given = asked?.get(issued.pieceId);
+    const fields = given ?? decodeIndicium(bytes).fields;
     return {
       pieceId: issued.pieceId,
       meterSerial: record.serial,
@@ -57,6 +61,7 @@ export function piecesFrom(
       mailingDate: fields.mailingDate,
       createdAt,
       status: 'issued' as const,
+      ...(given?.weightOz === undefined ? {} : { weightOz: given.weightOz }),
     };
   });
 }

@@ -40,6 +40,8 @@ export interface PieceRow {
   status: 'issued' | 'refunded';
   /** The USPS tracking number the data center assigned (shared/tracking.ts); null before v5. */
   trackingNumber?: string | null;
+  /** The weight the mailer gave, if any (not stored): picks the tracking number's service type. */
+  weightOz?: number;
 }
 
 export interface LoginRow {

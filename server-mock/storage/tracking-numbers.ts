@@ -21,6 +21,6 @@ export function withTrackingNumbers(
   return pieces.map((p) =>
     p.trackingNumber
       ? p
-      : { ...p, trackingNumber: makeTrackingNumber(p.mailClass, mailerId, next++) },
+      : { ...p, trackingNumber: makeTrackingNumber(p.mailClass, mailerId, next++, p.weightOz) },
   );
 }

@@ -24,6 +24,7 @@ import {
   RefillCentsSchema,
   RegisterCentsSchema,
   UsernameSchema,
+  WeightOzSchema,
   Zip5Schema,
   ZipDestSchema,
 } from '../domain';
@@ -131,6 +132,8 @@ export const PieceSpec = Type.Object(
     postageCents: PostageCents('postage for this piece'),
     mailClass: MailClassSchema,
     destinationZip: ZipDest,
+    /** The piece's weight, when known: picks the tracking number's service type (Ground Advantage). */
+    weightOz: Type.Optional(WeightOzSchema),
   },
   { additionalProperties: false },
 );

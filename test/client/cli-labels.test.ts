@@ -51,7 +51,7 @@ beforeAll(async () => {
   );
   expect(up.code, up.stderr).toBe(0);
   expect((await vpm(['login', '--user', 'shipper', '--password-stdin'], password)).code).toBe(0);
-  const refill = await vpm(['refill', '50', '--card-stdin'], { env, input: '4242424242424242\n' });
+  const refill = await vpm(['refill', '100', '--card-stdin'], { env, input: '4242424242424242\n' });
   expect(refill.code, refill.stderr).toBe(0);
 }, 120_000);
 
@@ -143,6 +143,33 @@ describe('shipping labels from the command line', { timeout: 240_000 }, () => {
     const zpl = await readFile(file, 'latin1');
     expect(zpl).toContain(`^FD>;>842094501>8${t}^FS`);
     expect(zpl).toMatch(/\^GFA,4608,4608,24,/); // 48 modules × 4 dots, 24 bytes a row
+  });
+
+  it('gives a weighed Ground Advantage parcel of a pound or more its service type 346 (001 under a pound)', async () => {
+    for (const [weight, stc] of [
+      ['2lb', '346'],
+      ['12oz', '001'],
+    ] as const) {
+      const r = await vpm(
+        [
+          'print',
+          '--to',
+          TO,
+          '--weight',
+          weight,
+          '--class',
+          'ground-advantage',
+          '--media',
+          'label4x6',
+          '--out',
+          join(dir, `weighed-${weight}.pdf`),
+        ],
+        { env },
+      );
+      expect(r.code, r.stderr).toBe(0);
+      const t = /Tracking (\d+)\./.exec(r.stdout)?.[1] ?? '';
+      expect(t).toMatch(new RegExp(`^94${stc}${MID}\\d{7}\\d$`));
+    }
   });
 
   it('carries a later mailing date inside the window in the indicium, and refuses one outside it, charging nothing', async () => {
