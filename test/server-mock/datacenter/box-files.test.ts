@@ -4,13 +4,14 @@
  * swapped without the box refusing to start, naming itself.
  */
 import { createPrivateKey } from 'node:crypto';
-import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOX_NAMES, type BoxName } from '../../../server-mock/boxes/index';
 import { startDataCenter } from '../../../server-mock/index';
 import { boxSecretsOf, domainKeyOf } from '../../helpers/boxes';
 import { startTestDataCenter, type TestDataCenter } from '../../helpers/datacenter';
+import { filesUnder } from '../../helpers/files';
 import { piece } from './support';
 
 let t: TestDataCenter;
@@ -36,12 +37,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t.close();
 });
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .map((name) => join(dir, name))
-    .filter((path) => statSync(path).isFile());
-}
 
 /** Every plaintext form of every secret and share found in any file under DIR. */
 function findings(): string[] {

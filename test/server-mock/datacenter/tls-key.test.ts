@@ -5,15 +5,15 @@
  * sealed key, and leaving a plaintext key from an older init (sealed and removed at the start).
  */
 import { createPublicKey, X509Certificate } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { connect } from 'node:tls';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDataCenter } from '../../../server-mock/index';
 import { openTlsKey, tlsPaths, tlsSealKey } from '../../../server-mock/communication/tls';
 import { domainKeyOf } from '../../helpers/boxes';
 import { startTestDataCenter, type TestDataCenter } from '../../helpers/datacenter';
+import { filesUnder } from '../../helpers/files';
 
 let t: TestDataCenter;
 beforeAll(async () => {
@@ -22,12 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t.close();
 });
-
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
-    .map((name) => join(dir, name))
-    .filter((path) => statSync(path).isFile());
-}
 
 /** The public key of the certificate the running server presents. */
 function presentedKey(url: string): Promise<string> {
