@@ -375,7 +375,7 @@ const BATCH_LIMIT = 512;
  * the next fsync while the box works on the rest, instead of every queued command waiting for the
  * whole queue (one convoy of all meters through the box, then through the database, in turn).
  */
-const SLICE_MS = 2;
+const SLICE_MS = 6;
 
 /**
  * Group commit, pipelined: a batch's NVM record is appended at once, and its answers wait in
