@@ -241,33 +241,17 @@ async function reportCertificate(
 ): Promise<{ boxId: string; certificatePem: string; privateKey: Buffer }> {
   const boxId = randomBytes(8).toString('hex');
   const keys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const serial = randomBytes(8);
-  serial[0] = serial[0]! & 0x7f || 0x01;
   const spki = keys.publicKey.export({ format: 'der', type: 'spki' });
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial.toString('hex'),
-    subject: `CN=${REPORT_CERT_PREFIX}${boxId}`,
-    issuer: caCert.subject,
-    notBefore: now,
-    notAfter,
-    signingAlgorithm: { name: 'ECDSA', hash: 'SHA-256' },
-    publicKey: await webcrypto.subtle.importKey(
-      'spki',
-      spki,
-      { name: 'ECDSA', namedCurve: 'P-256' },
-      true,
-      ['verify'],
-    ),
-    signingKey: caKey,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
-    ],
-  });
   return {
     boxId,
-    certificatePem: cert.toString('pem'),
+    certificatePem: await certifyKey(
+      caCert,
+      caKey,
+      now,
+      notAfter,
+      `CN=${REPORT_CERT_PREFIX}${boxId}`,
+      spki,
+    ),
     privateKey: keys.privateKey.export({ format: 'der', type: 'pkcs8' }),
   };
 }
