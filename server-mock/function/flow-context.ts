@@ -50,18 +50,8 @@ export function pieceIdFor(mailerId: string, idempotencyKey: string): string {
   return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
 }
 
-/** Canonical JSON (sorted keys) for what the transaction box signs. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).filter(
-      ([, v]) => v !== undefined,
-    );
-    entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
+/** Canonical JSON for what the transaction box signs: the boxes' own (shared/canonical-json.ts). */
+export { canonicalJson } from '../../shared/canonical-json';
 
 /**
  * How long the data center trusts its in-memory copy of a session or a mailer row before it reads
