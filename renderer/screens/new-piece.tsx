@@ -49,6 +49,18 @@ function parseDims(value: string): [number, number, number] | null {
     : null;
 }
 
+/** The recipient as typed, trimmed, the state in capitals: what is printed and saved. */
+function cleanRecipient(recipient: Recipient): Recipient {
+  return {
+    name: recipient.name.trim(),
+    street: recipient.street.trim(),
+    ...(recipient.street2?.trim() ? { street2: recipient.street2.trim() } : {}),
+    city: recipient.city.trim(),
+    state: recipient.state.trim().toUpperCase(),
+    zip: recipient.zip.trim(),
+  };
+}
+
 const addressLine = (a: Recipient) =>
   [a.name, a.street, a.street2, a.city, `${a.state} ${a.zip}`].filter(Boolean).join(', ');
 
@@ -170,14 +182,7 @@ export function NewPiece(props: { onBalance: (cents: number) => void }) {
     const handle = saveHandle.trim();
     const r = await call('addressBook:save', {
       handle,
-      address: {
-        name: recipient.name.trim(),
-        street: recipient.street.trim(),
-        ...(recipient.street2?.trim() ? { street2: recipient.street2.trim() } : {}),
-        city: recipient.city.trim(),
-        state: recipient.state.trim().toUpperCase(),
-        zip: recipient.zip.trim(),
-      },
+      address: cleanRecipient(recipient),
     });
     if (r.ok) {
       setNotice({ kind: 'success', text: `Saved in the address book as @${r.value.handle}.` });
@@ -210,14 +215,7 @@ export function NewPiece(props: { onBalance: (cents: number) => void }) {
       document.getElementById(`piece-${Object.keys(found)[0] ?? 'name'}`)?.focus();
       return;
     }
-    const clean: Recipient = {
-      name: recipient.name.trim(),
-      street: recipient.street.trim(),
-      ...(recipient.street2?.trim() ? { street2: recipient.street2.trim() } : {}),
-      city: recipient.city.trim(),
-      state: recipient.state.trim().toUpperCase(),
-      zip: recipient.zip.trim(),
-    };
+    const clean = cleanRecipient(recipient);
     const request = {
       recipient: clean,
       postageCents,
