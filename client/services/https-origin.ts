@@ -53,12 +53,13 @@ export class HttpsOrigin {
   private readonly agent: Agent;
   private readonly host: string;
   private readonly port: number;
+  private readonly timeoutMs: number;
 
   constructor(
     readonly origin: URL,
     options: { caPem: string; timeoutMs: number; connections?: number },
-    private readonly timeoutMs = options.timeoutMs,
   ) {
+    this.timeoutMs = options.timeoutMs;
     if (origin.protocol !== 'https:') throw new TypeError(`${origin.href}: not an https URL`);
     this.host = origin.hostname.replace(/^\[(.*)\]$/, '$1');
     this.port = origin.port ? Number(origin.port) : 443;
