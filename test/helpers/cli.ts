@@ -74,6 +74,29 @@ export interface DataCenterProcess {
 }
 
 /**
+ * `vpm datacenter init` in this process, in a fresh temporary directory named from `prefix`,
+ * the custodian shares written beside it (`DIR-shares`). `extra`: more init flags.
+ */
+export async function initDataCenterDir(
+  prefix: string,
+  extra: readonly string[] = [],
+): Promise<{ dir: string; shareDir: string }> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  const shareDir = `${dir}-shares`;
+  const init = await vpmInProcess([
+    'datacenter',
+    'init',
+    '--data',
+    dir,
+    '--share-out',
+    shareDir,
+    ...extra,
+  ]);
+  if (init.code !== 0) throw new Error(`datacenter init failed: ${init.stderr}`);
+  return { dir, shareDir };
+}
+
+/**
  * Inits a data center in a fresh dir (`vpm datacenter init`, run in this process) and starts it
  * as its own process on a free port.
  */
@@ -88,19 +111,10 @@ export async function startDataCenterProcess(
   } = {},
 ): Promise<DataCenterProcess> {
   const database = options.database === undefined ? [] : ['--database', options.database];
-  const dir = await mkdtemp(join(tmpdir(), 'vpm-dcp-'));
-  const shareDir = `${dir}-shares`;
-  const init = await vpmInProcess([
-    'datacenter',
-    'init',
-    '--data',
-    dir,
-    '--share-out',
-    shareDir,
+  const { dir, shareDir } = await initDataCenterDir('vpm-dcp-', [
     ...(options.demo ? ['--demo'] : []),
     ...database,
   ]);
-  if (init.code !== 0) throw new Error(`datacenter init failed: ${init.stderr}`);
   const child = spawn(
     process.execPath,
     [

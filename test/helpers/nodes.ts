@@ -4,10 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { VPM_ARGS, vpmInProcess } from './cli';
+import { VPM_ARGS, initDataCenterDir } from './cli';
 
 export interface NodeProcess {
   url: string;
@@ -53,21 +52,10 @@ export async function startCluster(options: {
   /** `--database postgres://…` for init and every node (several nodes' shared database). */
   database?: string;
 }): Promise<TestCluster> {
-  const dir = await mkdtemp(join(tmpdir(), 'vpm-nodes-'));
-  const shareDir = `${dir}-shares`;
-  const socketDir = join(dir, 'pool');
   const database = options.database ? ['--database', options.database] : [];
-  // Initialised in this process (vpmInProcess); the pool and nodes are processes of their own.
-  const init = await vpmInProcess([
-    'datacenter',
-    'init',
-    '--data',
-    dir,
-    '--share-out',
-    shareDir,
-    ...database,
-  ]);
-  if (init.code !== 0) throw new Error(`datacenter init failed: ${init.stderr}`);
+  // Initialised in this process; the pool and nodes are processes of their own.
+  const { dir, shareDir } = await initDataCenterDir('vpm-nodes-', database);
+  const socketDir = join(dir, 'pool');
   const shareArgs = [
     '--share',
     join(shareDir, 'custodian-1.share'),
