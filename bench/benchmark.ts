@@ -45,6 +45,8 @@ export interface BenchmarkOptions {
   cliOnly?: boolean;
   /** Only the data center's figures (peak, half load, floor, pool, engines): no client, no CLI. */
   datacenterOnly?: boolean;
+  /** With datacenterOnly: the single node alone (peak, half load, floor); no pool, no engines. */
+  singleNodeOnly?: boolean;
 }
 
 export interface BenchmarkResult {
@@ -73,10 +75,13 @@ export interface BenchmarkResult {
     httpsFloor: HttpsFloor;
     /** txPerSec / httpsFloor.reqPerSec (issue 17's goal: at least one third). */
     ratioToHttpsFloor: number;
-    /** The same load on a box pool: 1 and 2 meter shards, 1 and 2 API nodes (docs/nodes.md). */
+    /**
+     * The same load on a box pool: 1 and 2 meter shards, 1 and 2 API nodes (docs/nodes.md);
+     * empty with --single-node.
+     */
     pool: PoolFigure[];
-    /** One node on SQLite and on PostgreSQL, the same smaller load on each (issue 17). */
-    engines: StorageEngineFigures;
+    /** One node on SQLite and on PostgreSQL, the same smaller load on each (issue 17); null with --single-node. */
+    engines: StorageEngineFigures | null;
   } | null;
   /** null in a `--cli` run. */
   client: ClientFigures | null;
@@ -308,17 +313,21 @@ export async function runBenchmark(
     say(
       `  ratio to the bare-HTTPS floor: ${(txPerSec / floor.reqPerSec).toFixed(3)} (issue 17's goal ≥ 0.333)`,
     );
-    say('Box pool and API nodes (each on a fresh data directory):');
-    const pool = await poolFigures(parts, { quick, mailers: mailerCount, perMailer, say });
-    // Each engine gets a data center of its own; the peak's sessions are no longer needed.
-    await closeMailers(mailers);
-    mailers = [];
-    say('Storage engines, one node each, the same load:');
-    const engines = await storageEngineFigures(parts, closedLoop, {
-      quick,
-      sqliteCommitPerSec: sqlite,
-      say,
-    });
+    let pool: PoolFigure[] = [];
+    let engines: StorageEngineFigures | null = null;
+    if (!options.singleNodeOnly) {
+      say('Box pool and API nodes (each on a fresh data directory):');
+      pool = await poolFigures(parts, { quick, mailers: mailerCount, perMailer, say });
+      // Each engine gets a data center of its own; the peak's sessions are no longer needed.
+      await closeMailers(mailers);
+      mailers = [];
+      say('Storage engines, one node each, the same load:');
+      engines = await storageEngineFigures(parts, closedLoop, {
+        quick,
+        sqliteCommitPerSec: sqlite,
+        say,
+      });
+    }
     let client: ClientFigures | null = null;
     let cli: CliStartup | null = null;
     if (!options.datacenterOnly) {

@@ -19,6 +19,10 @@ export function registerBenchCommand(program: Command): void {
     .option('--client', 'only the client figures: Data Matrix encoding and vpm batch')
     .option('--cli', 'only the start-up of vpm --help and vpm balance, beside node -e 0')
     .option('--datacenter', 'only the data center figures (no client batch, no CLI start-up)')
+    .option(
+      '--single-node',
+      'with --datacenter: only the single node (peak, half load, bare-HTTPS floor), no pool, no engines',
+    )
     .option('--faults', 'run the crash, tamper, fuzz and abuse campaigns instead')
     .option('--long', 'with --faults: the deep campaign')
     .option(
@@ -32,6 +36,7 @@ export function registerBenchCommand(program: Command): void {
         client?: boolean;
         cli?: boolean;
         datacenter?: boolean;
+        singleNode?: boolean;
         faults?: boolean;
         long?: boolean;
         profile?: string;
@@ -56,7 +61,8 @@ export function registerBenchCommand(program: Command): void {
           json: opts.json ?? false,
           clientOnly: opts.client ?? false,
           cliOnly: opts.cli ?? false,
-          datacenterOnly: opts.datacenter ?? false,
+          datacenterOnly: (opts.datacenter ?? false) || (opts.singleNode ?? false),
+          singleNodeOnly: opts.singleNode ?? false,
           ...(opts.profile ? { profileDir: opts.profile } : {}),
         });
       },
