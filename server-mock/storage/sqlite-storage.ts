@@ -10,9 +10,9 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { makeTrackingNumber } from '../../shared/tracking';
 import type { MeterRecord } from '../boxes/api';
 import { MIGRATIONS } from './migrations';
-import { withTrackingNumbers } from './tracking-numbers';
 import {
   StorageConflictError,
   type AlertRow,
@@ -70,40 +70,53 @@ const toMailer = (r: Row): MailerRow => ({
   demo: r.demo === 1,
 });
 
-const toRecord = (r: Row): MeterRecord => ({
-  serial: r.serial as string,
-  accountId: r.account_id as string,
-  status: r.status as MeterRecord['status'],
-  demo: r.demo === 1,
-  ascendingCents: r.ascending_cents as number,
-  descendingCents: r.descending_cents as number,
-  creditedCents: r.credited_cents as number,
-  counter: r.counter as number,
-  wrappedKey: r.wrapped_key as string,
-  certificateSerial: r.certificate_serial as string,
-  keyVersion: r.key_version as number,
-  macPeriod: r.mac_period as string,
-  mac: r.mac as string,
+/** A meter record's columns, in the order recordOf reads them. */
+const RECORD_COLUMNS = `serial, account_id, status, demo, ascending_cents, descending_cents, credited_cents, counter,
+  wrapped_key, certificate_serial, key_version, mac_period, mac`;
+
+/** A MeterRecord from a raw row of RECORD_COLUMNS (arrays cost less to read than named rows). */
+const recordOf = (r: unknown[]): MeterRecord => ({
+  serial: r[0] as string,
+  accountId: r[1] as string,
+  status: r[2] as MeterRecord['status'],
+  demo: r[3] === 1,
+  ascendingCents: r[4] as number,
+  descendingCents: r[5] as number,
+  creditedCents: r[6] as number,
+  counter: r[7] as number,
+  wrappedKey: r[8] as string,
+  certificateSerial: r[9] as string,
+  keyVersion: r[10] as number,
+  macPeriod: r[11] as string,
+  mac: r[12] as string,
 });
 
-const toPiece = (r: Row): PieceRow => ({
-  pieceId: r.piece_id as string,
-  meterSerial: r.meter_serial as string,
-  mailerId: r.mailer_id as string,
-  idempotencyKey: (r.idempotency_key as string | null) ?? null,
-  indicium: new Uint8Array(r.indicium as Buffer),
-  signature: new Uint8Array(r.signature as Buffer),
-  postageCents: r.postage_cents as number,
-  ascendingCents: r.ascending_cents as number,
-  descendingCents: r.descending_cents as number,
-  mailClass: r.mail_class as string,
-  originZip: r.origin_zip as string,
-  destinationZip: r.destination_zip as string,
-  mailingDate: r.mailing_date as string,
-  createdAt: r.created_at as string,
-  status: r.status as PieceRow['status'],
-  ...(typeof r.tracking_number === 'string' ? { trackingNumber: r.tracking_number } : {}),
-});
+/** A piece's columns, in the order of PieceInsert (and of pieceOf). */
+const PIECE_COLUMNS = `piece_id, meter_serial, mailer_id, idempotency_key, indicium, signature, postage_cents,
+  ascending_cents, descending_cents, mail_class, origin_zip, destination_zip, mailing_date, created_at, status,
+  tracking_number`;
+
+const pieceOf = (r: unknown[]): PieceRow => {
+  const piece: PieceRow = {
+    pieceId: r[0] as string,
+    meterSerial: r[1] as string,
+    mailerId: r[2] as string,
+    idempotencyKey: (r[3] as string | null) ?? null,
+    indicium: new Uint8Array(r[4] as Buffer),
+    signature: new Uint8Array(r[5] as Buffer),
+    postageCents: r[6] as number,
+    ascendingCents: r[7] as number,
+    descendingCents: r[8] as number,
+    mailClass: r[9] as string,
+    originZip: r[10] as string,
+    destinationZip: r[11] as string,
+    mailingDate: r[12] as string,
+    createdAt: r[13] as string,
+    status: r[14] as PieceRow['status'],
+  };
+  if (typeof r[15] === 'string') piece.trackingNumber = r[15];
+  return piece;
+};
 
 const recordParams = (rec: MeterRecord, now: string) => ({
   serial: rec.serial,
@@ -121,6 +134,107 @@ const recordParams = (rec: MeterRecord, now: string) => ({
   mac: rec.mac,
   updated_at: now,
 });
+
+/** A meter record as the UPDATE binds it: the columns in order, the serial last (WHERE). */
+export type RecordRow = [
+  accountId: string,
+  status: string,
+  demo: 0 | 1,
+  ascendingCents: number,
+  descendingCents: number,
+  creditedCents: number,
+  counter: number,
+  wrappedKey: string,
+  certificateSerial: string,
+  keyVersion: number,
+  macPeriod: string,
+  mac: string,
+  updatedAt: string,
+  serial: string,
+];
+const RECORD_SERIAL = 13;
+
+const recordRow = (r: MeterRecord, now: string): RecordRow => [
+  r.accountId,
+  r.status,
+  r.demo ? 1 : 0,
+  r.ascendingCents,
+  r.descendingCents,
+  r.creditedCents,
+  r.counter,
+  r.wrappedKey,
+  r.certificateSerial,
+  r.keyVersion,
+  r.macPeriod,
+  r.mac,
+  now,
+  r.serial,
+];
+
+/** A piece as the INSERT binds it (the columns in order). */
+export type PieceInsert = [
+  pieceId: string,
+  meterSerial: string,
+  mailerId: string,
+  idempotencyKey: string | null,
+  indicium: Uint8Array,
+  signature: Uint8Array,
+  postageCents: number,
+  ascendingCents: number,
+  descendingCents: number,
+  mailClass: string,
+  originZip: string,
+  destinationZip: string,
+  mailingDate: string,
+  createdAt: string,
+  status: string,
+  trackingNumber: string | null,
+];
+const PIECE_MAIL_CLASS = 9;
+const PIECE_TRACKING = 15;
+
+const pieceRow = (p: PieceRow): PieceInsert => [
+  p.pieceId,
+  p.meterSerial,
+  p.mailerId,
+  p.idempotencyKey,
+  p.indicium,
+  p.signature,
+  p.postageCents,
+  p.ascendingCents,
+  p.descendingCents,
+  p.mailClass,
+  p.originZip,
+  p.destinationZip,
+  p.mailingDate,
+  p.createdAt,
+  p.status,
+  p.trackingNumber ?? null,
+];
+
+/**
+ * A DispenseCommit as flat rows: what the data center's event loop hands to the writer thread
+ * (a structured clone of arrays of strings and numbers costs both threads less than one of the
+ * commit's nested objects), bound by the writer as it comes.
+ */
+export type DispenseRows = [
+  expectedCounter: number,
+  record: RecordRow,
+  pieces: PieceInsert[],
+  trackingMailerId: string | null,
+  /** Each piece's weight (picks a tracking number's service type), null if not given. */
+  weights: (number | null)[],
+  report: OutboxReport | null,
+];
+
+export const dispenseRows = (c: DispenseCommit): DispenseRows => [
+  c.expectedCounter,
+  recordRow(c.record, new Date().toISOString()),
+  c.pieces.map(pieceRow),
+  c.trackingMailerId ?? null,
+  c.pieces.map((p) => p.weightOz ?? null),
+  c.report ?? null,
+];
 
 export class SqliteStorage implements Storage {
   private readonly db: Database.Database;
@@ -248,6 +362,18 @@ export class SqliteStorage implements Storage {
     return this.stmt(sql).get(...params) as Row | undefined;
   }
 
+  /** Statements that answer rows as arrays (no object with named columns built per row). */
+  private readonly rawStatements = new Map<string, Database.Statement>();
+
+  private raw(sql: string): Database.Statement<unknown[], unknown[]> {
+    let statement = this.rawStatements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql).raw();
+      this.rawStatements.set(sql, statement);
+    }
+    return statement as Database.Statement<unknown[], unknown[]>;
+  }
+
   async createMailer(m: MailerRow): Promise<void> {
     await this.write(() =>
       this.stmt(
@@ -332,16 +458,17 @@ export class SqliteStorage implements Storage {
   }
 
   async getMeterRecord(serial: string): Promise<MeterRecord | undefined> {
-    const row = this.get('SELECT * FROM meter_records WHERE serial = ?', serial);
-    return row && toRecord(row);
+    const row = this.raw(`SELECT ${RECORD_COLUMNS} FROM meter_records WHERE serial = ?`).get(
+      serial,
+    );
+    return row && recordOf(row);
   }
 
   async getMeterByMailer(mailerId: string): Promise<MeterRecord | undefined> {
-    const row = this.get(
-      'SELECT r.* FROM meter_records r JOIN meters m ON m.serial = r.serial WHERE m.mailer_id = ?',
-      mailerId,
-    );
-    return row && toRecord(row);
+    const row = this.raw(
+      `SELECT ${RECORD_COLUMNS} FROM meter_records WHERE serial = (SELECT serial FROM meters WHERE mailer_id = ?)`,
+    ).get(mailerId);
+    return row && recordOf(row);
   }
 
   /** One process owns the file (the data directory's run lock): the flows' own mutex suffices. */
@@ -349,51 +476,33 @@ export class SqliteStorage implements Storage {
     return work();
   }
 
-  private storeRecord(
-    db: Database.Database,
-    record: MeterRecord,
-    expectedCounter: number | null,
-  ): void {
-    const params = recordParams(record, new Date().toISOString());
-    const sql = `UPDATE meter_records SET account_id = @account_id, status = @status, demo = @demo, ascending_cents = @ascending_cents,
-        descending_cents = @descending_cents, credited_cents = @credited_cents, counter = @counter, wrapped_key = @wrapped_key,
-        certificate_serial = @certificate_serial, key_version = @key_version, mac_period = @mac_period, mac = @mac, updated_at = @updated_at
-      WHERE serial = @serial ${expectedCounter === null ? '' : 'AND counter = @expected'}`;
-    const result = this.stmt(sql).run(
-      expectedCounter === null ? params : { ...params, expected: expectedCounter },
-    );
+  private storeRecord(record: MeterRecord, expectedCounter: number): void {
+    this.storeRecordRow(recordRow(record, new Date().toISOString()), expectedCounter);
+  }
+
+  /** The record's row (RecordRow), if its counter is still `expectedCounter`. */
+  private storeRecordRow(row: RecordRow, expectedCounter: number): void {
+    const result = this.stmt(
+      `UPDATE meter_records SET account_id = ?, status = ?, demo = ?, ascending_cents = ?, descending_cents = ?,
+         credited_cents = ?, counter = ?, wrapped_key = ?, certificate_serial = ?, key_version = ?, mac_period = ?, mac = ?,
+         updated_at = ? WHERE serial = ? AND counter = ?`,
+    ).run(...row, expectedCounter);
     if (result.changes !== 1)
       throw new StorageConflictError(
-        `meter ${record.serial}: the stored record changed during the transaction`,
+        `meter ${row[RECORD_SERIAL]}: the stored record changed during the transaction`,
       );
   }
 
-  private insertPieces(db: Database.Database, pieces: PieceRow[]): void {
-    const insert = this.stmt(
+  private insertPieces(pieces: PieceRow[]): void {
+    for (const p of pieces) this.insertPieceRow(pieceRow(p));
+  }
+
+  private insertPieceRow(row: PieceInsert): void {
+    this.stmt(
       `INSERT INTO pieces (piece_id, meter_serial, mailer_id, idempotency_key, indicium, signature, postage_cents, ascending_cents,
          descending_cents, mail_class, origin_zip, destination_zip, mailing_date, created_at, status, tracking_number)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    for (const p of pieces) {
-      insert.run(
-        p.pieceId,
-        p.meterSerial,
-        p.mailerId,
-        p.idempotencyKey,
-        Buffer.from(p.indicium),
-        Buffer.from(p.signature),
-        p.postageCents,
-        p.ascendingCents,
-        p.descendingCents,
-        p.mailClass,
-        p.originZip,
-        p.destinationZip,
-        p.mailingDate,
-        p.createdAt,
-        p.status,
-        p.trackingNumber ?? null,
-      );
-    }
+    ).run(row);
   }
 
   async allocateTrackingSerials(count: number): Promise<number> {
@@ -410,7 +519,7 @@ export class SqliteStorage implements Storage {
     return (row.value as number) - count + 1;
   }
 
-  private applyCredit(db: Database.Database, c: CreditCommit): void {
+  private applyCredit(c: CreditCommit): void {
     if (c.kind === 'refill') {
       const r = c.refill;
       this.stmt(
@@ -450,18 +559,37 @@ export class SqliteStorage implements Storage {
   }
 
   async commitDispense(c: DispenseCommit): Promise<(string | null)[]> {
-    return this.write((db) => {
-      this.storeRecord(db, c.record, c.expectedCounter);
-      const pieces = c.trackingMailerId
-        ? withTrackingNumbers(c.pieces, c.trackingMailerId, (n) => this.takeTrackingSerials(n))
-        : c.pieces;
-      this.insertPieces(db, pieces);
-      this.insertReport(c.report);
-      return pieces.map((p) => p.trackingNumber ?? null);
+    return this.commitDispenseRows(dispenseRows(c));
+  }
+
+  /**
+   * commitDispense on the rows dispenseRows made (the writer thread gets these: flat arrays cost
+   * less to pass between threads than the commit's objects, and bind as they are).
+   */
+  async commitDispenseRows(d: DispenseRows): Promise<(string | null)[]> {
+    return this.write(() => {
+      const [expectedCounter, record, pieces, trackingMailerId, weights, report] = d;
+      this.storeRecordRow(record, expectedCounter);
+      if (trackingMailerId !== null) {
+        const missing = pieces.filter((p) => p[PIECE_TRACKING] === null).length;
+        let next = missing > 0 ? this.takeTrackingSerials(missing) : 0;
+        pieces.forEach((p, i) => {
+          if (p[PIECE_TRACKING] === null)
+            p[PIECE_TRACKING] = makeTrackingNumber(
+              p[PIECE_MAIL_CLASS],
+              trackingMailerId,
+              next++,
+              weights[i] ?? undefined,
+            );
+        });
+      }
+      for (const p of pieces) this.insertPieceRow(p);
+      if (report) this.insertReport(report);
+      return pieces.map((p) => p[PIECE_TRACKING]);
     });
   }
 
-  private insertReport(report: DispenseCommit['report']): void {
+  private insertReport(report: OutboxReport | undefined): void {
     if (report)
       this.stmt('INSERT OR IGNORE INTO postal_outbox (seq, body, signature) VALUES (?, ?, ?)').run(
         report.seq,
@@ -481,28 +609,25 @@ export class SqliteStorage implements Storage {
   }
 
   async commitCredit(c: CreditCommit): Promise<void> {
-    await this.write((db) => {
-      this.storeRecord(db, c.record, c.expectedCounter);
-      this.applyCredit(db, c);
+    await this.write(() => {
+      this.storeRecord(c.record, c.expectedCounter);
+      this.applyCredit(c);
     });
   }
 
   async commitRecovered(c: RecoveredCommit): Promise<void> {
-    await this.write((db) => {
-      this.storeRecord(db, c.record, c.expectedCounter);
+    await this.write(() => {
+      this.storeRecord(c.record, c.expectedCounter);
       switch (c.kind) {
         case 'dispense': {
           const known = this.stmt('SELECT 1 FROM pieces WHERE piece_id = ?');
-          this.insertPieces(
-            db,
-            c.pieces.filter((p) => !known.get(p.pieceId)),
-          );
+          this.insertPieces(c.pieces.filter((p) => !known.get(p.pieceId)));
           this.insertReport(c.report);
           break;
         }
         case 'refill':
         case 'refund':
-          this.applyCredit(db, c);
+          this.applyCredit(c);
           break;
         case 'remac':
           break;
@@ -513,8 +638,8 @@ export class SqliteStorage implements Storage {
   }
 
   async getPiece(pieceId: string): Promise<PieceRow | undefined> {
-    const row = this.get('SELECT * FROM pieces WHERE piece_id = ?', pieceId);
-    return row && toPiece(row);
+    const row = this.raw(`SELECT ${PIECE_COLUMNS} FROM pieces WHERE piece_id = ?`).get(pieceId);
+    return row && pieceOf(row);
   }
 
   async history(
@@ -538,18 +663,18 @@ export class SqliteStorage implements Storage {
       AND mailer_id = @mailerId ${filter.replace(/LIKE @q/g, "LIKE @q ESCAPE '\\'")}`;
     const total = (this.stmt(`SELECT COUNT(*) AS n FROM pieces ${where}`).get(params) as Row)
       .n as number;
-    const rows = this.stmt(
-      `SELECT * FROM pieces ${where} ORDER BY ascending_cents DESC LIMIT @limit OFFSET @offset`,
-    ).all(params) as Row[];
-    return { items: rows.map(toPiece), total };
+    const rows = this.raw(
+      `SELECT ${PIECE_COLUMNS} FROM pieces ${where} ORDER BY ascending_cents DESC LIMIT @limit OFFSET @offset`,
+    ).all(params);
+    return { items: rows.map(pieceOf), total };
   }
 
   async *allPieces(mailerId: string): AsyncIterable<PieceRow> {
-    const rows = this.stmt(
-      `SELECT * FROM pieces WHERE meter_serial = (SELECT serial FROM meters WHERE mailer_id = @mailerId)
+    const rows = this.raw(
+      `SELECT ${PIECE_COLUMNS} FROM pieces WHERE meter_serial = (SELECT serial FROM meters WHERE mailer_id = @mailerId)
          AND mailer_id = @mailerId ORDER BY ascending_cents`,
-    ).all({ mailerId }) as Row[];
-    for (const row of rows) yield toPiece(row);
+    ).all({ mailerId });
+    for (const row of rows) yield pieceOf(row);
   }
 
   async getRefill(id: string): Promise<RefillRow | undefined> {

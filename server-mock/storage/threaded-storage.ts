@@ -7,8 +7,14 @@
  * on a thread of its own, checkpoints the write-ahead log (checkpoint-worker.mjs).
  */
 import { launchWorker } from '../../runtime/launch';
-import { SqliteStorage } from './sqlite-storage';
-import { StorageConflictError, StorageUnavailableError, type Storage } from './storage';
+import { dispenseRows, SqliteStorage } from './sqlite-storage';
+import {
+  StorageConflictError,
+  StorageUnavailableError,
+  type DispenseCommit,
+  type Storage,
+} from './storage';
+import type { WriterAnswer, WriterCall } from './writer-worker';
 
 const WRITES = [
   'createMailer',
@@ -32,14 +38,9 @@ const WRITES = [
   'clearPostalOutbox',
 ] as const satisfies readonly (keyof Storage)[];
 
-interface Answer {
-  id: number;
-  ok: boolean;
-  value?: unknown;
-  error?: { name: string; message: string; code?: string };
-}
+type WireError = { name: string; message: string; code?: string };
 
-function revive(error: NonNullable<Answer['error']>): Error {
+function revive(error: WireError): Error {
   const revived =
     error.name === 'StorageConflictError'
       ? new StorageConflictError(error.message)
@@ -64,13 +65,15 @@ export async function openThreadedStorage(file: string): Promise<Storage> {
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let next = 0;
   let failure: Error | undefined;
-  worker.on('message', (answer: Answer | 'ready') => {
-    if (answer === 'ready') return;
-    const p = pending.get(answer.id);
-    if (!p) return;
-    pending.delete(answer.id);
-    if (answer.ok) p.resolve(answer.value);
-    else p.reject(revive(answer.error as NonNullable<Answer['error']>));
+  worker.on('message', (answers: WriterAnswer[] | 'ready') => {
+    if (answers === 'ready') return;
+    for (const [id, ok, value] of answers) {
+      const p = pending.get(id);
+      if (!p) continue;
+      pending.delete(id);
+      if (ok) p.resolve(value);
+      else p.reject(revive(value as WireError));
+    }
   });
   const fail = (error: Error) => {
     failure ??= error;
@@ -89,12 +92,22 @@ export async function openThreadedStorage(file: string): Promise<Storage> {
     ),
   );
 
+  // The calls made in one turn of the event loop go to the writer in one message (the writer
+  // answers each group commit in one message too): one hand-over between threads, not one a call.
+  let outbox: WriterCall[] = [];
+  const send = () => {
+    if (outbox.length === 0) return;
+    const calls = outbox;
+    outbox = [];
+    worker.postMessage(calls);
+  };
   const call = (method: string, args: unknown[]): Promise<unknown> => {
     if (failure) return Promise.reject(failure);
     const id = next++;
     return new Promise((resolve, reject) => {
       pending.set(id, { resolve, reject });
-      worker.postMessage({ id, method, args });
+      if (outbox.length === 0) setImmediate(send);
+      outbox.push([id, method, args]);
     });
   };
 
@@ -103,11 +116,15 @@ export async function openThreadedStorage(file: string): Promise<Storage> {
   for (const method of WRITES)
     (storage as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
       call(method, args);
+  // A dispense travels as flat rows (sqlite-storage.ts, DispenseRows).
+  storage.commitDispense = (c: DispenseCommit) =>
+    call('commitDispenseRows', [dispenseRows(c)]) as Promise<(string | null)[]>;
   storage.close = async () => {
     const checkpointerExited = new Promise((resolve) => checkpointer.once('exit', resolve));
     checkpointer.postMessage('close');
     await checkpointerExited;
     if (!failure) {
+      send();
       const exited = new Promise((resolve) => worker.once('exit', resolve));
       worker.postMessage('close');
       await exited;

@@ -2,7 +2,7 @@
  * @module storage/writer-worker
  * The database's writer, on its own thread: it owns the write connection and runs the group
  * commit (SqliteStorage's queue) there, so a COMMIT's fsync never blocks the data center's event
- * loop. Messages are `{ id, method, args }`; answers `{ id, ok, value }` or `{ id, ok: false, error }`.
+ * loop. Messages are arrays of calls `[id, method, args]`; answers arrays of `[id, ok, value or error]`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteStorage } from './sqlite-storage';
@@ -14,22 +14,39 @@ const storage = new SqliteStorage((workerData as { file: string }).file, {
 });
 const methods = storage as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
 
-port.on('message', (message: { id: number; method: string; args: unknown[] } | 'close') => {
+/** One call from the event loop: its id, the SqliteStorage method, the arguments. */
+export type WriterCall = [id: number, method: string, args: unknown[]];
+/** One answer: the call's id, and its value or its error ({ name, message, code }). */
+export type WriterAnswer = [id: number, ok: boolean, value: unknown];
+
+// The answers of one group commit go back in one message.
+let answers: WriterAnswer[] = [];
+const send = () => {
+  const batch = answers;
+  answers = [];
+  port.postMessage(batch);
+};
+const answer = (a: WriterAnswer) => {
+  if (answers.length === 0) setImmediate(send);
+  answers.push(a);
+};
+
+port.on('message', (message: WriterCall[] | 'close') => {
   if (message === 'close') {
     void storage.close().then(() => port.close());
     return;
   }
-  const { id, method, args } = message;
-  methods[method]!.apply(storage, args).then(
-    (value) => port.postMessage({ id, ok: true, value }),
-    (error: unknown) => {
-      const e = error as { name?: string; message?: string; code?: string };
-      port.postMessage({
-        id,
-        ok: false,
-        error: { name: e.name ?? 'Error', message: e.message ?? String(error), code: e.code },
-      });
-    },
-  );
+  for (const [id, method, args] of message)
+    methods[method]!.apply(storage, args).then(
+      (value) => answer([id, true, value]),
+      (error: unknown) => {
+        const e = error as { name?: string; message?: string; code?: string };
+        answer([
+          id,
+          false,
+          { name: e.name ?? 'Error', message: e.message ?? String(error), code: e.code },
+        ]);
+      },
+    );
 });
 port.postMessage('ready');

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MeterRecord } from '../../../server-mock/boxes/api';
+import { GROUND_ADVANTAGE_ONE_POUND_OR_MORE, impbServiceType } from '../../../shared/tracking';
 import { MIGRATIONS } from '../../../server-mock/storage/migrations';
 import { PG_MIGRATIONS } from '../../../server-mock/storage/pg-migrations';
 import { PgStorage } from '../../../server-mock/storage/pg-storage';
@@ -399,6 +400,20 @@ describe.each(engines)('Storage on $name', (engine) => {
         trackingMailerId: '900000001',
       });
       expect(given).not.toContain(later[0]);
+      // The weight the mailer gave picks USPS Ground Advantage's service type (not stored).
+      const [light, heavy] = await s.commitDispense({
+        kind: 'dispense',
+        record: next(next(next(rec))),
+        expectedCounter: 2,
+        pieces: [
+          piece(rec, 5, { mailClass: 'ground-advantage', weightOz: 15 }),
+          piece(rec, 6, { mailClass: 'ground-advantage', weightOz: 16 }),
+        ],
+        trackingMailerId: '900000001',
+      });
+      expect(light?.slice(2, 5)).toBe(impbServiceType('ground-advantage', 15));
+      expect(heavy?.slice(2, 5)).toBe(GROUND_ADVANTAGE_ONE_POUND_OR_MORE);
+      expect(light?.slice(2, 5)).not.toBe(GROUND_ADVANTAGE_ONE_POUND_OR_MORE);
     });
 
     it('in dispenses committed together, a refused one changes nothing and the others are stored', async () => {
