@@ -22,8 +22,11 @@ import {
 } from 'node:crypto';
 import { isLowS, toLowS } from '../../shared/indicium/low-s';
 
-export function sha256(data: Uint8Array | string): Buffer {
-  return createHash('sha256').update(data).digest();
+/** SHA-256 of the parts one after the other (UTF-8 for text), without joining them first. */
+export function sha256(...parts: (Uint8Array | string)[]): Buffer {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return hash.digest();
 }
 
 export function hmacSha256(key: Uint8Array, data: Uint8Array | string): Buffer {

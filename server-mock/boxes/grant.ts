@@ -60,15 +60,29 @@ export function mailerAuthShape(value: unknown): MailerAuth {
 }
 
 /**
- * Grants whose signature a box has verified, by their exact signed bytes and signature: the same
- * grant comes with every command of its session, and checking its ECDSA signature took twice the
- * time of signing the indicium. Only a signature that verified is remembered, and only for the
- * bytes it was verified on; the token and the expiry are still checked on every command.
+ * Grants whose signature a box has verified, by their signature: the same grant comes with every
+ * command of its session, and checking its ECDSA signature took twice the time of signing the
+ * indicium. Only a grant whose signature verified is remembered, with the fields it was verified
+ * on; a grant counts as seen only when every signed field is the same string as then (the signed
+ * bytes are a function of those fields alone). The token and the expiry are still checked on
+ * every command.
  */
 export interface VerifiedGrants {
-  has(key: string): boolean;
-  set(key: string, value: true): unknown;
+  get(signature: string): VerifiedGrant | undefined;
+  set(signature: string, value: VerifiedGrant): unknown;
 }
+
+/** What a box keeps of a grant whose signature verified: the signed fields, the expiry parsed. */
+export interface VerifiedGrant {
+  grant: Omit<SessionGrant, 'signature'>;
+  expires: number;
+}
+
+const sameSigned = (a: Omit<SessionGrant, 'signature'>, b: SessionGrant): boolean =>
+  a.mailerId === b.mailerId &&
+  a.sessionId === b.sessionId &&
+  a.expiresAt === b.expiresAt &&
+  a.tokenHash === b.tokenHash;
 
 /** Why a grant is not good now, or undefined when it is. */
 export function grantProblem(
@@ -78,14 +92,18 @@ export function grantProblem(
   token?: string,
   verified?: VerifiedGrants,
 ): 'forged' | 'expired' | 'wrong-token' | undefined {
-  const bytes = grantBytes(grant);
-  const seen = `${bytes.toString('base64')}.${grant.signature}`;
-  if (!verified?.has(seen)) {
-    if (!ecdsaVerify(key, bytes, Buffer.from(grant.signature, 'base64'))) return 'forged';
-    verified?.set(seen, true);
+  let seen = verified?.get(grant.signature);
+  if (!seen || !sameSigned(seen.grant, grant)) {
+    if (!ecdsaVerify(key, grantBytes(grant), Buffer.from(grant.signature, 'base64')))
+      return 'forged';
+    const { mailerId, sessionId, expiresAt, tokenHash } = grant;
+    seen = {
+      grant: { mailerId, sessionId, expiresAt, tokenHash },
+      expires: Date.parse(expiresAt),
+    };
+    verified?.set(grant.signature, seen);
   }
   if (token !== undefined && tokenHashOf(token) !== grant.tokenHash) return 'wrong-token';
-  const expires = Date.parse(grant.expiresAt);
-  if (!(expires > now.getTime())) return 'expired';
+  if (!(seen.expires > now.getTime())) return 'expired';
   return undefined;
 }

@@ -28,7 +28,7 @@
 import type { KeyObject } from 'node:crypto';
 import { createPublicKey } from 'node:crypto';
 import { TamperError } from './nvm';
-import { assembleIndicium, decodeIndicium, encodePayload } from '../../shared/indicium/codec';
+import { assembleIndicium, decodeIndicium, withRegisters } from '../../shared/indicium/codec';
 import {
   BoxError,
   type CreditFor,
@@ -50,13 +50,14 @@ import {
   hmacSha256,
 } from './crypto-kit';
 import { LRUCache } from 'lru-cache';
-import { grantProblem, mailerAuthShape } from './grant';
+import { grantProblem, mailerAuthShape, type VerifiedGrant } from './grant';
 import {
+  digestOfInput,
+  macRecordAndDigest,
   macRecordWithKey,
   MAC_PERIOD_WINDOW,
   periodDistance,
   periodOf,
-  recordDigest,
   recordMacInput,
   recordMacKey,
   unwrapTokenKey,
@@ -68,8 +69,7 @@ import { shardIndexOf, shardOfSerial } from './box-types';
 import { firstUseCount, poolCommands } from './pool-growth';
 import { aesGcmOpen, aesGcmSeal } from './crypto-kit';
 
-/** Software ID the meter box writes into every indicium. */
-export const METER_SOFTWARE_ID = 'VPM1';
+export { METER_SOFTWARE_ID } from './validate';
 
 /** What the meter box's NVM holds per meter. */
 export interface MeterEntry {
@@ -125,7 +125,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
   if (!grantSpki) throw new TamperError('keys.json has no grantPublicKey');
   const grantKey = publicKeyFromSpki(Buffer.from(grantSpki, 'base64'));
   /** Grants whose signature verified here (one a session; grant.ts says what is still checked). */
-  const verifiedGrants = new LRUCache<string, true>({ max: 10_000 });
+  const verifiedGrants = new LRUCache<string, VerifiedGrant>({ max: 10_000 });
   const keyCache = new Map<string, TokenKey>();
   // HKDF per command cost as much as the signature: the per-meter, per-period MAC keys are kept.
   const macKeys = new LRUCache<string, Buffer>({
@@ -191,17 +191,16 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
   const handoverAad = (serial: string, from: string, to: string): string =>
     `vpm-handover-v1|${serial}|${from}|${to}`;
 
-  /** MAC and balance under the record's own key period, whatever its age. */
-  function macHolds(record: MeterRecord): boolean {
-    const { mac, ...body } = record;
-    const expected = hmacSha256(macKey(record.serial, record.macPeriod), recordMacInput(body));
-    return sameBytes(Buffer.from(mac, 'base64'), expected);
+  /** The MAC under the record's own key period, whatever its age; `input` is its MAC input. */
+  function macHolds(record: MeterRecord, input: Buffer): boolean {
+    const expected = hmacSha256(macKey(record.serial, record.macPeriod), input);
+    return sameBytes(Buffer.from(record.mac, 'base64'), expected);
   }
 
   /** A record this box may re-MAC: its own last record, or a never-used first record. */
-  function isOwnRecord(record: MeterRecord): boolean {
+  function isOwnRecord(record: MeterRecord, digest: string): boolean {
     const entry = ctx.nvm.get<MeterEntry>(entryKey(record.serial));
-    if (entry) return entry.counter === record.counter && entry.digest === recordDigest(record);
+    if (entry) return entry.counter === record.counter && entry.digest === digest;
     return (
       record.counter === 0 &&
       record.creditedCents === 0 &&
@@ -210,19 +209,23 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
     );
   }
 
-  /** Steps 205–215. `forRemac` accepts a MAC period past the window (remac's whole purpose). */
-  function verifyMac(record: MeterRecord, forRemac = false): void {
+  /**
+   * Steps 205–215. `forRemac` accepts a MAC period past the window (remac's whole purpose).
+   * Returns the record's freshness digest (recordDigest), made from the MAC input just checked.
+   */
+  function verifyMac(record: MeterRecord, forRemac = false): string {
     const current = periodOf(ctx.now());
     const age = periodDistance(record.macPeriod, current);
     if (age === undefined || age < 0)
       badMac(record, `key period ${record.macPeriod} is in the future (now ${current})`);
-    if (!macHolds(record)) badMac(record, 'MAC does not verify');
+    const input = recordMacInput(record);
+    if (!macHolds(record, input)) badMac(record, 'MAC does not verify');
     if (record.ascendingCents + record.descendingCents !== record.creditedCents) {
       // A MAC-valid record always balances; this one was made with a leaked key.
       badMac(record, 'registers do not balance');
     }
     if (age >= MAC_PERIOD_WINDOW && !forRemac) {
-      if (isOwnRecord(record)) {
+      if (isOwnRecord(record, digestOfInput(input, record.mac))) {
         fail(
           'RECORD_MAC_EXPIRED',
           `record ${record.serial}: key period ${record.macPeriod} is past the ${MAC_PERIOD_WINDOW}-month window (now ${current}); it is this box's own record: remac it`,
@@ -234,6 +237,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
         `key period ${record.macPeriod} is outside the accepted window (now ${current})`,
       );
     }
+    return digestOfInput(input, record.mac);
   }
 
   /** The grant and its token, before anything else (a forged grant touches no meter). */
@@ -331,12 +335,12 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
     journal: JournalBody,
   ): MeterRecord {
     const period = periodOf(ctx.now());
-    const record = macRecordWithKey(macKey(next.serial, period), next, period);
+    const { record, digest } = macRecordAndDigest(macKey(next.serial, period), next, period);
     const prior = ctx.nvm.get<MeterEntry>(entryKey(record.serial));
     const entry: MeterEntry = {
       ...prior,
       counter: record.counter,
-      digest: recordDigest(record),
+      digest,
       publicKey: key.spki,
       certificateSerial: record.certificateSerial,
       journal: { ...journal, previousDigest: oldDigest, record },
@@ -351,28 +355,26 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
       v.exactKeys(a, 'dispense', ['requestId', 'record', 'pieces', 'auth']);
       const requestId = v.text(a.requestId, 'requestId', 128);
       const record = v.meterRecord(a.record);
-      return {
-        requestId,
-        record,
-        pieces: v.pieces(a.pieces, record),
-        auth: mailerAuthShape(a.auth),
-      };
+      const { pieces, payloads } = v.pieces(a.pieces, record);
+      return { requestId, record, pieces, payloads, auth: mailerAuthShape(a.auth) };
     },
     work({
       requestId,
       record,
       pieces,
+      payloads,
       auth,
     }: {
       requestId: string;
       record: MeterRecord;
       pieces: PieceRequest[];
+      /** Each piece's payload as the check encoded it (registers 0). */
+      payloads: Uint8Array[];
       auth: MailerAuth;
     }) {
       checkShard(record.serial);
       checkAuth(auth);
-      verifyMac(record);
-      const digest = recordDigest(record);
+      const digest = verifyMac(record);
       const entry = checkFreshness(record, digest);
       checkOwner(record, auth);
       if (entry?.suspension)
@@ -401,23 +403,10 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
       // Step 255: one token (indicium) per piece, each with its own register values.
       let ascending = record.ascendingCents;
       let descending = record.descendingCents;
-      const indicia: IssuedIndicium[] = pieces.map((p) => {
+      const indicia: IssuedIndicium[] = pieces.map((p, i) => {
         ascending += p.postageCents;
         descending -= p.postageCents;
-        const payload = encodePayload({
-          demo: record.demo,
-          mailClass: p.mailClass,
-          certificateSerial: record.certificateSerial,
-          deviceId: record.serial,
-          ascendingCents: ascending,
-          postageCents: p.postageCents,
-          mailingDate: p.mailingDate,
-          originZip: p.originZip,
-          destinationZip: p.destinationZip,
-          softwareId: METER_SOFTWARE_ID,
-          descendingCents: descending,
-          pieceId: p.pieceId,
-        });
+        const payload = withRegisters(payloads[i] as Uint8Array, ascending, descending);
         const signature = ecdsaSign(key.privateKey, payload);
         return {
           pieceId: p.pieceId,
@@ -476,8 +465,7 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
     }) {
       checkShard(record.serial);
       checkAuth(auth);
-      verifyMac(record);
-      const digest = recordDigest(record);
+      const digest = verifyMac(record);
       const entry = checkFreshness(record, digest);
       checkOwner(record, auth);
       const key = tokenKey(record, entry);
@@ -507,9 +495,8 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
     },
     work(record: MeterRecord) {
       checkShard(record.serial);
-      verifyMac(record, true);
-      if (!isOwnRecord(record)) {
-        const digest = recordDigest(record);
+      const digest = verifyMac(record, true);
+      if (!isOwnRecord(record, digest)) {
         checkFreshness(record, digest); // FRESHNESS_MISMATCH / UNKNOWN_METER, with their responses
         fail('METER_RECORD_BAD_MAC', `record ${record.serial}: not this box's to re-MAC`);
       }

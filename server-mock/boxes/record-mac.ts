@@ -68,12 +68,32 @@ export function macRecordWithKey(
   return { ...body, mac: hmacSha256(key, recordMacInput(body)).toString('base64') };
 }
 
+/**
+ * macRecordWithKey and the new record's recordDigest, from one build of its MAC input (the
+ * meter box needs both for every record it issues).
+ */
+export function macRecordAndDigest(
+  key: Uint8Array,
+  record: Omit<MeterRecord, 'mac' | 'macPeriod'>,
+  period: string,
+): { record: MeterRecord; digest: string } {
+  const body = { ...record, macPeriod: period };
+  const input = recordMacInput(body);
+  const mac = hmacSha256(key, input).toString('base64');
+  return { record: { ...body, mac }, digest: digestOfInput(input, mac) };
+}
+
 /** Digest of a whole record (MAC included): the freshness digest the meter box keeps. */
 export function recordDigest(record: MeterRecord): string {
-  const { mac, ...body } = record;
-  return sha256(Buffer.concat([recordMacInput(body), Buffer.from(`\n${mac}`, 'utf8')])).toString(
-    'hex',
-  );
+  return digestOfInput(recordMacInput(record), record.mac);
+}
+
+/**
+ * recordDigest from the record's MAC input (recordMacInput) and its MAC, for a caller that has
+ * built the input already to check the MAC.
+ */
+export function digestOfInput(input: Uint8Array, mac: string): string {
+  return sha256(input, `\n${mac}`).toString('hex');
 }
 
 /** Key that wraps a meter's token private key for the meter box. */

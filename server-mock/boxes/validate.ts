@@ -11,6 +11,8 @@ import { BoxError, type CreditFor, type MeterRecord, type PieceRequest } from '.
 import { fromBase64 } from './crypto-kit';
 
 export const MAX_PIECES_PER_COMMAND = 1000;
+/** Software ID the meter box writes into every indicium. */
+export const METER_SOFTWARE_ID = 'VPM1';
 export const SERIAL_PATTERN = /^[A-Z0-9]{12}$/;
 
 export function bad(message: string): never {
@@ -140,13 +142,20 @@ const PIECE_FIELDS = [
   'mailingDate',
 ] as const;
 
-/** Shape of the pieces of one dispense: the indicium codec's own rules, checked up front. */
-export function pieces(value: unknown, record: MeterRecord): PieceRequest[] {
+/**
+ * Shape of the pieces of one dispense: the indicium codec's own rules, checked up front. Gives
+ * each piece's encoded payload with registers 0 (the meter box sets them: withRegisters).
+ */
+export function pieces(
+  value: unknown,
+  record: MeterRecord,
+): { pieces: PieceRequest[]; payloads: Uint8Array[] } {
   if (!Array.isArray(value) || value.length === 0 || value.length > MAX_PIECES_PER_COMMAND) {
     bad(`pieces: must be a list of 1–${MAX_PIECES_PER_COMMAND} pieces`);
   }
   const seen = new Set<string>();
-  return value.map((item, i) => {
+  const payloads: Uint8Array[] = [];
+  const list = value.map((item, i) => {
     const p = object(item, `pieces[${i}]`);
     exactKeys(p, `pieces[${i}]`, PIECE_FIELDS);
     integer(p.postageCents, `pieces[${i}].postageCents`, 1, 0xffffffff);
@@ -156,8 +165,9 @@ export function pieces(value: unknown, record: MeterRecord): PieceRequest[] {
     if (seen.has(pieceId)) bad(`pieces[${i}].pieceId: appears twice in one command`);
     seen.add(pieceId);
     const piece = p as unknown as PieceRequest;
+    let payload: Uint8Array | undefined;
     try {
-      encodePayload({
+      payload = encodePayload({
         demo: record.demo,
         mailClass: piece.mailClass,
         certificateSerial: record.certificateSerial,
@@ -167,7 +177,7 @@ export function pieces(value: unknown, record: MeterRecord): PieceRequest[] {
         mailingDate: String(piece.mailingDate),
         originZip: String(piece.originZip),
         destinationZip: String(piece.destinationZip),
-        softwareId: 'VPM1',
+        softwareId: METER_SOFTWARE_ID,
         descendingCents: 0,
         pieceId,
       });
@@ -177,6 +187,8 @@ export function pieces(value: unknown, record: MeterRecord): PieceRequest[] {
     for (const field of ['originZip', 'destinationZip', 'mailingDate'] as const) {
       if (typeof p[field] !== 'string') bad(`pieces[${i}].${field}: must be a string`);
     }
+    payloads.push(payload as Uint8Array);
     return piece;
   });
+  return { pieces: list, payloads };
 }

@@ -149,6 +149,27 @@ export function encodePayload(fields: IndiciumFields): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
+/**
+ * A copy of an encoded payload with other register values: the bytes encodePayload gives for the
+ * same fields with these ascending and descending registers (a meter box checks a piece's fields
+ * once, then signs it with each register value it reaches).
+ */
+export function withRegisters(
+  payload: Uint8Array,
+  ascendingCents: number,
+  descendingCents: number,
+): Uint8Array<ArrayBuffer> {
+  if (payload.length !== PAYLOAD_LENGTH) fail(`payload must be ${PAYLOAD_LENGTH} bytes`);
+  for (const value of [ascendingCents, descendingCents])
+    if (!Number.isSafeInteger(value) || value < 0 || value > MAX_REGISTER)
+      fail('register out of range');
+  const bytes = new Uint8Array(payload);
+  const view = new DataView(bytes.buffer);
+  view.setBigUint64(24, BigInt(ascendingCents));
+  view.setBigUint64(58, BigInt(descendingCents));
+  return bytes;
+}
+
 /** Joins a payload and its signature into the indicium's bytes. */
 export function assembleIndicium(
   payload: Uint8Array,

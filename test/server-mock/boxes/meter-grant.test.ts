@@ -7,7 +7,12 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MailerAuth, MeterRecord } from '../../../server-mock/boxes/index';
-import { grantProblem, signGrant, tokenHashOf } from '../../../server-mock/boxes/grant';
+import {
+  grantProblem,
+  signGrant,
+  tokenHashOf,
+  type VerifiedGrant,
+} from '../../../server-mock/boxes/grant';
 import { expectBoxError, freshBoxes, fundedMeter, mailerAuth, piece, signIn } from './helpers';
 import type { Fixture } from './helpers';
 
@@ -107,7 +112,7 @@ describe('MeterBox', () => {
       const expiresAt = new Date(Date.now() + 60_000).toISOString();
       const body = { mailerId: 'm1', sessionId: 's1', expiresAt, tokenHash: tokenHashOf('t1') };
       const grant = signGrant(keys.privateKey, body);
-      const verified = new Map<string, true>();
+      const verified = new Map<string, VerifiedGrant>();
       expect(grantProblem(keys.publicKey, grant, new Date(), 't1', verified)).toBeUndefined();
       expect(verified.size).toBe(1);
       expect(grantProblem(keys.publicKey, grant, new Date(), 't2', verified)).toBe('wrong-token');
@@ -119,6 +124,21 @@ describe('MeterBox', () => {
       );
       expect(grantProblem(keys.publicKey, forged, new Date(), 't1', verified)).toBe('forged');
       expect(grantProblem(keys.publicKey, forged, new Date(), 't1', verified)).toBe('forged');
+      expect(verified.size).toBe(1);
+      // The remembered signature with any signed field changed is checked again, and refused.
+      const changes = {
+        mailerId: 'm2',
+        sessionId: 's2',
+        expiresAt: new Date(Date.now() + 7_200_000).toISOString(),
+        tokenHash: tokenHashOf('t2'),
+      };
+      for (const [field, value] of Object.entries(changes)) {
+        const token = field === 'tokenHash' ? 't2' : 't1';
+        const edited = { ...grant, [field]: value };
+        expect(grantProblem(keys.publicKey, edited, new Date(), token, verified), field).toBe(
+          'forged',
+        );
+      }
       expect(verified.size).toBe(1);
     });
 

@@ -13,6 +13,7 @@ import {
   assembleIndicium,
   decodeIndicium,
   encodePayload,
+  withRegisters,
   type IndiciumFields,
 } from '../../../shared/indicium';
 import { MAIL_CLASS_NAMES } from '../../../shared/mail-class';
@@ -108,6 +109,23 @@ describe('indicium codec', () => {
         }),
         { numRuns: 500 },
       );
+    });
+
+    it('withRegisters() gives the bytes encodePayload() gives with those registers', () => {
+      fc.assert(
+        fc.property(fieldsArb, fc.maxSafeNat(), fc.maxSafeNat(), (fields, asc, desc) => {
+          const template = encodePayload(fields);
+          const copy = Uint8Array.from(template);
+          expect(withRegisters(template, asc, desc)).toEqual(
+            encodePayload({ ...fields, ascendingCents: asc, descendingCents: desc }),
+          );
+          expect(template).toEqual(copy);
+        }),
+        { numRuns: 200 },
+      );
+      for (const bad of [-1, 2 ** 53, 1.5])
+        expect(() => withRegisters(encodePayload(sample), bad, 0)).toThrow(IndiciumFormatError);
+      expect(() => withRegisters(encodePayload(sample), 0, -1)).toThrow(IndiciumFormatError);
     });
 
     it('decodes from a view into a larger buffer', () => {
