@@ -20,7 +20,7 @@ import {
   verify,
   type KeyObject,
 } from 'node:crypto';
-import { isLowS, toLowS } from '../../shared/indicium/low-s';
+import { P256_ORDER, isLowS } from '../../shared/indicium/low-s';
 
 /** SHA-256 of the parts one after the other (UTF-8 for text), without joining them first. */
 export function sha256(...parts: (Uint8Array | string)[]): Buffer {
@@ -99,7 +99,27 @@ export function aesGcmOpen(key: Uint8Array, sealed: Uint8Array, aad: string): Bu
  * verify as well, and one payload must have one signature (shared/indicium/low-s.ts).
  */
 export function ecdsaSign(privateKey: KeyObject, data: Uint8Array): Buffer {
-  return Buffer.from(toLowS(sign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' })));
+  return lowS(sign('sha256', data, { key: privateKey, dsaEncoding: 'ieee-p1363' }));
+}
+
+const ORDER_BYTES = Buffer.from(P256_ORDER.toString(16).padStart(64, '0'), 'hex');
+const HALF_ORDER_BYTES = Buffer.from((P256_ORDER >> 1n).toString(16).padStart(64, '0'), 'hex');
+
+/**
+ * shared/indicium/low-s.ts's toLowS on bytes, in place (a box signs every piece: its bigint
+ * arithmetic cost a tenth of the signature): s > n/2 becomes n − s, by big-endian subtraction.
+ */
+export function lowS(signature: Buffer): Buffer {
+  if (signature.length !== 64) return signature;
+  const s = signature.subarray(32);
+  if (Buffer.compare(s, HALF_ORDER_BYTES) <= 0) return signature;
+  let borrow = 0;
+  for (let i = 31; i >= 0; i--) {
+    const digit = (ORDER_BYTES[i] as number) - (s[i] as number) - borrow;
+    s[i] = digit & 0xff;
+    borrow = digit < 0 ? 1 : 0;
+  }
+  return signature;
 }
 
 export function ecdsaVerify(

@@ -35,12 +35,13 @@ export type AnswerFrame =
 
 /** Encodes one frame. */
 export function encodeFrame(message: unknown): Buffer {
-  const body = Buffer.from(JSON.stringify(message), 'utf8');
-  if (body.length > MAX_FRAME_BYTES)
-    throw new RangeError(`frame: ${body.length} bytes is too large`);
-  const head = Buffer.alloc(4);
-  head.writeUInt32BE(body.length, 0);
-  return Buffer.concat([head, body]);
+  const text = JSON.stringify(message);
+  const length = Buffer.byteLength(text, 'utf8');
+  if (length > MAX_FRAME_BYTES) throw new RangeError(`frame: ${length} bytes is too large`);
+  const frame = Buffer.allocUnsafe(4 + length);
+  frame.writeUInt32BE(length, 0);
+  frame.write(text, 4, 'utf8');
+  return frame;
 }
 
 export type FrameEvent = { kind: 'frame'; body: Buffer } | { kind: 'oversized'; length: number };

@@ -121,10 +121,23 @@ function hex(bytes: Uint8Array): string {
   return text;
 }
 
-function fromHex(text: string): Uint8Array {
-  const out = new Uint8Array(text.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(text.slice(i * 2, i * 2 + 2), 16);
-  return out;
+/** Value of each lowercase hex digit by its character code; -1 for any other character. */
+const HEX_VALUE = Int8Array.from({ length: 128 }, (_, c) =>
+  c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1,
+);
+
+/** Writes the bytes of lowercase hex text (checked already) at `at`, skipping '-' separators. */
+function hexInto(bytes: Uint8Array, at: number, text: string): void {
+  let high = -1;
+  for (let i = 0; i < text.length; i++) {
+    const value = HEX_VALUE[text.charCodeAt(i)] ?? -1;
+    if (value < 0) continue;
+    if (high < 0) high = value;
+    else {
+      bytes[at++] = (high << 4) | value;
+      high = -1;
+    }
+  }
 }
 
 /** Encodes the fields into the canonical payload (the bytes the meter signs). */
@@ -136,7 +149,7 @@ export function encodePayload(fields: IndiciumFields): Uint8Array<ArrayBuffer> {
   view.setUint8(1, ALG_ECDSA_P256_SHA256);
   view.setUint8(2, fields.demo ? FLAG_DEMO : 0);
   view.setUint8(3, MAIL_CLASSES[fields.mailClass].code);
-  bytes.set(fromHex(fields.certificateSerial), 4);
+  hexInto(bytes, 4, fields.certificateSerial);
   ascii(bytes, 12, fields.deviceId);
   view.setBigUint64(24, BigInt(fields.ascendingCents));
   view.setUint32(32, fields.postageCents);
@@ -145,7 +158,7 @@ export function encodePayload(fields: IndiciumFields): Uint8Array<ArrayBuffer> {
   ascii(bytes, 45, fields.destinationZip.padEnd(9, ' '));
   ascii(bytes, 54, fields.softwareId);
   view.setBigUint64(58, BigInt(fields.descendingCents));
-  bytes.set(fromHex(fields.pieceId.replace(/-/g, '')), 66);
+  hexInto(bytes, 66, fields.pieceId);
   return bytes;
 }
 
