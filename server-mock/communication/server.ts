@@ -123,11 +123,12 @@ export async function buildServer(
     },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.addHook('onSend', async (request, reply, payload) => {
+  // A callback hook, not an async one: no promise and no extra turn per answer.
+  app.addHook('onSend', (request, reply, payload, done) => {
     reply.header('strict-transport-security', 'max-age=31536000');
     reply.header('x-content-type-options', 'nosniff');
     if (!CACHEABLE.test(request.url)) reply.header('cache-control', 'no-store');
-    return payload;
+    done(null, payload);
   });
 
   // Validation with TypeBox: bodies are never coerced (a string is not a number); query strings

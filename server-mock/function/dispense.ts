@@ -20,7 +20,9 @@ import { DEFAULT_MAILER_ID } from './tracking';
 /** Days after today a mailing date may be when the data center does not say. */
 export const DEFAULT_MAILING_WINDOW_DAYS = 7;
 
-const today = (): string => new Date().toISOString().slice(0, 10);
+/** The answer's form of an indicium: base64 of the stored bytes (a view, not a copy). */
+const base64Of = (bytes: Uint8Array): string =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
 
 export class Dispense {
   constructor(
@@ -31,50 +33,63 @@ export class Dispense {
 
   async dispense(caller: Caller, req: Api.DispenseRequest): Promise<Api.DispenseResponse> {
     const mailer = await this.ctx.mailerOf(caller.mailerId);
-    const mailingDate = req.mailingDate ?? today();
-    const days = (Date.parse(mailingDate) - Date.parse(today())) / 86_400_000;
+    const today = new Date().toISOString().slice(0, 10);
+    const mailingDate = req.mailingDate ?? today;
     const window = this.ctx.options.mailingWindowDays ?? DEFAULT_MAILING_WINDOW_DAYS;
+    const days =
+      mailingDate === today ? 0 : (Date.parse(mailingDate) - Date.parse(today)) / 86_400_000;
     if (!isCalendarDate(mailingDate) || !Number.isFinite(days) || days < 0 || days > window) {
       // Checked before anything is asked of the meter box: a refused date charges nothing.
       throw new ApiError(
         'BAD_MAILING_DATE',
-        `mailing date ${mailingDate}: must be today (${today()}) or a later day within ${window} days; nothing was charged, choose a date in that window`,
+        `mailing date ${mailingDate}: must be today (${today}) or a later day within ${window} days; nothing was charged, choose a date in that window`,
       );
     }
+    const asked = req.pieces;
+    const ids: string[] = [];
     const keys = new Set<string>();
-    for (const piece of req.pieces) {
+    for (const piece of asked) {
       if (keys.has(piece.idempotencyKey))
         throw new ApiError(
           'BAD_REQUEST',
           `pieces: idempotency key ${piece.idempotencyKey} appears twice`,
         );
       keys.add(piece.idempotencyKey);
+      ids.push(pieceIdFor(caller.mailerId, piece.idempotencyKey));
     }
+    const destinations = asked.map((p) => p.destinationZip.replace('-', ''));
     return this.ctx.withMeter(await this.ctx.serialOf(caller.mailerId), async () => {
       for (let attempt = 0; ; attempt++) {
         const record = await this.ctx.meterOf(caller.mailerId);
-        const ids = req.pieces.map((p) => pieceIdFor(caller.mailerId, p.idempotencyKey));
-        const existing = await Promise.all(ids.map((id) => this.ctx.storage.getPiece(id)));
-        existing.forEach((row, i) => {
-          const asked = req.pieces[i] as Api.PieceSpec;
-          const destination = asked.destinationZip.replace('-', '');
+        const existing =
+          ids.length === 1
+            ? [await this.ctx.storage.getPiece(ids[0] as string)]
+            : await Promise.all(ids.map((id) => this.ctx.storage.getPiece(id)));
+        // Indexes of the pieces asked for that are not stored yet.
+        const todo: number[] = [];
+        for (let i = 0; i < ids.length; i++) {
+          const row = existing[i];
+          const piece = asked[i] as Api.PieceSpec;
+          if (!row) {
+            todo.push(i);
+            continue;
+          }
           if (
-            row &&
-            (row.postageCents !== asked.postageCents ||
-              row.mailClass !== asked.mailClass ||
-              row.destinationZip !== destination ||
-              (req.mailingDate !== undefined && row.mailingDate !== req.mailingDate))
+            row.postageCents !== piece.postageCents ||
+            row.mailClass !== piece.mailClass ||
+            row.destinationZip !== destinations[i] ||
+            (req.mailingDate !== undefined && row.mailingDate !== req.mailingDate)
           ) {
             throw new ApiError(
               'IDEMPOTENCY_CONFLICT',
-              `piece ${i + 1}: key ${asked.idempotencyKey} was used for a different piece`,
+              `piece ${i + 1}: key ${piece.idempotencyKey} was used for a different piece`,
             );
           }
-        });
-        const todo = req.pieces
-          .map((p, i) => ({ p, id: ids[i] as string }))
-          .filter((_, i) => !existing[i]);
-        let fresh: PieceRow[] = [];
+        }
+        // The answer's pieces, by the index of the piece asked for.
+        const answer: (Api.IssuedPiece | undefined)[] = existing.map((row, i) =>
+          row ? this.issued(row, true, (asked[i] as Api.PieceSpec).idempotencyKey) : undefined,
+        );
         let latest = record; // the record after this request: its balance is the answer's
         if (todo.length > 0) {
           // Status and funds are the meter box's to judge: the stored record is trusted only
@@ -85,14 +100,17 @@ export class Dispense {
               requestId: randomUUID(),
               auth: caller.auth,
               record: rec,
-              pieces: todo.map((t) => ({
-                pieceId: t.id,
-                postageCents: t.p.postageCents,
-                mailClass: t.p.mailClass,
-                originZip: mailer.originZip,
-                destinationZip: t.p.destinationZip.replace('-', ''),
-                mailingDate,
-              })),
+              pieces: todo.map((i) => {
+                const p = asked[i] as Api.PieceSpec;
+                return {
+                  pieceId: ids[i] as string,
+                  postageCents: p.postageCents,
+                  mailClass: p.mailClass,
+                  originZip: mailer.originZip,
+                  destinationZip: destinations[i] as string,
+                  mailingDate,
+                };
+              }),
             }),
           );
           if (result === 'recovered') {
@@ -103,26 +121,35 @@ export class Dispense {
               );
             continue;
           }
-          const keyOf = new Map(todo.map((t) => [t.id, t.p.idempotencyKey]));
-          const asked = new Map(
-            todo.map((t) => [
-              t.id,
-              {
-                mailClass: t.p.mailClass,
-                originZip: mailer.originZip,
-                destinationZip: t.p.destinationZip.replace('-', ''),
-                mailingDate,
-                ...(t.p.weightOz === undefined ? {} : { weightOz: t.p.weightOz }),
-              },
-            ]),
-          );
+          const keyOf = new Map<string, string>();
+          const fields = new Map<
+            string,
+            Pick<
+              PieceRow,
+              'mailClass' | 'originZip' | 'destinationZip' | 'mailingDate' | 'weightOz'
+            >
+          >();
+          const indexOf = new Map<string, number>();
+          for (const i of todo) {
+            const p = asked[i] as Api.PieceSpec;
+            const id = ids[i] as string;
+            keyOf.set(id, p.idempotencyKey);
+            fields.set(id, {
+              mailClass: p.mailClass,
+              originZip: mailer.originZip,
+              destinationZip: destinations[i] as string,
+              mailingDate,
+              ...(p.weightOz === undefined ? {} : { weightOz: p.weightOz }),
+            });
+            indexOf.set(id, i);
+          }
           const issued = piecesFrom(
             result.record,
             caller.mailerId,
             mailer.originZip,
             result.indicia,
             keyOf,
-            asked,
+            fields,
           );
           try {
             // The storage gives the pieces their tracking numbers in the same commit.
@@ -134,9 +161,15 @@ export class Dispense {
               trackingMailerId: this.ctx.options.uspsMailerId ?? DEFAULT_MAILER_ID,
               ...(result.report ? { report: outboxReport(result.report) } : {}),
             });
-            fresh = issued.map((row, i) => {
-              const trackingNumber = tracking[i];
-              return trackingNumber ? { ...row, trackingNumber } : row;
+            issued.forEach((row, j) => {
+              const trackingNumber = tracking[j];
+              const i = indexOf.get(row.pieceId);
+              if (i === undefined) return;
+              answer[i] = this.issued(
+                trackingNumber ? { ...row, trackingNumber } : row,
+                false,
+                (asked[i] as Api.PieceSpec).idempotencyKey,
+              );
             });
             if (result.report) this.ctx.options.witness?.kick();
           } catch (error) {
@@ -150,15 +183,9 @@ export class Dispense {
           latest =
             (await this.credits.maybeAutoRefill(caller, mailer, result.record)) ?? result.record;
         }
-        const freshById = new Map(fresh.map((row) => [row.pieceId, row]));
-        const pieces = ids.map((id, i) => {
-          const row = existing[i] ?? freshById.get(id);
-          if (!row) throw new ApiError('INTERNAL', 'dispense: a piece went missing');
-          return this.issued(
-            row,
-            existing[i] !== undefined,
-            (req.pieces[i] as Api.PieceSpec).idempotencyKey,
-          );
+        const pieces = answer.map((piece) => {
+          if (!piece) throw new ApiError('INTERNAL', 'dispense: a piece went missing');
+          return piece;
         });
         return { pieces, balanceCents: latest.descendingCents };
       }
@@ -173,7 +200,7 @@ export class Dispense {
     return {
       pieceId: row.pieceId,
       idempotencyKey: key,
-      indicium: Buffer.from(row.indicium).toString('base64'),
+      indicium: base64Of(row.indicium),
       postageCents: row.postageCents,
       ascendingCents: row.ascendingCents,
       descendingCents: row.descendingCents,

@@ -5,8 +5,7 @@
  * the mailer's meter serial). The meter record itself is never cached: the meter box must see
  * what is stored.
  */
-import { createHash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
+import { hash } from 'node:crypto';
 import type * as Api from '../../shared/api/schemas';
 import type { Boxes, MailerAuth, MeterRecord } from '../boxes/api';
 import type { MailerRow, Storage } from '../storage/storage';
@@ -38,16 +37,50 @@ export interface Caller {
   auth: MailerAuth;
 }
 
-export const sha256 = (data: string | Uint8Array): string =>
-  createHash('sha256').update(data).digest('hex');
+/** Hex SHA-256 (one-shot: no Hash object per call). */
+export const sha256 = (data: string | Uint8Array): string => hash('sha256', data);
 
-/** A piece id derived from the mailer and the client's idempotency key: a retry finds its piece. */
+/** The RFC 4122 variant's first hex digit for a digest's hex digit (its two top bits set to 10). */
+const VARIANT = '89ab89ab89ab89ab';
+
+/**
+ * A piece id derived from the mailer and the client's idempotency key: a retry finds its piece.
+ * The first 16 bytes of SHA-256, as a UUID of version 8 (custom) and the RFC 4122 variant.
+ */
 export function pieceIdFor(mailerId: string, idempotencyKey: string): string {
-  const h = createHash('sha256').update(`piece\n${mailerId}\n${idempotencyKey}`).digest();
-  h[6] = ((h[6] as number) & 0x0f) | 0x80; // UUID version 8 (custom)
-  h[8] = ((h[8] as number) & 0x3f) | 0x80; // RFC 4122 variant
-  const x = h.subarray(0, 16).toString('hex');
-  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+  const x = sha256(`piece\n${mailerId}\n${idempotencyKey}`);
+  const variant = VARIANT[parseInt(x.charAt(16), 16)] as string;
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-8${x.slice(13, 16)}-${variant}${x.slice(17, 20)}-${x.slice(20, 32)}`;
+}
+
+/**
+ * Rows kept for a short time: a plain Map (a hit costs a lookup and a clock compare, less than an
+ * LRU's bookkeeping), emptied whole when it reaches `max` entries, so its size stays bounded.
+ */
+export class RowCache<V> {
+  private readonly rows = new Map<string, { value: V; until: number }>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly max = 100_000,
+  ) {}
+
+  get(key: string, now = Date.now()): V | undefined {
+    const hit = this.rows.get(key);
+    if (hit === undefined) return undefined;
+    if (hit.until > now) return hit.value;
+    this.rows.delete(key);
+    return undefined;
+  }
+
+  set(key: string, value: V, now = Date.now()): void {
+    if (this.rows.size >= this.max && !this.rows.has(key)) this.rows.clear();
+    this.rows.set(key, { value, until: now + this.ttlMs });
+  }
+
+  delete(key: string): void {
+    this.rows.delete(key);
+  }
 }
 
 /** Canonical JSON for what the transaction box signs: the boxes' own (shared/canonical-json.ts). */
@@ -63,9 +96,9 @@ export const ROW_CACHE_MS = 10_000;
 export class FlowContext {
   /** Requests for one meter queue here first, so a node holds one database lock per meter. */
   private readonly meterLocks = new KeyedMutex();
-  private readonly mailers = new LRUCache<string, MailerRow>({ max: 100_000, ttl: ROW_CACHE_MS });
+  private readonly mailers = new RowCache<MailerRow>(ROW_CACHE_MS);
   /** mailer id → meter serial: fixed when the account is made. */
-  private readonly serials = new LRUCache<string, string>({ max: 100_000 });
+  private readonly serials = new RowCache<string>(Number.POSITIVE_INFINITY);
   readonly refundWindowMs: number;
 
   constructor(
@@ -102,7 +135,7 @@ export class FlowContext {
       ? await this.storage.getMeterRecord(serial)
       : await this.storage.getMeterByMailer(mailerId);
     if (!record) throw new ApiError('NOT_FOUND', 'account: this mailer has no meter');
-    this.serials.set(mailerId, record.serial);
+    if (serial !== record.serial) this.serials.set(mailerId, record.serial);
     return record;
   }
 

@@ -6,12 +6,18 @@
  * moves money. Also the account's settings.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import type * as Api from '../../shared/api/schemas';
 import { BoxError, type SessionGrant } from '../boxes/api';
 import type { MailerRow, SessionRow } from '../storage/storage';
 import { ApiError } from './api-error';
-import { canonicalJson, ROW_CACHE_MS, sha256, type Caller, type FlowContext } from './flow-context';
+import {
+  canonicalJson,
+  ROW_CACHE_MS,
+  RowCache,
+  sha256,
+  type Caller,
+  type FlowContext,
+} from './flow-context';
 import { KeyedMutex } from './keyed-mutex';
 import { SignOnThrottle } from './sign-on-throttle';
 
@@ -24,9 +30,17 @@ function tooManyFailures(waitMs: number): ApiError {
   );
 }
 
+/** A session row as read, with its grant parsed and both expiry times read once. */
+interface KnownSession {
+  row: SessionRow;
+  grant: SessionGrant;
+  rowExpiresMs: number;
+  grantExpiresMs: number;
+}
+
 export class Sessions {
   private readonly checkedGrants = new Map<string, string>();
-  private readonly sessions = new LRUCache<string, SessionRow>({ max: 100_000, ttl: ROW_CACHE_MS });
+  private readonly sessions = new RowCache<KnownSession>(ROW_CACHE_MS);
   private readonly loginLocks = new KeyedMutex();
   private readonly ttl: number;
   private readonly throttle: SignOnThrottle;
@@ -181,16 +195,24 @@ export class Sessions {
   async authenticate(token: string | undefined): Promise<Caller> {
     if (!token) throw new ApiError('UNAUTHENTICATED', 'sign in first: no session token was sent');
     const tokenHash = sha256(token);
-    let session = this.sessions.get(tokenHash);
-    if (!session) {
-      session = await this.ctx.storage.getSession(tokenHash);
-      if (session && !session.revoked) this.sessions.set(tokenHash, session);
+    const now = Date.now();
+    let known = this.sessions.get(tokenHash, now);
+    if (!known) {
+      const row = await this.ctx.storage.getSession(tokenHash);
+      if (!row || row.revoked)
+        throw new ApiError('UNAUTHENTICATED', 'session: unknown or signed out; sign in again');
+      // Expiry is read from the grant the authentication box signed, not from a plain column.
+      const grant = JSON.parse(row.grant) as SessionGrant;
+      known = {
+        row,
+        grant,
+        rowExpiresMs: Date.parse(row.expiresAt),
+        grantExpiresMs: Date.parse(grant.expiresAt),
+      };
+      this.sessions.set(tokenHash, known, now);
     }
-    if (!session || session.revoked)
-      throw new ApiError('UNAUTHENTICATED', 'session: unknown or signed out; sign in again');
-    // Expiry is read from the grant the authentication box signed, not from a plain column.
-    const grant = JSON.parse(session.grant) as SessionGrant;
-    if (Date.parse(session.expiresAt) <= Date.now() || Date.parse(grant.expiresAt) <= Date.now())
+    const { row: session, grant } = known;
+    if (known.rowExpiresMs <= now || known.grantExpiresMs <= now)
       throw new ApiError('SESSION_EXPIRED', 'session: expired; sign in again');
     // The authentication box checks a session's grant once; reads then rely on that check until
     // the grant expires (revocation is still read from the database). Money never does: the
