@@ -166,9 +166,10 @@ export class Dispense {
               const i = indexOf.get(row.pieceId);
               if (i === undefined) return;
               answer[i] = this.issued(
-                trackingNumber ? { ...row, trackingNumber } : row,
+                row,
                 false,
                 (asked[i] as Api.PieceSpec).idempotencyKey,
+                trackingNumber,
               );
             });
             if (result.report) this.ctx.options.witness?.kick();
@@ -192,12 +193,14 @@ export class Dispense {
     });
   }
 
+  /** A piece as answered (the serializer writes the schema's fields in the schema's order). */
   private issued(
     row: PieceRow,
     replayed: boolean,
-    key: string | null = row.idempotencyKey,
+    key: string | null,
+    trackingNumber = row.trackingNumber,
   ): Api.IssuedPiece {
-    return {
+    const piece: Api.IssuedPiece = {
       pieceId: row.pieceId,
       idempotencyKey: key,
       indicium: base64Of(row.indicium),
@@ -209,8 +212,9 @@ export class Dispense {
       mailingDate: row.mailingDate,
       createdAt: row.createdAt,
       status: row.status,
-      ...(row.trackingNumber ? { trackingNumber: row.trackingNumber } : {}),
       replayed,
     };
+    if (trackingNumber) piece.trackingNumber = trackingNumber;
+    return piece;
   }
 }
