@@ -3,9 +3,11 @@
  * The Storage interface on one SQLite file (better-sqlite3) in WAL mode with synchronous=FULL.
  *
  * Writes go through one queue and are group-committed: every write waiting when the queue runs is
- * wrapped in one BEGIN IMMEDIATE … COMMIT, each in its own SAVEPOINT, so one failing write rolls
- * back alone. A write's promise settles only after COMMIT returned, so nothing leaves the data
- * center before it is durable (DESIGN.md, "Facts from the field": group commit).
+ * wrapped in one BEGIN IMMEDIATE … COMMIT; if one of them fails, the batch is run again with each
+ * write in its own SAVEPOINT, so one failing write rolls back alone (a write must therefore keep
+ * no state outside the database from one run to the next). A write's promise settles only after
+ * COMMIT returned, so nothing leaves the data center before it is durable (DESIGN.md, "Facts from
+ * the field": group commit).
  */
 import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
@@ -49,6 +51,10 @@ const toClaim = (r: Row): ClaimRow => ({
 });
 
 type Row = Record<string, unknown>;
+interface Outcome {
+  ok: boolean;
+  value: unknown;
+}
 interface PendingWrite {
   run: (db: Database.Database) => unknown;
   resolve: (value: unknown) => void;
@@ -317,33 +323,56 @@ export class SqliteStorage implements Storage {
     const batch = this.queue;
     this.queue = [];
     if (batch.length === 0) return;
-    const outcomes: { ok: boolean; value: unknown }[] = [];
-    // Prepared once: exec() would parse these five statements again for every transaction.
-    const tx = (sql: string) => this.stmt(sql).run();
+    let outcomes: Outcome[];
     try {
-      tx('BEGIN IMMEDIATE');
-      for (const item of batch) {
-        tx('SAVEPOINT w');
-        try {
-          outcomes.push({ ok: true, value: item.run(this.db) });
-          tx('RELEASE w');
-        } catch (error) {
-          tx('ROLLBACK TO w');
-          tx('RELEASE w');
-          outcomes.push({ ok: false, value: error });
-        }
-      }
-      tx('COMMIT');
+      // First the whole batch as one transaction; only if a write in it fails, the batch again
+      // with a SAVEPOINT for each write, so that one rolls back alone (a savepoint copies each
+      // page a write touches into its journal: a cost paid only when a write fails).
+      outcomes = this.commitBatch(batch, false) ?? (this.commitBatch(batch, true) as Outcome[]);
     } catch (error) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       for (const item of batch) item.reject(error);
       return;
     }
     batch.forEach((item, i) => {
-      const outcome = outcomes[i] as { ok: boolean; value: unknown };
+      const outcome = outcomes[i] as Outcome;
       if (outcome.ok) item.resolve(outcome.value);
       else item.reject(outcome.value);
     });
+  }
+
+  /**
+   * Runs the batch in one BEGIN IMMEDIATE … COMMIT. Without savepoints, a failing write rolls the
+   * whole transaction back and the answer is undefined (nothing was stored); with them, the
+   * failing write rolls back alone and the others are committed.
+   */
+  private commitBatch(batch: PendingWrite[], savepoints: boolean): Outcome[] | undefined {
+    const outcomes: Outcome[] = [];
+    // Prepared once: exec() would parse these statements again for every transaction.
+    const tx = (sql: string) => this.stmt(sql).run();
+    tx('BEGIN IMMEDIATE');
+    for (const item of batch) {
+      if (!savepoints) {
+        try {
+          outcomes.push({ ok: true, value: item.run(this.db) });
+        } catch {
+          if (this.db.inTransaction) tx('ROLLBACK');
+          return undefined;
+        }
+        continue;
+      }
+      tx('SAVEPOINT w');
+      try {
+        outcomes.push({ ok: true, value: item.run(this.db) });
+        tx('RELEASE w');
+      } catch (error) {
+        tx('ROLLBACK TO w');
+        tx('RELEASE w');
+        outcomes.push({ ok: false, value: error });
+      }
+    }
+    tx('COMMIT');
+    return outcomes;
   }
 
   /** Prepared statements, compiled once per SQL text (preparing cost as much as running). */
@@ -567,15 +596,18 @@ export class SqliteStorage implements Storage {
    * less to pass between threads than the commit's objects, and bind as they are).
    */
   async commitDispenseRows(d: DispenseRows): Promise<(string | null)[]> {
+    const [expectedCounter, record, pieces, trackingMailerId, weights, report] = d;
+    // The numbers the pieces came with: a write may run twice (flush), so it starts from these.
+    const given = pieces.map((p) => p[PIECE_TRACKING]);
     return this.write(() => {
-      const [expectedCounter, record, pieces, trackingMailerId, weights, report] = d;
       this.storeRecordRow(record, expectedCounter);
       if (trackingMailerId !== null) {
-        const missing = pieces.filter((p) => p[PIECE_TRACKING] === null).length;
+        const missing = given.filter((n) => n === null).length;
         let next = missing > 0 ? this.takeTrackingSerials(missing) : 0;
         pieces.forEach((p, i) => {
-          if (p[PIECE_TRACKING] === null)
-            p[PIECE_TRACKING] = makeTrackingNumber(
+          p[PIECE_TRACKING] =
+            given[i] ??
+            makeTrackingNumber(
               p[PIECE_MAIL_CLASS],
               trackingMailerId,
               next++,
