@@ -65,7 +65,8 @@ export function mailerAuthShape(value: unknown): MailerAuth {
  * indicium. Only a grant whose signature verified is remembered, with the fields it was verified
  * on; a grant counts as seen only when every signed field is the same string as then (the signed
  * bytes are a function of those fields alone). The token and the expiry are still checked on
- * every command.
+ * every command: the token against the one that last matched the grant's token hash, and hashed
+ * when it is another.
  */
 export interface VerifiedGrants {
   get(signature: string): VerifiedGrant | undefined;
@@ -76,6 +77,8 @@ export interface VerifiedGrants {
 export interface VerifiedGrant {
   grant: Omit<SessionGrant, 'signature'>;
   expires: number;
+  /** The bearer token whose SHA-256 was last found to be the grant's tokenHash. */
+  token?: string;
 }
 
 const sameSigned = (a: Omit<SessionGrant, 'signature'>, b: SessionGrant): boolean =>
@@ -103,7 +106,10 @@ export function grantProblem(
     };
     verified?.set(grant.signature, seen);
   }
-  if (token !== undefined && tokenHashOf(token) !== grant.tokenHash) return 'wrong-token';
+  if (token !== undefined && token !== seen.token) {
+    if (tokenHashOf(token) !== grant.tokenHash) return 'wrong-token';
+    seen.token = token;
+  }
   if (!(seen.expires > now.getTime())) return 'expired';
   return undefined;
 }

@@ -116,6 +116,8 @@ describe('MeterBox', () => {
       expect(grantProblem(keys.publicKey, grant, new Date(), 't1', verified)).toBeUndefined();
       expect(verified.size).toBe(1);
       expect(grantProblem(keys.publicKey, grant, new Date(), 't2', verified)).toBe('wrong-token');
+      expect(grantProblem(keys.publicKey, grant, new Date(), 't1', verified)).toBeUndefined();
+      expect(grantProblem(keys.publicKey, grant, new Date(), 't2', verified)).toBe('wrong-token');
       const later = new Date(Date.now() + 120_000);
       expect(grantProblem(keys.publicKey, grant, later, 't1', verified)).toBe('expired');
       const forged = signGrant(
