@@ -378,13 +378,14 @@ const BATCH_LIMIT = 512;
 const SLICE_MS = 6;
 
 /**
- * Group commit, pipelined: a batch's NVM record is appended at once, and its answers wait in
- * `unsynced` until an fsync that began after the append has completed. One fsync is in flight at a
- * time; the batches that arrive meanwhile are worked on and appended, then share the next fsync.
- * Answers that depend on nothing new (reads, refusals) still wait their turn, so nothing the box
- * says ever runs ahead of what its NVM holds.
+ * Group commit, pipelined: a batch's answers wait in `unsynced` until the NVM changes staged so far
+ * are appended as one log record and an fsync that began after that append has completed. One
+ * fsync is in flight at a time; the batches that arrive meanwhile are worked on and stay staged,
+ * then are appended together, as one record, just before the next fsync. Answers that depend on
+ * nothing new (reads, refusals) still wait their turn, so nothing the box says ever runs ahead of
+ * what its NVM holds.
  */
-let unsynced: { answers: { frame: AnswerFrame; sink: Sink }[]; appended: boolean }[] = [];
+let unsynced: { answers: { frame: AnswerFrame; sink: Sink }[] }[] = [];
 let syncing = false;
 
 function send(answers: { frame: AnswerFrame; sink: Sink }[]): void {
@@ -409,7 +410,20 @@ function syncAndAnswer(): void {
     if (ended && !draining && unsynced.length === 0) process.exit(0);
     syncAndAnswer();
   };
-  if (!nvm || failure || !group.some((b) => b.appended)) return answerGroup();
+  if (!nvm || failure || !nvm.hasStaged) return answerGroup();
+  if (pausePoint === 'before-commit') return; // test hook: never written, never answered
+  try {
+    nvm.append();
+  } catch (error) {
+    if (!(error instanceof TamperError)) {
+      log(
+        `box ${name}: NVM write failed: ${error instanceof Error ? error.message : String(error)}; stopping`,
+      );
+      process.exit(70);
+    }
+    tamper(error.message);
+    return answerGroup();
+  }
   syncing = true;
   nvm.sync((error) => {
     if (error) {
@@ -439,22 +453,7 @@ async function drain(): Promise<void> {
       if (performance.now() - started >= SLICE_MS) break;
     }
     queue.splice(0, taken);
-    let appended = false;
-    if (nvm && !failure && nvm.hasStaged) {
-      if (pausePoint === 'before-commit') await new Promise(() => undefined);
-      try {
-        appended = nvm.append();
-      } catch (error) {
-        if (!(error instanceof TamperError)) {
-          log(
-            `box ${name}: NVM write failed: ${error instanceof Error ? error.message : String(error)}; stopping`,
-          );
-          process.exit(70);
-        }
-        tamper((error as TamperError).message);
-      }
-    }
-    unsynced.push({ answers, appended });
+    unsynced.push({ answers });
     syncAndAnswer();
     // Lets a finished fsync answer its batches, and new frames join the queue, before the next.
     if (queue.length > 0) await new Promise((resolve) => setImmediate(resolve));
