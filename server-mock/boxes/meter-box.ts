@@ -96,6 +96,26 @@ interface TokenKey {
 
 const KEY_CACHE_LIMIT = 10_000;
 
+/** The meter's next record before its MAC: the same meter with new registers and counter. */
+function nextRecord(
+  r: MeterRecord,
+  registers: Pick<MeterRecord, 'ascendingCents' | 'descendingCents' | 'creditedCents'>,
+): Omit<MeterRecord, 'mac' | 'macPeriod'> {
+  return {
+    serial: r.serial,
+    accountId: r.accountId,
+    status: r.status,
+    demo: r.demo,
+    ascendingCents: registers.ascendingCents,
+    descendingCents: registers.descendingCents,
+    creditedCents: registers.creditedCents,
+    counter: r.counter + 1,
+    wrappedKey: r.wrappedKey,
+    certificateSerial: r.certificateSerial,
+    keyVersion: r.keyVersion,
+  };
+}
+
 /** Every field of two meter records the same (the MAC and its key period included). */
 function sameRecord(a: MeterRecord, b: MeterRecord): boolean {
   return (
@@ -451,16 +471,14 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
           postageCents: p.postageCents,
         };
       });
-      const { mac: _mac, macPeriod: _period, ...body } = record;
       const report = witness.report(record.serial, record.counter + 1, indicia);
       const next = issue(
         digest,
-        {
-          ...body,
+        nextRecord(record, {
           ascendingCents: ascending,
           descendingCents: descending,
-          counter: record.counter + 1,
-        },
+          creditedCents: record.creditedCents,
+        }),
         key,
         {
           kind: 'dispense',
@@ -506,15 +524,13 @@ function createMeterBox(ctx: BoxContext): BoxProgram {
       const key = tokenKey(record, entry);
       if (record.creditedCents + amountCents > Number.MAX_SAFE_INTEGER)
         fail('BAD_REQUEST', 'credited total would overflow');
-      const { mac: _mac, macPeriod: _period, ...body } = record;
       const next = issue(
         digest,
-        {
-          ...body,
+        nextRecord(record, {
+          ascendingCents: record.ascendingCents,
           descendingCents: record.descendingCents + amountCents,
           creditedCents: record.creditedCents + amountCents,
-          counter: record.counter + 1,
-        },
+        }),
         key,
         { kind: 'credit', requestId, amountCents, credit },
       );

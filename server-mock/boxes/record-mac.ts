@@ -77,10 +77,24 @@ export function macRecordAndDigest(
   record: Omit<MeterRecord, 'mac' | 'macPeriod'>,
   period: string,
 ): { record: MeterRecord; digest: string } {
-  const body = { ...record, macPeriod: period };
-  const input = recordMacInput(body);
-  const mac = hmacSha256(key, input).toString('base64');
-  return { record: { ...body, mac }, digest: digestOfInput(input, mac) };
+  const made: MeterRecord = {
+    serial: record.serial,
+    accountId: record.accountId,
+    status: record.status,
+    demo: record.demo,
+    ascendingCents: record.ascendingCents,
+    descendingCents: record.descendingCents,
+    creditedCents: record.creditedCents,
+    counter: record.counter,
+    wrappedKey: record.wrappedKey,
+    certificateSerial: record.certificateSerial,
+    keyVersion: record.keyVersion,
+    macPeriod: period,
+    mac: '',
+  };
+  const input = recordMacInput(made);
+  made.mac = hmacSha256(key, input).toString('base64');
+  return { record: made, digest: digestOfInput(input, made.mac) };
 }
 
 /** Digest of a whole record (MAC included): the freshness digest the meter box keeps. */
