@@ -224,8 +224,7 @@ export async function buildServer(
     },
   });
 
-  const authed = async (request: FastifyRequest): Promise<Caller> =>
-    dc.authenticate(bearer(request));
+  const authed = (request: FastifyRequest): Promise<Caller> => dc.authenticate(bearer(request));
   const authLimit = { rateLimit: { max: options.authRateLimit ?? 30, timeWindow: '1 minute' } };
   const verifyLimit = {
     rateLimit: { max: options.verifyRateLimit ?? 600, timeWindow: '1 minute' },

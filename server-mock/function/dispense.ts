@@ -32,7 +32,8 @@ export class Dispense {
   ) {}
 
   async dispense(caller: Caller, req: Api.DispenseRequest): Promise<Api.DispenseResponse> {
-    const mailer = await this.ctx.mailerOf(caller.mailerId);
+    const mailer =
+      this.ctx.knownMailer(caller.mailerId) ?? (await this.ctx.mailerOf(caller.mailerId));
     const today = new Date().toISOString().slice(0, 10);
     const mailingDate = req.mailingDate ?? today;
     const window = this.ctx.options.mailingWindowDays ?? DEFAULT_MAILING_WINDOW_DAYS;
@@ -58,7 +59,9 @@ export class Dispense {
       ids.push(pieceIdFor(caller.mailerId, piece.idempotencyKey));
     }
     const destinations = asked.map((p) => p.destinationZip.replace('-', ''));
-    return this.ctx.withMeter(await this.ctx.serialOf(caller.mailerId), async () => {
+    const serial =
+      this.ctx.knownSerial(caller.mailerId) ?? (await this.ctx.serialOf(caller.mailerId));
+    return this.ctx.withMeter(serial, async () => {
       for (let attempt = 0; ; attempt++) {
         const record = await this.ctx.meterOf(caller.mailerId);
         const existing =

@@ -139,6 +139,16 @@ export class FlowContext {
     return record;
   }
 
+  /** The meter serial of a mailer if this process knows it already (no read, no promise). */
+  knownSerial(mailerId: string): string | undefined {
+    return this.serials.get(mailerId);
+  }
+
+  /** The mailer row if a fresh copy is cached (no read, no promise). */
+  knownMailer(mailerId: string): MailerRow | undefined {
+    return this.mailers.get(mailerId);
+  }
+
   async serialOf(mailerId: string): Promise<string> {
     return this.serials.get(mailerId) ?? (await this.meterOf(mailerId)).serial;
   }
