@@ -16,17 +16,19 @@ const GRANT_CONTEXT = 'vpm-grant-v2';
 const SIGNATURE_BASE64_CHARS = 88; // 64 bytes r || s
 const MAX_TOKEN_CHARS = 256;
 
+/** What the authentication box signs of a grant: every field but the signature. */
+function signedPart(g: Omit<SessionGrant, 'signature'>): Omit<SessionGrant, 'signature'> {
+  return {
+    mailerId: g.mailerId,
+    sessionId: g.sessionId,
+    expiresAt: g.expiresAt,
+    tokenHash: g.tokenHash,
+  };
+}
+
 /** The bytes the authentication box signs. */
 export function grantBytes(g: Omit<SessionGrant, 'signature'>): Buffer {
-  return Buffer.from(
-    `${GRANT_CONTEXT}\n${canonicalJson({
-      mailerId: g.mailerId,
-      sessionId: g.sessionId,
-      expiresAt: g.expiresAt,
-      tokenHash: g.tokenHash,
-    })}`,
-    'utf8',
-  );
+  return Buffer.from(`${GRANT_CONTEXT}\n${canonicalJson(signedPart(g))}`, 'utf8');
 }
 
 /** SHA-256 of a bearer token, hex: what a grant names. */
@@ -81,11 +83,9 @@ export interface VerifiedGrant {
   token?: string;
 }
 
+/** `b` signs the same fields as `a` (a grant's signedPart): each the same string. */
 const sameSigned = (a: Omit<SessionGrant, 'signature'>, b: SessionGrant): boolean =>
-  a.mailerId === b.mailerId &&
-  a.sessionId === b.sessionId &&
-  a.expiresAt === b.expiresAt &&
-  a.tokenHash === b.tokenHash;
+  (Object.keys(a) as (keyof typeof a)[]).every((k) => a[k] === b[k]);
 
 /** Why a grant is not good now, or undefined when it is. */
 export function grantProblem(
@@ -99,11 +99,7 @@ export function grantProblem(
   if (!seen || !sameSigned(seen.grant, grant)) {
     if (!ecdsaVerify(key, grantBytes(grant), Buffer.from(grant.signature, 'base64')))
       return 'forged';
-    const { mailerId, sessionId, expiresAt, tokenHash } = grant;
-    seen = {
-      grant: { mailerId, sessionId, expiresAt, tokenHash },
-      expires: Date.parse(expiresAt),
-    };
+    seen = { grant: signedPart(grant), expires: Date.parse(grant.expiresAt) };
     verified?.set(grant.signature, seen);
   }
   if (token !== undefined && token !== seen.token) {

@@ -60,6 +60,7 @@ import {
   periodOf,
   recordMacInput,
   recordMacKey,
+  sameRecord,
   unwrapTokenKey,
 } from './record-mac';
 import { journalEntryOf, type JournalBody } from './journal';
@@ -116,24 +117,6 @@ function nextRecord(
   };
 }
 
-/** Every field of two meter records the same (the MAC and its key period included). */
-function sameRecord(a: MeterRecord, b: MeterRecord): boolean {
-  return (
-    a.mac === b.mac &&
-    a.macPeriod === b.macPeriod &&
-    a.serial === b.serial &&
-    a.counter === b.counter &&
-    a.ascendingCents === b.ascendingCents &&
-    a.descendingCents === b.descendingCents &&
-    a.creditedCents === b.creditedCents &&
-    a.accountId === b.accountId &&
-    a.status === b.status &&
-    a.demo === b.demo &&
-    a.wrappedKey === b.wrappedKey &&
-    a.certificateSerial === b.certificateSerial &&
-    a.keyVersion === b.keyVersion
-  );
-}
 const entryKey = (serial: string): string => `m:${serial}`;
 
 function fail(

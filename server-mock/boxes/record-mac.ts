@@ -16,23 +16,31 @@ export const MAC_PERIOD_WINDOW = 24;
 const RECORD_MAC_SALT = 'vpm-record-mac-v1';
 const TOKEN_WRAP_SALT = 'vpm-token-wrap-v1';
 
+/** The fields the MAC covers (every field but `mac`), in the order of its input. */
+const MAC_FIELDS = [
+  'serial',
+  'accountId',
+  'status',
+  'demo',
+  'ascendingCents',
+  'descendingCents',
+  'creditedCents',
+  'counter',
+  'wrappedKey',
+  'certificateSerial',
+  'keyVersion',
+  'macPeriod',
+] as const satisfies readonly (keyof Omit<MeterRecord, 'mac'>)[];
+
 /** The canonical bytes the MAC covers: every field but `mac`, in a fixed order. */
 export function recordMacInput(record: Omit<MeterRecord, 'mac'>): Buffer {
-  const fields = [
-    record.serial,
-    record.accountId,
-    record.status,
-    record.demo,
-    record.ascendingCents,
-    record.descendingCents,
-    record.creditedCents,
-    record.counter,
-    record.wrappedKey,
-    record.certificateSerial,
-    record.keyVersion,
-    record.macPeriod,
-  ];
+  const fields = MAC_FIELDS.map((k) => record[k]);
   return Buffer.from(`vpm-meter-record-v1\n${JSON.stringify(fields)}`, 'utf8');
+}
+
+/** Two records the same in every field the MAC covers and in the MAC itself. */
+export function sameRecord(a: MeterRecord, b: MeterRecord): boolean {
+  return a.mac === b.mac && MAC_FIELDS.every((k) => a[k] === b[k]);
 }
 
 /** Per-meter, per-period MAC key. */
@@ -64,8 +72,7 @@ export function macRecordWithKey(
   record: Omit<MeterRecord, 'mac' | 'macPeriod'>,
   period: string,
 ): MeterRecord {
-  const body = { ...record, macPeriod: period };
-  return { ...body, mac: hmacSha256(key, recordMacInput(body)).toString('base64') };
+  return macRecordAndDigest(key, record, period).record;
 }
 
 /**
