@@ -13,7 +13,7 @@ import { StorageConflictError } from '../storage/storage';
 import { ApiError } from './api-error';
 import type { Credits } from './credits';
 import { pieceIdFor, type Caller, type FlowContext } from './flow-context';
-import { piecesFrom, type MeterGateway } from './meter-gateway';
+import { piecesFrom, type AskedFields, type MeterGateway } from './meter-gateway';
 import { outboxReport } from './postal-witness';
 import { DEFAULT_MAILER_ID } from './tracking';
 
@@ -125,13 +125,7 @@ export class Dispense {
             continue;
           }
           const keyOf = new Map<string, string>();
-          const fields = new Map<
-            string,
-            Pick<
-              PieceRow,
-              'mailClass' | 'originZip' | 'destinationZip' | 'mailingDate' | 'weightOz'
-            >
-          >();
+          const fields = new Map<string, AskedFields>();
           const indexOf = new Map<string, number>();
           for (const i of todo) {
             const p = asked[i] as Api.PieceSpec;

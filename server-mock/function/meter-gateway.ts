@@ -27,6 +27,12 @@ import { DEFAULT_MAILER_ID, withTracking } from './tracking';
  */
 export const REMAC_AFTER_PERIODS = MAC_PERIOD_WINDOW - 6;
 
+/** What a data center asked the meter box to sign for a piece, beside what the box answers. */
+export type AskedFields = Pick<
+  PieceRow,
+  'mailClass' | 'originZip' | 'destinationZip' | 'mailingDate' | 'weightOz'
+>;
+
 /** The transaction records of indicia the meter box issued. */
 export function piecesFrom(
   record: MeterRecord,
@@ -34,10 +40,7 @@ export function piecesFrom(
   originZip: string,
   indicia: IssuedIndicium[],
   keys: Map<string, string>,
-  asked?: Map<
-    string,
-    Pick<PieceRow, 'mailClass' | 'originZip' | 'destinationZip' | 'mailingDate' | 'weightOz'>
-  >,
+  asked?: Map<string, AskedFields>,
 ): PieceRow[] {
   const createdAt = new Date().toISOString();
   return indicia.map((issued) => {
