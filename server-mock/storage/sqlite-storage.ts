@@ -124,24 +124,7 @@ const pieceOf = (r: unknown[]): PieceRow => {
   return piece;
 };
 
-const recordParams = (rec: MeterRecord, now: string) => ({
-  serial: rec.serial,
-  account_id: rec.accountId,
-  status: rec.status,
-  demo: rec.demo ? 1 : 0,
-  ascending_cents: rec.ascendingCents,
-  descending_cents: rec.descendingCents,
-  credited_cents: rec.creditedCents,
-  counter: rec.counter,
-  wrapped_key: rec.wrappedKey,
-  certificate_serial: rec.certificateSerial,
-  key_version: rec.keyVersion,
-  mac_period: rec.macPeriod,
-  mac: rec.mac,
-  updated_at: now,
-});
-
-/** A meter record as the UPDATE binds it: the columns in order, the serial last (WHERE). */
+/** A meter record as the UPDATE (and insertMeter) binds it: the columns in order, the serial last. */
 export type RecordRow = [
   accountId: string,
   status: string,
@@ -477,12 +460,12 @@ export class SqliteStorage implements Storage {
       this.stmt(
         'INSERT INTO meters (serial, mailer_id, certificate_serial, certificate_pem, created_at) VALUES (?, ?, ?, ?, ?)',
       ).run(record.serial, mailerId, record.certificateSerial, certificatePem, now);
+      // The columns in RecordRow's order, as the UPDATE binds them.
       this.stmt(
-        `INSERT INTO meter_records (serial, account_id, status, demo, ascending_cents, descending_cents, credited_cents, counter,
-           wrapped_key, certificate_serial, key_version, mac_period, mac, updated_at)
-         VALUES (@serial, @account_id, @status, @demo, @ascending_cents, @descending_cents, @credited_cents, @counter,
-           @wrapped_key, @certificate_serial, @key_version, @mac_period, @mac, @updated_at)`,
-      ).run(recordParams(record, now));
+        `INSERT INTO meter_records (account_id, status, demo, ascending_cents, descending_cents, credited_cents, counter,
+           wrapped_key, certificate_serial, key_version, mac_period, mac, updated_at, serial)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(...recordRow(record, now));
     });
   }
 
