@@ -13,6 +13,8 @@ export interface BoxTestHooks {
   forceSelfTestFail?: string;
   /** Where the box stops instead of answering. */
   pause?: 'before-commit' | 'after-commit';
+  /** The NVM log's size that starts a compaction (small, so a test kills the box during one). */
+  compactBytes?: number;
 }
 
 export const testHooks: BoxTestHooks = {};

@@ -126,7 +126,7 @@ async function unlock(id: number, args: unknown): Promise<AnswerFrame> {
   domainKey = key;
   const fileKey = boxFileKey(key, name);
   try {
-    nvm = Nvm.open(join(dataDir, 'boxes', name), name, fileKey);
+    nvm = Nvm.open(join(dataDir, 'boxes', name), name, fileKey, testHooks.compactBytes);
     for (const note of nvm.notes) log(`box ${name}: ${note}`);
   } catch (error) {
     tamper(error instanceof Error ? error.message : String(error));
@@ -401,6 +401,14 @@ function send(answers: { frame: AnswerFrame; sink: Sink }[]): void {
     sink(frames.length === 1 ? frames[0]! : Buffer.concat(frames));
 }
 
+/** A compaction's file operation failed: stop, as after a failed fsync; a restart finishes it. */
+function compactionFailed(error: unknown): void {
+  log(
+    `box ${name}: NVM compaction failed: ${error instanceof Error ? error.message : String(error)}; stopping`,
+  );
+  process.exit(70);
+}
+
 function syncAndAnswer(): void {
   if (syncing || unsynced.length === 0) return;
   const group = unsynced;
@@ -432,11 +440,11 @@ function syncAndAnswer(): void {
     }
     if (pausePoint === 'after-commit') return; // test hook: durable, never answered
     syncing = false;
+    // Between fsyncs, with nothing appended unsynced: the one moment a compaction may start.
     try {
-      nvm?.compactIfDue();
+      nvm?.compactIfDue().catch(compactionFailed);
     } catch (e) {
-      if (e instanceof TamperError) tamper(e.message);
-      else throw e;
+      compactionFailed(e);
     }
     answerGroup();
   });

@@ -11,10 +11,17 @@
  *               the sealed state (base64); the header is part of the associated data.
  *   state.log   an append-only log of commits after the snapshot: each record is
  *               u32 length || sealed JSON {seq, set} (iv || ciphertext || tag).
+ *   state.log.1 while a compaction is under way, the log it folds (see below); then removed.
  * Why a log: group commit. A batch of commands (many meters) is one appended record and one
  * fsync, instead of rewriting a large file per command. When the log passes COMPACT_BYTES it is
- * folded into a new snapshot (temp file, fsync, rename, fsync dir) and the log restarts empty the
- * same way.
+ * folded into a new snapshot without stopping the box: the log is renamed state.log.1 and a new
+ * empty state.log takes the appends that follow (the directory is fsynced with the next fsync,
+ * before anything written to the new log is answered); the snapshot of the state at that moment
+ * is written on the thread pool (temp file, fsync, rename, fsync dir), and only then is
+ * state.log.1 removed. Opening replays state.log.1 (when present) and then state.log, skipping
+ * the records the snapshot already holds; the sequence numbers must run on without a gap across
+ * the snapshot and both logs, so a crash at any step leaves a state that opens to the last
+ * answered commit.
  * Any failed check (a file that does not open, a broken sequence, a file changed behind the box's
  * back while it runs) is a tamper event: TamperError. A torn last log record (crash mid-append,
  * never answered) is dropped. Limitation: without a hardware monotonic counter, wholesale
@@ -23,6 +30,8 @@
 import {
   closeSync,
   fsync,
+  open as openFile,
+  write as writeFile,
   existsSync,
   fstatSync,
   fsyncSync,
@@ -32,6 +41,7 @@ import {
   renameSync,
   statSync,
   ftruncateSync,
+  unlinkSync,
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
@@ -40,7 +50,10 @@ import { aesGcmOpen, aesGcmSeal, hkdf, hmacSha256, sameBytes } from './crypto-ki
 export const KEYS_FILE = 'keys.json';
 export const SNAPSHOT_FILE = 'state.snap';
 export const LOG_FILE = 'state.log';
-const COMPACT_BYTES = 8 * 1024 * 1024;
+/** The log being folded into a snapshot, while that snapshot is written. */
+export const FOLDING_LOG_FILE = 'state.log.1';
+/** The log's size past which it is folded into a new snapshot. */
+export const COMPACT_BYTES = 8 * 1024 * 1024;
 /** A log record's head: u32 length, then a 16-byte keyed tag of (offset, length). */
 const HEAD_BYTES = 20;
 
@@ -174,6 +187,13 @@ export class Nvm {
   private seq: number;
   private logFd: number;
   private logSize: number;
+  /** The directory, held open for its fsyncs. */
+  private readonly dirFd: number;
+  /** Set when the log was renamed and a new one made: the next sync() fsyncs the directory too. */
+  private dirDirty = false;
+  /** A compaction under way (state.log.1 present, its snapshot being written). */
+  private folding: Promise<void> | undefined;
+  private closed = false;
   private keysStamp: FileStamp;
   private snapStamp: FileStamp;
   /** A note for the log about what opening found (e.g. a torn record dropped). */
@@ -183,6 +203,7 @@ export class Nvm {
     private readonly dir: string,
     readonly box: string,
     fileKey: Buffer,
+    private readonly compactBytes: number,
   ) {
     this.key = Buffer.from(fileKey);
     this.headKey = hkdf(this.key, 'vpm-nvm-log-head-v1', box);
@@ -219,17 +240,35 @@ export class Nvm {
     this.snapStamp = stamp(snapPath);
 
     const logPath = join(dir, LOG_FILE);
-    if (!existsSync(logPath)) throw new TamperError(`${LOG_FILE} is missing`);
+    const foldingPath = join(dir, FOLDING_LOG_FILE);
+    const wasFolding = existsSync(foldingPath);
+    if (wasFolding) {
+      // A compaction did not finish: its log was complete (folded only between fsyncs), so it is
+      // replayed whole, before the log that took the appends after it.
+      this.replay(readFileSync(foldingPath), snap.seq, FOLDING_LOG_FILE);
+      if (!existsSync(logPath)) {
+        // Stopped between the rename and the new log's creation: nothing was appended after it.
+        atomicWrite(dir, LOG_FILE, Buffer.alloc(0));
+      }
+    } else if (!existsSync(logPath)) throw new TamperError(`${LOG_FILE} is missing`);
+    this.dirFd = openSync(dir, 'r');
     this.logFd = openSync(logPath, 'r+');
-    this.logSize = this.replay(readFileSync(logPath), snap.seq);
+    this.logSize = this.replay(readFileSync(logPath), snap.seq, LOG_FILE);
+    if (wasFolding) {
+      this.notes.push(`finished a compaction that was under way when the box stopped`);
+      this.compactNow();
+      unlinkSync(foldingPath);
+      fsyncSync(this.dirFd);
+    }
   }
 
   /**
    * Opens and verifies the NVM in `dir` with the box's file key (boxFileKey); throws TamperError
-   * on any integrity failure. The Nvm keeps its own copy of the key.
+   * on any integrity failure. The Nvm keeps its own copy of the key. `compactBytes`: the log's
+   * size that starts a compaction (tests make it small).
    */
-  static open(dir: string, box: string, fileKey: Buffer): Nvm {
-    return new Nvm(dir, box, fileKey);
+  static open(dir: string, box: string, fileKey: Buffer, compactBytes = COMPACT_BYTES): Nvm {
+    return new Nvm(dir, box, fileKey, compactBytes);
   }
 
   /** A record's head: u32 length || 16-byte HMAC tag of (offset, length) under the head key. */
@@ -237,7 +276,15 @@ export class Nvm {
     return hmacSha256(this.headKey, `log-head|${this.box}|${offset}|${length}`).subarray(0, 16);
   }
 
-  private replay(log: Buffer, snapSeq: number): number {
+  /**
+   * Replays one log file over the snapshot; returns the length of its whole records. Only the
+   * current log may end in a torn record (state.log.1 was folded only after its last fsync).
+   */
+  private replay(
+    log: Buffer,
+    snapSeq: number,
+    file: typeof LOG_FILE | typeof FOLDING_LOG_FILE,
+  ): number {
     let at = 0;
     let expected: number | undefined;
     while (at < log.length) {
@@ -245,7 +292,7 @@ export class Nvm {
       const length = log.readUInt32BE(at);
       // The head is keyed: an edited length is tampering, never mistaken for a torn record.
       if (!sameBytes(log.subarray(at + 4, at + HEAD_BYTES), this.headTag(at, length)))
-        throw new TamperError(`${LOG_FILE} record head does not verify at offset ${at}`);
+        throw new TamperError(`${file} record head does not verify at offset ${at}`);
       if (log.length - at < HEAD_BYTES + length) break;
       const plain = aesGcmOpen(
         this.key,
@@ -254,24 +301,26 @@ export class Nvm {
       );
       if (!plain)
         throw new TamperError(
-          `${LOG_FILE} record at offset ${at} does not open under this box's key (AES-GCM)`,
+          `${file} record at offset ${at} does not open under this box's key (AES-GCM)`,
         );
       const record = JSON.parse(plain.toString('utf8')) as {
         seq: number;
         set: Record<string, unknown>;
       };
       if (expected !== undefined && record.seq !== expected) {
-        throw new TamperError(`${LOG_FILE} sequence broken at offset ${at}`);
+        throw new TamperError(`${file} sequence broken at offset ${at}`);
       }
       expected = record.seq + 1;
       if (record.seq > snapSeq) {
         if (record.seq !== this.seq + 1)
-          throw new TamperError(`${LOG_FILE} does not follow the snapshot`);
+          throw new TamperError(`${file} does not follow the snapshot`);
         for (const [k, v] of Object.entries(record.set)) this.data.set(k, v);
         this.seq = record.seq;
       }
       at += HEAD_BYTES + length;
     }
+    if (at < log.length && file === FOLDING_LOG_FILE)
+      throw new TamperError(`${FOLDING_LOG_FILE} ends in a torn record at offset ${at}`);
     if (at < log.length) {
       // A torn record: the box died while appending it, so its commands were never answered.
       this.notes.push(
@@ -344,21 +393,76 @@ export class Nvm {
     return true;
   }
 
-  /** fsync of the log on the thread pool: every record appended so far is durable when it calls back. */
+  /**
+   * fsync of the log on the thread pool (and of the directory after a compaction renamed the
+   * log): every record appended so far is durable when it calls back.
+   */
   sync(done: (error: Error | null) => void): void {
-    fsync(this.logFd, done);
+    const dirToo = this.dirDirty;
+    this.dirDirty = false;
+    fsync(this.logFd, (error) => {
+      if (error || !dirToo) return done(error);
+      fsync(this.dirFd, done);
+    });
   }
 
-  /** Folds a long log into a new snapshot; call only while no sync() is in flight. */
-  compactIfDue(): void {
-    if (this.logSize > COMPACT_BYTES) this.compact();
+  /**
+   * Starts folding a long log into a new snapshot, without stopping the box; call only while no
+   * sync() is in flight and nothing appended is unsynced. The state at this moment goes into the
+   * snapshot; the log is renamed state.log.1 and a new empty state.log takes the appends that
+   * follow. The snapshot is written on the thread pool; then state.log.1 is removed. Resolves when
+   * that is done (or at once when no compaction was due or one is still under way); rejects when
+   * a file operation fails.
+   */
+  compactIfDue(): Promise<void> {
+    if (this.logSize <= this.compactBytes || this.folding) return Promise.resolve();
+    const text = snapshotText(this.key, this.box, this.seq, Object.fromEntries(this.data));
+    closeSync(this.logFd);
+    renameSync(join(this.dir, LOG_FILE), join(this.dir, FOLDING_LOG_FILE));
+    this.logFd = openSync(join(this.dir, LOG_FILE), 'wx+', 0o600);
+    this.logSize = 0;
+    this.dirDirty = true;
+    const folding = this.writeSnapshot(text).finally(() => {
+      if (this.folding === folding) this.folding = undefined;
+    });
+    this.folding = folding;
+    return folding;
+  }
+
+  /** Writes state.snap on the thread pool (temp file, fsync, rename, fsync dir); then removes state.log.1. */
+  private async writeSnapshot(text: string): Promise<void> {
+    const temp = join(this.dir, `.${SNAPSHOT_FILE}.tmp`);
+    const bytes = Buffer.from(text, 'utf8');
+    const fd = await new Promise<number>((resolve, reject) =>
+      openFile(temp, 'w', 0o600, (error, opened) => (error ? reject(error) : resolve(opened))),
+    );
+    try {
+      await new Promise<void>((resolve, reject) =>
+        writeFile(fd, bytes, 0, bytes.length, 0, (error) => (error ? reject(error) : resolve())),
+      );
+      await new Promise<void>((resolve, reject) =>
+        fsync(fd, (error) => (error ? reject(error) : resolve())),
+      );
+    } finally {
+      closeSync(fd);
+    }
+    if (this.closed) return;
+    // Renamed and stamped in one step of the event loop: checkUnchanged never sees it half done.
+    renameSync(temp, join(this.dir, SNAPSHOT_FILE));
+    this.snapStamp = stamp(join(this.dir, SNAPSHOT_FILE));
+    await new Promise<void>((resolve, reject) =>
+      fsync(this.dirFd, (error) => (error ? reject(error) : resolve())),
+    );
+    if (this.closed) return;
+    unlinkSync(join(this.dir, FOLDING_LOG_FILE));
   }
 
   discardStaged(): void {
     this.staged.clear();
   }
 
-  private compact(): void {
+  /** Folds everything into a new snapshot at once and empties the log (when opening). */
+  private compactNow(): void {
     atomicWrite(
       this.dir,
       SNAPSHOT_FILE,
@@ -378,10 +482,9 @@ export class Nvm {
     this.headKey.fill(0);
     this.data.clear();
     this.staged.clear();
-    try {
-      closeSync(this.logFd);
-    } catch {
-      // already closed
-    }
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.logFd);
+    closeSync(this.dirFd);
   }
 }

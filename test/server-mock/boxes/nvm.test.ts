@@ -4,11 +4,22 @@
  * snapshot.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  FOLDING_LOG_FILE,
   LOG_FILE,
   Nvm,
   SNAPSHOT_FILE,
@@ -41,6 +52,26 @@ async function commit(nvm: Nvm, values: Record<string, unknown>): Promise<void> 
 }
 
 const logPath = () => join(dir, LOG_FILE);
+const foldingPath = () => join(dir, FOLDING_LOG_FILE);
+
+/** The NVM's files as they are now: what a crash at this moment would leave. */
+const crashCopy = (): Map<string, Buffer> =>
+  new Map(readdirSync(dir).map((name) => [name, readFileSync(join(dir, name))]));
+
+/** Puts a crash copy back as the NVM's whole directory. */
+function restore(files: Map<string, Buffer>): void {
+  for (const name of readdirSync(dir)) unlinkSync(join(dir, name));
+  for (const [name, bytes] of files) writeFileSync(join(dir, name), bytes);
+}
+
+/** Opens the NVM, reads `keys`, and closes it again. */
+function valuesAfterOpen(keys: string[]): { values: unknown[]; notes: string[] } {
+  const nvm = Nvm.open(dir, 'meter', key);
+  const values = keys.map((k) => nvm.get(k));
+  const notes = [...nvm.notes];
+  nvm.zeroize();
+  return { values, notes };
+}
 const tamperOf = (fn: () => unknown): TamperError => {
   try {
     fn();
@@ -111,13 +142,79 @@ describe('Nvm', () => {
     const nvm = Nvm.open(dir, 'meter', key);
     const big = 'x'.repeat(1024 * 1024);
     for (let i = 0; i < 9; i++) await commit(nvm, { [`big${i}`]: big, n: i });
-    nvm.compactIfDue();
+    await nvm.compactIfDue();
     expect(statSync(logPath()).size).toBe(0);
+    expect(existsSync(foldingPath())).toBe(false);
     expect(readFileSync(join(dir, SNAPSHOT_FILE), 'utf8')).not.toContain('x'.repeat(100));
     await commit(nvm, { n: 100 });
     nvm.zeroize();
     const again = Nvm.open(dir, 'meter', key);
     expect([again.get('n'), (again.get('big8') as string).length]).toEqual([100, big.length]);
     again.zeroize();
+  });
+
+  it('folds the log while appends go on, and a crash at any step of it opens to every answered commit', async () => {
+    const nvm = Nvm.open(dir, 'meter', key, 100);
+    await commit(nvm, { a: 1 });
+    await commit(nvm, { b: 2 });
+    const folding = nvm.compactIfDue();
+    // The log is renamed and a new one takes the appends at once; the snapshot is still written.
+    expect(existsSync(foldingPath())).toBe(true);
+    expect(statSync(logPath()).size).toBe(0);
+    const rotated = crashCopy();
+    await commit(nvm, { c: 3 });
+    // The snapshot is written on the thread pool meanwhile: a crash before it is durable leaves
+    // the old snapshot, the folded log, and the new log with what was appended since.
+    const appendedMeanwhile = new Map(rotated).set(LOG_FILE, readFileSync(logPath()));
+    await folding;
+    expect(existsSync(foldingPath())).toBe(false);
+    const folded = crashCopy();
+    await commit(nvm, { d: 4 });
+    nvm.zeroize();
+    const keys = ['a', 'b', 'c', 'd'];
+    expect(valuesAfterOpen(keys).values).toEqual([1, 2, 3, 4]);
+
+    // Stopped before the snapshot was written: both logs are replayed and the fold finished.
+    restore(appendedMeanwhile);
+    const finished = valuesAfterOpen(keys);
+    expect(finished.values).toEqual([1, 2, 3, undefined]);
+    expect(finished.notes.join()).toMatch(/finished a compaction/);
+    expect(existsSync(foldingPath())).toBe(false);
+    expect(valuesAfterOpen(keys).values).toEqual([1, 2, 3, undefined]);
+
+    // Stopped between the rename and the new log's creation.
+    restore(rotated);
+    unlinkSync(logPath());
+    expect(valuesAfterOpen(keys).values).toEqual([1, 2, undefined, undefined]);
+    expect(existsSync(logPath())).toBe(true);
+
+    // Stopped after the snapshot's rename, before the folded log was removed.
+    restore(folded);
+    writeFileSync(foldingPath(), appendedMeanwhile.get(FOLDING_LOG_FILE) as Buffer);
+    expect(valuesAfterOpen(keys).values).toEqual([1, 2, 3, undefined]);
+  });
+
+  it('refuses a folded log that is gone or cut short before its snapshot was written', async () => {
+    const nvm = Nvm.open(dir, 'meter', key, 100);
+    await commit(nvm, { a: 1 });
+    await commit(nvm, { a: 2 });
+    const folding = nvm.compactIfDue();
+    const rotated = crashCopy();
+    await commit(nvm, { a: 3 });
+    const midway = new Map(rotated).set(LOG_FILE, readFileSync(logPath()));
+    await folding;
+    nvm.zeroize();
+    // Removing state.log.1 would roll the meter back past the snapshot: the sequence shows it.
+    restore(midway);
+    unlinkSync(foldingPath());
+    expect(tamperOf(() => Nvm.open(dir, 'meter', key)).message).toMatch(
+      /state\.log does not follow the snapshot/,
+    );
+    // state.log.1 was whole when it was folded: a torn end there is an edit, not a crash.
+    restore(midway);
+    truncateSync(foldingPath(), statSync(foldingPath()).size - 5);
+    expect(tamperOf(() => Nvm.open(dir, 'meter', key)).message).toMatch(
+      /state\.log\.1 ends in a torn record/,
+    );
   });
 });
