@@ -10,7 +10,7 @@
  * the field": group commit).
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { makeTrackingNumber } from '../../shared/tracking';
 import type { MeterRecord } from '../boxes/api';
@@ -235,7 +235,10 @@ export class SqliteStorage implements Storage {
    * `autoCheckpoint: false` (the threaded writer): this connection's commits never copy the log
    * into the database file; a checkpointer thread does (checkpoint-worker.mjs).
    */
-  constructor(file: string, options: { autoCheckpoint?: boolean } = {}) {
+  constructor(
+    private readonly file: string,
+    options: { autoCheckpoint?: boolean } = {},
+  ) {
     secureDatabaseFile(file);
     this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
@@ -356,6 +359,26 @@ export class SqliteStorage implements Storage {
     }
     tx('COMMIT');
     return outcomes;
+  }
+
+  /**
+   * Rewinds the write-ahead log once it has passed `limitBytes`: a RESTART checkpoint copies what
+   * is left of it into the database file and has the next write start the log over (its file keeps
+   * its size and is written again from the start). The checkpointer's PASSIVE checkpoints alone
+   * never rewind a log that is written to without a pause (SQLite rewinds only when a write starts
+   * with the whole log copied back), so under steady load it would grow without end. Returns
+   * whether it rewound; a checkpoint that finds the log busy leaves it for the next call.
+   */
+  restartLogPast(limitBytes: number): boolean {
+    let size: number;
+    try {
+      size = statSync(`${this.file}-wal`).size;
+    } catch {
+      return false;
+    }
+    if (size < limitBytes) return false;
+    const [result] = this.db.pragma('wal_checkpoint(RESTART)') as { busy: number }[];
+    return result?.busy === 0;
   }
 
   /** Prepared statements, compiled once per SQL text (preparing cost as much as running). */

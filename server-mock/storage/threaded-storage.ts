@@ -54,10 +54,21 @@ function revive(error: WireError): Error {
 /** How often the checkpointer copies the write-ahead log into the database file. */
 const CHECKPOINT_INTERVAL_MS = 200;
 
-/** Opens the database (migrating it here first) and starts its writer thread. */
-export async function openThreadedStorage(file: string): Promise<Storage> {
+/** The write-ahead log's size past which the writer rewinds it (SqliteStorage.restartLogPast). */
+export const WAL_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Opens the database (migrating it here first) and starts its writer thread. `walLimitBytes`:
+ * the write-ahead log's size past which the writer rewinds it (tests make it small).
+ */
+export async function openThreadedStorage(
+  file: string,
+  options: { walLimitBytes?: number } = {},
+): Promise<Storage> {
   const reads = new SqliteStorage(file); // migrates before the writer opens the file
-  const worker = launchWorker('writer-worker', { workerData: { file } });
+  const worker = launchWorker('writer-worker', {
+    workerData: { file, walLimitBytes: options.walLimitBytes ?? WAL_LIMIT_BYTES },
+  });
   const checkpointer = launchWorker('checkpoint-worker', {
     workerData: { file, intervalMs: CHECKPOINT_INTERVAL_MS },
   });

@@ -9,7 +9,8 @@ import { SqliteStorage } from './sqlite-storage';
 
 const port = parentPort;
 if (!port) throw new Error('writer-worker: must run as a worker thread');
-const storage = new SqliteStorage((workerData as { file: string }).file, {
+const { file, walLimitBytes } = workerData as { file: string; walLimitBytes: number };
+const storage = new SqliteStorage(file, {
   autoCheckpoint: false, // checkpoint-worker.mjs does it, off the commit path
 });
 const methods = storage as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
@@ -19,12 +20,14 @@ export type WriterCall = [id: number, method: string, args: unknown[]];
 /** One answer: the call's id, and its value or its error ({ name, message, code }). */
 export type WriterAnswer = [id: number, ok: boolean, value: unknown];
 
-// The answers of one group commit go back in one message.
+// The answers of one group commit go back in one message; then, past its limit, the write-ahead
+// log is rewound (after the answers, so none of them waits for it).
 let answers: WriterAnswer[] = [];
 const send = () => {
   const batch = answers;
   answers = [];
   port.postMessage(batch);
+  storage.restartLogPast(walLimitBytes);
 };
 const answer = (a: WriterAnswer) => {
   if (answers.length === 0) setImmediate(send);
