@@ -10,7 +10,7 @@
  */
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { initDataCenter } from '../server-mock/index';
@@ -71,6 +71,13 @@ export interface BenchmarkResult {
      * generator, the data center (all threads; its event loop also on its own) and each box.
      */
     cpuMsPerTx: Record<string, number> | null;
+    /**
+     * The same at half load: a transaction costs more there than at the peak, where every
+     * wake-up, fsync and message carries many of them.
+     */
+    cpuMsPerTxAtHalfLoad: Record<string, number> | null;
+    /** Cores the measured processes keep busy at half load (of availableParallelism()). */
+    coresBusyAtHalfLoad: number | null;
     /** The same load against a bare HTTPS server that does no work: the transport's own cost. */
     httpsFloor: HttpsFloor;
     /** txPerSec / httpsFloor.reqPerSec (issue 17's goal: at least one third). */
@@ -189,6 +196,14 @@ export async function closedLoop(
   return { ...phase, cpuMsPerTx };
 }
 
+/** Cores kept busy by the measured processes at `txPerSec` (the event loop is part of dataCenter). */
+function busyCores(cpuMsPerTx: Record<string, number>, txPerSec: number): number {
+  let ms = 0;
+  for (const [name, perTx] of Object.entries(cpuMsPerTx))
+    if (name !== 'dataCenterEventLoop') ms += perTx;
+  return Number(((ms * txPerSec) / 1000).toFixed(2));
+}
+
 /**
  * Open loop: requests arrive at `rate` per second whatever the answers do. Latencies count from
  * `warmupMs` on: the first moments after the peak still carry its backlog (the write-ahead log
@@ -201,8 +216,12 @@ async function openLoop(
   rate: number,
   warmupMs: number,
   measureMs: number,
-): Promise<Phase> {
+  cpu?: CpuMeter,
+): Promise<Phase & { cpuMsPerTx: Record<string, number> | null }> {
   const phase: Phase = { latencies: [], done: 0, seconds: measureMs / 1000, errors: {} };
+  let cpuMsPerTx: Record<string, number> | null = null;
+  const begin = setTimeout(() => cpu?.begin(), warmupMs);
+  const end = setTimeout(() => (cpuMsPerTx = cpu?.end(phase.done) ?? null), warmupMs + measureMs);
   const interval = 1000 / rate;
   const start = performance.now();
   let inFlight = 0;
@@ -221,7 +240,9 @@ async function openLoop(
     );
   }
   if (inFlight > 0) await new Promise<void>((resolve) => (allSettled = resolve));
-  return phase;
+  clearTimeout(begin);
+  clearTimeout(end);
+  return { ...phase, cpuMsPerTx };
 }
 
 /**
@@ -319,11 +340,19 @@ export async function runBenchmark(
       Math.max(1, txPerSec / 2),
       quick ? 2000 : 5000,
       quick ? 6000 : 15_000,
+      cpu,
     );
     const halfSorted = [...half.latencies].sort((a, b) => a - b);
     say(
       `  at half load (${(txPerSec / 2).toFixed(0)} tx/s offered, measured after ${quick ? 2 : 5} s of it): p50 ${percentile(halfSorted, 50).toFixed(1)} ms, p99 ${percentile(halfSorted, 99).toFixed(1)} ms`,
     );
+    const halfBusy = half.cpuMsPerTx ? busyCores(half.cpuMsPerTx, txPerSec / 2) : null;
+    if (half.cpuMsPerTx) {
+      const parts = Object.entries(half.cpuMsPerTx).map(([k, v]) => `${k} ${v}`);
+      say(
+        `  CPU ms per transaction at half load: ${parts.join(', ')}; ${halfBusy} of ${availableParallelism()} cores busy`,
+      );
+    }
     const floor = await httpsFloor(parts, dir, {
       inFlight: mailerCount * perMailer,
       connections: mailerCount,
@@ -379,6 +408,8 @@ export async function runBenchmark(
       inFlight: mailerCount * perMailer,
       errors,
       cpuMsPerTx: peak.cpuMsPerTx,
+      cpuMsPerTxAtHalfLoad: half.cpuMsPerTx,
+      coresBusyAtHalfLoad: halfBusy,
       httpsFloor: {
         reqPerSec: round(floor.reqPerSec, 0),
         cpuMsPerReq: floor.cpuMsPerReq,
