@@ -5,7 +5,9 @@
  * on each) against a bare node:https server that does no work, so the data center's rate can be
  * read against the transport's. CPU per request of both sides is read from /proc. Beside it, the
  * same server driven by an undici Pool (the load generator before the client moved to node:https),
- * for comparison.
+ * for comparison. The server stays up so that the benchmark can measure it in slices between the
+ * data center's: on a host whose speed drifts from second to second, only slices taken in turn
+ * give a ratio of the two that one run can stand by.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -40,13 +42,21 @@ const HEADERS = {
   authorization: `Bearer ${TOKEN}`,
 };
 
-/** Keeps `inFlight` requests going (1 s warm-up), counts answers for `measureMs`. */
+/** One measured slice of load: answers, seconds, and CPU ms of both sides (null without /proc). */
+export interface FloorSlice {
+  requests: number;
+  seconds: number;
+  cpuMs: number | null;
+}
+
+/** Keeps `inFlight` requests going (`warmupMs` first), counts answers for `measureMs`. */
 async function drive(
   send: (worker: number) => Promise<unknown>,
   inFlight: number,
+  warmupMs: number,
   measureMs: number,
   serverPid: number,
-): Promise<{ reqPerSec: number; cpuMsPerReq: number | null }> {
+): Promise<FloorSlice> {
   let done = 0;
   let measuring = false;
   let stop = false;
@@ -57,7 +67,7 @@ async function drive(
     }
   };
   const workers = Array.from({ length: inFlight }, worker);
-  await new Promise((r) => setTimeout(r, 1000)); // warm-up
+  await new Promise((r) => setTimeout(r, warmupMs));
   const cpu0 = [processCpuMs(process.pid), processCpuMs(serverPid)];
   const t0 = performance.now();
   measuring = true;
@@ -65,27 +75,48 @@ async function drive(
   measuring = false;
   const seconds = (performance.now() - t0) / 1000;
   const cpu1 = [processCpuMs(process.pid), processCpuMs(serverPid)];
-  const n = done;
+  const requests = done;
   stop = true;
   await Promise.all(workers);
-  const cpu =
+  const cpuMs =
     cpu0.every((x) => x !== null) && cpu1.every((x) => x !== null)
-      ? ((cpu1[0] as number) - (cpu0[0] as number) + (cpu1[1] as number) - (cpu0[1] as number)) / n
+      ? (cpu1[0] as number) - (cpu0[0] as number) + (cpu1[1] as number) - (cpu0[1] as number)
       : null;
-  return { reqPerSec: n / seconds, cpuMsPerReq: cpu === null ? null : Number(cpu.toFixed(3)) };
+  return { requests, seconds, cpuMs };
 }
 
-export async function httpsFloor(
+/** Rate and CPU per request of slices taken together. */
+export function floorOf(slices: FloorSlice[]): { reqPerSec: number; cpuMsPerReq: number | null } {
+  const requests = slices.reduce((n, s) => n + s.requests, 0);
+  const seconds = slices.reduce((n, s) => n + s.seconds, 0);
+  const cpu = slices.every((s) => s.cpuMs !== null)
+    ? slices.reduce((n, s) => n + (s.cpuMs as number), 0) / requests
+    : null;
+  return {
+    reqPerSec: requests / seconds,
+    cpuMsPerReq: cpu === null ? null : Number(cpu.toFixed(3)),
+  };
+}
+
+/** A bare HTTPS server kept running, so its load can be measured in slices between others. */
+export interface FloorServer {
+  /** The client's API client, `inFlight` requests over `connections` clients. */
+  measure(inFlight: number, warmupMs: number, measureMs: number): Promise<FloorSlice>;
+  /** The same load from an undici Pool. */
+  measureUndici(inFlight: number, warmupMs: number, measureMs: number): Promise<FloorSlice>;
+  close(): Promise<void>;
+}
+
+/** Starts the bare server and the load generator's clients (one per mailer, as at the peak). */
+export async function startHttpsFloor(
   parts: BenchClient,
   dataDir: string,
   options: {
-    inFlight: number;
     /** Clients (mailers), each with its own connections, inFlight / clients requests each. */
     connections: number;
-    measureMs: number;
     answerBytes: number;
   },
-): Promise<HttpsFloor> {
+): Promise<FloorServer> {
   // A certificate of its own like the data center's (whose key is sealed under the domain key).
   const tls = await createTls(join(dataDir, 'https-floor'));
   const child = launchProcess('https-floor-server', [
@@ -107,34 +138,48 @@ export async function httpsFloor(
     const clients: MailerApi[] = Array.from({ length: options.connections }, () =>
       parts.connect({ serverUrl: base.origin, caPem, token: TOKEN, retries: 0 }),
     );
-    const own = await drive(
-      (worker) => (clients[worker % clients.length] as MailerApi).dispense(REQUEST),
-      options.inFlight,
-      options.measureMs,
-      child.pid as number,
-    );
-    await Promise.all(clients.map((c) => c.close()));
-    const pool = new Pool(base.origin, {
-      connections: options.connections,
-      connect: { ca: caPem },
-    });
-    const undici = await drive(
-      async () => {
-        const response = await pool.request({
-          path: '/v1/pieces',
-          method: 'POST',
-          body: JSON.stringify(REQUEST),
-          headers: HEADERS,
+    const pid = child.pid as number;
+    return {
+      measure: (inFlight, warmupMs, measureMs) =>
+        drive(
+          (worker) => (clients[worker % clients.length] as MailerApi).dispense(REQUEST),
+          inFlight,
+          warmupMs,
+          measureMs,
+          pid,
+        ),
+      async measureUndici(inFlight, warmupMs, measureMs) {
+        const pool = new Pool(base.origin, {
+          connections: options.connections,
+          connect: { ca: caPem },
         });
-        return JSON.parse(await response.body.text()) as unknown;
+        try {
+          return await drive(
+            async () => {
+              const response = await pool.request({
+                path: '/v1/pieces',
+                method: 'POST',
+                body: JSON.stringify(REQUEST),
+                headers: HEADERS,
+              });
+              return JSON.parse(await response.body.text()) as unknown;
+            },
+            inFlight,
+            warmupMs,
+            measureMs,
+            pid,
+          );
+        } finally {
+          await pool.close();
+        }
       },
-      options.inFlight,
-      options.measureMs,
-      child.pid as number,
-    );
-    await pool.close();
-    return { ...own, undici };
-  } finally {
+      async close() {
+        await Promise.all(clients.map((c) => c.close()));
+        child.kill('SIGTERM');
+      },
+    };
+  } catch (error) {
     child.kill('SIGTERM');
+    throw error;
   }
 }
