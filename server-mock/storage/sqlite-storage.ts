@@ -225,10 +225,15 @@ export const dispenseRows = (c: DispenseCommit): DispenseRows => [
   c.report ?? null,
 ];
 
+/** How long a statement waits for a lock another connection holds. */
+const BUSY_TIMEOUT_MS = 5000;
+
 export class SqliteStorage implements Storage {
   private readonly db: Database.Database;
   private queue: PendingWrite[] = [];
   private scheduled = false;
+  /** When restartLogPast may try again after finding the log in use. */
+  private nextLogRewind = 0;
   private closed = false;
 
   /**
@@ -244,7 +249,7 @@ export class SqliteStorage implements Storage {
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = FULL');
     this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (options.autoCheckpoint === false) this.db.pragma('wal_autocheckpoint = 0');
     this.migrate();
   }
@@ -362,14 +367,18 @@ export class SqliteStorage implements Storage {
   }
 
   /**
-   * Rewinds the write-ahead log once it has passed `limitBytes`: a RESTART checkpoint copies what
-   * is left of it into the database file and has the next write start the log over (its file keeps
-   * its size and is written again from the start). The checkpointer's PASSIVE checkpoints alone
-   * never rewind a log that is written to without a pause (SQLite rewinds only when a write starts
-   * with the whole log copied back), so under steady load it would grow without end. Returns
-   * whether it rewound; a checkpoint that finds the log busy leaves it for the next call.
+   * Rewinds the write-ahead log once its file has passed `limitBytes`: a TRUNCATE checkpoint
+   * copies what is left of it into the database file, has the next write start the log over, and
+   * cuts the file to nothing (so its size says again how far the log has grown). The
+   * checkpointer's PASSIVE checkpoints alone never rewind a log that is written to without a
+   * pause (SQLite rewinds only when a write starts with the whole log copied back), so under
+   * steady load it would grow without end. It does not wait: a checkpoint that finds the log in
+   * use (a reader, the checkpointer) returns at once, and the next try comes a second later.
+   * Returns whether it rewound.
    */
   restartLogPast(limitBytes: number): boolean {
+    const now = Date.now();
+    if (now < this.nextLogRewind) return false;
     let size: number;
     try {
       size = statSync(`${this.file}-wal`).size;
@@ -377,8 +386,15 @@ export class SqliteStorage implements Storage {
       return false;
     }
     if (size < limitBytes) return false;
-    const [result] = this.db.pragma('wal_checkpoint(RESTART)') as { busy: number }[];
-    return result?.busy === 0;
+    this.db.pragma('busy_timeout = 0');
+    try {
+      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
+      if (result?.busy === 0) return true;
+    } finally {
+      this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    }
+    this.nextLogRewind = now + 1000;
+    return false;
   }
 
   /** Prepared statements, compiled once per SQL text (preparing cost as much as running). */

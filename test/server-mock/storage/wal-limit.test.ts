@@ -66,4 +66,22 @@ describe('threaded SQLite writer', () => {
     expect(bounded.largest).toBeLessThan(2 * limit);
     expect(unbounded.largest).toBeGreaterThan(4 * limit);
   }, 60_000);
+
+  it('rewinds once per limit reached, not at every commit after it: the log file is cut back to nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vpm-wal-'));
+    dirs.push(dir);
+    const file = join(dir, 'datacenter.db');
+    const storage = new SqliteStorage(file, { autoCheckpoint: false });
+    const limit = 64 * 1024;
+    let n = 0;
+    while (statSync(`${file}-wal`).size < limit) await storage.createMailer(mailer(`w${n++}`));
+    expect(storage.restartLogPast(limit)).toBe(true);
+    expect(statSync(`${file}-wal`).size).toBe(0);
+    // The next commits write a log far under the limit: nothing to rewind.
+    await storage.createMailer(mailer(`w${n++}`));
+    expect(statSync(`${file}-wal`).size).toBeLessThan(limit);
+    expect(storage.restartLogPast(limit)).toBe(false);
+    expect((await storage.getMailer('w0'))?.id).toBe('w0');
+    await storage.close();
+  });
 });
