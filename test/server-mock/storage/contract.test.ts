@@ -23,6 +23,7 @@ import {
 } from '../../../server-mock/storage/storage';
 import { openThreadedStorage } from '../../../server-mock/storage/threaded-storage';
 import { startPostgres, type PostgresServer } from '../../helpers/postgres';
+import { mailerRow } from '../../helpers/storage-rows';
 
 interface Engine {
   name: string;
@@ -67,22 +68,7 @@ const BIG = 2 ** 40 + 7; // past 2^31 and 2^32: BIGINT on PostgreSQL, a 64-bit i
 let seq = 0;
 
 function mailer(overrides: Partial<MailerRow> = {}): MailerRow {
-  seq++;
-  return {
-    id: `mailer-${seq}`,
-    username: `user${seq}`,
-    name: `User ${seq}`,
-    originZip: '94107',
-    verifier: 'sealed-verifier',
-    createdAt: '2026-12-01T10:00:00.000Z',
-    failedLogins: 0,
-    lockedUntil: null,
-    lowBalanceCents: 1000,
-    autoRefillCents: null,
-    cardToken: null,
-    demo: false,
-    ...overrides,
-  };
+  return mailerRow(String(++seq), overrides);
 }
 
 function record(serial: string, accountId: string, fields: Partial<MeterRecord> = {}): MeterRecord {

@@ -9,27 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteStorage } from '../../../server-mock/storage/sqlite-storage';
-import type { MailerRow } from '../../../server-mock/storage/storage';
 import { openThreadedStorage } from '../../../server-mock/storage/threaded-storage';
+import { mailerRow } from '../../helpers/storage-rows';
 
 const dirs: string[] = [];
 afterAll(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-const mailer = (id: string): MailerRow => ({
-  id,
-  username: id,
-  name: `Mailer ${id}`,
-  originZip: '94107',
-  verifier: 'sealed-verifier',
-  createdAt: '2026-12-01T10:00:00.000Z',
-  failedLogins: 0,
-  lockedUntil: null,
-  lowBalanceCents: 1000,
-  autoRefillCents: null,
-  cardToken: null,
-  demo: false,
 });
 
 /** 16 writers, `count` writes in all, without a pause; the largest write-ahead log seen. */
@@ -43,14 +28,16 @@ async function steadyLoad(walLimitBytes: number, count: number) {
   await Promise.all(
     Array.from({ length: 16 }, async () => {
       while (next < count) {
-        await storage.createMailer(mailer(`m${next++}`));
+        await storage.createMailer(mailerRow(`m${next++}`));
         largest = Math.max(largest, statSync(`${file}-wal`).size);
       }
     }),
   );
   await storage.close();
   const reader = new SqliteStorage(file);
-  const found = await Promise.all([0, count >> 1, count - 1].map((i) => reader.getMailer(`m${i}`)));
+  const found = await Promise.all(
+    [0, count >> 1, count - 1].map((i) => reader.getMailer(`mailer-m${i}`)),
+  );
   await reader.close();
   return { largest, found: found.map((m) => m?.id) };
 }
@@ -61,8 +48,8 @@ describe('threaded SQLite writer', () => {
     const bounded = await steadyLoad(limit, 3000);
     const unbounded = await steadyLoad(1024 ** 3, 3000);
     // Every write is there either way; only the log's size differs.
-    expect(bounded.found).toEqual(['m0', 'm1500', 'm2999']);
-    expect(unbounded.found).toEqual(['m0', 'm1500', 'm2999']);
+    expect(bounded.found).toEqual(['mailer-m0', 'mailer-m1500', 'mailer-m2999']);
+    expect(unbounded.found).toEqual(['mailer-m0', 'mailer-m1500', 'mailer-m2999']);
     expect(bounded.largest).toBeLessThan(2 * limit);
     expect(unbounded.largest).toBeGreaterThan(4 * limit);
   }, 60_000);
@@ -74,14 +61,14 @@ describe('threaded SQLite writer', () => {
     const storage = new SqliteStorage(file, { autoCheckpoint: false });
     const limit = 64 * 1024;
     let n = 0;
-    while (statSync(`${file}-wal`).size < limit) await storage.createMailer(mailer(`w${n++}`));
+    while (statSync(`${file}-wal`).size < limit) await storage.createMailer(mailerRow(`w${n++}`));
     expect(storage.restartLogPast(limit)).toBe(true);
     expect(statSync(`${file}-wal`).size).toBe(0);
     // The next commits write a log far under the limit: nothing to rewind.
-    await storage.createMailer(mailer(`w${n++}`));
+    await storage.createMailer(mailerRow(`w${n++}`));
     expect(statSync(`${file}-wal`).size).toBeLessThan(limit);
     expect(storage.restartLogPast(limit)).toBe(false);
-    expect((await storage.getMailer('w0'))?.id).toBe('w0');
+    expect((await storage.getMailer('mailer-w0'))?.id).toBe('mailer-w0');
     await storage.close();
   });
 });
