@@ -373,8 +373,8 @@ export class SqliteStorage implements Storage {
    * checkpointer's PASSIVE checkpoints alone never rewind a log that is written to without a
    * pause (SQLite rewinds only when a write starts with the whole log copied back), so under
    * steady load it would grow without end. It does not wait: a checkpoint that finds the log in
-   * use (a reader, the checkpointer) returns at once, and the next try comes a second later.
-   * Returns whether it rewound.
+   * use (a reader, the checkpointer) or fails returns at once, and the next try comes a second
+   * later. Returns whether it rewound.
    */
   restartLogPast(limitBytes: number): boolean {
     const now = Date.now();
@@ -390,6 +390,8 @@ export class SqliteStorage implements Storage {
     try {
       const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
       if (result?.busy === 0) return true;
+    } catch {
+      // Whatever stopped it, the log is still whole and every commit durable: try again later.
     } finally {
       this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     }

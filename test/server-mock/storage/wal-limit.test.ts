@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SqliteStorage } from '../../../server-mock/storage/sqlite-storage';
 import { openThreadedStorage } from '../../../server-mock/storage/threaded-storage';
@@ -61,7 +62,8 @@ describe('threaded SQLite writer', () => {
     const storage = new SqliteStorage(file, { autoCheckpoint: false });
     const limit = 64 * 1024;
     let n = 0;
-    while (statSync(`${file}-wal`).size < limit) await storage.createMailer(mailerRow(`w${n++}`));
+    do await storage.createMailer(mailerRow(`w${n++}`));
+    while (statSync(`${file}-wal`).size < limit);
     expect(storage.restartLogPast(limit)).toBe(true);
     expect(statSync(`${file}-wal`).size).toBe(0);
     // The next commits write a log far under the limit: nothing to rewind.
@@ -69,6 +71,32 @@ describe('threaded SQLite writer', () => {
     expect(statSync(`${file}-wal`).size).toBeLessThan(limit);
     expect(storage.restartLogPast(limit)).toBe(false);
     expect((await storage.getMailer('mailer-w0'))?.id).toBe('mailer-w0');
+    await storage.close();
+  });
+
+  it('does not wait for a reader on the log: it leaves the log whole and tries again a second later', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vpm-wal-'));
+    dirs.push(dir);
+    const file = join(dir, 'datacenter.db');
+    const storage = new SqliteStorage(file, { autoCheckpoint: false });
+    const limit = 64 * 1024;
+    let n = 0;
+    do await storage.createMailer(mailerRow(`r${n++}`));
+    while (statSync(`${file}-wal`).size < limit);
+    // Another connection in the middle of a read of the log.
+    const reader = new Database(file);
+    reader.prepare('BEGIN').run();
+    reader.prepare('SELECT count(*) FROM mailers').get();
+    expect(storage.restartLogPast(limit)).toBe(false);
+    reader.prepare('COMMIT').run();
+    reader.close();
+    // The reader is gone, but the next try waits its second.
+    expect(storage.restartLogPast(limit)).toBe(false);
+    expect(statSync(`${file}-wal`).size).toBeGreaterThanOrEqual(limit);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect(storage.restartLogPast(limit)).toBe(true);
+    expect(statSync(`${file}-wal`).size).toBe(0);
+    expect((await storage.getMailer(`mailer-r${n - 1}`))?.id).toBe(`mailer-r${n - 1}`);
     await storage.close();
   });
 });
