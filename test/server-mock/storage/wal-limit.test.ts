@@ -43,6 +43,21 @@ async function steadyLoad(walLimitBytes: number, count: number) {
   return { largest, found: found.map((m) => m?.id) };
 }
 
+/** The limit of the single-connection tests below. */
+const LIMIT = 64 * 1024;
+
+/** A storage without a checkpointer whose log has just passed `limit` (mailers w0, w1, …). */
+async function logPast(limit: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'vpm-wal-'));
+  dirs.push(dir);
+  const file = join(dir, 'datacenter.db');
+  const storage = new SqliteStorage(file, { autoCheckpoint: false });
+  let written = 0;
+  do await storage.createMailer(mailerRow(`w${written++}`));
+  while (statSync(`${file}-wal`).size < limit);
+  return { file, storage, written };
+}
+
 describe('threaded SQLite writer', () => {
   it('rewinds the write-ahead log past its limit, so steady writes keep it bounded', async () => {
     const limit = 256 * 1024;
@@ -56,47 +71,35 @@ describe('threaded SQLite writer', () => {
   }, 60_000);
 
   it('rewinds once per limit reached, not at every commit after it: the log file is cut back to nothing', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vpm-wal-'));
-    dirs.push(dir);
-    const file = join(dir, 'datacenter.db');
-    const storage = new SqliteStorage(file, { autoCheckpoint: false });
-    const limit = 64 * 1024;
-    let n = 0;
-    do await storage.createMailer(mailerRow(`w${n++}`));
-    while (statSync(`${file}-wal`).size < limit);
-    expect(storage.restartLogPast(limit)).toBe(true);
+    const { file, storage, written } = await logPast(LIMIT);
+    let n = written;
+    expect(storage.restartLogPast(LIMIT)).toBe(true);
     expect(statSync(`${file}-wal`).size).toBe(0);
     // The next commits write a log far under the limit: nothing to rewind.
     await storage.createMailer(mailerRow(`w${n++}`));
-    expect(statSync(`${file}-wal`).size).toBeLessThan(limit);
-    expect(storage.restartLogPast(limit)).toBe(false);
+    expect(statSync(`${file}-wal`).size).toBeLessThan(LIMIT);
+    expect(storage.restartLogPast(LIMIT)).toBe(false);
     expect((await storage.getMailer('mailer-w0'))?.id).toBe('mailer-w0');
     await storage.close();
   });
 
   it('does not wait for a reader on the log: it leaves the log whole and tries again a second later', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'vpm-wal-'));
-    dirs.push(dir);
-    const file = join(dir, 'datacenter.db');
-    const storage = new SqliteStorage(file, { autoCheckpoint: false });
-    const limit = 64 * 1024;
-    let n = 0;
-    do await storage.createMailer(mailerRow(`r${n++}`));
-    while (statSync(`${file}-wal`).size < limit);
+    const { file, storage, written } = await logPast(LIMIT);
     // Another connection in the middle of a read of the log.
     const reader = new Database(file);
     reader.prepare('BEGIN').run();
     reader.prepare('SELECT count(*) FROM mailers').get();
-    expect(storage.restartLogPast(limit)).toBe(false);
+    expect(storage.restartLogPast(LIMIT)).toBe(false);
     reader.prepare('COMMIT').run();
     reader.close();
     // The reader is gone, but the next try waits its second.
-    expect(storage.restartLogPast(limit)).toBe(false);
-    expect(statSync(`${file}-wal`).size).toBeGreaterThanOrEqual(limit);
+    expect(storage.restartLogPast(LIMIT)).toBe(false);
+    expect(statSync(`${file}-wal`).size).toBeGreaterThanOrEqual(LIMIT);
     await new Promise((resolve) => setTimeout(resolve, 1100));
-    expect(storage.restartLogPast(limit)).toBe(true);
+    expect(storage.restartLogPast(LIMIT)).toBe(true);
     expect(statSync(`${file}-wal`).size).toBe(0);
-    expect((await storage.getMailer(`mailer-r${n - 1}`))?.id).toBe(`mailer-r${n - 1}`);
+    const last = `mailer-w${written - 1}`;
+    expect((await storage.getMailer(last))?.id).toBe(last);
     await storage.close();
   });
 });
