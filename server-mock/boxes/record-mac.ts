@@ -17,7 +17,7 @@ const RECORD_MAC_SALT = 'vpm-record-mac-v1';
 const TOKEN_WRAP_SALT = 'vpm-token-wrap-v1';
 
 /** The fields the MAC covers (every field but `mac`), in the order of its input. */
-const MAC_FIELDS = [
+export const MAC_FIELDS = [
   'serial',
   'accountId',
   'status',

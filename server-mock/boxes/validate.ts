@@ -9,6 +9,7 @@ import { isMailClass } from '../../shared/mail-class';
 import { encodePayload } from '../../shared/indicium/codec';
 import { BoxError, type CreditFor, type MeterRecord, type PieceRequest } from './api';
 import { fromBase64 } from './crypto-kit';
+import { MAC_FIELDS } from './record-mac';
 
 export const MAX_PIECES_PER_COMMAND = 1000;
 /** Software ID the meter box writes into every indicium. */
@@ -81,21 +82,8 @@ export function base64(
   return bytes;
 }
 
-const RECORD_FIELDS = [
-  'serial',
-  'accountId',
-  'status',
-  'demo',
-  'ascendingCents',
-  'descendingCents',
-  'creditedCents',
-  'counter',
-  'wrappedKey',
-  'certificateSerial',
-  'keyVersion',
-  'macPeriod',
-  'mac',
-] as const;
+/** A record's fields: those its MAC covers, and the MAC. */
+const RECORD_FIELDS = [...MAC_FIELDS, 'mac'] as const;
 
 /** Shape of a meter record (not its MAC). */
 export function meterRecord(value: unknown): MeterRecord {
