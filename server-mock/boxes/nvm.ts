@@ -30,8 +30,6 @@
 import {
   closeSync,
   fsync,
-  open as openFile,
-  write as writeFile,
   existsSync,
   fstatSync,
   fsyncSync,
@@ -44,8 +42,12 @@ import {
   unlinkSync,
   writeSync,
 } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { aesGcmOpen, aesGcmSeal, hkdf, hmacSha256, sameBytes } from './crypto-kit';
+
+const fsyncAsync = promisify(fsync);
 
 export const KEYS_FILE = 'keys.json';
 export const SNAPSHOT_FILE = 'state.snap';
@@ -432,27 +434,18 @@ export class Nvm {
   /** Writes state.snap on the thread pool (temp file, fsync, rename, fsync dir); then removes state.log.1. */
   private async writeSnapshot(text: string): Promise<void> {
     const temp = join(this.dir, `.${SNAPSHOT_FILE}.tmp`);
-    const bytes = Buffer.from(text, 'utf8');
-    const fd = await new Promise<number>((resolve, reject) =>
-      openFile(temp, 'w', 0o600, (error, opened) => (error ? reject(error) : resolve(opened))),
-    );
+    const file = await open(temp, 'w', 0o600);
     try {
-      await new Promise<void>((resolve, reject) =>
-        writeFile(fd, bytes, 0, bytes.length, 0, (error) => (error ? reject(error) : resolve())),
-      );
-      await new Promise<void>((resolve, reject) =>
-        fsync(fd, (error) => (error ? reject(error) : resolve())),
-      );
+      await file.writeFile(text, 'utf8');
+      await file.sync();
     } finally {
-      closeSync(fd);
+      await file.close();
     }
     if (this.closed) return;
     // Renamed and stamped in one step of the event loop: checkUnchanged never sees it half done.
     renameSync(temp, join(this.dir, SNAPSHOT_FILE));
     this.snapStamp = stamp(join(this.dir, SNAPSHOT_FILE));
-    await new Promise<void>((resolve, reject) =>
-      fsync(this.dirFd, (error) => (error ? reject(error) : resolve())),
-    );
+    await fsyncAsync(this.dirFd);
     if (this.closed) return;
     unlinkSync(join(this.dir, FOLDING_LOG_FILE));
   }
