@@ -168,6 +168,29 @@ async function dispenseOnce(mailer: Mailer, phase: Phase, record: boolean): Prom
   }
 }
 
+/** A phase with the CPU ms per transaction of each measured process over its window. */
+type MeteredPhase = Phase & { cpuMsPerTx: Record<string, number> | null };
+
+/**
+ * Reads `cpu` over the window from `warmupMs` to `warmupMs + measureMs` from now, per transaction
+ * of `phase`; the returned function, called once the phase is over, gives the figures.
+ */
+function cpuWindow(
+  cpu: CpuMeter | undefined,
+  phase: Phase,
+  warmupMs: number,
+  measureMs: number,
+): () => Record<string, number> | null {
+  let perTx: Record<string, number> | null = null;
+  const begin = setTimeout(() => cpu?.begin(), warmupMs);
+  const end = setTimeout(() => (perTx = cpu?.end(phase.done) ?? null), warmupMs + measureMs);
+  return () => {
+    clearTimeout(begin);
+    clearTimeout(end);
+    return perTx;
+  };
+}
+
 /** Closed loop: `perMailer` requests always in flight per meter; measures after a warm-up. */
 export async function closedLoop(
   mailers: Mailer[],
@@ -175,14 +198,12 @@ export async function closedLoop(
   warmupMs: number,
   measureMs: number,
   cpu?: CpuMeter,
-): Promise<Phase & { cpuMsPerTx: Record<string, number> | null }> {
+): Promise<MeteredPhase> {
   const phase: Phase = { latencies: [], done: 0, seconds: measureMs / 1000, errors: {} };
   const t0 = performance.now();
   const from = t0 + warmupMs;
   const until = from + measureMs;
-  let cpuMsPerTx: Record<string, number> | null = null;
-  const begin = setTimeout(() => cpu?.begin(), warmupMs);
-  const end = setTimeout(() => (cpuMsPerTx = cpu?.end(phase.done) ?? null), warmupMs + measureMs);
+  const cpuMsPerTx = cpuWindow(cpu, phase, warmupMs, measureMs);
   const worker = async (m: Mailer) => {
     for (;;) {
       const now = performance.now();
@@ -191,18 +212,14 @@ export async function closedLoop(
     }
   };
   await Promise.all(mailers.flatMap((m) => Array.from({ length: perMailer }, () => worker(m))));
-  clearTimeout(begin);
-  clearTimeout(end);
-  return { ...phase, cpuMsPerTx };
+  return { ...phase, cpuMsPerTx: cpuMsPerTx() };
 }
 
 /** The peak and the floor are measured in this many slices, in turn. */
 const ROUNDS = 3;
 
 /** Slices of the closed loop taken together: their answers, seconds and CPU per transaction. */
-function mergePeaks(
-  slices: Awaited<ReturnType<typeof closedLoop>>[],
-): Awaited<ReturnType<typeof closedLoop>> {
+function mergePeaks(slices: MeteredPhase[]): MeteredPhase {
   const done = slices.reduce((n, s) => n + s.done, 0);
   const errors: Record<string, number> = {};
   for (const s of slices)
@@ -245,11 +262,9 @@ async function openLoop(
   warmupMs: number,
   measureMs: number,
   cpu?: CpuMeter,
-): Promise<Phase & { cpuMsPerTx: Record<string, number> | null }> {
+): Promise<MeteredPhase> {
   const phase: Phase = { latencies: [], done: 0, seconds: measureMs / 1000, errors: {} };
-  let cpuMsPerTx: Record<string, number> | null = null;
-  const begin = setTimeout(() => cpu?.begin(), warmupMs);
-  const end = setTimeout(() => (cpuMsPerTx = cpu?.end(phase.done) ?? null), warmupMs + measureMs);
+  const cpuMsPerTx = cpuWindow(cpu, phase, warmupMs, measureMs);
   const interval = 1000 / rate;
   const start = performance.now();
   let inFlight = 0;
@@ -268,9 +283,7 @@ async function openLoop(
     );
   }
   if (inFlight > 0) await new Promise<void>((resolve) => (allSettled = resolve));
-  clearTimeout(begin);
-  clearTimeout(end);
-  return { ...phase, cpuMsPerTx };
+  return { ...phase, cpuMsPerTx: cpuMsPerTx() };
 }
 
 /**
@@ -361,8 +374,8 @@ export async function runBenchmark(
     });
     const inFlight = mailerCount * perMailer;
     const floorMs = quick ? 4000 : 10_000;
-    const slices: { peak: Awaited<ReturnType<typeof closedLoop>>; floor: FloorSlice }[] = [];
-    let peak: Awaited<ReturnType<typeof closedLoop>>;
+    const slices: { peak: MeteredPhase; floor: FloorSlice }[] = [];
+    let peak: MeteredPhase;
     let floorSlices: FloorSlice[];
     try {
       for (let round = 0; round < ROUNDS; round++) {
