@@ -45,7 +45,7 @@ import {
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { aesGcmOpen, aesGcmSeal, hkdf, hmacSha256, sameBytes } from './crypto-kit';
+import { aesGcmOpen, aesGcmSeal, fromBase64, hkdf, hmacSha256, sameBytes } from './crypto-kit';
 
 const fsyncAsync = promisify(fsync);
 
@@ -126,10 +126,8 @@ export function readKeyFile(dir: string, box: string, key: Buffer): Omit<KeyFile
     throw new TamperError(`${KEYS_FILE} is not valid JSON`);
   }
   if (file.box !== box) throw new TamperError(`${KEYS_FILE} belongs to box "${String(file.box)}"`);
-  const plain =
-    file.v === 2 && typeof file.sealed === 'string'
-      ? aesGcmOpen(key, Buffer.from(file.sealed, 'base64'), aad(box, 'keys'))
-      : undefined;
+  const sealed = file.v === 2 ? fromBase64(file.sealed) : undefined;
+  const plain = sealed ? aesGcmOpen(key, sealed, aad(box, 'keys')) : undefined;
   if (!plain)
     throw new TamperError(
       `${KEYS_FILE} does not open under this box's key (AES-GCM): edited, swapped or from another data center`,
@@ -220,10 +218,13 @@ export class Nvm {
 
     const snapPath = join(dir, SNAPSHOT_FILE);
     if (!existsSync(snapPath)) throw new TamperError(`${SNAPSHOT_FILE} is missing`);
-    const [header, sealed] = readFileSync(snapPath, 'utf8').split('\n');
+    // Exactly the header line and the sealed state in canonical base64: a base64 decoder skips
+    // what it cannot read, so a changed byte could otherwise open to the same state.
+    const [header, sealedText, rest, ...more] = readFileSync(snapPath, 'utf8').split('\n');
+    const sealed = rest === '' && more.length === 0 ? fromBase64(sealedText) : undefined;
     const plain =
-      header !== undefined && sealed !== undefined
-        ? aesGcmOpen(this.key, Buffer.from(sealed, 'base64'), aad(box, 'snap', header))
+      header !== undefined && sealed
+        ? aesGcmOpen(this.key, sealed, aad(box, 'snap', header))
         : undefined;
     if (!plain)
       throw new TamperError(

@@ -20,6 +20,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   FOLDING_LOG_FILE,
+  KEYS_FILE,
   LOG_FILE,
   Nvm,
   SNAPSHOT_FILE,
@@ -216,5 +217,24 @@ describe('Nvm', () => {
     expect(tamperOf(() => Nvm.open(dir, 'meter', key)).message).toMatch(
       /state\.log\.1 ends in a torn record/,
     );
+  });
+
+  it('refuses every one-bit change of its key file and snapshot, the last base64 character and the newline included', () => {
+    for (const name of [KEYS_FILE, SNAPSHOT_FILE]) {
+      const path = join(dir, name);
+      const original = readFileSync(path);
+      for (let at = 0; at < original.length; at++)
+        for (let bit = 0; bit < 8; bit++) {
+          const edited = Buffer.from(original);
+          edited[at] = edited[at]! ^ (1 << bit);
+          writeFileSync(path, edited);
+          expect(
+            () => Nvm.open(dir, 'meter', key).zeroize(),
+            `${name} byte ${at} bit ${bit}`,
+          ).toThrow(TamperError);
+        }
+      writeFileSync(path, original);
+    }
+    Nvm.open(dir, 'meter', key).zeroize();
   });
 });
