@@ -10,7 +10,8 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import tls from 'node:tls';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DataCenterClient, DataCenterError } from '../../client/services/datacenter-client';
 import { createTls } from '../../server-mock/communication/tls';
 
@@ -101,6 +102,29 @@ describe('the client HTTPS link', () => {
       await client.close();
       await closed;
     } finally {
+      await server.close();
+    }
+  });
+
+  it('opens new connections with the one TLS context it made for the pinned CA', async () => {
+    // Answers wait until four requests are in, so the four go on four connections at once.
+    const waiting: ServerResponse[] = [];
+    const server = await serve((_r, res) => {
+      waiting.push(res);
+      if (waiting.length === 4)
+        for (const r of waiting) json(r, 200, { status: 'ok', version: 'x' });
+    });
+    // Node's TLS layer builds a context per connection through this function unless it is given
+    // one (the CA parsed again each time).
+    const contexts = vi.spyOn(tls, 'createSecureContext');
+    try {
+      const client = new DataCenterClient({ serverUrl: server.url, caPem });
+      await Promise.all([0, 1, 2, 3].map(() => client.health()));
+      expect(server.connections.length).toBe(4);
+      expect(contexts).not.toHaveBeenCalled();
+      await client.close();
+    } finally {
+      contexts.mockRestore();
       await server.close();
     }
   });
