@@ -47,6 +47,20 @@ export interface BenchmarkOptions {
   datacenterOnly?: boolean;
   /** With datacenterOnly: the single node alone (peak, half load, floor); no pool, no engines. */
   singleNodeOnly?: boolean;
+  /** Offered rates (tx/s) measured after the half load, each like it: latency and CPU per transaction. */
+  rates?: number[];
+}
+
+/** Latency and CPU per transaction at one offered rate (open loop, like the half load). */
+export interface RateFigure {
+  offeredTxPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  cpuMsPerTx: Record<string, number> | null;
+  coresBusy: number | null;
+  errors: Record<string, number>;
+  /** The bare-HTTPS floor server driven at the same rate by the same load generator. */
+  httpsFloor: { p50Ms: number; p99Ms: number; cpuMsPerReq: number | null };
 }
 
 export interface BenchmarkResult {
@@ -78,6 +92,8 @@ export interface BenchmarkResult {
     cpuMsPerTxAtHalfLoad: Record<string, number> | null;
     /** Cores the measured processes keep busy at half load (of availableParallelism()). */
     coresBusyAtHalfLoad: number | null;
+    /** The same at each rate asked for with `rates` (empty without). */
+    atRates: RateFigure[];
     /** The same load against a bare HTTPS server that does no work: the transport's own cost. */
     httpsFloor: HttpsFloor;
     /** txPerSec / httpsFloor.reqPerSec (issue 17's goal: at least one third). */
@@ -182,11 +198,21 @@ function cpuWindow(
   measureMs: number,
 ): () => Record<string, number> | null {
   let perTx: Record<string, number> | null = null;
-  const begin = setTimeout(() => cpu?.begin(), warmupMs);
-  const end = setTimeout(() => (perTx = cpu?.end(phase.done) ?? null), warmupMs + measureMs);
+  let state: 'before' | 'reading' | 'read' = 'before';
+  const finish = () => {
+    if (state === 'reading') perTx = cpu?.end(phase.done) ?? null;
+    state = 'read';
+  };
+  const begin = setTimeout(() => {
+    cpu?.begin();
+    state = 'reading';
+  }, warmupMs);
+  const end = setTimeout(finish, warmupMs + measureMs);
   return () => {
+    // At a low rate the last answer can come before the window's end: the window ends here.
     clearTimeout(begin);
     clearTimeout(end);
+    finish();
     return perTx;
   };
 }
@@ -428,6 +454,49 @@ export async function runBenchmark(
         `  CPU ms per transaction at half load: ${parts.join(', ')}; ${halfBusy} of ${availableParallelism()} cores busy`,
       );
     }
+    const atRates: RateFigure[] = [];
+    // The floor at each rate too: what a request costs at that rate with no work behind it.
+    const floorMailers: Mailer[] = floorServer.clients.map((client) => ({
+      username: 'https-floor',
+      client,
+      serial: '',
+      via: parts,
+    }));
+    const floorCpu = new CpuMeter([
+      { name: 'loadGenerator', pid: process.pid },
+      { name: 'floorServer', pid: floorServer.pid },
+    ]);
+    for (const rate of options.rates ?? []) {
+      const [warmupMs, measureMs] = quick ? [2000, 6000] : [5000, 15_000];
+      const phase = await openLoop(mailers, rate, warmupMs, measureMs, cpu);
+      const bare = await openLoop(floorMailers, rate, warmupMs, measureMs, floorCpu);
+      const ms = [...phase.latencies].sort((a, b) => a - b);
+      const bareMs = [...bare.latencies].sort((a, b) => a - b);
+      const bareCpu = bare.cpuMsPerTx
+        ? round(
+            Object.values(bare.cpuMsPerTx).reduce((sum, ms) => sum + ms, 0),
+            3,
+          )
+        : null;
+      const figure: RateFigure = {
+        offeredTxPerSec: rate,
+        p50Ms: round(percentile(ms, 50)),
+        p99Ms: round(percentile(ms, 99)),
+        cpuMsPerTx: phase.cpuMsPerTx,
+        coresBusy: phase.cpuMsPerTx ? busyCores(phase.cpuMsPerTx, rate) : null,
+        errors: phase.errors,
+        httpsFloor: {
+          p50Ms: round(percentile(bareMs, 50)),
+          p99Ms: round(percentile(bareMs, 99)),
+          cpuMsPerReq: bareCpu,
+        },
+      };
+      atRates.push(figure);
+      const cpuParts = Object.entries(figure.cpuMsPerTx ?? {}).map(([k, v]) => `${k} ${v}`);
+      say(
+        `  at ${rate} tx/s offered: p50 ${figure.p50Ms} ms, p99 ${figure.p99Ms} ms; CPU ms per transaction: ${cpuParts.join(', ')}; ${figure.coresBusy} of ${availableParallelism()} cores busy; bare HTTPS at that rate: p50 ${figure.httpsFloor.p50Ms} ms, p99 ${figure.httpsFloor.p99Ms} ms, ${bareCpu} CPU ms per request (client + server)`,
+      );
+    }
     let floor: HttpsFloor;
     try {
       const undici = floorOf([await floorServer.measureUndici(inFlight, 1000, floorMs)]);
@@ -472,7 +541,8 @@ export async function runBenchmark(
       cli = await cliStartup(parts, dc.url, caPath, { quick, say });
     }
     const errors: Record<string, number> = { ...peak.errors };
-    for (const [k, v] of Object.entries(half.errors)) errors[k] = (errors[k] ?? 0) + v;
+    for (const phase of [half, ...atRates])
+      for (const [k, v] of Object.entries(phase.errors)) errors[k] = (errors[k] ?? 0) + v;
     const datacenter = {
       txPerSec: round(txPerSec, 1),
       p50Ms: round(percentile(sorted, 50)),
@@ -489,6 +559,7 @@ export async function runBenchmark(
       cpuMsPerTx: peak.cpuMsPerTx,
       cpuMsPerTxAtHalfLoad: half.cpuMsPerTx,
       coresBusyAtHalfLoad: halfBusy,
+      atRates,
       httpsFloor: {
         reqPerSec: round(floor.reqPerSec, 0),
         cpuMsPerReq: floor.cpuMsPerReq,

@@ -68,13 +68,13 @@ export class CpuMeter {
 
   constructor(
     private readonly processes: { name: string; pid: number }[],
-    /** The data center's main thread (its event loop) is reported on its own. */
-    private readonly dataCenterPid: number,
+    /** The data center's main thread (its event loop) is reported on its own, when given. */
+    private readonly dataCenterPid?: number,
   ) {}
 
   begin(): void {
     this.start = this.read();
-    this.mainThreadStart = threadCpuMs(this.dataCenterPid).get(String(this.dataCenterPid)) ?? 0;
+    this.mainThreadStart = this.mainThreadMs() ?? 0;
   }
 
   /** CPU ms per transaction of each process over the phase. */
@@ -84,10 +84,15 @@ export class CpuMeter {
     const out: Record<string, number> = {};
     for (const [name, ms] of now)
       out[name] = round3((ms - (this.start.get(name) ?? 0)) / transactions);
-    const main = threadCpuMs(this.dataCenterPid).get(String(this.dataCenterPid));
+    const main = this.mainThreadMs();
     if (main !== undefined)
       out['dataCenterEventLoop'] = round3((main - this.mainThreadStart) / transactions);
     return out;
+  }
+
+  private mainThreadMs(): number | undefined {
+    const pid = this.dataCenterPid;
+    return pid === undefined ? undefined : threadCpuMs(pid).get(String(pid));
   }
 
   private read(): Map<string, number> {

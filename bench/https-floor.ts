@@ -100,6 +100,9 @@ export function floorOf(slices: FloorSlice[]): { reqPerSec: number; cpuMsPerReq:
 
 /** A bare HTTPS server kept running, so its load can be measured in slices between others. */
 export interface FloorServer {
+  /** The floor server's process, and the clients the slices drive (one per mailer). */
+  readonly pid: number;
+  readonly clients: readonly MailerApi[];
   /** The client's API client, `inFlight` requests over `connections` clients. */
   measure(inFlight: number, warmupMs: number, measureMs: number): Promise<FloorSlice>;
   /** The same load from an undici Pool. */
@@ -140,6 +143,8 @@ export async function startHttpsFloor(
     );
     const pid = child.pid as number;
     return {
+      pid,
+      clients,
       measure: (inFlight, warmupMs, measureMs) =>
         drive(
           (worker) => (clients[worker % clients.length] as MailerApi).dispense(REQUEST),

@@ -23,6 +23,10 @@ export function registerBenchCommand(program: Command): void {
       '--single-node',
       'with --datacenter: only the single node (peak, half load, bare-HTTPS floor), no pool, no engines',
     )
+    .option(
+      '--rates <list>',
+      'also the latency and CPU per transaction at these offered rates (tx/s, comma-separated), after the half load',
+    )
     .option('--faults', 'run the crash, tamper, fuzz and abuse campaigns instead')
     .option('--long', 'with --faults: the deep campaign')
     .option(
@@ -40,7 +44,14 @@ export function registerBenchCommand(program: Command): void {
         faults?: boolean;
         long?: boolean;
         profile?: string;
+        rates?: string;
       }) => {
+        const rates = opts.rates === undefined ? undefined : parseRates(opts.rates);
+        if (rates && (opts.client || opts.cli || opts.faults))
+          throw new CliError(
+            '--rates measures the data center: use it without --client, --cli and --faults',
+            EXIT.usage,
+          );
         const { BENCH_CLIENT } = await import('../bench-client');
         if (opts.faults) {
           const { runFaultCampaign } = await import('../../bench/faults');
@@ -64,7 +75,26 @@ export function registerBenchCommand(program: Command): void {
           datacenterOnly: (opts.datacenter ?? false) || (opts.singleNode ?? false),
           singleNodeOnly: opts.singleNode ?? false,
           ...(opts.profile ? { profileDir: opts.profile } : {}),
+          ...(rates ? { rates } : {}),
         });
       },
     );
+}
+
+/** Highest offered rate `--rates` takes (tx/s). */
+const MAX_RATE = 100_000;
+
+/** `--rates 300,600,900`: whole numbers of transactions a second, from 1 to MAX_RATE. */
+export function parseRates(list: string): number[] {
+  const parts = list.split(',').map((part) => part.trim());
+  const rates = parts.map(Number);
+  if (
+    parts.some((part) => !/^[0-9]+$/.test(part)) ||
+    rates.some((rate) => rate < 1 || rate > MAX_RATE)
+  )
+    throw new CliError(
+      `--rates ${list}: give offered rates in transactions a second as whole numbers from 1 to ${MAX_RATE}, comma-separated (for example --rates 300,600,900)`,
+      EXIT.usage,
+    );
+  return rates;
 }
