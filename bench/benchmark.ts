@@ -22,6 +22,7 @@ import { poolFigures, type PoolFigure } from './pool-figures';
 import { storageEngineFigures, type StorageEngineFigures } from './storage-engines';
 import {
   closeMailers,
+  LOAD_CONNECTIONS,
   makeMailers,
   readCa,
   sleep,
@@ -376,7 +377,7 @@ export async function runBenchmark(
     for (let i = 0; i < mailerCount; i += groups) {
       const made = await Promise.all(
         Array.from({ length: Math.min(groups, mailerCount - i) }, (_, j) =>
-          makeMailers(parts, dc!.url, caPem, 1, 10_000_000, `bench${i + j}`),
+          makeMailers(parts, dc!.url, caPem, 1, 10_000_000, `bench${i + j}`, LOAD_CONNECTIONS),
         ),
       );
       mailers.push(...made.flat());

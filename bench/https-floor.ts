@@ -15,6 +15,7 @@ import { Pool } from 'undici';
 import { launchProcess } from '../runtime/launch';
 import { createTls } from '../server-mock/communication/tls';
 import { processCpuMs } from './cpu-time';
+import { LOAD_CONNECTIONS } from './harness';
 import type { BenchClient, MailerApi } from './mailer-client';
 
 export interface HttpsFloor {
@@ -139,7 +140,13 @@ export async function startHttpsFloor(
     const base = new URL(`https://localhost:${port}`);
     // As the peak's load generator: a client per mailer, the same dispense call.
     const clients: MailerApi[] = Array.from({ length: options.connections }, () =>
-      parts.connect({ serverUrl: base.origin, caPem, token: TOKEN, retries: 0 }),
+      parts.connect({
+        serverUrl: base.origin,
+        caPem,
+        token: TOKEN,
+        retries: 0,
+        connections: LOAD_CONNECTIONS,
+      }),
     );
     const pid = child.pid as number;
     return {

@@ -39,6 +39,8 @@ export interface BenchClient {
     caPem: string;
     token?: string;
     retries?: number;
+    /** Connections kept to each node; requests beyond them wait for one. */
+    connections?: number;
   }): MailerApi;
   /** The error code of a failed MailerApi call (a refusal or the network); undefined otherwise. */
   errorCode(error: unknown): string | undefined;

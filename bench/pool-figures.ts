@@ -15,6 +15,7 @@ import { childProcesses, CpuMeter } from './cpu-time';
 import { startPostgres, type PostgresServer } from './postgres-server';
 import {
   closeMailers,
+  LOAD_CONNECTIONS,
   makeMailers,
   readCa,
   spawnBoxPool,
@@ -134,7 +135,15 @@ export async function poolFigures(
         for (let i = 0; i < options.mailers; i += 8) {
           const made = await Promise.all(
             Array.from({ length: Math.min(8, options.mailers - i) }, (_, j) =>
-              makeMailers(parts, nodes[0]!.url, caPem, 1, 10_000_000, `pool${i + j}`),
+              makeMailers(
+                parts,
+                nodes[0]!.url,
+                caPem,
+                1,
+                10_000_000,
+                `pool${i + j}`,
+                LOAD_CONNECTIONS,
+              ),
             ),
           );
           mailers.push(...made.flat());
@@ -151,6 +160,7 @@ export async function poolFigures(
               caPem,
               token: m.client.token,
               retries: 0,
+              connections: LOAD_CONNECTIONS,
             }),
           };
         });

@@ -13,7 +13,14 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { initDataCenter } from '../server-mock/index';
 import { childProcesses, CpuMeter, processCpuMs } from './cpu-time';
-import { closeMailers, makeMailers, readCa, spawnDataCenter, type Mailer } from './harness';
+import {
+  closeMailers,
+  LOAD_CONNECTIONS,
+  makeMailers,
+  readCa,
+  spawnDataCenter,
+  type Mailer,
+} from './harness';
 import type { BenchClient } from './mailer-client';
 import { startPostgres } from './postgres-server';
 
@@ -113,7 +120,7 @@ async function measureEngine(
     for (let i = 0; i < options.mailers; i += 8) {
       const made = await Promise.all(
         Array.from({ length: Math.min(8, options.mailers - i) }, (_, j) =>
-          makeMailers(parts, dc!.url, caPem, 1, 10_000_000, `engine${i + j}`),
+          makeMailers(parts, dc!.url, caPem, 1, 10_000_000, `engine${i + j}`, LOAD_CONNECTIONS),
         ),
       );
       mailers.push(...made.flat());

@@ -33,6 +33,8 @@ export interface DataCenterClientOptions {
   token?: string;
   timeoutMs?: number;
   retries?: number;
+  /** Connections kept to each node (16 when not given); requests beyond them wait for one. */
+  connections?: number;
 }
 
 /** Network failures worth another try (when the request is safe to repeat). */
@@ -79,7 +81,11 @@ export class DataCenterClient {
     const timeout = options.timeoutMs ?? 30_000;
     this.pools = this.bases.map(
       (base) =>
-        new HttpsOrigin(base, { caPem: options.caPem, timeoutMs: timeout, connections: 16 }),
+        new HttpsOrigin(base, {
+          caPem: options.caPem,
+          timeoutMs: timeout,
+          connections: options.connections ?? 16,
+        }),
     );
     this.token = options.token;
   }

@@ -129,6 +129,22 @@ describe('the client HTTPS link', () => {
     }
   });
 
+  it('keeps to the connections it was given: requests beyond them wait for one', async () => {
+    // Each answer comes a moment later, so the four requests overlap.
+    const server = await serve((_r, res) =>
+      setTimeout(() => json(res, 200, { status: 'ok', version: 'x' }), 50),
+    );
+    try {
+      const client = new DataCenterClient({ serverUrl: server.url, caPem, connections: 2 });
+      await Promise.all([0, 1, 2, 3].map(() => client.health()));
+      expect(server.requests.length).toBe(4);
+      expect(server.connections.length).toBe(2);
+      await client.close();
+    } finally {
+      await server.close();
+    }
+  });
+
   it('repeats a read that timed out, but never a sign-up (not safe to repeat)', async () => {
     // The first two requests get no answer; later ones are answered.
     const server = await serve((r, res, n) => {
