@@ -17,7 +17,13 @@ import { initDataCenter } from '../server-mock/index';
 import { cliStartup, type CliStartup } from './cli-startup';
 import { clientFigures, type ClientFigures } from './client-figures';
 import { childProcesses, CpuMeter } from './cpu-time';
-import { floorOf, startHttpsFloor, type FloorSlice, type HttpsFloor } from './https-floor';
+import {
+  floorOf,
+  startHttpsFloor,
+  type FloorServer,
+  type FloorSlice,
+  type HttpsFloor,
+} from './https-floor';
 import { poolFigures, type PoolFigure } from './pool-figures';
 import { storageEngineFigures, type StorageEngineFigures } from './storage-engines';
 import {
@@ -171,7 +177,10 @@ interface Phase {
   errors: Record<string, number>;
 }
 
-async function dispenseOnce(mailer: Mailer, phase: Phase, record: boolean): Promise<void> {
+/** What an open loop sends through: an API client and the parts it came from. */
+type Sender = Pick<Mailer, 'client' | 'via'>;
+
+async function dispenseOnce(mailer: Sender, phase: Phase, record: boolean): Promise<void> {
   const start = performance.now();
   try {
     await mailer.client.dispense({ pieces: [spec(1 + Math.floor(Math.random() * 60))] });
@@ -268,13 +277,27 @@ function mergePeaks(slices: MeteredPhase[]): MeteredPhase {
   };
 }
 
-/** Cores kept busy by the measured processes at `txPerSec` (the event loop is part of dataCenter). */
-function busyCores(cpuMsPerTx: Record<string, number>, txPerSec: number): number {
+/** CPU ms per transaction of all the measured processes (the event loop is part of dataCenter). */
+function totalCpuMs(cpuMsPerTx: Record<string, number>): number {
   let ms = 0;
   for (const [name, perTx] of Object.entries(cpuMsPerTx))
     if (name !== 'dataCenterEventLoop') ms += perTx;
-  return Number(((ms * txPerSec) / 1000).toFixed(2));
+  return ms;
 }
+
+/** Cores kept busy by the measured processes at `txPerSec`. */
+function busyCores(cpuMsPerTx: Record<string, number>, txPerSec: number): number {
+  return Number(((totalCpuMs(cpuMsPerTx) * txPerSec) / 1000).toFixed(2));
+}
+
+/** "name ms, name ms, …" of CPU ms per transaction by process. */
+const cpuText = (cpuMsPerTx: Record<string, number>): string =>
+  Object.entries(cpuMsPerTx)
+    .map(([name, ms]) => `${name} ${ms}`)
+    .join(', ');
+
+/** A phase's latencies, in ascending order (for percentile()). */
+const sortedLatencies = (phase: Phase): number[] => [...phase.latencies].sort((a, b) => a - b);
 
 /**
  * Open loop: requests arrive at `rate` per second whatever the answers do. Latencies count from
@@ -284,7 +307,7 @@ function busyCores(cpuMsPerTx: Record<string, number>, txPerSec: number): number
  * latency.
  */
 async function openLoop(
-  mailers: Mailer[],
+  mailers: Sender[],
   rate: number,
   warmupMs: number,
   measureMs: number,
@@ -305,12 +328,64 @@ async function openLoop(
     const wait = due - performance.now();
     if (wait > 1) await sleep(wait);
     inFlight++;
-    void dispenseOnce(mailers[i % mailers.length] as Mailer, phase, due - start >= warmupMs).then(
+    void dispenseOnce(mailers[i % mailers.length] as Sender, phase, due - start >= warmupMs).then(
       settle,
     );
   }
   if (inFlight > 0) await new Promise<void>((resolve) => (allSettled = resolve));
   return { ...phase, cpuMsPerTx: cpuMsPerTx() };
+}
+
+/**
+ * `rates` after the half load: at each, the data center's open loop, then the bare-HTTPS server
+ * driven at the same rate by the same load generator (what a request costs at that rate with no
+ * work behind it).
+ */
+async function rateFigures(
+  rates: number[],
+  run: {
+    mailers: Mailer[];
+    floorServer: FloorServer;
+    parts: BenchClient;
+    cpu: CpuMeter;
+    quick: boolean;
+    say: (line: string) => void;
+  },
+): Promise<RateFigure[]> {
+  const floorSenders: Sender[] = run.floorServer.clients.map((client) => ({
+    client,
+    via: run.parts,
+  }));
+  const floorCpu = new CpuMeter([
+    { name: 'loadGenerator', pid: process.pid },
+    { name: 'floorServer', pid: run.floorServer.pid },
+  ]);
+  const [warmupMs, measureMs] = run.quick ? [2000, 6000] : [5000, 15_000];
+  const figures: RateFigure[] = [];
+  for (const rate of rates) {
+    const phase = await openLoop(run.mailers, rate, warmupMs, measureMs, run.cpu);
+    const bare = await openLoop(floorSenders, rate, warmupMs, measureMs, floorCpu);
+    const ms = sortedLatencies(phase);
+    const bareMs = sortedLatencies(bare);
+    const figure: RateFigure = {
+      offeredTxPerSec: rate,
+      p50Ms: round(percentile(ms, 50)),
+      p99Ms: round(percentile(ms, 99)),
+      cpuMsPerTx: phase.cpuMsPerTx,
+      coresBusy: phase.cpuMsPerTx ? busyCores(phase.cpuMsPerTx, rate) : null,
+      errors: phase.errors,
+      httpsFloor: {
+        p50Ms: round(percentile(bareMs, 50)),
+        p99Ms: round(percentile(bareMs, 99)),
+        cpuMsPerReq: bare.cpuMsPerTx ? round(totalCpuMs(bare.cpuMsPerTx), 3) : null,
+      },
+    };
+    figures.push(figure);
+    run.say(
+      `  at ${rate} tx/s offered: p50 ${figure.p50Ms} ms, p99 ${figure.p99Ms} ms; CPU ms per transaction: ${cpuText(figure.cpuMsPerTx ?? {})}; ${figure.coresBusy} of ${availableParallelism()} cores busy; bare HTTPS at that rate: p50 ${figure.httpsFloor.p50Ms} ms, p99 ${figure.httpsFloor.p99Ms} ms, ${figure.httpsFloor.cpuMsPerReq} CPU ms per request (client + server)`,
+    );
+  }
+  return figures;
 }
 
 /**
@@ -428,15 +503,12 @@ export async function runBenchmark(
       await floorServer.close();
       throw error;
     }
-    const sorted = [...peak.latencies].sort((a, b) => a - b);
+    const sorted = sortedLatencies(peak);
     const txPerSec = peak.done / peak.seconds;
     say(
       `  peak: ${txPerSec.toFixed(0)} tx/s, p50 ${percentile(sorted, 50).toFixed(1)} ms, p95 ${percentile(sorted, 95).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms`,
     );
-    if (peak.cpuMsPerTx) {
-      const parts = Object.entries(peak.cpuMsPerTx).map(([k, v]) => `${k} ${v}`);
-      say(`  CPU ms per transaction at peak: ${parts.join(', ')}`);
-    }
+    if (peak.cpuMsPerTx) say(`  CPU ms per transaction at peak: ${cpuText(peak.cpuMsPerTx)}`);
     const half = await openLoop(
       mailers,
       Math.max(1, txPerSec / 2),
@@ -444,62 +516,26 @@ export async function runBenchmark(
       quick ? 6000 : 15_000,
       cpu,
     );
-    const halfSorted = [...half.latencies].sort((a, b) => a - b);
+    const halfSorted = sortedLatencies(half);
     say(
       `  at half load (${(txPerSec / 2).toFixed(0)} tx/s offered, measured after ${quick ? 2 : 5} s of it): p50 ${percentile(halfSorted, 50).toFixed(1)} ms, p99 ${percentile(halfSorted, 99).toFixed(1)} ms`,
     );
     const halfBusy = half.cpuMsPerTx ? busyCores(half.cpuMsPerTx, txPerSec / 2) : null;
-    if (half.cpuMsPerTx) {
-      const parts = Object.entries(half.cpuMsPerTx).map(([k, v]) => `${k} ${v}`);
+    if (half.cpuMsPerTx)
       say(
-        `  CPU ms per transaction at half load: ${parts.join(', ')}; ${halfBusy} of ${availableParallelism()} cores busy`,
+        `  CPU ms per transaction at half load: ${cpuText(half.cpuMsPerTx)}; ${halfBusy} of ${availableParallelism()} cores busy`,
       );
-    }
-    const atRates: RateFigure[] = [];
-    // The floor at each rate too: what a request costs at that rate with no work behind it.
-    const floorMailers: Mailer[] = floorServer.clients.map((client) => ({
-      username: 'https-floor',
-      client,
-      serial: '',
-      via: parts,
-    }));
-    const floorCpu = new CpuMeter([
-      { name: 'loadGenerator', pid: process.pid },
-      { name: 'floorServer', pid: floorServer.pid },
-    ]);
-    for (const rate of options.rates ?? []) {
-      const [warmupMs, measureMs] = quick ? [2000, 6000] : [5000, 15_000];
-      const phase = await openLoop(mailers, rate, warmupMs, measureMs, cpu);
-      const bare = await openLoop(floorMailers, rate, warmupMs, measureMs, floorCpu);
-      const ms = [...phase.latencies].sort((a, b) => a - b);
-      const bareMs = [...bare.latencies].sort((a, b) => a - b);
-      const bareCpu = bare.cpuMsPerTx
-        ? round(
-            Object.values(bare.cpuMsPerTx).reduce((sum, ms) => sum + ms, 0),
-            3,
-          )
-        : null;
-      const figure: RateFigure = {
-        offeredTxPerSec: rate,
-        p50Ms: round(percentile(ms, 50)),
-        p99Ms: round(percentile(ms, 99)),
-        cpuMsPerTx: phase.cpuMsPerTx,
-        coresBusy: phase.cpuMsPerTx ? busyCores(phase.cpuMsPerTx, rate) : null,
-        errors: phase.errors,
-        httpsFloor: {
-          p50Ms: round(percentile(bareMs, 50)),
-          p99Ms: round(percentile(bareMs, 99)),
-          cpuMsPerReq: bareCpu,
-        },
-      };
-      atRates.push(figure);
-      const cpuParts = Object.entries(figure.cpuMsPerTx ?? {}).map(([k, v]) => `${k} ${v}`);
-      say(
-        `  at ${rate} tx/s offered: p50 ${figure.p50Ms} ms, p99 ${figure.p99Ms} ms; CPU ms per transaction: ${cpuParts.join(', ')}; ${figure.coresBusy} of ${availableParallelism()} cores busy; bare HTTPS at that rate: p50 ${figure.httpsFloor.p50Ms} ms, p99 ${figure.httpsFloor.p99Ms} ms, ${bareCpu} CPU ms per request (client + server)`,
-      );
-    }
     let floor: HttpsFloor;
+    let atRates: RateFigure[];
     try {
+      atRates = await rateFigures(options.rates ?? [], {
+        mailers,
+        floorServer,
+        parts,
+        cpu,
+        quick,
+        say,
+      });
       const undici = floorOf([await floorServer.measureUndici(inFlight, 1000, floorMs)]);
       floor = { ...floorOf(floorSlices), undici };
     } finally {
