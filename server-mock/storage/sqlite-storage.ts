@@ -228,12 +228,25 @@ export const dispenseRows = (c: DispenseCommit): DispenseRows => [
 /** How long a statement waits for a lock another connection holds. */
 const BUSY_TIMEOUT_MS = 5000;
 
+/** A row of PRAGMA wal_checkpoint: whether it was stopped, the log's frames, those copied back. */
+interface CheckpointResult {
+  busy: number;
+  log: number;
+  checkpointed: number;
+}
+
+/** restartLogPast's pause after a try that found the log in use, and the longest it grows to. */
+export const LOG_REWIND_FIRST_PAUSE_MS = 10;
+export const LOG_REWIND_LAST_PAUSE_MS = 1000;
+
 export class SqliteStorage implements Storage {
   private readonly db: Database.Database;
   private queue: PendingWrite[] = [];
   private scheduled = false;
   /** When restartLogPast may try again after finding the log in use. */
   private nextLogRewind = 0;
+  /** How long restartLogPast waits after its next failed try (doubles while the log stays in use). */
+  private logRewindPause = LOG_REWIND_FIRST_PAUSE_MS;
   private closed = false;
 
   /**
@@ -373,8 +386,12 @@ export class SqliteStorage implements Storage {
    * checkpointer's PASSIVE checkpoints alone never rewind a log that is written to without a
    * pause (SQLite rewinds only when a write starts with the whole log copied back), so under
    * steady load it would grow without end. It does not wait: a checkpoint that finds the log in
-   * use (a reader, the checkpointer) or fails returns at once, and the next try comes a second
-   * later. Returns whether it rewound.
+   * use or fails returns at once, and tries again later. Found in use by another checkpoint (the
+   * checkpointer's PASSIVE one, begun before the log passed the limit), it tries again 10 ms
+   * later: that checkpoint is over by then, and a longer wait would let the log grow by its
+   * writes. Found in use by a reader, it waits 10 ms, then twice as long at each try, to a second
+   * at most, so that a long reader does not cost a checkpoint every 10 ms; a rewind sets the wait
+   * back. Returns whether it rewound.
    */
   restartLogPast(limitBytes: number): boolean {
     const now = Date.now();
@@ -388,14 +405,23 @@ export class SqliteStorage implements Storage {
     if (size < limitBytes) return false;
     this.db.pragma('busy_timeout = 0');
     try {
-      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number }[];
-      if (result?.busy === 0) return true;
+      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as CheckpointResult[];
+      if (result?.busy === 0) {
+        this.logRewindPause = LOG_REWIND_FIRST_PAUSE_MS;
+        return true;
+      }
+      // SQLite answers log -1 when another checkpoint holds the checkpoint lock.
+      if (result?.log === -1) {
+        this.nextLogRewind = now + LOG_REWIND_FIRST_PAUSE_MS;
+        return false;
+      }
     } catch {
       // Whatever stopped it, the log is still whole and every commit durable: try again later.
     } finally {
       this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     }
-    this.nextLogRewind = now + 1000;
+    this.nextLogRewind = now + this.logRewindPause;
+    this.logRewindPause = Math.min(2 * this.logRewindPause, LOG_REWIND_LAST_PAUSE_MS);
     return false;
   }
 

@@ -66,11 +66,10 @@ export async function openThreadedStorage(
   options: { walLimitBytes?: number } = {},
 ): Promise<Storage> {
   const reads = new SqliteStorage(file); // migrates before the writer opens the file
-  const worker = launchWorker('writer-worker', {
-    workerData: { file, walLimitBytes: options.walLimitBytes ?? WAL_LIMIT_BYTES },
-  });
+  const walLimitBytes = options.walLimitBytes ?? WAL_LIMIT_BYTES;
+  const worker = launchWorker('writer-worker', { workerData: { file, walLimitBytes } });
   const checkpointer = launchWorker('checkpoint-worker', {
-    workerData: { file, intervalMs: CHECKPOINT_INTERVAL_MS },
+    workerData: { file, intervalMs: CHECKPOINT_INTERVAL_MS, walLimitBytes },
   });
   checkpointer.on('error', () => undefined); // the next interval tries again; data is safe
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();

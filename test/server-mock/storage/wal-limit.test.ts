@@ -8,12 +8,15 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { SqliteStorage } from '../../../server-mock/storage/sqlite-storage';
 import { openThreadedStorage } from '../../../server-mock/storage/threaded-storage';
 import { mailerRow } from '../../helpers/storage-rows';
 
 const dirs: string[] = [];
+afterEach(() => {
+  vi.useRealTimers();
+});
 afterAll(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
@@ -83,22 +86,47 @@ describe('threaded SQLite writer', () => {
     await storage.close();
   });
 
-  it('does not wait for a reader on the log: it leaves the log whole and tries again a second later', async () => {
+  it('does not wait for a reader on the log: it leaves the log whole and tries again 10 ms later, then after a pause that doubles to a second', async () => {
     const { file, storage, written } = await logPast(LIMIT);
+    // The clock is set by hand: restartLogPast reads Date.now().
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const T = Date.UTC(2026, 11, 2);
+    const at = (ms: number) => {
+      vi.setSystemTime(T + ms);
+      return storage.restartLogPast(LIMIT);
+    };
     // Another connection in the middle of a read of the log.
     const reader = new Database(file);
-    reader.prepare('BEGIN').run();
-    reader.prepare('SELECT count(*) FROM mailers').get();
-    expect(storage.restartLogPast(LIMIT)).toBe(false);
+    const read = () => {
+      reader.prepare('BEGIN').run();
+      reader.prepare('SELECT count(*) FROM mailers').get();
+    };
+    read();
+    expect(at(0)).toBe(false);
+    reader.prepare('COMMIT').run();
+    // The reader is gone, but the next try waits its 10 ms.
+    expect(at(9)).toBe(false);
+    expect(statSync(`${file}-wal`).size).toBeGreaterThanOrEqual(LIMIT);
+    expect(at(10)).toBe(true);
+    expect(statSync(`${file}-wal`).size).toBe(0);
+
+    // A long reader: the pauses between tries double, to a second at most.
+    let n = written;
+    do await storage.createMailer(mailerRow(`w${n++}`));
+    while (statSync(`${file}-wal`).size < LIMIT);
+    read();
+    let t = 10_000;
+    for (const pause of [10, 20, 40, 80, 160, 320, 640, 1000, 1000]) {
+      expect(at(t)).toBe(false);
+      t += pause;
+    }
     reader.prepare('COMMIT').run();
     reader.close();
-    // The reader is gone, but the next try waits its second.
-    expect(storage.restartLogPast(LIMIT)).toBe(false);
-    expect(statSync(`${file}-wal`).size).toBeGreaterThanOrEqual(LIMIT);
-    await new Promise((resolve) => setTimeout(resolve, 1100));
-    expect(storage.restartLogPast(LIMIT)).toBe(true);
+    expect(at(t - 1)).toBe(false);
+    expect(at(t)).toBe(true);
     expect(statSync(`${file}-wal`).size).toBe(0);
-    const last = `mailer-w${written - 1}`;
+    vi.useRealTimers();
+    const last = `mailer-w${n - 1}`;
     expect((await storage.getMailer(last))?.id).toBe(last);
     await storage.close();
   });
