@@ -53,27 +53,17 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { build } from 'vite';
 import { resolveAppFile, contentTypeFor } from '../../electron/app-protocol';
 import { CONTENT_SECURITY_POLICY } from '../../electron/csp';
 import { dispatch, type Log } from '../../electron/ipc-router';
 import { IPC_CHANNELS, type IpcEvent } from '../../shared/ipc';
 import { type ClientServices, type ServiceContext } from '../../client/services/contract';
+import { launchChromium } from '../helpers/chromium';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const SCREENSHOT_DIR = path.join(repoRoot, 'test-results', 'screenshots');
-
-export const CHROMIUM_PATH = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 
 let built: Promise<string> | undefined;
 
@@ -178,12 +168,9 @@ export async function startApp(options: StartAppOptions): Promise<AppHarness> {
   const log: Log = options.log ?? (() => undefined);
   const dir = await buildRenderer();
   const { url, server } = await serveDirectory(dir);
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM_PATH,
-    args: CHROMIUM_ARGS,
-    headless: true,
-    ...(options.slowMo === undefined ? {} : { slowMo: options.slowMo }),
-  });
+  const browser = await launchChromium(
+    options.slowMo === undefined ? {} : { slowMo: options.slowMo },
+  );
   const context = await browser.newContext({
     viewport: options.viewport ?? { width: 1280, height: 860 },
     acceptDownloads: true,
