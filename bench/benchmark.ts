@@ -67,7 +67,14 @@ export interface RateFigure {
   coresBusy: number | null;
   errors: Record<string, number>;
   /** The bare-HTTPS floor server driven at the same rate by the same load generator. */
-  httpsFloor: { p50Ms: number; p99Ms: number; cpuMsPerReq: number | null };
+  httpsFloor: BareAtRate;
+}
+
+/** The bare-HTTPS floor server at an offered rate: what the host gives a request with no work behind it. */
+export interface BareAtRate {
+  p50Ms: number;
+  p99Ms: number;
+  cpuMsPerReq: number | null;
 }
 
 export interface BenchmarkResult {
@@ -99,6 +106,11 @@ export interface BenchmarkResult {
     cpuMsPerTxAtHalfLoad: Record<string, number> | null;
     /** Cores the measured processes keep busy at half load (of availableParallelism()). */
     coresBusyAtHalfLoad: number | null;
+    /**
+     * The bare-HTTPS floor server at the half load's rate, right after it, by the same load
+     * generator: the p99 this host gives a request with no work behind it at that rate.
+     */
+    httpsFloorAtHalfLoad: BareAtRate;
     /** The same at each rate asked for with `rates` (empty without). */
     atRates: RateFigure[];
     /** The same load against a bare HTTPS server that does no work: the transport's own cost. */
@@ -336,22 +348,18 @@ async function openLoop(
   return { ...phase, cpuMsPerTx: cpuMsPerTx() };
 }
 
-/**
- * `rates` after the half load: at each, the data center's open loop, then the bare-HTTPS server
- * driven at the same rate by the same load generator (what a request costs at that rate with no
- * work behind it).
- */
-async function rateFigures(
-  rates: number[],
-  run: {
-    mailers: Mailer[];
-    floorServer: FloorServer;
-    parts: BenchClient;
-    cpu: CpuMeter;
-    quick: boolean;
-    say: (line: string) => void;
-  },
-): Promise<RateFigure[]> {
+/** What the rate phases need of the run: the mailers, the floor server and its clients, the meters. */
+interface RateRun {
+  mailers: Mailer[];
+  floorServer: FloorServer;
+  parts: BenchClient;
+  cpu: CpuMeter;
+  quick: boolean;
+  say: (line: string) => void;
+}
+
+/** The bare-HTTPS server driven at `rate` by the same load generator, as an open loop. */
+function bareAtRate(run: RateRun): (rate: number) => Promise<BareAtRate> {
   const floorSenders: Sender[] = run.floorServer.clients.map((client) => ({
     client,
     via: run.parts,
@@ -360,13 +368,33 @@ async function rateFigures(
     { name: 'loadGenerator', pid: process.pid },
     { name: 'floorServer', pid: run.floorServer.pid },
   ]);
-  const [warmupMs, measureMs] = run.quick ? [2000, 6000] : [5000, 15_000];
+  const [warmupMs, measureMs] = phaseMs(run.quick);
+  return async (rate) => {
+    const bare = await openLoop(floorSenders, rate, warmupMs, measureMs, floorCpu);
+    const bareMs = sortedLatencies(bare);
+    return {
+      p50Ms: round(percentile(bareMs, 50)),
+      p99Ms: round(percentile(bareMs, 99)),
+      cpuMsPerReq: bare.cpuMsPerTx ? round(totalCpuMs(bare.cpuMsPerTx), 3) : null,
+    };
+  };
+}
+
+/** An open-loop phase's warm-up and measured time. */
+const phaseMs = (quick: boolean): [number, number] => (quick ? [2000, 6000] : [5000, 15_000]);
+
+/**
+ * `rates` after the half load: at each, the data center's open loop, then the bare-HTTPS server
+ * driven at the same rate by the same load generator (what a request costs at that rate with no
+ * work behind it).
+ */
+async function rateFigures(rates: number[], run: RateRun): Promise<RateFigure[]> {
+  const bare = bareAtRate(run);
+  const [warmupMs, measureMs] = phaseMs(run.quick);
   const figures: RateFigure[] = [];
   for (const rate of rates) {
     const phase = await openLoop(run.mailers, rate, warmupMs, measureMs, run.cpu);
-    const bare = await openLoop(floorSenders, rate, warmupMs, measureMs, floorCpu);
     const ms = sortedLatencies(phase);
-    const bareMs = sortedLatencies(bare);
     const figure: RateFigure = {
       offeredTxPerSec: rate,
       p50Ms: round(percentile(ms, 50)),
@@ -374,19 +402,18 @@ async function rateFigures(
       cpuMsPerTx: phase.cpuMsPerTx,
       coresBusy: phase.cpuMsPerTx ? busyCores(phase.cpuMsPerTx, rate) : null,
       errors: phase.errors,
-      httpsFloor: {
-        p50Ms: round(percentile(bareMs, 50)),
-        p99Ms: round(percentile(bareMs, 99)),
-        cpuMsPerReq: bare.cpuMsPerTx ? round(totalCpuMs(bare.cpuMsPerTx), 3) : null,
-      },
+      httpsFloor: await bare(rate),
     };
     figures.push(figure);
     run.say(
-      `  at ${rate} tx/s offered: p50 ${figure.p50Ms} ms, p99 ${figure.p99Ms} ms; CPU ms per transaction: ${cpuText(figure.cpuMsPerTx ?? {})}; ${figure.coresBusy} of ${availableParallelism()} cores busy; bare HTTPS at that rate: p50 ${figure.httpsFloor.p50Ms} ms, p99 ${figure.httpsFloor.p99Ms} ms, ${figure.httpsFloor.cpuMsPerReq} CPU ms per request (client + server)`,
+      `  at ${rate} tx/s offered: p50 ${figure.p50Ms} ms, p99 ${figure.p99Ms} ms; CPU ms per transaction: ${cpuText(figure.cpuMsPerTx ?? {})}; ${figure.coresBusy} of ${availableParallelism()} cores busy; ${bareText(figure.httpsFloor)}`,
     );
   }
   return figures;
 }
+
+const bareText = (b: BareAtRate) =>
+  `bare HTTPS at that rate: p50 ${b.p50Ms} ms, p99 ${b.p99Ms} ms, ${b.cpuMsPerReq} CPU ms per request (client + server)`;
 
 /**
  * Runs the whole benchmark and returns (and prints) the issue's JSON object. `parts`: the client
@@ -509,33 +536,25 @@ export async function runBenchmark(
       `  peak: ${txPerSec.toFixed(0)} tx/s, p50 ${percentile(sorted, 50).toFixed(1)} ms, p95 ${percentile(sorted, 95).toFixed(1)} ms, p99 ${percentile(sorted, 99).toFixed(1)} ms`,
     );
     if (peak.cpuMsPerTx) say(`  CPU ms per transaction at peak: ${cpuText(peak.cpuMsPerTx)}`);
-    const half = await openLoop(
-      mailers,
-      Math.max(1, txPerSec / 2),
-      quick ? 2000 : 5000,
-      quick ? 6000 : 15_000,
-      cpu,
-    );
+    const halfRate = Math.max(1, txPerSec / 2);
+    const half = await openLoop(mailers, halfRate, ...phaseMs(quick), cpu);
     const halfSorted = sortedLatencies(half);
     say(
-      `  at half load (${(txPerSec / 2).toFixed(0)} tx/s offered, measured after ${quick ? 2 : 5} s of it): p50 ${percentile(halfSorted, 50).toFixed(1)} ms, p99 ${percentile(halfSorted, 99).toFixed(1)} ms`,
+      `  at half load (${halfRate.toFixed(0)} tx/s offered, measured after ${quick ? 2 : 5} s of it): p50 ${percentile(halfSorted, 50).toFixed(1)} ms, p99 ${percentile(halfSorted, 99).toFixed(1)} ms`,
     );
-    const halfBusy = half.cpuMsPerTx ? busyCores(half.cpuMsPerTx, txPerSec / 2) : null;
+    const halfBusy = half.cpuMsPerTx ? busyCores(half.cpuMsPerTx, halfRate) : null;
     if (half.cpuMsPerTx)
       say(
         `  CPU ms per transaction at half load: ${cpuText(half.cpuMsPerTx)}; ${halfBusy} of ${availableParallelism()} cores busy`,
       );
     let floor: HttpsFloor;
     let atRates: RateFigure[];
+    let floorAtHalf: BareAtRate;
     try {
-      atRates = await rateFigures(options.rates ?? [], {
-        mailers,
-        floorServer,
-        parts,
-        cpu,
-        quick,
-        say,
-      });
+      const run: RateRun = { mailers, floorServer, parts, cpu, quick, say };
+      floorAtHalf = await bareAtRate(run)(halfRate);
+      say(`  ${bareText(floorAtHalf)}`);
+      atRates = await rateFigures(options.rates ?? [], run);
       const undici = floorOf([await floorServer.measureUndici(inFlight, 1000, floorMs)]);
       floor = { ...floorOf(floorSlices), undici };
     } finally {
@@ -596,6 +615,7 @@ export async function runBenchmark(
       cpuMsPerTx: peak.cpuMsPerTx,
       cpuMsPerTxAtHalfLoad: half.cpuMsPerTx,
       coresBusyAtHalfLoad: halfBusy,
+      httpsFloorAtHalfLoad: floorAtHalf,
       atRates,
       httpsFloor: {
         reqPerSec: round(floor.reqPerSec, 0),
