@@ -7,7 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, resolve } from 'node:path';
+import { dirname, extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { formatDollars } from '../../shared/money';
@@ -15,8 +15,22 @@ import type { Demo, StartDemoBackend, startDemo as StartDemo } from '../services
 import { io } from './io';
 
 const out = (line: string) => io().stdout.write(`${line}\n`);
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/**
+ * The package's root: two folders up from this source file, one up from the chunk in dist/ that
+ * the build makes of it (the command runs built; `new URL('../..')` pointed above the package).
+ */
+const ROOT = ((here) => resolve(dirname(here), extname(here) === '.ts' ? '../..' : '..'))(
+  fileURLToPath(import.meta.url),
+);
 const FORGE_CLI = join(ROOT, 'node_modules', '@electron-forge', 'cli', 'dist', 'electron-forge.js');
+
+/** This package's bin/vpm.mjs as the current folder reaches it: relative below it, else absolute. */
+function vpmFile(): string {
+  const file = join(ROOT, 'bin', 'vpm.mjs');
+  const near = relative(process.cwd(), file);
+  const path = near.startsWith('..') || isAbsolute(near) ? file : near;
+  return /[\s"'$`\\]/.test(path) ? `'${path.replace(/'/g, `'\\''`)}'` : path;
+}
 
 /** The Electron binary, if its download was installed (users' machines), else undefined. */
 function electronBinary(): string | undefined {
@@ -135,9 +149,10 @@ export function registerDemoCommands(program: Command, startBackend: StartDemoBa
         out(
           `  It reports every indicium to the demo's postal authority at ${demo.backend.postal.url} (CA ${demo.backend.postal.caPath}).`,
         );
-        out(`Try: VPM_HOME=${demo.home} VPM_KEYCHAIN=none node bin/vpm.mjs balance`);
+        const vpm = `VPM_HOME=${demo.home} VPM_KEYCHAIN=none node ${vpmFile()}`;
+        out(`Try: ${vpm} balance`);
         out(
-          `     VPM_HOME=${demo.home} VPM_KEYCHAIN=none node bin/vpm.mjs print --to "Ann Lee, 1 Main St, Springfield, IL 62701" --postage 0.78 --out piece.pdf`,
+          `     ${vpm} print --to "Ann Lee, 1 Main St, Springfield, IL 62701" --postage 0.78 --out piece.pdf`,
         );
         out(
           'Where Electron is installed, npm start opens the desktop app in this demo mode instead.',

@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 
-const { file, intervalMs, walLimitBytes } = workerData;
+const { file, intervalMs, walLimitBytes = Infinity } = workerData;
 const db = new Database(file);
 db.pragma('busy_timeout = 5000');
 db.pragma('synchronous = FULL');

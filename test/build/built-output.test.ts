@@ -209,4 +209,83 @@ describe('the built product, without tsx', { timeout: 240_000 }, () => {
       await worker.terminate();
     }
   });
+
+  it('vpm start --no-window keeps the demo running for the vpm commands it prints, and discards it on Ctrl+C', async () => {
+    const child = spawn(
+      process.execPath,
+      [join(app, 'bin', 'vpm.mjs'), 'start', '--no-window', '--out', 'start-sample.pdf'],
+      { cwd: work, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    children.push(child);
+    let stdout = '';
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (stdout.includes('Press Ctrl+C')) resolve();
+      });
+      void exited.then((code) => reject(new Error(`vpm start exited (${code}): ${stderr}`)));
+    });
+    expect(stdout).toMatch(/SAMPLE piece \S+ \(\$0\.78, not valid postage\) written to/);
+    // The printed command, run as printed in the same folder by a shell with nothing else set.
+    const tryLine = /^Try: (.+)$/m.exec(stdout)?.[1] ?? '';
+    expect(tryLine).toMatch(/ node app\/bin\/vpm\.mjs balance$/);
+    const balance = await run('sh', ['-c', tryLine], {
+      cwd: work,
+      env: { PATH: process.env.PATH, NODE_OPTIONS: env.NODE_OPTIONS },
+    });
+    expect(balance.stdout).toMatch(/\$99\.22/);
+    const home = /VPM_HOME=(\S+)/.exec(tryLine)?.[1] ?? '';
+    await expect(readdir(home)).resolves.not.toHaveLength(0);
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    await expect(readdir(home)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('vpm start hands the desktop app to Electron Forge, from the package root, where Electron is installed', async () => {
+    // Electron's binary cannot run here: stand-ins at that border, a package `electron` that
+    // exports a binary's path as the real one does, and a forge CLI that records how it ran.
+    const modules = join(app, 'node_modules');
+    await rm(join(modules, 'electron'));
+    await rm(join(modules, '@electron-forge'));
+    await mkdir(join(modules, 'electron'));
+    await writeFile(
+      join(modules, 'electron', 'package.json'),
+      '{"name":"electron","main":"index.js"}',
+    );
+    await writeFile(
+      join(modules, 'electron', 'index.js'),
+      `module.exports = ${JSON.stringify(process.execPath)};`,
+    );
+    const forge = join(modules, '@electron-forge', 'cli');
+    await mkdir(join(forge, 'dist'), { recursive: true });
+    await writeFile(
+      join(forge, 'package.json'),
+      '{"name":"@electron-forge/cli","type":"commonjs"}',
+    );
+    const record = join(work, 'forge.json');
+    await writeFile(
+      join(forge, 'dist', 'electron-forge.js'),
+      `require('node:fs').writeFileSync(${JSON.stringify(record)}, JSON.stringify({ args: process.argv.slice(2), cwd: process.cwd() }));`,
+    );
+    // Where forge is not found, vpm start says Electron is missing and runs the demo instead.
+    const child = spawn(process.execPath, [join(app, 'bin', 'vpm.mjs'), 'start'], {
+      cwd: work,
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    children.push(child);
+    let stderr = '';
+    const code = await new Promise<number | null>((resolve, reject) => {
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        if (/not installed/.test(stderr)) reject(new Error(`vpm start: ${stderr}`));
+      });
+      child.on('exit', resolve);
+    });
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(await readFile(record, 'utf8'))).toEqual({ args: ['start'], cwd: app });
+  });
 });
