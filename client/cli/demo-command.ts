@@ -24,12 +24,17 @@ const ROOT = ((here) => resolve(dirname(here), extname(here) === '.ts' ? '../..'
 );
 const FORGE_CLI = join(ROOT, 'node_modules', '@electron-forge', 'cli', 'dist', 'electron-forge.js');
 
-/** This package's bin/vpm.mjs as the current folder reaches it: relative below it, else absolute. */
-function vpmFile(): string {
-  const file = join(ROOT, 'bin', 'vpm.mjs');
-  const near = relative(process.cwd(), file);
+/**
+ * How a shell in `cwd` runs this package's vpm: `node` and its bin/vpm.mjs (relative below `cwd`,
+ * else absolute, quoted for the shell where needed), or `vpm` where there is no bin/vpm.mjs (a
+ * deb or rpm puts the command on the PATH).
+ */
+export function vpmCommand(root: string, cwd: string): string {
+  const file = join(root, 'bin', 'vpm.mjs');
+  if (!existsSync(file)) return 'vpm';
+  const near = relative(cwd, file);
   const path = near.startsWith('..') || isAbsolute(near) ? file : near;
-  return /[\s"'$`\\]/.test(path) ? `'${path.replace(/'/g, `'\\''`)}'` : path;
+  return `node ${/[^\w./-]/.test(path) ? `'${path.replace(/'/g, `'\\''`)}'` : path}`;
 }
 
 /** The Electron binary, if its download was installed (users' machines), else undefined. */
@@ -149,7 +154,7 @@ export function registerDemoCommands(program: Command, startBackend: StartDemoBa
         out(
           `  It reports every indicium to the demo's postal authority at ${demo.backend.postal.url} (CA ${demo.backend.postal.caPath}).`,
         );
-        const vpm = `VPM_HOME=${demo.home} VPM_KEYCHAIN=none node ${vpmFile()}`;
+        const vpm = `VPM_HOME=${demo.home} VPM_KEYCHAIN=none ${vpmCommand(ROOT, process.cwd())}`;
         out(`Try: ${vpm} balance`);
         out(
           `     ${vpm} print --to "Ann Lee, 1 Main St, Springfield, IL 62701" --postage 0.78 --out piece.pdf`,
