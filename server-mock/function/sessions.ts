@@ -49,7 +49,7 @@ export class Sessions {
 
   constructor(private readonly ctx: FlowContext) {
     this.ttl = ctx.options.sessionTtlSeconds ?? 8 * 3600;
-    this.throttle = new SignOnThrottle(ctx.options.signOn);
+    this.throttle = new SignOnThrottle(ctx.storage, ctx.options.signOn);
     // Made now, so that even the first unknown user name costs no more than a wrong password.
     void this.decoyVerifier().catch(() => undefined);
   }
@@ -103,7 +103,7 @@ export class Sessions {
 
   async signIn(req: Api.SignInRequest, address: string): Promise<Api.SignInResponse> {
     return this.loginLocks.run(req.username, async () => {
-      const waitMs = this.throttle.waitMs(address, req.username);
+      const waitMs = await this.throttle.waitMs(address, req.username);
       if (waitMs > 0) throw tooManyFailures(waitMs);
       // An unknown user name is checked against a decoy verifier: the same scrypt work inside the
       // authentication box, the same answer, so timing and replies do not tell which names exist.
@@ -124,7 +124,7 @@ export class Sessions {
         });
       } catch (error) {
         if (!(error instanceof BoxError) || error.code !== 'AUTH_FAILED') throw error;
-        const outcome = this.throttle.fail(address, req.username);
+        const outcome = await this.throttle.fail(address, req.username);
         if (outcome.startedWaiting) {
           await this.ctx.storage.addAlert({
             meterSerial: null,
@@ -135,7 +135,7 @@ export class Sessions {
         throw new ApiError('BAD_CREDENTIALS', 'sign-on: user name or password is wrong');
       }
       if (!mailer) throw new ApiError('BAD_CREDENTIALS', 'sign-on: user name or password is wrong');
-      this.throttle.succeed(address, req.username);
+      await this.throttle.succeed(address, req.username);
 
       // The previous login record must still carry the transaction box's signature.
       const previous = await this.ctx.storage.lastLogin(mailer.id);

@@ -6,9 +6,11 @@
  * long after each further failure (429 with Retry-After). A source that never failed for an
  * account is never held back for it, so the owner still signs on from elsewhere; an account under
  * attack from many sources gives each of them fewer free tries. Known and unknown user names are
- * counted alike, so the throttle tells nothing about which names exist.
+ * counted alike, so the throttle tells nothing about which names exist. The counts live in the
+ * data center's database, shared by all its nodes: a guesser gains nothing by changing nodes or
+ * by waiting for a restart.
  */
-import { LRUCache } from 'lru-cache';
+import type { SignOnFailures, Storage } from '../storage/storage';
 
 export interface SignOnThrottleOptions {
   /** Failures a source may make for one user name before it waits. */
@@ -23,11 +25,6 @@ export interface SignOnThrottleOptions {
   now?: () => number;
 }
 
-interface Entry {
-  failures: number;
-  waitUntil: number;
-}
-
 /** What a failure did: the wait it started (0 for none) and whether the source just began waiting. */
 export interface FailureOutcome {
   waitMs: number;
@@ -35,12 +32,17 @@ export interface FailureOutcome {
   failures: number;
 }
 
+/** A count not moved for this long is forgotten. */
 const FORGET_MS = 24 * 3600_000;
 
+/** The storage the counts live in: one table every node of the data center shares. */
+type Counts = Pick<Storage, 'signOnFailures' | 'addSignOnFailures' | 'clearSignOnFailures'>;
+
+const pairKey = (source: string, username: string) => `pair\n${source}\n${username}`;
+const sourceKey = (source: string) => `source\n${source}`;
+const accountKey = (username: string) => `account\n${username}`;
+
 export class SignOnThrottle {
-  private readonly pairs = new LRUCache<string, Entry>({ max: 200_000, ttl: FORGET_MS });
-  private readonly sources = new LRUCache<string, Entry>({ max: 100_000, ttl: FORGET_MS });
-  private readonly accounts = new LRUCache<string, Entry>({ max: 100_000, ttl: FORGET_MS });
   private readonly freePerAccount: number;
   private readonly freePerSource: number;
   private readonly attackThreshold: number;
@@ -48,7 +50,14 @@ export class SignOnThrottle {
   private readonly maxDelayMs: number;
   private readonly now: () => number;
 
-  constructor(options: SignOnThrottleOptions = {}) {
+  /**
+   * `counts`: the data center's storage. The counts are kept there, not in this process, so that
+   * every node of the data center holds a source to the same waits, and a restart forgets none.
+   */
+  constructor(
+    private readonly counts: Counts,
+    options: SignOnThrottleOptions = {},
+  ) {
     this.freePerAccount = options.freePerAccount ?? 3;
     this.freePerSource = options.freePerSource ?? 10;
     this.attackThreshold = options.attackThreshold ?? 20;
@@ -58,41 +67,53 @@ export class SignOnThrottle {
   }
 
   /** How long this source must still wait before it may try this user name (0: go ahead). */
-  waitMs(source: string, username: string): number {
+  async waitMs(source: string, username: string): Promise<number> {
     const now = this.now();
-    const pair = this.pairs.get(`${source}\n${username}`);
-    const all = this.sources.get(source);
-    return Math.max(0, (pair?.waitUntil ?? 0) - now, (all?.waitUntil ?? 0) - now);
+    const [pair, all, account] = await this.counts.signOnFailures(
+      [pairKey(source, username), sourceKey(source), accountKey(username)],
+      now - FORGET_MS,
+    );
+    return Math.max(
+      0,
+      this.waitUntil(pair, this.freeFor(account)) - now,
+      this.waitUntil(all, this.freePerSource) - now,
+    );
   }
 
   /** Counts a wrong password (or unknown user name) from this source. */
-  fail(source: string, username: string): FailureOutcome {
+  async fail(source: string, username: string): Promise<FailureOutcome> {
     const now = this.now();
-    const account = this.bump(this.accounts, username, Infinity, now);
-    const free = account.failures >= this.attackThreshold ? 1 : this.freePerAccount;
-    const pair = this.bump(this.pairs, `${source}\n${username}`, free, now);
-    const all = this.bump(this.sources, source, this.freePerSource, now);
-    const waitMs = Math.max(0, pair.waitUntil - now, all.waitUntil - now);
+    const [account, pair, all] = (await this.counts.addSignOnFailures(
+      [accountKey(username), pairKey(source, username), sourceKey(source)],
+      now,
+      now - FORGET_MS,
+    )) as [SignOnFailures, SignOnFailures, SignOnFailures];
+    const free = this.freeFor(account);
     return {
-      waitMs,
+      waitMs: Math.max(
+        0,
+        this.waitUntil(pair, free) - now,
+        this.waitUntil(all, this.freePerSource) - now,
+      ),
       startedWaiting: pair.failures === free || all.failures === this.freePerSource,
       failures: pair.failures,
     };
   }
 
   /** The right password: this source's count for the account starts over. */
-  succeed(source: string, username: string): void {
-    this.pairs.delete(`${source}\n${username}`);
+  async succeed(source: string, username: string): Promise<void> {
+    await this.counts.clearSignOnFailures(pairKey(source, username));
   }
 
-  private bump(cache: LRUCache<string, Entry>, key: string, free: number, now: number): Entry {
-    const entry = cache.get(key) ?? { failures: 0, waitUntil: 0 };
-    entry.failures += 1;
-    if (entry.failures >= free) {
-      const doublings = Math.min(30, entry.failures - free);
-      entry.waitUntil = now + Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** doublings);
-    }
-    cache.set(key, entry);
-    return entry;
+  /** A source's free failures for an account: one once the account is under attack. */
+  private freeFor(account: SignOnFailures | undefined): number {
+    return (account?.failures ?? 0) >= this.attackThreshold ? 1 : this.freePerAccount;
+  }
+
+  /** The end of the wait a count started: after `free` failures, doubling with each further one. */
+  private waitUntil(count: SignOnFailures | undefined, free: number): number {
+    if (!count || count.failures < free) return 0;
+    const doublings = Math.min(30, count.failures - free);
+    return count.lastAt + Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** doublings);
   }
 }

@@ -148,4 +148,11 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
   INSERT INTO counters (name, value) VALUES ('tracking', 0);
   `,
+  // v6: the sign-on throttle's failure counts (function/sign-on-throttle.ts), shared by every
+  // node that serves the data center, so that a guesser gains nothing by changing nodes or by
+  // waiting for a restart. Keyed per source and user name, per source, per user name.
+  `
+  CREATE TABLE sign_on_failures (key TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_at INTEGER NOT NULL);
+  CREATE INDEX sign_on_failures_by_age ON sign_on_failures (last_at);
+  `,
 ];

@@ -147,4 +147,9 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE TABLE counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
   INSERT INTO counters (name, value) VALUES ('tracking', 0);
   `,
+  // v6: the sign-on throttle's failure counts, shared by every node.
+  `
+  CREATE TABLE sign_on_failures (key TEXT PRIMARY KEY, failures BIGINT NOT NULL, last_at BIGINT NOT NULL);
+  CREATE INDEX sign_on_failures_by_age ON sign_on_failures (last_at);
+  `,
 ];

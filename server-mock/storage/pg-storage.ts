@@ -30,6 +30,7 @@ import {
   type RecoveredCommit,
   type RefillRow,
   type SessionRow,
+  type SignOnFailures,
   type Storage,
 } from './storage';
 
@@ -635,6 +636,47 @@ export class PgStorage implements Storage {
 
   async clearPostalOutbox(seq: number): Promise<void> {
     await this.query('DELETE FROM postal_outbox WHERE seq <= $1', [seq]);
+  }
+
+  async signOnFailures(
+    keys: string[],
+    forgetBefore: number,
+  ): Promise<(SignOnFailures | undefined)[]> {
+    const rows = await this.query(
+      'SELECT key, failures, last_at FROM sign_on_failures WHERE key = ANY($1) AND last_at >= $2',
+      [keys, forgetBefore],
+    );
+    const byKey = new Map(rows.map((row) => [row.key as string, row]));
+    return keys.map((key) => {
+      const row = byKey.get(key);
+      return row && { failures: Number(row.failures), lastAt: Number(row.last_at) };
+    });
+  }
+
+  async addSignOnFailures(
+    keys: string[],
+    now: number,
+    forgetBefore: number,
+  ): Promise<SignOnFailures[]> {
+    await this.query('DELETE FROM sign_on_failures WHERE last_at < $1', [forgetBefore]);
+    const counts: SignOnFailures[] = [];
+    // Each upsert is atomic: nodes counting the same key at once each add their one.
+    for (const key of keys) {
+      const row = await this.one(
+        `INSERT INTO sign_on_failures (key, failures, last_at) VALUES ($1, 1, $2)
+           ON CONFLICT (key) DO UPDATE SET
+             failures = CASE WHEN sign_on_failures.last_at < $3 THEN 1 ELSE sign_on_failures.failures + 1 END,
+             last_at = EXCLUDED.last_at
+           RETURNING failures, last_at`,
+        [key, now, forgetBefore],
+      );
+      counts.push({ failures: Number(row?.failures), lastAt: Number(row?.last_at) });
+    }
+    return counts;
+  }
+
+  async clearSignOnFailures(key: string): Promise<void> {
+    await this.query('DELETE FROM sign_on_failures WHERE key = $1', [key]);
   }
 
   async getPiece(pieceId: string): Promise<PieceRow | undefined> {

@@ -28,6 +28,7 @@ import {
   type RecoveredCommit,
   type RefillRow,
   type SessionRow,
+  type SignOnFailures,
   type Storage,
 } from './storage';
 
@@ -224,6 +225,13 @@ export const dispenseRows = (c: DispenseCommit): DispenseRows => [
   c.pieces.map((p) => p.weightOz ?? null),
   c.report ?? null,
 ];
+
+/** One more sign-on failure under a key (parameters: key, now, forgetBefore); the new count. */
+const SIGN_ON_FAILURE_UPSERT = `INSERT INTO sign_on_failures (key, failures, last_at) VALUES (?, 1, ?)
+  ON CONFLICT (key) DO UPDATE SET
+    failures = CASE WHEN sign_on_failures.last_at < ? THEN 1 ELSE sign_on_failures.failures + 1 END,
+    last_at = excluded.last_at
+  RETURNING failures, last_at`;
 
 /** How long a statement waits for a lock another connection holds. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -688,6 +696,38 @@ export class SqliteStorage implements Storage {
 
   async clearPostalOutbox(seq: number): Promise<void> {
     await this.write(() => this.stmt('DELETE FROM postal_outbox WHERE seq <= ?').run(seq));
+  }
+
+  async signOnFailures(
+    keys: string[],
+    forgetBefore: number,
+  ): Promise<(SignOnFailures | undefined)[]> {
+    return keys.map((key) => {
+      const row = this.get(
+        'SELECT failures, last_at FROM sign_on_failures WHERE key = ? AND last_at >= ?',
+        key,
+        forgetBefore,
+      );
+      return row && { failures: Number(row.failures), lastAt: Number(row.last_at) };
+    });
+  }
+
+  async addSignOnFailures(
+    keys: string[],
+    now: number,
+    forgetBefore: number,
+  ): Promise<SignOnFailures[]> {
+    return this.write(() => {
+      this.stmt('DELETE FROM sign_on_failures WHERE last_at < ?').run(forgetBefore);
+      return keys.map((key) => {
+        const row = this.stmt(SIGN_ON_FAILURE_UPSERT).get(key, now, forgetBefore) as Row;
+        return { failures: Number(row.failures), lastAt: Number(row.last_at) };
+      });
+    });
+  }
+
+  async clearSignOnFailures(key: string): Promise<void> {
+    await this.write(() => this.stmt('DELETE FROM sign_on_failures WHERE key = ?').run(key));
   }
 
   async commitCredit(c: CreditCommit): Promise<void> {

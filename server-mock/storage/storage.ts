@@ -261,5 +261,24 @@ export interface Storage {
   setAdminTokenHash(hash: string): Promise<void>;
   adminTokenHash(): Promise<string | undefined>;
 
+  /**
+   * The sign-on throttle's counts under these keys (function/sign-on-throttle.ts), in order:
+   * undefined for a key never counted, or last counted before `forgetBefore` (ms since 1970).
+   */
+  signOnFailures(keys: string[], forgetBefore: number): Promise<(SignOnFailures | undefined)[]>;
+  /**
+   * One more failure under each key at `now`, atomically on every node (a count last moved before
+   * `forgetBefore` starts again at 1); counts older than that are dropped. The new counts, in order.
+   */
+  addSignOnFailures(keys: string[], now: number, forgetBefore: number): Promise<SignOnFailures[]>;
+  /** Forgets the count under this key (the right password). */
+  clearSignOnFailures(key: string): Promise<void>;
+
   close(): Promise<void>;
+}
+
+/** Failed sign-ons counted under one throttle key, and when the last one was (ms since 1970). */
+export interface SignOnFailures {
+  failures: number;
+  lastAt: number;
 }

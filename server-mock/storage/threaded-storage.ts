@@ -36,6 +36,8 @@ const WRITES = [
   'addScanner',
   'setAdminTokenHash',
   'clearPostalOutbox',
+  'addSignOnFailures',
+  'clearSignOnFailures',
 ] as const satisfies readonly (keyof Storage)[];
 
 type WireError = { name: string; message: string; code?: string };

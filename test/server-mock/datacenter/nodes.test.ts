@@ -5,7 +5,8 @@
  * client fails over, no piece is charged twice and every indicium it received is recorded; kill
  * -9 of one meter shard: its meters fail fast with a retryable 503 and recover once the pool
  * restarted it, the other shard's meters are unaffected. Clients listing the dead node first sign
- * up, sign in and refill through the next one (a refused connection never reached a node).
+ * up, sign in and refill through the next one (a refused connection never reached a node). A
+ * source guessing passwords is held by the count of its failures on all nodes together.
  */
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -81,6 +82,27 @@ describe('several API nodes on a box pool and PostgreSQL', () => {
     expect(again.pieces.every((p) => p.replayed)).toBe(true);
     expect(again.balanceCents).toBe(first.balanceCents);
     expect((await b.account()).balanceCents).toBe(10_000 - 128);
+  });
+
+  it('holds a guessing source to one count on every node: guesses spread over both wait as on one', async () => {
+    const { c } = await mailer();
+    const { username } = await c.account();
+    const [a, b] = cluster.nodes.map((n) => client([n.url], undefined, 0)) as [
+      DataCenterClient,
+      DataCenterClient,
+    ];
+    const tryOn = (node: DataCenterClient, password: string) =>
+      node.signIn({ username, password }).then(
+        () => 'signed on',
+        (error: unknown) => (error instanceof DataCenterError ? error.code : String(error)),
+      );
+    const guesses = [];
+    for (const node of [a, b, a]) guesses.push(await tryOn(node, 'a wrong guess'));
+    expect(guesses).toEqual(['BAD_CREDENTIALS', 'BAD_CREDENTIALS', 'BAD_CREDENTIALS']);
+    // Three failures in all (two on one node, one on the other): this source now waits on both,
+    // even with the right password.
+    expect(await tryOn(b, PASSWORD)).toBe('RATE_LIMITED');
+    expect(await tryOn(a, PASSWORD)).toBe('RATE_LIMITED');
   });
 
   it('kill -9 of one node under load: the client fails over, nothing is charged twice, every indicium it got is recorded', async () => {

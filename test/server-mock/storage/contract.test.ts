@@ -155,6 +155,37 @@ describe.each(engines)('Storage on $name', (engine) => {
     s = db.a;
   });
 
+  describe('sign-on failure counts', () => {
+    it('counts every failure once from both writers at once, forgets and drops old counts, clears one', async () => {
+      const [x, y] = [`x-${++meterNo}`, `y-${meterNo}`];
+      const T = 1_000_000;
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          (i % 2 ? db.a : db.b).addSignOnFailures([x], T + i, 0),
+        ),
+      );
+      const [counted] = await db.b.signOnFailures([x], 0);
+      expect(counted?.failures).toBe(20);
+      expect(await db.a.addSignOnFailures([y, x], T + 100, 0)).toEqual([
+        { failures: 1, lastAt: T + 100 },
+        { failures: 21, lastAt: T + 100 },
+      ]);
+      expect(await db.b.signOnFailures([x, y, `z-${meterNo}`], T + 100)).toEqual([
+        { failures: 21, lastAt: T + 100 },
+        { failures: 1, lastAt: T + 100 },
+        undefined,
+      ]);
+      // Last moved before forgetBefore: not read, counted again from 1, and dropped from the table.
+      expect(await db.a.signOnFailures([x], T + 101)).toEqual([undefined]);
+      expect(await db.b.addSignOnFailures([x], T + 200, T + 150)).toEqual([
+        { failures: 1, lastAt: T + 200 },
+      ]);
+      expect(await db.a.signOnFailures([y], 0)).toEqual([undefined]);
+      await db.a.clearSignOnFailures(x);
+      expect(await db.b.signOnFailures([x], 0)).toEqual([undefined]);
+    });
+  });
+
   describe('mailers', () => {
     it('stores, finds and updates a mailer; a taken user name is refused as UNIQUE', async () => {
       const m = mailer({ autoRefillCents: BIG, lowBalanceCents: BIG });

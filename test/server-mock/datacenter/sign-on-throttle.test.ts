@@ -1,0 +1,47 @@
+/**
+ * The sign-on throttle keeps its counts in the data center's database (a real SQLite file here),
+ * so a restart of the data center forgets no failure and no wait.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SignOnThrottle } from '../../../server-mock/function/sign-on-throttle';
+import { SqliteStorage } from '../../../server-mock/storage/sqlite-storage';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'vpm-throttle-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('the sign-on throttle', () => {
+  it('keeps a guessing source waiting across a restart of the data center', async () => {
+    const file = join(dir, 'datacenter.db');
+    let clock = 1_800_000_000_000;
+    const now = () => clock;
+    const before = new SqliteStorage(file);
+    const throttle = new SignOnThrottle(before, { now });
+    for (let i = 0; i < 3; i++) await throttle.fail('203.0.113.7', 'ann');
+    expect(await throttle.waitMs('203.0.113.7', 'ann')).toBe(1000);
+    await before.close();
+
+    const after = new SqliteStorage(file);
+    const restarted = new SignOnThrottle(after, { now });
+    expect(await restarted.waitMs('203.0.113.7', 'ann')).toBe(1000);
+    // Another source is not held back.
+    expect(await restarted.waitMs('198.51.100.2', 'ann')).toBe(0);
+    clock += 1000;
+    expect(await restarted.waitMs('203.0.113.7', 'ann')).toBe(0);
+    // The next failure doubles the wait; the right password then clears the pair's count.
+    expect((await restarted.fail('203.0.113.7', 'ann')).waitMs).toBe(2000);
+    await restarted.succeed('203.0.113.7', 'ann');
+    expect(await restarted.waitMs('203.0.113.7', 'ann')).toBe(0);
+    // A day later every count is forgotten.
+    clock += 24 * 3600_000;
+    expect((await restarted.fail('203.0.113.7', 'ann')).failures).toBe(1);
+    await after.close();
+  });
+});
