@@ -413,18 +413,6 @@ export class PgStorage implements Storage {
     return row && toMailer(row);
   }
 
-  async setLoginFailures(
-    mailerId: string,
-    failedLogins: number,
-    lockedUntil: string | null,
-  ): Promise<void> {
-    await this.query('UPDATE mailers SET failed_logins = $1, locked_until = $2 WHERE id = $3', [
-      failedLogins,
-      lockedUntil,
-      mailerId,
-    ]);
-  }
-
   async updateMailerSettings(
     mailerId: string,
     s: { lowBalanceCents: number; autoRefillCents: number | null; cardToken?: string | null },

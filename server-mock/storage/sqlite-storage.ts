@@ -494,20 +494,6 @@ export class SqliteStorage implements Storage {
     return row && toMailer(row);
   }
 
-  async setLoginFailures(
-    mailerId: string,
-    failedLogins: number,
-    lockedUntil: string | null,
-  ): Promise<void> {
-    await this.write(() =>
-      this.stmt('UPDATE mailers SET failed_logins = ?, locked_until = ? WHERE id = ?').run(
-        failedLogins,
-        lockedUntil,
-        mailerId,
-      ),
-    );
-  }
-
   async updateMailerSettings(
     mailerId: string,
     s: { lowBalanceCents: number; autoRefillCents: number | null; cardToken?: string | null },

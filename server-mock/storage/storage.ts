@@ -167,11 +167,6 @@ export interface Storage {
   createMailer(mailer: MailerRow): Promise<void>;
   findMailerByUsername(username: string): Promise<MailerRow | undefined>;
   getMailer(id: string): Promise<MailerRow | undefined>;
-  setLoginFailures(
-    mailerId: string,
-    failedLogins: number,
-    lockedUntil: string | null,
-  ): Promise<void>;
   updateMailerSettings(
     mailerId: string,
     settings: {

@@ -18,7 +18,6 @@ import type { WriterAnswer, WriterCall } from './writer-worker';
 
 const WRITES = [
   'createMailer',
-  'setLoginFailures',
   'updateMailerSettings',
   'insertMeter',
   'commitDispense',

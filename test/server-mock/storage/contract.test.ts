@@ -196,12 +196,9 @@ describe.each(engines)('Storage on $name', (engine) => {
       await expect(s.createMailer({ ...m, id: 'other-id' })).rejects.toThrow(/UNIQUE/);
       expect(await s.getMailer('other-id')).toBeUndefined();
 
-      await s.setLoginFailures(m.id, 3, '2026-12-01T11:00:00.000Z');
       await s.updateMailerSettings(m.id, { lowBalanceCents: 500, autoRefillCents: 2500 });
       await s.setCardToken(m.id, 'tok_1');
       expect(await db.b.getMailer(m.id)).toMatchObject({
-        failedLogins: 3,
-        lockedUntil: '2026-12-01T11:00:00.000Z',
         lowBalanceCents: 500,
         autoRefillCents: 2500,
         cardToken: 'tok_1',
