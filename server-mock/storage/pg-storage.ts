@@ -31,6 +31,7 @@ import {
   type RefillRow,
   type SessionRow,
   type SignOnFailures,
+  toSignOnFailures,
   type Storage,
 } from './storage';
 
@@ -637,7 +638,7 @@ export class PgStorage implements Storage {
     const byKey = new Map(rows.map((row) => [row.key as string, row]));
     return keys.map((key) => {
       const row = byKey.get(key);
-      return row && { failures: Number(row.failures), lastAt: Number(row.last_at) };
+      return row && toSignOnFailures(row);
     });
   }
 
@@ -658,7 +659,7 @@ export class PgStorage implements Storage {
            RETURNING failures, last_at`,
         [key, now, forgetBefore],
       );
-      counts.push({ failures: Number(row?.failures), lastAt: Number(row?.last_at) });
+      counts.push(toSignOnFailures(row ?? {}));
     }
     return counts;
   }

@@ -29,6 +29,7 @@ import {
   type RefillRow,
   type SessionRow,
   type SignOnFailures,
+  toSignOnFailures,
   type Storage,
 } from './storage';
 
@@ -694,7 +695,7 @@ export class SqliteStorage implements Storage {
         key,
         forgetBefore,
       );
-      return row && { failures: Number(row.failures), lastAt: Number(row.last_at) };
+      return row && toSignOnFailures(row);
     });
   }
 
@@ -707,7 +708,7 @@ export class SqliteStorage implements Storage {
       this.stmt('DELETE FROM sign_on_failures WHERE last_at < ?').run(forgetBefore);
       return keys.map((key) => {
         const row = this.stmt(SIGN_ON_FAILURE_UPSERT).get(key, now, forgetBefore) as Row;
-        return { failures: Number(row.failures), lastAt: Number(row.last_at) };
+        return toSignOnFailures(row);
       });
     });
   }

@@ -277,3 +277,9 @@ export interface SignOnFailures {
   failures: number;
   lastAt: number;
 }
+
+/** A sign_on_failures row as either engine returns it (PostgreSQL's BIGINTs come as strings). */
+export const toSignOnFailures = (row: Record<string, unknown>): SignOnFailures => ({
+  failures: Number(row.failures),
+  lastAt: Number(row.last_at),
+});
