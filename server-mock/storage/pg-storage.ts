@@ -648,20 +648,19 @@ export class PgStorage implements Storage {
     forgetBefore: number,
   ): Promise<SignOnFailures[]> {
     await this.query('DELETE FROM sign_on_failures WHERE last_at < $1', [forgetBefore]);
-    const counts: SignOnFailures[] = [];
-    // Each upsert is atomic: nodes counting the same key at once each add their one.
-    for (const key of keys) {
-      const row = await this.one(
-        `INSERT INTO sign_on_failures (key, failures, last_at) VALUES ($1, 1, $2)
-           ON CONFLICT (key) DO UPDATE SET
-             failures = CASE WHEN sign_on_failures.last_at < $3 THEN 1 ELSE sign_on_failures.failures + 1 END,
-             last_at = EXCLUDED.last_at
-           RETURNING failures, last_at`,
-        [key, now, forgetBefore],
-      );
-      counts.push(toSignOnFailures(row ?? {}));
-    }
-    return counts;
+    // One statement for all the keys: each count moves atomically, and nodes counting the same
+    // key at once each add their one.
+    const rows = await this.query(
+      `INSERT INTO sign_on_failures (key, failures, last_at)
+         SELECT key, 1, $2 FROM unnest($1::text[]) AS key
+         ON CONFLICT (key) DO UPDATE SET
+           failures = CASE WHEN sign_on_failures.last_at < $3 THEN 1 ELSE sign_on_failures.failures + 1 END,
+           last_at = EXCLUDED.last_at
+         RETURNING key, failures, last_at`,
+      [keys, now, forgetBefore],
+    );
+    const byKey = new Map(rows.map((row) => [row.key as string, toSignOnFailures(row)]));
+    return keys.map((key) => byKey.get(key) as SignOnFailures);
   }
 
   async clearSignOnFailures(key: string): Promise<void> {
