@@ -10,7 +10,7 @@
  * the field": group commit).
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, openSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { makeTrackingNumber } from '../../shared/tracking';
 import type { MeterRecord } from '../boxes/api';
@@ -261,10 +261,12 @@ export class SqliteStorage implements Storage {
   /**
    * `autoCheckpoint: false` (the threaded writer): this connection's commits never copy the log
    * into the database file; a checkpointer thread does (checkpoint-worker.mjs).
+   * `logFileLimitBytes`: once the log is rewound, its file is cut back to this size if it grew
+   * past it (a reader that held the rewind off for long).
    */
   constructor(
     private readonly file: string,
-    options: { autoCheckpoint?: boolean } = {},
+    options: { autoCheckpoint?: boolean; logFileLimitBytes?: number } = {},
   ) {
     secureDatabaseFile(file);
     this.db = new Database(file);
@@ -273,6 +275,8 @@ export class SqliteStorage implements Storage {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     if (options.autoCheckpoint === false) this.db.pragma('wal_autocheckpoint = 0');
+    if (options.logFileLimitBytes !== undefined)
+      this.db.pragma(`journal_size_limit = ${Math.floor(options.logFileLimitBytes)}`);
     this.migrate();
   }
 
@@ -389,32 +393,29 @@ export class SqliteStorage implements Storage {
   }
 
   /**
-   * Rewinds the write-ahead log once its file has passed `limitBytes`: a TRUNCATE checkpoint
-   * copies what is left of it into the database file, has the next write start the log over, and
-   * cuts the file to nothing (so its size says again how far the log has grown). The
-   * checkpointer's PASSIVE checkpoints alone never rewind a log that is written to without a
-   * pause (SQLite rewinds only when a write starts with the whole log copied back), so under
-   * steady load it would grow without end. It does not wait: a checkpoint that finds the log in
-   * use or fails returns at once, and tries again later. Found in use by another checkpoint (the
-   * checkpointer's PASSIVE one, begun before the log passed the limit), it tries again 10 ms
+   * Rewinds the write-ahead log once it holds `logBytes` of frames or more, `limitBytes` at most:
+   * a RESTART checkpoint copies what is left of it into the database file (the checkpointer has
+   * copied all but the last moment's), and the next write starts the log over at the start of
+   * its file. The file keeps its size and is written over, so a commit never pays for growing it,
+   * and the rewind never pays for cutting it (a TRUNCATE of a 64 MB log held the writer for
+   * 40–60 ms). The checkpointer's PASSIVE checkpoints alone never rewind a log that is written to
+   * without a pause (SQLite rewinds only when a write starts with the whole log copied back), so
+   * under steady load it would grow without end.
+   *
+   * It does not wait: a checkpoint that finds the log in use or fails returns at once, and tries
+   * again later. Found in use by another checkpoint (the checkpointer's), it tries again 10 ms
    * later: that checkpoint is over by then, and a longer wait would let the log grow by its
    * writes. Found in use by a reader, it waits 10 ms, then twice as long at each try, to a second
    * at most, so that a long reader does not cost a checkpoint every 10 ms; a rewind sets the wait
    * back. Returns whether it rewound.
    */
-  restartLogPast(limitBytes: number): boolean {
+  restartLogPast(limitBytes: number, logBytes: number): boolean {
+    if (logBytes < limitBytes) return false;
     const now = Date.now();
     if (now < this.nextLogRewind) return false;
-    let size: number;
-    try {
-      size = statSync(`${this.file}-wal`).size;
-    } catch {
-      return false;
-    }
-    if (size < limitBytes) return false;
     this.db.pragma('busy_timeout = 0');
     try {
-      const [result] = this.db.pragma('wal_checkpoint(TRUNCATE)') as CheckpointResult[];
+      const [result] = this.db.pragma('wal_checkpoint(RESTART)') as CheckpointResult[];
       if (result?.busy === 0) {
         this.logRewindPause = LOG_REWIND_FIRST_PAUSE_MS;
         return true;
@@ -432,6 +433,20 @@ export class SqliteStorage implements Storage {
     this.nextLogRewind = now + this.logRewindPause;
     this.logRewindPause = Math.min(2 * this.logRewindPause, LOG_REWIND_LAST_PAUSE_MS);
     return false;
+  }
+
+  /**
+   * The write-ahead log's frames, in bytes: what a PASSIVE checkpoint (which copies what it can
+   * without waiting) reports. For tests; the threaded writer learns it from its checkpointer.
+   */
+  logBytes(): number {
+    const [result] = this.db.pragma('wal_checkpoint(PASSIVE)') as CheckpointResult[];
+    return Math.max(0, result?.log ?? 0) * this.logFrameBytes();
+  }
+
+  /** One write-ahead log frame of this database: a page and the frame's 24-byte header. */
+  logFrameBytes(): number {
+    return (this.db.pragma('page_size', { simple: true }) as number) + 24;
   }
 
   /** Prepared statements, compiled once per SQL text (preparing cost as much as running). */

@@ -53,24 +53,33 @@ function revive(error: WireError): Error {
 }
 
 /** How often the checkpointer copies the write-ahead log into the database file. */
-const CHECKPOINT_INTERVAL_MS = 200;
+export const CHECKPOINT_INTERVAL_MS = 200;
 
 /** The write-ahead log's size past which the writer rewinds it (SqliteStorage.restartLogPast). */
 export const WAL_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /**
  * Opens the database (migrating it here first) and starts its writer thread. `walLimitBytes`:
- * the write-ahead log's size past which the writer rewinds it (tests make it small).
+ * the write-ahead log's size past which the writer rewinds it; `checkpointIntervalMs`: how often
+ * the checkpointer runs (tests make both small).
  */
 export async function openThreadedStorage(
   file: string,
-  options: { walLimitBytes?: number } = {},
+  options: { walLimitBytes?: number; checkpointIntervalMs?: number } = {},
 ): Promise<Storage> {
   const reads = new SqliteStorage(file); // migrates before the writer opens the file
   const walLimitBytes = options.walLimitBytes ?? WAL_LIMIT_BYTES;
-  const worker = launchWorker('writer-worker', { workerData: { file, walLimitBytes } });
+  // The log's frames as the checkpointer last counted them, read by the writer after each commit.
+  const logFrames = new Int32Array(new SharedArrayBuffer(4));
+  const worker = launchWorker('writer-worker', {
+    workerData: { file, walLimitBytes, logFrames },
+  });
   const checkpointer = launchWorker('checkpoint-worker', {
-    workerData: { file, intervalMs: CHECKPOINT_INTERVAL_MS, walLimitBytes },
+    workerData: {
+      file,
+      intervalMs: options.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS,
+      logFrames,
+    },
   });
   checkpointer.on('error', () => undefined); // the next interval tries again; data is safe
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();

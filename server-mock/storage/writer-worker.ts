@@ -9,10 +9,17 @@ import { SqliteStorage } from './sqlite-storage';
 
 const port = parentPort;
 if (!port) throw new Error('writer-worker: must run as a worker thread');
-const { file, walLimitBytes } = workerData as { file: string; walLimitBytes: number };
+const { file, walLimitBytes, logFrames } = workerData as {
+  file: string;
+  walLimitBytes: number;
+  /** [0]: the log's frames at the checkpointer's last checkpoint (checkpoint-worker.mjs). */
+  logFrames: Int32Array;
+};
 const storage = new SqliteStorage(file, {
   autoCheckpoint: false, // checkpoint-worker.mjs does it, off the commit path
+  ...(Number.isFinite(walLimitBytes) ? { logFileLimitBytes: 2 * walLimitBytes } : {}),
 });
+const frameBytes = storage.logFrameBytes();
 const methods = storage as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
 
 /** One call from the event loop: its id, the SqliteStorage method, the arguments. */
@@ -21,13 +28,15 @@ export type WriterCall = [id: number, method: string, args: unknown[]];
 export type WriterAnswer = [id: number, ok: boolean, value: unknown];
 
 // The answers of one group commit go back in one message; then, past its limit, the write-ahead
-// log is rewound (after the answers, so none of them waits for it).
+// log is rewound (after the answers, so none of them waits for it). The checkpointer counts the
+// log's frames as it copies them; right after its checkpoint, little is left to copy here.
 let answers: WriterAnswer[] = [];
 const send = () => {
   const batch = answers;
   answers = [];
   port.postMessage(batch);
-  storage.restartLogPast(walLimitBytes);
+  if (storage.restartLogPast(walLimitBytes, Atomics.load(logFrames, 0) * frameBytes))
+    Atomics.store(logFrames, 0, 0);
 };
 const answer = (a: WriterAnswer) => {
   if (answers.length === 0) setImmediate(send);

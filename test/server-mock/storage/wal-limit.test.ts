@@ -4,7 +4,7 @@
  * so without the writer's RESTART past a limit (SqliteStorage.restartLogPast) it grows without
  * end. Real threads, a real file.
  */
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -21,12 +21,15 @@ afterAll(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-/** 16 writers, `count` writes in all, without a pause; the largest write-ahead log seen. */
-async function steadyLoad(walLimitBytes: number, count: number) {
+/**
+ * 16 writers, `count` writes in all, without a pause; the largest write-ahead log seen. The
+ * checkpointer runs every `checkpointIntervalMs`.
+ */
+async function steadyLoad(walLimitBytes: number, count: number, checkpointIntervalMs: number) {
   const dir = mkdtempSync(join(tmpdir(), 'vpm-wal-'));
   dirs.push(dir);
   const file = join(dir, 'datacenter.db');
-  const storage = await openThreadedStorage(file, { walLimitBytes });
+  const storage = await openThreadedStorage(file, { walLimitBytes, checkpointIntervalMs });
   let largest = 0;
   let next = 0;
   await Promise.all(
@@ -49,6 +52,21 @@ async function steadyLoad(walLimitBytes: number, count: number) {
 /** The limit of the single-connection tests below. */
 const LIMIT = 64 * 1024;
 
+/**
+ * How many times the log has been started over: the checkpoint sequence number in the log file's
+ * header (big-endian at byte 12, SQLite's file format), which each start over counts up.
+ */
+function logStarts(file: string): number {
+  const fd = openSync(`${file}-wal`, 'r');
+  try {
+    const header = Buffer.alloc(16);
+    readSync(fd, header, 0, 16, 0);
+    return header.readUInt32BE(12);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** A storage without a checkpointer whose log has just passed `limit` (mailers w0, w1, …). */
 async function logPast(limit: number) {
   const dir = mkdtempSync(join(tmpdir(), 'vpm-wal-'));
@@ -64,24 +82,32 @@ async function logPast(limit: number) {
 describe('threaded SQLite writer', () => {
   it('rewinds the write-ahead log past its limit, so steady writes keep it bounded', async () => {
     const limit = 256 * 1024;
-    const bounded = await steadyLoad(limit, 3000);
-    const unbounded = await steadyLoad(1024 ** 3, 3000);
+    const bounded = await steadyLoad(limit, 6000, 5);
+    // What the same writes put in the log: no limit, and no checkpoint in the run.
+    const written = await steadyLoad(1024 ** 3, 6000, 60_000);
     // Every write is there either way; only the log's size differs.
-    expect(bounded.found).toEqual(['mailer-m0', 'mailer-m1500', 'mailer-m2999']);
-    expect(unbounded.found).toEqual(['mailer-m0', 'mailer-m1500', 'mailer-m2999']);
-    expect(bounded.largest).toBeLessThan(2 * limit);
-    expect(unbounded.largest).toBeGreaterThan(4 * limit);
+    expect(bounded.found).toEqual(['mailer-m0', 'mailer-m3000', 'mailer-m5999']);
+    expect(written.found).toEqual(['mailer-m0', 'mailer-m3000', 'mailer-m5999']);
+    // Bounded by the limit and what is written between two of the checkpointer's counts.
+    expect(bounded.largest).toBeLessThan(8 * limit);
+    expect(written.largest).toBeGreaterThan(4 * bounded.largest);
   }, 60_000);
 
-  it('rewinds once per limit reached, not at every commit after it: the log file is cut back to nothing', async () => {
+  it('rewinds once per limit reached, not at every commit after it: the next commit writes the log over from its start', async () => {
     const { file, storage, written } = await logPast(LIMIT);
     let n = written;
-    expect(storage.restartLogPast(LIMIT)).toBe(true);
-    expect(statSync(`${file}-wal`).size).toBe(0);
-    // The next commits write a log far under the limit: nothing to rewind.
+    const size = statSync(`${file}-wal`).size;
+    const starts = logStarts(file);
+    expect(storage.restartLogPast(LIMIT, LIMIT)).toBe(true);
     await storage.createMailer(mailerRow(`w${n++}`));
-    expect(statSync(`${file}-wal`).size).toBeLessThan(LIMIT);
-    expect(storage.restartLogPast(LIMIT)).toBe(false);
+    // Started over and written over: the file did not grow (nor was it cut, which costs more).
+    expect(logStarts(file)).toBe(starts + 1);
+    expect(statSync(`${file}-wal`).size).toBe(size);
+    // The log now holds one commit's frames, far under the limit: nothing to rewind.
+    const logBytes = storage.logBytes();
+    expect(logBytes).toBeGreaterThan(0);
+    expect(logBytes).toBeLessThan(LIMIT / 4);
+    expect(storage.restartLogPast(LIMIT, logBytes)).toBe(false);
     expect((await storage.getMailer('mailer-w0'))?.id).toBe('mailer-w0');
     await storage.close();
   });
@@ -93,7 +119,7 @@ describe('threaded SQLite writer', () => {
     const T = Date.UTC(2026, 11, 2);
     const at = (ms: number) => {
       vi.setSystemTime(T + ms);
-      return storage.restartLogPast(LIMIT);
+      return storage.restartLogPast(LIMIT, LIMIT);
     };
     // Another connection in the middle of a read of the log.
     const reader = new Database(file);
@@ -106,14 +132,14 @@ describe('threaded SQLite writer', () => {
     reader.prepare('COMMIT').run();
     // The reader is gone, but the next try waits its 10 ms.
     expect(at(9)).toBe(false);
-    expect(statSync(`${file}-wal`).size).toBeGreaterThanOrEqual(LIMIT);
     expect(at(10)).toBe(true);
-    expect(statSync(`${file}-wal`).size).toBe(0);
+    let starts = logStarts(file);
+    let n = written;
+    await storage.createMailer(mailerRow(`w${n++}`));
+    expect(logStarts(file)).toBe(starts + 1);
 
     // A long reader: the pauses between tries double, to a second at most.
-    let n = written;
-    do await storage.createMailer(mailerRow(`w${n++}`));
-    while (statSync(`${file}-wal`).size < LIMIT);
+    for (let i = 0; i < 20; i++) await storage.createMailer(mailerRow(`w${n++}`));
     read();
     let t = 10_000;
     for (const pause of [10, 20, 40, 80, 160, 320, 640, 1000, 1000]) {
@@ -124,7 +150,9 @@ describe('threaded SQLite writer', () => {
     reader.close();
     expect(at(t - 1)).toBe(false);
     expect(at(t)).toBe(true);
-    expect(statSync(`${file}-wal`).size).toBe(0);
+    starts = logStarts(file);
+    await storage.createMailer(mailerRow(`w${n++}`));
+    expect(logStarts(file)).toBe(starts + 1);
     vi.useRealTimers();
     const last = `mailer-w${n - 1}`;
     expect((await storage.getMailer(last))?.id).toBe(last);
