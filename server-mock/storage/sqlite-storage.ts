@@ -393,8 +393,8 @@ export class SqliteStorage implements Storage {
   }
 
   /**
-   * Rewinds the write-ahead log once it holds `logBytes` of frames or more, `limitBytes` at most:
-   * a RESTART checkpoint copies what is left of it into the database file (the checkpointer has
+   * Rewinds the write-ahead log once the frames it holds, `logBytes`, reach `limitBytes`: a
+   * RESTART checkpoint copies what is left of it into the database file (the checkpointer has
    * copied all but the last moment's), and the next write starts the log over at the start of
    * its file. The file keeps its size and is written over, so a commit never pays for growing it,
    * and the rewind never pays for cutting it (a TRUNCATE of a 64 MB log held the writer for

@@ -53,7 +53,7 @@ function revive(error: WireError): Error {
 }
 
 /** How often the checkpointer copies the write-ahead log into the database file. */
-export const CHECKPOINT_INTERVAL_MS = 200;
+const CHECKPOINT_INTERVAL_MS = 200;
 
 /** The write-ahead log's size past which the writer rewinds it (SqliteStorage.restartLogPast). */
 export const WAL_LIMIT_BYTES = 64 * 1024 * 1024;
