@@ -15,7 +15,7 @@ db.pragma('synchronous = FULL');
 const timer = setInterval(() => {
   try {
     const [result] = db.pragma('wal_checkpoint(PASSIVE)');
-    if (logFrames && result && result.log >= 0) Atomics.store(logFrames, 0, result.log);
+    if (result && result.log >= 0) Atomics.store(logFrames, 0, result.log);
   } catch (error) {
     parentPort?.postMessage({ error: error instanceof Error ? error.message : String(error) });
   }
