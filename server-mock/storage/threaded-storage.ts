@@ -6,6 +6,7 @@
  * A write's promise still settles only after the COMMIT that made it durable. A third connection,
  * on a thread of its own, checkpoints the write-ahead log (checkpoint-worker.mjs).
  */
+import type { Worker } from 'node:worker_threads';
 import { launchWorker } from '../../runtime/launch';
 import { dispenseRows, SqliteStorage } from './sqlite-storage';
 import {
@@ -55,6 +56,12 @@ function revive(error: WireError): Error {
 /** How often the checkpointer copies the write-ahead log into the database file. */
 const CHECKPOINT_INTERVAL_MS = 200;
 
+/** How long after its thread stopped a new checkpointer starts. */
+const CHECKPOINTER_RESTART_MS = 100;
+
+/** Each threaded storage's checkpointer thread of the moment (tests stop it to see it replaced). */
+export const checkpointers = new WeakMap<Storage, Worker>();
+
 /** The write-ahead log's size past which the writer rewinds it (SqliteStorage.restartLogPast). */
 export const WAL_LIMIT_BYTES = 64 * 1024 * 1024;
 
@@ -74,14 +81,34 @@ export async function openThreadedStorage(
   const worker = launchWorker('writer-worker', {
     workerData: { file, walLimitBytes, logFrames },
   });
-  const checkpointer = launchWorker('checkpoint-worker', {
-    workerData: {
-      file,
-      intervalMs: options.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS,
-      logFrames,
-    },
-  });
-  checkpointer.on('error', () => undefined); // the next interval tries again; data is safe
+  // The checkpointer is the writer's only count of the log: if its thread stops (its own errors
+  // are caught, so only a crash of the thread), a new one takes over a moment later.
+  let closing = false;
+  const stopped = new WeakSet<Worker>();
+  const startCheckpointer = (): Worker => {
+    const thread = launchWorker('checkpoint-worker', {
+      workerData: {
+        file,
+        intervalMs: options.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS,
+        logFrames,
+      },
+    });
+    thread.on('error', () => undefined); // reported by its exit below; data is safe
+    thread.once('exit', (code) => {
+      stopped.add(thread);
+      if (closing) return;
+      process.stderr.write(
+        `database: the checkpointer thread stopped (exit code ${code}); starting a new one\n`,
+      );
+      setTimeout(() => {
+        if (closing) return;
+        checkpointer = startCheckpointer();
+        checkpointers.set(storage, checkpointer);
+      }, CHECKPOINTER_RESTART_MS).unref();
+    });
+    return thread;
+  };
+  let checkpointer = startCheckpointer();
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   let next = 0;
   let failure: Error | undefined;
@@ -140,9 +167,12 @@ export async function openThreadedStorage(
   storage.commitDispense = (c: DispenseCommit) =>
     call('commitDispenseRows', [dispenseRows(c)]) as Promise<(string | null)[]>;
   storage.close = async () => {
-    const checkpointerExited = new Promise((resolve) => checkpointer.once('exit', resolve));
-    checkpointer.postMessage('close');
-    await checkpointerExited;
+    closing = true;
+    if (!stopped.has(checkpointer)) {
+      const checkpointerExited = new Promise((resolve) => checkpointer.once('exit', resolve));
+      checkpointer.postMessage('close');
+      await checkpointerExited;
+    }
     if (!failure) {
       send();
       const exited = new Promise((resolve) => worker.once('exit', resolve));
@@ -151,5 +181,6 @@ export async function openThreadedStorage(
     }
     await reads.close();
   };
+  checkpointers.set(storage, checkpointer);
   return storage;
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { SqliteStorage } from '../../../server-mock/storage/sqlite-storage';
-import { openThreadedStorage } from '../../../server-mock/storage/threaded-storage';
+import { checkpointers, openThreadedStorage } from '../../../server-mock/storage/threaded-storage';
 import { mailerRow } from '../../helpers/storage-rows';
 
 const dirs: string[] = [];
@@ -91,6 +91,45 @@ describe('threaded SQLite writer', () => {
     // Bounded by the limit and what is written between two of the checkpointer's counts.
     expect(bounded.largest).toBeLessThan(8 * limit);
     expect(written.largest).toBeGreaterThan(4 * bounded.largest);
+  }, 60_000);
+
+  it('starts a new checkpointer when its thread stops, so the log stays bounded after it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vpm-wal-'));
+    dirs.push(dir);
+    const file = join(dir, 'datacenter.db');
+    const limit = 256 * 1024;
+    const said = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const storage = await openThreadedStorage(file, {
+      walLimitBytes: limit,
+      checkpointIntervalMs: 5,
+    });
+    try {
+      const first = checkpointers.get(storage);
+      expect(first).toBeDefined();
+      await first!.terminate(); // as a crash of the thread would
+      await vi.waitFor(() => expect(checkpointers.get(storage)).not.toBe(first), {
+        timeout: 5000,
+      });
+      expect(said.mock.calls.map(([text]) => String(text)).join('')).toMatch(
+        /checkpointer thread stopped .*starting a new one/,
+      );
+      let largest = 0;
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 16 }, async () => {
+          while (next < 6000) {
+            await storage.createMailer(mailerRow(`m${next++}`));
+            largest = Math.max(largest, statSync(`${file}-wal`).size);
+          }
+        }),
+      );
+      // The new thread counts the log, so the writer still rewinds it (8 × the limit, as above).
+      expect(largest).toBeLessThan(8 * limit);
+      expect(logStarts(file)).toBeGreaterThan(1);
+    } finally {
+      said.mockRestore();
+      await storage.close();
+    }
   }, 60_000);
 
   it('rewinds once per limit reached, not at every commit after it: the next commit writes the log over from its start', async () => {
