@@ -103,8 +103,8 @@ export class Sessions {
 
   async signIn(req: Api.SignInRequest, address: string): Promise<Api.SignInResponse> {
     return this.loginLocks.run(req.username, async () => {
-      const waitMs = await this.throttle.waitMs(address, req.username);
-      if (waitMs > 0) throw tooManyFailures(waitMs);
+      const gate = await this.throttle.check(address, req.username);
+      if (gate.waitMs > 0) throw tooManyFailures(gate.waitMs);
       // An unknown user name is checked against a decoy verifier: the same scrypt work inside the
       // authentication box, the same answer, so timing and replies do not tell which names exist.
       const mailer = await this.ctx.storage.findMailerByUsername(req.username);
@@ -135,7 +135,7 @@ export class Sessions {
         throw new ApiError('BAD_CREDENTIALS', 'sign-on: user name or password is wrong');
       }
       if (!mailer) throw new ApiError('BAD_CREDENTIALS', 'sign-on: user name or password is wrong');
-      await this.throttle.succeed(address, req.username);
+      await this.throttle.succeed(address, req.username, gate);
 
       // The previous login record must still carry the transaction box's signature.
       const previous = await this.ctx.storage.lastLogin(mailer.id);

@@ -38,6 +38,13 @@ const FORGET_MS = 24 * 3600_000;
 /** The storage the counts live in: one table every node of the data center shares. */
 type Counts = Pick<Storage, 'signOnFailures' | 'addSignOnFailures' | 'clearSignOnFailures'>;
 
+/** What a sign-on learns before it checks the password (SignOnThrottle.check). */
+export interface SignOnGate {
+  waitMs: number;
+  /** This source has failures counted against the user name. */
+  counted: boolean;
+}
+
 const pairKey = (source: string, username: string) => `pair\n${source}\n${username}`;
 const sourceKey = (source: string) => `source\n${source}`;
 const accountKey = (username: string) => `account\n${username}`;
@@ -68,16 +75,27 @@ export class SignOnThrottle {
 
   /** How long this source must still wait before it may try this user name (0: go ahead). */
   async waitMs(source: string, username: string): Promise<number> {
+    return (await this.check(source, username)).waitMs;
+  }
+
+  /**
+   * Before a sign-on: how long this source must still wait (0: go ahead), and whether it has
+   * failures counted against this user name that the right password would clear (succeed).
+   */
+  async check(source: string, username: string): Promise<SignOnGate> {
     const now = this.now();
     const [pair, all, account] = await this.counts.signOnFailures(
       [pairKey(source, username), sourceKey(source), accountKey(username)],
       now - FORGET_MS,
     );
-    return Math.max(
-      0,
-      this.waitUntil(pair, this.freeFor(account)) - now,
-      this.waitUntil(all, this.freePerSource) - now,
-    );
+    return {
+      waitMs: Math.max(
+        0,
+        this.waitUntil(pair, this.freeFor(account)) - now,
+        this.waitUntil(all, this.freePerSource) - now,
+      ),
+      counted: (pair?.failures ?? 0) > 0,
+    };
   }
 
   /** Counts a wrong password (or unknown user name) from this source. */
@@ -100,8 +118,12 @@ export class SignOnThrottle {
     };
   }
 
-  /** The right password: this source's count for the account starts over. */
-  async succeed(source: string, username: string): Promise<void> {
+  /**
+   * The right password: this source's count for the account starts over. Given the sign-on's
+   * check, nothing is written when it found no count to clear (the usual sign-on).
+   */
+  async succeed(source: string, username: string, gate?: SignOnGate): Promise<void> {
+    if (gate && !gate.counted) return;
     await this.counts.clearSignOnFailures(pairKey(source, username));
   }
 

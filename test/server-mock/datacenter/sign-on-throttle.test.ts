@@ -44,4 +44,34 @@ describe('the sign-on throttle', () => {
     expect((await restarted.fail('203.0.113.7', 'ann')).failures).toBe(1);
     await after.close();
   });
+
+  it('clears a count after the right password only when the sign-on found one: a usual sign-on writes nothing', async () => {
+    const storage = new SqliteStorage(join(dir, 'clears.db'));
+    const clears: string[] = [];
+    // The real storage, with its clears counted.
+    const counts = {
+      signOnFailures: storage.signOnFailures.bind(storage),
+      addSignOnFailures: storage.addSignOnFailures.bind(storage),
+      clearSignOnFailures: async (key: string) => {
+        clears.push(key);
+        await storage.clearSignOnFailures(key);
+      },
+    };
+    const throttle = new SignOnThrottle(counts, { now: () => 1_800_000_000_000 });
+    const usual = await throttle.check('203.0.113.7', 'bea');
+    expect(usual).toEqual({ waitMs: 0, counted: false });
+    await throttle.succeed('203.0.113.7', 'bea', usual);
+    expect(clears).toEqual([]);
+
+    await throttle.fail('203.0.113.7', 'bea');
+    // Another source's failure is not this pair's to clear.
+    await throttle.fail('198.51.100.2', 'bea');
+    const after = await throttle.check('203.0.113.7', 'bea');
+    expect(after).toEqual({ waitMs: 0, counted: true });
+    await throttle.succeed('203.0.113.7', 'bea', after);
+    expect(clears).toEqual(['pair\n203.0.113.7\nbea']);
+    expect(await throttle.check('203.0.113.7', 'bea')).toEqual({ waitMs: 0, counted: false });
+    expect((await throttle.check('198.51.100.2', 'bea')).counted).toBe(true);
+    await storage.close();
+  });
 });
