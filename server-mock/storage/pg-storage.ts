@@ -26,6 +26,9 @@ import {
   type LoginRow,
   type MailerRow,
   type OutboxReport,
+  PIECE_COLUMN_COUNT,
+  PIECE_COLUMNS,
+  pieceRow,
   type PieceRow,
   type RecoveredCommit,
   type RefillRow,
@@ -477,33 +480,16 @@ export class PgStorage implements Storage {
 
   private async insertPieces(db: Queryable, pieces: PieceRow[], skipKnown: boolean): Promise<void> {
     if (pieces.length === 0) return;
-    const columns = 16;
+    const columns = PIECE_COLUMN_COUNT;
     const values: unknown[] = [];
     const tuples = pieces.map((p, i) => {
-      values.push(
-        p.pieceId,
-        p.meterSerial,
-        p.mailerId,
-        p.idempotencyKey,
-        Buffer.from(p.indicium),
-        Buffer.from(p.signature),
-        p.postageCents,
-        p.ascendingCents,
-        p.descendingCents,
-        p.mailClass,
-        p.originZip,
-        p.destinationZip,
-        p.mailingDate,
-        p.createdAt,
-        p.status,
-        p.trackingNumber ?? null,
-      );
+      // node-postgres sends a Buffer as bytea: the indicium's and signature's bytes.
+      for (const value of pieceRow(p))
+        values.push(value instanceof Uint8Array ? Buffer.from(value) : value);
       return `(${Array.from({ length: columns }, (_, j) => `$${i * columns + j + 1}`).join(', ')})`;
     });
     await db.query(
-      `INSERT INTO pieces (piece_id, meter_serial, mailer_id, idempotency_key, indicium, signature, postage_cents,
-         ascending_cents, descending_cents, mail_class, origin_zip, destination_zip, mailing_date, created_at, status,
-         tracking_number)
+      `INSERT INTO pieces (${PIECE_COLUMNS})
        VALUES ${tuples.join(', ')} ${skipKnown ? 'ON CONFLICT (piece_id) DO NOTHING' : ''}`,
       values,
     );

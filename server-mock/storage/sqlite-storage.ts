@@ -24,6 +24,10 @@ import {
   type LoginRow,
   type MailerRow,
   type OutboxReport,
+  PIECE_COLUMN_COUNT,
+  PIECE_COLUMNS,
+  type PieceInsert,
+  pieceRow,
   type PieceRow,
   type RecoveredCommit,
   type RefillRow,
@@ -99,11 +103,6 @@ const recordOf = (r: unknown[]): MeterRecord => ({
   mac: r[12] as string,
 });
 
-/** A piece's columns, in the order of PieceInsert (and of pieceOf). */
-const PIECE_COLUMNS = `piece_id, meter_serial, mailer_id, idempotency_key, indicium, signature, postage_cents,
-  ascending_cents, descending_cents, mail_class, origin_zip, destination_zip, mailing_date, created_at, status,
-  tracking_number`;
-
 const pieceOf = (r: unknown[]): PieceRow => {
   const piece: PieceRow = {
     pieceId: r[0] as string,
@@ -163,45 +162,8 @@ const recordRow = (r: MeterRecord, now: string): RecordRow => [
 ];
 
 /** A piece as the INSERT binds it (the columns in order). */
-export type PieceInsert = [
-  pieceId: string,
-  meterSerial: string,
-  mailerId: string,
-  idempotencyKey: string | null,
-  indicium: Uint8Array,
-  signature: Uint8Array,
-  postageCents: number,
-  ascendingCents: number,
-  descendingCents: number,
-  mailClass: string,
-  originZip: string,
-  destinationZip: string,
-  mailingDate: string,
-  createdAt: string,
-  status: string,
-  trackingNumber: string | null,
-];
 const PIECE_MAIL_CLASS = 9;
 const PIECE_TRACKING = 15;
-
-const pieceRow = (p: PieceRow): PieceInsert => [
-  p.pieceId,
-  p.meterSerial,
-  p.mailerId,
-  p.idempotencyKey,
-  p.indicium,
-  p.signature,
-  p.postageCents,
-  p.ascendingCents,
-  p.descendingCents,
-  p.mailClass,
-  p.originZip,
-  p.destinationZip,
-  p.mailingDate,
-  p.createdAt,
-  p.status,
-  p.trackingNumber ?? null,
-];
 
 /**
  * A DispenseCommit as flat rows: what the data center's event loop hands to the writer thread
@@ -588,9 +550,7 @@ export class SqliteStorage implements Storage {
 
   private insertPieceRow(row: PieceInsert): void {
     this.stmt(
-      `INSERT INTO pieces (piece_id, meter_serial, mailer_id, idempotency_key, indicium, signature, postage_cents, ascending_cents,
-         descending_cents, mail_class, origin_zip, destination_zip, mailing_date, created_at, status, tracking_number)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO pieces (${PIECE_COLUMNS}) VALUES (${Array(PIECE_COLUMN_COUNT).fill('?').join(', ')})`,
     ).run(row);
   }
 

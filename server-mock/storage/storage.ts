@@ -279,6 +279,51 @@ export interface SignOnFailures {
 }
 
 /** A sign_on_failures row as either engine returns it (PostgreSQL's BIGINTs come as strings). */
+/** A piece's columns as both engines store them, in the order of PieceInsert. */
+export const PIECE_COLUMNS = `piece_id, meter_serial, mailer_id, idempotency_key, indicium, signature, postage_cents,
+  ascending_cents, descending_cents, mail_class, origin_zip, destination_zip, mailing_date, created_at, status,
+  tracking_number`;
+export const PIECE_COLUMN_COUNT = 16;
+
+/** A piece's values in the order of PIECE_COLUMNS. */
+export type PieceInsert = [
+  pieceId: string,
+  meterSerial: string,
+  mailerId: string,
+  idempotencyKey: string | null,
+  indicium: Uint8Array,
+  signature: Uint8Array,
+  postageCents: number,
+  ascendingCents: number,
+  descendingCents: number,
+  mailClass: string,
+  originZip: string,
+  destinationZip: string,
+  mailingDate: string,
+  createdAt: string,
+  status: string,
+  trackingNumber: string | null,
+];
+
+export const pieceRow = (p: PieceRow): PieceInsert => [
+  p.pieceId,
+  p.meterSerial,
+  p.mailerId,
+  p.idempotencyKey,
+  p.indicium,
+  p.signature,
+  p.postageCents,
+  p.ascendingCents,
+  p.descendingCents,
+  p.mailClass,
+  p.originZip,
+  p.destinationZip,
+  p.mailingDate,
+  p.createdAt,
+  p.status,
+  p.trackingNumber ?? null,
+];
+
 export const toSignOnFailures = (row: Record<string, unknown>): SignOnFailures => ({
   failures: Number(row.failures),
   lastAt: Number(row.last_at),
