@@ -51,9 +51,7 @@ export class PageDeflater {
   private readonly offload: boolean;
 
   /** `offload`: use the thread for long batches (by default when a core is idle). */
-  constructor(
-    offload = process.env.VPM_PRINT_THREAD ? process.env.VPM_PRINT_THREAD === '1' : idleCore(),
-  ) {
+  constructor(offload = idleCore()) {
     this.offload = offload;
   }
 

@@ -76,6 +76,11 @@ export interface RenderOptions {
    * drawn or encoded: written), as pages go out and once more when the output is closed.
    */
   onProgress?: (piecesWritten: number) => void;
+  /**
+   * Compress a long batch's pages on a thread of their own (page-deflate.ts); by default only
+   * when the machine has a core idle.
+   */
+  compressOnThread?: boolean;
 }
 
 export interface RenderResult {
@@ -283,7 +288,7 @@ export async function renderPieces(
 
   // Pages go into the file in order; a page being compressed on the thread holds back the ones
   // after it, at most PAGES_IN_FLIGHT of them.
-  const deflater = new PageDeflater();
+  const deflater = new PageDeflater(opts.compressOnThread);
   const queue: QueuedPage[] = [];
   const place = async (all: boolean): Promise<void> => {
     for (;;) {

@@ -334,21 +334,22 @@ describe('renderPieces()', () => {
     const files: Record<string, Buffer> = {};
     const reports: number[] = [];
     for (const thread of ['1', '0']) {
-      process.env.VPM_PRINT_THREAD = thread;
-      try {
-        const file = join(dir, `thread-${thread}.pdf`);
-        const onProgress = (done: number) => thread === '1' && reports.push(done);
-        expect(await renderToFile(list, { media: 'sheet2x4x6', onProgress }, file)).toEqual({
-          pages: 20,
-          pieces: 40,
-        });
-        files[thread] = await readFile(file);
-        expect((await pdfInfo(file)).pages).toBe(20);
-        const compressed = files[thread].toString('latin1').split('/Filter /FlateDecode').length;
-        expect(compressed - 1).toBe(20);
-      } finally {
-        delete process.env.VPM_PRINT_THREAD;
-      }
+      const file = join(dir, `thread-${thread}.pdf`);
+      const onProgress = (done: number) => thread === '1' && reports.push(done);
+      expect(
+        await renderToFile(
+          list,
+          { media: 'sheet2x4x6', onProgress, compressOnThread: thread === '1' },
+          file,
+        ),
+      ).toEqual({
+        pages: 20,
+        pieces: 40,
+      });
+      files[thread] = await readFile(file);
+      expect((await pdfInfo(file)).pages).toBe(20);
+      const compressed = files[thread].toString('latin1').split('/Filter /FlateDecode').length;
+      expect(compressed - 1).toBe(20);
     }
     // The same pages in the same order, whichever thread compressed them.
     expect(pages(files['1'] as Buffer)).toEqual(pages(files['0'] as Buffer));
