@@ -4,8 +4,10 @@
  * center code) by the composition root: the real data center on loopback (random port, every
  * meter a demo meter) with a throwaway custodian share set kept in memory only, and a postal
  * authority with its own directory that the data center reports every indicium to. Both load
- * only when a demo starts.
+ * only when a demo starts. The boxes' log lines go to datacenter/boxes.log in the demo's folder,
+ * not between the demo's own messages.
  */
+import { appendFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StartDemoBackend } from '../client/services/demo';
@@ -30,6 +32,7 @@ export const startDemoBackend: StartDemoBackend = async ({ dir, onStep }) => {
       port: 0,
       shares,
       postal: { url: postal.url, caPem: await readFile(postalCa, 'utf8') },
+      boxLog: (line) => appendFileSync(join(dataDir, 'boxes.log'), `${line}\n`, { mode: 0o600 }),
     });
     return {
       url: running.url,

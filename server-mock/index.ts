@@ -284,6 +284,8 @@ export interface StartOptions {
   host?: string;
   port?: number;
   log?: (event: string, fields: Record<string, unknown>) => void;
+  /** Where the boxes' own log lines go (their stderr); default: this process's stderr. */
+  boxLog?: (line: string) => void;
   /** Sign-on attempts per minute per address (lower in tests of the rate limit). */
   authRateLimit?: number;
   /** Verifications and certificate pages per minute per address. */
@@ -343,6 +345,7 @@ export async function startDataCenter(options: StartOptions): Promise<RunningDat
       supervise: true,
       shares: options.shares,
       entry: options.boxEntry,
+      ...(options.boxLog ? { log: options.boxLog } : {}),
       ...(options.boxes ? { pool: options.boxes } : {}),
     });
   } catch (error) {
