@@ -56,8 +56,11 @@ function revive(error: WireError): Error {
 /** How often the checkpointer copies the write-ahead log into the database file. */
 const CHECKPOINT_INTERVAL_MS = 200;
 
-/** How long after its thread stopped a new checkpointer starts. */
+/** How long after its thread stopped a new checkpointer starts; doubled up to the most. */
 const CHECKPOINTER_RESTART_MS = 100;
+const CHECKPOINTER_RESTART_MAX_MS = 30_000;
+/** A checkpointer that ran this long before it stopped is replaced after the first pause again. */
+const CHECKPOINTER_STEADY_MS = 60_000;
 
 /** Each threaded storage's checkpointer thread of the moment (tests stop it to see it replaced). */
 export const checkpointers = new WeakMap<Storage, Worker>();
@@ -82,10 +85,14 @@ export async function openThreadedStorage(
     workerData: { file, walLimitBytes, logFrames },
   });
   // The checkpointer is the writer's only count of the log: if its thread stops (its own errors
-  // are caught, so only a crash of the thread), a new one takes over a moment later.
+  // are caught, so only a crash of the thread), a new one takes over a moment later, after a
+  // pause that doubles while new ones keep stopping soon after they started.
+  let running = false; // set once the storage is handed out: nothing is restarted before
   let closing = false;
+  let restartMs = CHECKPOINTER_RESTART_MS;
   const stopped = new WeakSet<Worker>();
   const startCheckpointer = (): Worker => {
+    const startedAt = Date.now();
     const thread = launchWorker('checkpoint-worker', {
       workerData: {
         file,
@@ -96,15 +103,18 @@ export async function openThreadedStorage(
     thread.on('error', () => undefined); // reported by its exit below; data is safe
     thread.once('exit', (code) => {
       stopped.add(thread);
-      if (closing) return;
+      if (closing || !running) return;
+      if (Date.now() - startedAt >= CHECKPOINTER_STEADY_MS) restartMs = CHECKPOINTER_RESTART_MS;
+      const pause = restartMs;
+      restartMs = Math.min(restartMs * 2, CHECKPOINTER_RESTART_MAX_MS);
       process.stderr.write(
-        `database: the checkpointer thread stopped (exit code ${code}); starting a new one\n`,
+        `database: the checkpointer thread stopped (exit code ${code}); starting a new one in ${pause} ms\n`,
       );
       setTimeout(() => {
         if (closing) return;
         checkpointer = startCheckpointer();
         checkpointers.set(storage, checkpointer);
-      }, CHECKPOINTER_RESTART_MS).unref();
+      }, pause).unref();
     });
     return thread;
   };
@@ -129,15 +139,22 @@ export async function openThreadedStorage(
   };
   worker.on('error', fail);
   worker.on('exit', () => fail(new Error('database: the writer thread stopped')));
-  await Promise.all(
-    [worker, checkpointer].map(
-      (w) =>
-        new Promise<void>((resolve, reject) => {
-          w.once('message', () => resolve());
-          w.once('error', reject);
-        }),
-    ),
-  );
+  try {
+    await Promise.all(
+      [worker, checkpointer].map(
+        (w) =>
+          new Promise<void>((resolve, reject) => {
+            w.once('message', () => resolve());
+            w.once('error', reject);
+          }),
+      ),
+    );
+  } catch (error) {
+    closing = true;
+    await Promise.all([worker.terminate(), checkpointer.terminate()]);
+    await reads.close();
+    throw error;
+  }
 
   // The calls made in one turn of the event loop go to the writer in one message (the writer
   // answers each group commit in one message too): one hand-over between threads, not one a call.
@@ -182,5 +199,6 @@ export async function openThreadedStorage(
     await reads.close();
   };
   checkpointers.set(storage, checkpointer);
+  running = true;
   return storage;
 }
