@@ -32,7 +32,13 @@ export const startDemoBackend: StartDemoBackend = async ({ dir, onStep }) => {
       port: 0,
       shares,
       postal: { url: postal.url, caPem: await readFile(postalCa, 'utf8') },
-      boxLog: (line) => appendFileSync(join(dataDir, 'boxes.log'), `${line}\n`, { mode: 0o600 }),
+      boxLog: (line) => {
+        try {
+          appendFileSync(join(dataDir, 'boxes.log'), `${line}\n`, { mode: 0o600 });
+        } catch {
+          // The demo's folder is gone (the demo closed): the line has no reader left.
+        }
+      },
     });
     return {
       url: running.url,
