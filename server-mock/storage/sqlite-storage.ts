@@ -161,9 +161,12 @@ const recordRow = (r: MeterRecord, now: string): RecordRow => [
   r.serial,
 ];
 
-/** A piece as the INSERT binds it (the columns in order). */
+/** Where PieceInsert holds the mail class and the tracking number. */
 const PIECE_MAIL_CLASS = 9;
 const PIECE_TRACKING = 15;
+
+/** The piece INSERT, built once (the writer binds a PieceInsert to it for every piece). */
+const PIECE_INSERT = `INSERT INTO pieces (${PIECE_COLUMNS}) VALUES (${Array(PIECE_COLUMN_COUNT).fill('?').join(', ')})`;
 
 /**
  * A DispenseCommit as flat rows: what the data center's event loop hands to the writer thread
@@ -549,9 +552,7 @@ export class SqliteStorage implements Storage {
   }
 
   private insertPieceRow(row: PieceInsert): void {
-    this.stmt(
-      `INSERT INTO pieces (${PIECE_COLUMNS}) VALUES (${Array(PIECE_COLUMN_COUNT).fill('?').join(', ')})`,
-    ).run(row);
+    this.stmt(PIECE_INSERT).run(row);
   }
 
   async allocateTrackingSerials(count: number): Promise<number> {

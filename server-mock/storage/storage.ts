@@ -278,12 +278,11 @@ export interface SignOnFailures {
   lastAt: number;
 }
 
-/** A sign_on_failures row as either engine returns it (PostgreSQL's BIGINTs come as strings). */
 /** A piece's columns as both engines store them, in the order of PieceInsert. */
 export const PIECE_COLUMNS = `piece_id, meter_serial, mailer_id, idempotency_key, indicium, signature, postage_cents,
   ascending_cents, descending_cents, mail_class, origin_zip, destination_zip, mailing_date, created_at, status,
   tracking_number`;
-export const PIECE_COLUMN_COUNT = 16;
+export const PIECE_COLUMN_COUNT = PIECE_COLUMNS.split(',').length;
 
 /** A piece's values in the order of PIECE_COLUMNS. */
 export type PieceInsert = [
@@ -324,6 +323,7 @@ export const pieceRow = (p: PieceRow): PieceInsert => [
   p.trackingNumber ?? null,
 ];
 
+/** A sign_on_failures row as either engine returns it (PostgreSQL's BIGINTs come as strings). */
 export const toSignOnFailures = (row: Record<string, unknown>): SignOnFailures => ({
   failures: Number(row.failures),
   lastAt: Number(row.last_at),
