@@ -22,16 +22,16 @@ export function checkMailerId(mid: string): string {
   return mid;
 }
 
-/** The rows with tracking numbers assigned (one block of serials for all of them). */
+/** The rows with tracking numbers assigned (serials taken for all of them at once). */
 export async function withTracking(
   storage: Storage,
   mailerId: string,
   rows: PieceRow[],
 ): Promise<PieceRow[]> {
   if (rows.length === 0) return rows;
-  const first = await storage.allocateTrackingSerials(rows.length);
+  const serials = await storage.allocateTrackingSerials(rows.length);
   return rows.map((row, i) => ({
     ...row,
-    trackingNumber: makeTrackingNumber(row.mailClass, mailerId, first + i),
+    trackingNumber: makeTrackingNumber(row.mailClass, mailerId, serials[i] as number),
   }));
 }

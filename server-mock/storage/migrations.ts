@@ -155,4 +155,7 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE sign_on_failures (key TEXT PRIMARY KEY, failures INTEGER NOT NULL, last_at INTEGER NOT NULL);
   CREATE INDEX sign_on_failures_by_age ON sign_on_failures (last_at);
   `,
+  // v7: on PostgreSQL the tracking serials moved to a sequence (pg-migrations.ts). Here the one
+  // writer takes them from the counter inside the dispense's own commit: nothing changes.
+  `-- v7: no change on SQLite`,
 ];

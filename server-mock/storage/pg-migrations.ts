@@ -152,4 +152,11 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE TABLE sign_on_failures (key TEXT PRIMARY KEY, failures BIGINT NOT NULL, last_at BIGINT NOT NULL);
   CREATE INDEX sign_on_failures_by_age ON sign_on_failures (last_at);
   `,
+  // v7: tracking serials from a sequence, which every node takes from without waiting: the
+  // counter's row was held from each taker's update to its COMMIT's flush, one node after another.
+  `
+  CREATE SEQUENCE tracking_serials MINVALUE 1;
+  SELECT setval('tracking_serials', value + 1, false) FROM counters WHERE name = 'tracking';
+  DELETE FROM counters WHERE name = 'tracking';
+  `,
 ];

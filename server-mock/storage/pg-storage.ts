@@ -222,6 +222,73 @@ const recordValues = (rec: MeterRecord, now: string): unknown[] => [
   now,
 ];
 
+/** The record's update, only at the expected counter: recordValues(), then that counter. */
+const RECORD_UPDATE = `UPDATE meter_records SET ${RECORD_COLUMNS.slice(1)
+  .map((column, i) => `${column} = $${i + 2}`)
+  .join(', ')} WHERE serial = $1 AND counter = $${RECORD_COLUMNS.length + 1}`;
+
+/** PostgreSQL types of PIECE_COLUMNS, in order (rows from VALUES carry no column types). */
+const PIECE_TYPES = [
+  'text', // piece_id
+  'text', // meter_serial
+  'text', // mailer_id
+  'text', // idempotency_key
+  'bytea', // indicium
+  'bytea', // signature
+  'bigint', // postage_cents
+  'bigint', // ascending_cents
+  'bigint', // descending_cents
+  'text', // mail_class
+  'text', // origin_zip
+  'text', // destination_zip
+  'text', // mailing_date
+  'text', // created_at
+  'text', // status
+  'text', // tracking_number
+] as const;
+if (PIECE_TYPES.length !== PIECE_COLUMN_COUNT)
+  throw new Error('pg-storage: PIECE_TYPES must name a type for every piece column');
+
+/** Dispenses of up to this many pieces have a prepared statement of their own per connection. */
+const PREPARED_PIECES = 8;
+const dispenseStatements = new Map<string, { name: string | undefined; text: string }>();
+
+/**
+ * The dispense's commit as one statement: the record's update (only at the counter the box was
+ * given), then the pieces and the report only if it matched; `updated` is 1 when it did.
+ * Parameters: the record's columns, the expected counter, each piece's columns, the report's.
+ */
+function dispenseStatement(
+  pieces: number,
+  report: boolean,
+): { name: string | undefined; text: string } {
+  const key = `${pieces}:${report ? 1 : 0}`;
+  let statement = dispenseStatements.get(key);
+  if (statement) return statement;
+  let n = RECORD_COLUMNS.length + 1; // the expected counter
+  const parts = [`WITH rec AS (${RECORD_UPDATE} RETURNING 1)`];
+  if (pieces > 0) {
+    const tuples = Array.from(
+      { length: pieces },
+      () => `(${PIECE_TYPES.map((type) => `$${++n}::${type}`).join(', ')})`,
+    );
+    parts.push(
+      `, pieces_in AS (INSERT INTO pieces (${PIECE_COLUMNS}) SELECT * FROM (VALUES ${tuples.join(', ')}) AS v WHERE EXISTS (SELECT 1 FROM rec))`,
+    );
+  }
+  if (report)
+    parts.push(
+      `, report_in AS (INSERT INTO postal_outbox (seq, body, signature) SELECT $${++n}::bigint, $${++n}::text, $${++n}::text WHERE EXISTS (SELECT 1 FROM rec) ON CONFLICT (seq) DO NOTHING)`,
+    );
+  parts.push(' SELECT count(*)::int AS updated FROM rec');
+  statement = {
+    name: pieces <= PREPARED_PIECES ? `vpm-dispense-${key.replace(':', '-')}` : undefined,
+    text: parts.join(''),
+  };
+  dispenseStatements.set(key, statement);
+  return statement;
+}
+
 export interface PgStorageOptions {
   /** Connections for queries and commits (default 10). */
   poolSize?: number;
@@ -304,17 +371,22 @@ export class PgStorage implements Storage {
     return (await this.one('SELECT version FROM schema_version'))?.version as number;
   }
 
-  private async query(sql: string, params: unknown[] = []): Promise<Row[]> {
+  /**
+   * One statement in a transaction of its own. `name` makes it a prepared statement on each
+   * connection (parsed and planned once there): for the statements of every dispense.
+   */
+  private async query(sql: string, params: unknown[] = [], name?: string): Promise<Row[]> {
     if (this.closed) throw new Error('database: closed');
     try {
-      return (await this.pool.query(sql, params)).rows as Row[];
+      return (await this.pool.query(name ? { name, text: sql, values: params } : sql, params))
+        .rows as Row[];
     } catch (error) {
       throw translate(error);
     }
   }
 
-  private async one(sql: string, params: unknown[] = []): Promise<Row | undefined> {
-    return (await this.query(sql, params))[0];
+  private async one(sql: string, params: unknown[] = [], name?: string): Promise<Row | undefined> {
+    return (await this.query(sql, params, name))[0];
   }
 
   /**
@@ -351,13 +423,33 @@ export class PgStorage implements Storage {
     }
   }
 
+  /**
+   * One statement as its own transaction, run again after a serialization failure or deadlock
+   * (as transaction() does); a database that cannot be reached is StorageUnavailableError.
+   */
+  private async statement(
+    name: string | undefined,
+    text: string,
+    values: unknown[],
+  ): Promise<Row[]> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.query(text, values, name);
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code && RETRYABLE.has(code) && attempt < RETRIES) continue;
+        throw error;
+      }
+    }
+  }
+
   async withMeterLock<T>(serial: string, work: () => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('database: closed');
     let client: pg.PoolClient;
     try {
       client = await checkout(this.lockPool);
       await client
-        .query('SELECT pg_advisory_lock($1)', [lockKey(serial)])
+        .query({ name: 'vpm-meter-lock', text: 'SELECT pg_advisory_lock($1)' }, [lockKey(serial)])
         .catch((error: unknown) => {
           giveBack(client, error instanceof Error ? error : new Error(String(error)));
           throw error;
@@ -375,7 +467,9 @@ export class PgStorage implements Storage {
     } finally {
       // A lock whose connection died is gone with it; a live one is given back explicitly.
       await client
-        .query('SELECT pg_advisory_unlock($1)', [lockKey(serial)])
+        .query({ name: 'vpm-meter-unlock', text: 'SELECT pg_advisory_unlock($1)' }, [
+          lockKey(serial),
+        ])
         .catch((error: unknown) => {
           broken = error instanceof Error ? error : new Error(String(error));
         });
@@ -451,7 +545,11 @@ export class PgStorage implements Storage {
   }
 
   async getMeterRecord(serial: string): Promise<MeterRecord | undefined> {
-    const row = await this.one('SELECT * FROM meter_records WHERE serial = $1', [serial]);
+    const row = await this.one(
+      'SELECT * FROM meter_records WHERE serial = $1',
+      [serial],
+      'vpm-meter-record',
+    );
     return row && toRecord(row);
   }
 
@@ -465,13 +563,10 @@ export class PgStorage implements Storage {
 
   /** The new record, if the stored one still has the counter the box was given (row lock). */
   private async storeRecord(db: Queryable, record: MeterRecord, expected: number): Promise<void> {
-    const sets = RECORD_COLUMNS.slice(1)
-      .map((column, i) => `${column} = $${i + 2}`)
-      .join(', ');
-    const result = await db.query(
-      `UPDATE meter_records SET ${sets} WHERE serial = $1 AND counter = $${RECORD_COLUMNS.length + 1}`,
-      [...recordValues(record, new Date().toISOString()), expected],
-    );
+    const result = await db.query(RECORD_UPDATE, [
+      ...recordValues(record, new Date().toISOString()),
+      expected,
+    ]);
     if (result.rowCount !== 1)
       throw new StorageConflictError(
         `meter ${record.serial}: the stored record changed during the transaction`,
@@ -548,31 +643,40 @@ export class PgStorage implements Storage {
     await db.query("UPDATE pieces SET status = 'refunded' WHERE piece_id = $1", [r.pieceId]);
   }
 
+  /**
+   * Two round trips: the tracking serials (a sequence: no lock, no flush of its own), then the
+   * record, the pieces and the report in one statement, which is one transaction. Its pieces and
+   * report are written only if the record was (the stored counter is the one the box was given).
+   */
   async commitDispense(c: DispenseCommit): Promise<(string | null)[]> {
-    // The serials are taken before the transaction, in a statement of their own: inside it, the
-    // counter's row lock would be held through every node's COMMIT in turn.
     const missing = c.pieces.filter((p) => !p.trackingNumber).length;
-    const first =
-      c.trackingMailerId && missing > 0 ? await this.allocateTrackingSerials(missing) : 0;
+    const serials =
+      c.trackingMailerId && missing > 0 ? await this.allocateTrackingSerials(missing) : [];
     const pieces = c.trackingMailerId
-      ? withTrackingNumbers(c.pieces, c.trackingMailerId, () => first)
+      ? withTrackingNumbers(c.pieces, c.trackingMailerId, serials)
       : c.pieces;
-    await this.transaction(async (db) => {
-      await this.storeRecord(db, c.record, c.expectedCounter);
-      await this.insertPieces(db, pieces, false);
-      await this.insertReport(db, c.report);
-    });
+    const { name, text } = dispenseStatement(pieces.length, c.report !== undefined);
+    const values = [...recordValues(c.record, new Date().toISOString()), c.expectedCounter];
+    for (const p of pieces)
+      for (const value of pieceRow(p))
+        values.push(value instanceof Uint8Array ? Buffer.from(value) : value);
+    if (c.report) values.push(c.report.seq, c.report.body, c.report.signature);
+    const [row] = await this.statement(name, text, values);
+    if (row?.updated !== 1)
+      throw new StorageConflictError(
+        `meter ${c.record.serial}: the stored record changed during the transaction`,
+      );
     return pieces.map((p) => p.trackingNumber ?? null);
   }
 
-  async allocateTrackingSerials(count: number): Promise<number> {
+  async allocateTrackingSerials(count: number): Promise<number[]> {
     if (!Number.isSafeInteger(count) || count < 1) throw new Error(`tracking: bad count ${count}`);
-    // One row update: PostgreSQL's row lock makes concurrent nodes take disjoint blocks.
-    const row = await this.one(
-      "UPDATE counters SET value = value + $1 WHERE name = 'tracking' RETURNING value",
+    const rows = await this.query(
+      "SELECT nextval('tracking_serials') AS serial FROM generate_series(1, $1)",
       [count],
+      'vpm-tracking-serials',
     );
-    return Number(row?.value) - count + 1;
+    return rows.map((r) => Number(r.serial)).sort((a, b) => a - b);
   }
 
   async commitCredit(c: CreditCommit): Promise<void> {
@@ -654,7 +758,7 @@ export class PgStorage implements Storage {
   }
 
   async getPiece(pieceId: string): Promise<PieceRow | undefined> {
-    const row = await this.one('SELECT * FROM pieces WHERE piece_id = $1', [pieceId]);
+    const row = await this.one('SELECT * FROM pieces WHERE piece_id = $1', [pieceId], 'vpm-piece');
     return row && toPiece(row);
   }
 

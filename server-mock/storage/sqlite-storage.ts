@@ -555,10 +555,11 @@ export class SqliteStorage implements Storage {
     this.stmt(PIECE_INSERT).run(row);
   }
 
-  async allocateTrackingSerials(count: number): Promise<number> {
+  async allocateTrackingSerials(count: number): Promise<number[]> {
     if (!Number.isSafeInteger(count) || count < 1) throw new Error(`tracking: bad count ${count}`);
     // In the group commit like every write (on its own it was a COMMIT and an fsync per call).
-    return this.write(() => this.takeTrackingSerials(count));
+    const first = await this.write(() => this.takeTrackingSerials(count));
+    return Array.from({ length: count }, (_, i) => first + i);
   }
 
   /** Inside a write: the counter moves in the same transaction as what uses the serials. */

@@ -195,9 +195,10 @@ export interface Storage {
   commitDispense(commit: DispenseCommit): Promise<(string | null)[]>;
   /**
    * Reserves `count` tracking serials, atomically across every node of the database, and returns
-   * the first (the block is first … first + count − 1). A reserved serial is never given again.
+   * them in ascending order. A reserved serial is never given again; the serials of one call are
+   * not always consecutive (PostgreSQL takes them from a sequence that concurrent nodes share).
    */
-  allocateTrackingSerials(count: number): Promise<number>;
+  allocateTrackingSerials(count: number): Promise<number[]>;
   commitCredit(commit: CreditCommit): Promise<void>;
   /**
    * Stores a record the meter box issued that the database did not get (from its journal, or a

@@ -7,20 +7,20 @@ import { makeTrackingNumber } from '../../shared/tracking';
 import type { PieceRow } from './storage';
 
 /**
- * The pieces, each without a tracking number given one under `mailerId`; `take(n)` answers the
- * first of n serials taken for them (called once, and only when some piece needs one).
+ * The pieces, each without a tracking number given one under `mailerId` from `serials`, in
+ * order (one serial for each piece that has no number).
  */
 export function withTrackingNumbers(
   pieces: PieceRow[],
   mailerId: string,
-  take: (count: number) => number,
+  serials: readonly number[],
 ): PieceRow[] {
-  const missing = pieces.filter((p) => !p.trackingNumber).length;
-  if (missing === 0) return pieces;
-  let next = take(missing);
-  return pieces.map((p) =>
-    p.trackingNumber
-      ? p
-      : { ...p, trackingNumber: makeTrackingNumber(p.mailClass, mailerId, next++, p.weightOz) },
-  );
+  let next = 0;
+  return pieces.map((p) => {
+    if (p.trackingNumber) return p;
+    const serial = serials[next++];
+    if (serial === undefined)
+      throw new Error('tracking: fewer serials than pieces without a number');
+    return { ...p, trackingNumber: makeTrackingNumber(p.mailClass, mailerId, serial, p.weightOz) };
+  });
 }

@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { MeterRecord } from '../../../server-mock/boxes/api';
 import { GROUND_ADVANTAGE_ONE_POUND_OR_MORE, impbServiceType } from '../../../shared/tracking';
@@ -342,10 +343,16 @@ describe.each(engines)('Storage on $name', (engine) => {
   });
 
   describe('tracking numbers', () => {
-    it('hands out disjoint blocks of serials, also to concurrent callers', async () => {
+    it('hands out disjoint serials, also to concurrent callers', async () => {
       const first = await s.allocateTrackingSerials(3);
       const blocks = await Promise.all([1, 2, 3, 4].map(() => s.allocateTrackingSerials(2)));
-      const all = [first, first + 1, first + 2, ...blocks.flatMap((b) => [b, b + 1])];
+      for (const block of [first, ...blocks]) {
+        expect(block.every((n) => Number.isSafeInteger(n) && n >= 1)).toBe(true);
+        expect([...block].sort((a, b) => a - b)).toEqual(block);
+      }
+      expect(blocks.map((b) => b.length)).toEqual([2, 2, 2, 2]);
+      const all = [...first, ...blocks.flat()];
+      expect(all).toHaveLength(11);
       expect(new Set(all).size).toBe(all.length);
       await expect(s.allocateTrackingSerials(0)).rejects.toThrow(/count/);
     });
@@ -804,5 +811,27 @@ describe('PostgreSQL meter lock', () => {
     const opened = await Promise.all([1, 2, 3].map(() => PgStorage.open(url)));
     expect(await opened[0]!.schemaVersion()).toBe(PG_MIGRATIONS.length);
     await Promise.all(opened.map((o) => o.close()));
+  });
+
+  it('upgrades a database whose serials came from the counter: none is given twice', async () => {
+    const url = await (postgres as PostgresServer).createDatabase();
+    // A database of version 6, whose counter has handed out serials 1 to 41.
+    const old = new pg.Client({ connectionString: url });
+    await old.connect();
+    try {
+      await old.query('CREATE TABLE schema_version (version INTEGER NOT NULL)');
+      for (const sql of PG_MIGRATIONS.slice(0, 6)) await old.query(sql);
+      await old.query('INSERT INTO schema_version VALUES (6)');
+      await old.query("UPDATE counters SET value = 41 WHERE name = 'tracking'");
+    } finally {
+      await old.end();
+    }
+    const s = await PgStorage.open(url);
+    try {
+      expect(await s.schemaVersion()).toBe(PG_MIGRATIONS.length);
+      expect(await s.allocateTrackingSerials(2)).toEqual([42, 43]);
+    } finally {
+      await s.close();
+    }
   });
 });
