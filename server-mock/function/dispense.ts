@@ -63,11 +63,10 @@ export class Dispense {
       this.ctx.knownSerial(caller.mailerId) ?? (await this.ctx.serialOf(caller.mailerId));
     return this.ctx.withMeter(serial, async () => {
       for (let attempt = 0; ; attempt++) {
-        const record = await this.ctx.meterOf(caller.mailerId);
-        const existing =
-          ids.length === 1
-            ? [await this.ctx.storage.getPiece(ids[0] as string)]
-            : await Promise.all(ids.map((id) => this.ctx.storage.getPiece(id)));
+        // The record as stored now and the pieces already stored under these keys, in one read.
+        const state = await this.ctx.storage.getDispenseState(serial, ids);
+        if (!state) throw new ApiError('NOT_FOUND', 'account: this mailer has no meter');
+        const { record, pieces: existing } = state;
         // Indexes of the pieces asked for that are not stored yet.
         const todo: number[] = [];
         for (let i = 0; i < ids.length; i++) {

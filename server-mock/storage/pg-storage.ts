@@ -23,6 +23,7 @@ import {
   type ClaimRow,
   type CreditCommit,
   type DispenseCommit,
+  type DispenseState,
   type LoginRow,
   type MailerRow,
   type OutboxReport,
@@ -226,6 +227,15 @@ const recordValues = (rec: MeterRecord, now: string): unknown[] => [
 const RECORD_UPDATE = `UPDATE meter_records SET ${RECORD_COLUMNS.slice(1)
   .map((column, i) => `${column} = $${i + 2}`)
   .join(', ')} WHERE serial = $1 AND counter = $${RECORD_COLUMNS.length + 1}`;
+
+const PIECE_COLUMN_NAMES = PIECE_COLUMNS.split(',').map((column) => column.trim());
+
+/**
+ * getDispenseState in one round trip: the record's row, joined with each piece asked for that is
+ * stored (its columns named p_…); one row with NULL pieces when none is, no row without a record.
+ */
+const DISPENSE_STATE = `SELECT r.*, ${PIECE_COLUMN_NAMES.map((column) => `p.${column} AS p_${column}`).join(', ')}
+  FROM meter_records r LEFT JOIN pieces p ON p.piece_id = ANY($2::text[]) WHERE r.serial = $1`;
 
 /** PostgreSQL types of PIECE_COLUMNS, in order (rows from VALUES carry no column types). */
 const PIECE_TYPES = [
@@ -542,6 +552,23 @@ export class PgStorage implements Storage {
         recordValues(record, now),
       );
     });
+  }
+
+  async getDispenseState(
+    serial: string,
+    pieceIds: readonly string[],
+  ): Promise<DispenseState | undefined> {
+    const rows = await this.query(DISPENSE_STATE, [serial, pieceIds], 'vpm-dispense-state');
+    const first = rows[0];
+    if (!first) return undefined;
+    const found = new Map<string, PieceRow>();
+    for (const row of rows) {
+      if (row.p_piece_id === null) continue;
+      const piece: Row = {};
+      for (const column of PIECE_COLUMN_NAMES) piece[column] = row[`p_${column}`];
+      found.set(row.p_piece_id as string, toPiece(piece));
+    }
+    return { record: toRecord(first), pieces: pieceIds.map((id) => found.get(id)) };
   }
 
   async getMeterRecord(serial: string): Promise<MeterRecord | undefined> {

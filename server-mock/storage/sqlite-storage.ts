@@ -21,6 +21,7 @@ import {
   type ClaimRow,
   type CreditCommit,
   type DispenseCommit,
+  type DispenseState,
   type LoginRow,
   type MailerRow,
   type OutboxReport,
@@ -510,6 +511,30 @@ export class SqliteStorage implements Storage {
       ).run(...recordRow(record, now));
     });
   }
+
+  async getDispenseState(
+    serial: string,
+    pieceIds: readonly string[],
+  ): Promise<DispenseState | undefined> {
+    this.dispenseRead ??= this.db.transaction((serial: string, pieceIds: readonly string[]) => {
+      const row = this.raw(`SELECT ${RECORD_COLUMNS} FROM meter_records WHERE serial = ?`).get(
+        serial,
+      );
+      if (!row) return undefined;
+      const piece = this.raw(`SELECT ${PIECE_COLUMNS} FROM pieces WHERE piece_id = ?`);
+      return {
+        record: recordOf(row),
+        pieces: pieceIds.map((id) => {
+          const found = piece.get(id);
+          return found && pieceOf(found);
+        }),
+      };
+    });
+    return this.dispenseRead(serial, pieceIds);
+  }
+
+  /** getDispenseState's reads in one read transaction: one snapshot, one look at the log. */
+  private dispenseRead?: (serial: string, pieceIds: readonly string[]) => DispenseState | undefined;
 
   async getMeterRecord(serial: string): Promise<MeterRecord | undefined> {
     const row = this.raw(`SELECT ${RECORD_COLUMNS} FROM meter_records WHERE serial = ?`).get(

@@ -182,6 +182,11 @@ export interface Storage {
   insertMeter(mailerId: string, record: MeterRecord, certificatePem: string): Promise<void>;
   getMeterRecord(serial: string): Promise<MeterRecord | undefined>;
   getMeterByMailer(mailerId: string): Promise<MeterRecord | undefined>;
+  /**
+   * What a dispense starts from, in one read: the meter's record and the pieces stored under
+   * `pieceIds` (undefined where none is), in the order asked. Undefined when the meter has no record.
+   */
+  getDispenseState(serial: string, pieceIds: readonly string[]): Promise<DispenseState | undefined>;
 
   /**
    * Runs `work` while holding the meter's lock for every process that serves this database, so
@@ -280,6 +285,12 @@ export interface SignOnFailures {
 }
 
 /** A piece's columns as both engines store them, in the order of PieceInsert. */
+/** A meter's record and the pieces a dispense asked for (Storage.getDispenseState). */
+export interface DispenseState {
+  record: MeterRecord;
+  pieces: (PieceRow | undefined)[];
+}
+
 export const PIECE_COLUMNS = `piece_id, meter_serial, mailer_id, idempotency_key, indicium, signature, postage_cents,
   ascending_cents, descending_cents, mail_class, origin_zip, destination_zip, mailing_date, created_at, status,
   tracking_number`;

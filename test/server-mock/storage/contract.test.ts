@@ -234,6 +234,25 @@ describe.each(engines)('Storage on $name', (engine) => {
     });
   });
 
+  describe('getDispenseState()', () => {
+    it('reads the record and the pieces asked for, in order, none where none is stored', async () => {
+      const { rec } = await meterFor(s, { descendingCents: BIG });
+      const after = next(rec, { ascendingCents: 146, descendingCents: BIG - 146 });
+      const [p1, p2] = [piece(rec, 1), piece(rec, 2)];
+      await s.commitDispense({
+        kind: 'dispense',
+        record: after,
+        expectedCounter: 0,
+        pieces: [p1, p2],
+      });
+      const state = await db.b.getDispenseState(rec.serial, [p2.pieceId, 'nobody', p1.pieceId]);
+      expect(state?.record).toEqual(after);
+      expect(state?.pieces).toEqual([p2, undefined, p1]);
+      expect((await db.b.getDispenseState(rec.serial, ['nobody']))?.pieces).toEqual([undefined]);
+      expect(await db.b.getDispenseState('VPM999999999', [p1.pieceId])).toBeUndefined();
+    });
+  });
+
   describe('commitDispense()', () => {
     it('stores the new record and its pieces, bytes and money intact past 2^31', async () => {
       const { rec } = await meterFor(s, { descendingCents: BIG });
