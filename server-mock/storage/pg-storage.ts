@@ -223,6 +223,13 @@ const recordValues = (rec: MeterRecord, now: string): unknown[] => [
   now,
 ];
 
+/** A piece's values in the order of PIECE_COLUMNS; node-postgres sends a Buffer as bytea. */
+const pieceValues = (p: PieceRow): unknown[] =>
+  pieceRow(p).map((value) => (value instanceof Uint8Array ? Buffer.from(value) : value));
+
+const recordChanged = (serial: string) =>
+  new StorageConflictError(`meter ${serial}: the stored record changed during the transaction`);
+
 /** The record's update, only at the expected counter: recordValues(), then that counter. */
 const RECORD_UPDATE = `UPDATE meter_records SET ${RECORD_COLUMNS.slice(1)
   .map((column, i) => `${column} = $${i + 2}`)
@@ -594,25 +601,21 @@ export class PgStorage implements Storage {
       ...recordValues(record, new Date().toISOString()),
       expected,
     ]);
-    if (result.rowCount !== 1)
-      throw new StorageConflictError(
-        `meter ${record.serial}: the stored record changed during the transaction`,
-      );
+    if (result.rowCount !== 1) throw recordChanged(record.serial);
   }
 
-  private async insertPieces(db: Queryable, pieces: PieceRow[], skipKnown: boolean): Promise<void> {
+  /** A recovered dispense's pieces; those already stored are skipped. */
+  private async insertRecoveredPieces(db: Queryable, pieces: PieceRow[]): Promise<void> {
     if (pieces.length === 0) return;
     const columns = PIECE_COLUMN_COUNT;
     const values: unknown[] = [];
     const tuples = pieces.map((p, i) => {
-      // node-postgres sends a Buffer as bytea: the indicium's and signature's bytes.
-      for (const value of pieceRow(p))
-        values.push(value instanceof Uint8Array ? Buffer.from(value) : value);
+      values.push(...pieceValues(p));
       return `(${Array.from({ length: columns }, (_, j) => `$${i * columns + j + 1}`).join(', ')})`;
     });
     await db.query(
       `INSERT INTO pieces (${PIECE_COLUMNS})
-       VALUES ${tuples.join(', ')} ${skipKnown ? 'ON CONFLICT (piece_id) DO NOTHING' : ''}`,
+       VALUES ${tuples.join(', ')} ON CONFLICT (piece_id) DO NOTHING`,
       values,
     );
   }
@@ -684,15 +687,10 @@ export class PgStorage implements Storage {
       : c.pieces;
     const { name, text } = dispenseStatement(pieces.length, c.report !== undefined);
     const values = [...recordValues(c.record, new Date().toISOString()), c.expectedCounter];
-    for (const p of pieces)
-      for (const value of pieceRow(p))
-        values.push(value instanceof Uint8Array ? Buffer.from(value) : value);
+    for (const p of pieces) values.push(...pieceValues(p));
     if (c.report) values.push(c.report.seq, c.report.body, c.report.signature);
     const [row] = await this.statement(name, text, values);
-    if (row?.updated !== 1)
-      throw new StorageConflictError(
-        `meter ${c.record.serial}: the stored record changed during the transaction`,
-      );
+    if (row?.updated !== 1) throw recordChanged(c.record.serial);
     return pieces.map((p) => p.trackingNumber ?? null);
   }
 
@@ -718,7 +716,7 @@ export class PgStorage implements Storage {
       await this.storeRecord(db, c.record, c.expectedCounter);
       switch (c.kind) {
         case 'dispense':
-          await this.insertPieces(db, c.pieces, true);
+          await this.insertRecoveredPieces(db, c.pieces);
           await this.insertReport(db, c.report);
           break;
         case 'refill':

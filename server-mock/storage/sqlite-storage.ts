@@ -166,6 +166,10 @@ const recordRow = (r: MeterRecord, now: string): RecordRow => [
 const PIECE_MAIL_CLASS = 9;
 const PIECE_TRACKING = 15;
 
+/** A meter's record by serial, and a piece by id (getDispenseState reads both in one transaction). */
+const RECORD_BY_SERIAL = `SELECT ${RECORD_COLUMNS} FROM meter_records WHERE serial = ?`;
+const PIECE_BY_ID = `SELECT ${PIECE_COLUMNS} FROM pieces WHERE piece_id = ?`;
+
 /** The piece INSERT, built once (the writer binds a PieceInsert to it for every piece). */
 const PIECE_INSERT = `INSERT INTO pieces (${PIECE_COLUMNS}) VALUES (${Array(PIECE_COLUMN_COUNT).fill('?').join(', ')})`;
 
@@ -517,11 +521,9 @@ export class SqliteStorage implements Storage {
     pieceIds: readonly string[],
   ): Promise<DispenseState | undefined> {
     this.dispenseRead ??= this.db.transaction((serial: string, pieceIds: readonly string[]) => {
-      const row = this.raw(`SELECT ${RECORD_COLUMNS} FROM meter_records WHERE serial = ?`).get(
-        serial,
-      );
+      const row = this.raw(RECORD_BY_SERIAL).get(serial);
       if (!row) return undefined;
-      const piece = this.raw(`SELECT ${PIECE_COLUMNS} FROM pieces WHERE piece_id = ?`);
+      const piece = this.raw(PIECE_BY_ID);
       return {
         record: recordOf(row),
         pieces: pieceIds.map((id) => {
@@ -537,9 +539,7 @@ export class SqliteStorage implements Storage {
   private dispenseRead?: (serial: string, pieceIds: readonly string[]) => DispenseState | undefined;
 
   async getMeterRecord(serial: string): Promise<MeterRecord | undefined> {
-    const row = this.raw(`SELECT ${RECORD_COLUMNS} FROM meter_records WHERE serial = ?`).get(
-      serial,
-    );
+    const row = this.raw(RECORD_BY_SERIAL).get(serial);
     return row && recordOf(row);
   }
 
@@ -749,7 +749,7 @@ export class SqliteStorage implements Storage {
   }
 
   async getPiece(pieceId: string): Promise<PieceRow | undefined> {
-    const row = this.raw(`SELECT ${PIECE_COLUMNS} FROM pieces WHERE piece_id = ?`).get(pieceId);
+    const row = this.raw(PIECE_BY_ID).get(pieceId);
     return row && pieceOf(row);
   }
 

@@ -284,13 +284,13 @@ export interface SignOnFailures {
   lastAt: number;
 }
 
-/** A piece's columns as both engines store them, in the order of PieceInsert. */
 /** A meter's record and the pieces a dispense asked for (Storage.getDispenseState). */
 export interface DispenseState {
   record: MeterRecord;
   pieces: (PieceRow | undefined)[];
 }
 
+/** A piece's columns as both engines store them, in the order of PieceInsert. */
 export const PIECE_COLUMNS = `piece_id, meter_serial, mailer_id, idempotency_key, indicium, signature, postage_cents,
   ascending_cents, descending_cents, mail_class, origin_zip, destination_zip, mailing_date, created_at, status,
   tracking_number`;
