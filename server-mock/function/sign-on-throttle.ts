@@ -73,11 +73,6 @@ export class SignOnThrottle {
     this.now = options.now ?? Date.now;
   }
 
-  /** How long this source must still wait before it may try this user name (0: go ahead). */
-  async waitMs(source: string, username: string): Promise<number> {
-    return (await this.check(source, username)).waitMs;
-  }
-
   /**
    * Before a sign-on: how long this source must still wait (0: go ahead), and whether it has
    * failures counted against this user name that the right password would clear (succeed).

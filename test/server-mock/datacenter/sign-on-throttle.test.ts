@@ -25,20 +25,20 @@ describe('the sign-on throttle', () => {
     const before = new SqliteStorage(file);
     const throttle = new SignOnThrottle(before, { now });
     for (let i = 0; i < 3; i++) await throttle.fail('203.0.113.7', 'ann');
-    expect(await throttle.waitMs('203.0.113.7', 'ann')).toBe(1000);
+    expect((await throttle.check('203.0.113.7', 'ann')).waitMs).toBe(1000);
     await before.close();
 
     const after = new SqliteStorage(file);
     const restarted = new SignOnThrottle(after, { now });
-    expect(await restarted.waitMs('203.0.113.7', 'ann')).toBe(1000);
+    expect((await restarted.check('203.0.113.7', 'ann')).waitMs).toBe(1000);
     // Another source is not held back.
-    expect(await restarted.waitMs('198.51.100.2', 'ann')).toBe(0);
+    expect((await restarted.check('198.51.100.2', 'ann')).waitMs).toBe(0);
     clock += 1000;
-    expect(await restarted.waitMs('203.0.113.7', 'ann')).toBe(0);
+    expect((await restarted.check('203.0.113.7', 'ann')).waitMs).toBe(0);
     // The next failure doubles the wait; the right password then clears the pair's count.
     expect((await restarted.fail('203.0.113.7', 'ann')).waitMs).toBe(2000);
     await restarted.succeed('203.0.113.7', 'ann');
-    expect(await restarted.waitMs('203.0.113.7', 'ann')).toBe(0);
+    expect((await restarted.check('203.0.113.7', 'ann')).waitMs).toBe(0);
     // A day later every count is forgotten.
     clock += 24 * 3600_000;
     expect((await restarted.fail('203.0.113.7', 'ann')).failures).toBe(1);
