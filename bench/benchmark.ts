@@ -56,6 +56,12 @@ export interface BenchmarkOptions {
   singleNodeOnly?: boolean;
   /** Offered rates (tx/s) measured after the half load, each like it: latency and CPU per transaction. */
   rates?: number[];
+  /**
+   * Also the design's skeleton (skeleton-server.mjs) at the half load's rate and at each of
+   * `rates`, right after the bare-HTTPS server: the work of a dispense without the product's
+   * framework, driven by the same load generator.
+   */
+  skeleton?: boolean;
 }
 
 /** Latency and CPU per transaction at one offered rate (open loop, like the half load). */
@@ -68,6 +74,8 @@ export interface RateFigure {
   errors: Record<string, number>;
   /** The bare-HTTPS floor server driven at the same rate by the same load generator. */
   httpsFloor: BareAtRate;
+  /** With `skeleton`: the design's skeleton at the same rate. */
+  skeleton?: BareAtRate;
 }
 
 /** The bare-HTTPS floor server at an offered rate: what the host gives a request with no work behind it. */
@@ -111,6 +119,8 @@ export interface BenchmarkResult {
      * generator: the p99 this host gives a request with no work behind it at that rate.
      */
     httpsFloorAtHalfLoad: BareAtRate;
+    /** With `skeleton`: the design's skeleton at the half load's rate. */
+    skeletonAtHalfLoad?: BareAtRate;
     /** The same at each rate asked for with `rates` (empty without). */
     atRates: RateFigure[];
     /** The same load against a bare HTTPS server that does no work: the transport's own cost. */
@@ -352,21 +362,26 @@ async function openLoop(
 interface RateRun {
   mailers: Mailer[];
   floorServer: FloorServer;
+  /** With `skeleton`: the design's skeleton, driven as the floor server is. */
+  skeletonServer?: FloorServer;
   parts: BenchClient;
   cpu: CpuMeter;
   quick: boolean;
   say: (line: string) => void;
 }
 
-/** The bare-HTTPS server driven at `rate` by the same load generator, as an open loop. */
-function bareAtRate(run: RateRun): (rate: number) => Promise<BareAtRate> {
-  const floorSenders: Sender[] = run.floorServer.clients.map((client) => ({
+/** The bare-HTTPS server (or `server`) driven at `rate` by the same load generator, as an open loop. */
+function bareAtRate(
+  run: RateRun,
+  server: FloorServer = run.floorServer,
+): (rate: number) => Promise<BareAtRate> {
+  const floorSenders: Sender[] = server.clients.map((client) => ({
     client,
     via: run.parts,
   }));
   const floorCpu = new CpuMeter([
     { name: 'loadGenerator', pid: process.pid },
-    { name: 'floorServer', pid: run.floorServer.pid },
+    ...server.pids.map((pid, i) => ({ name: `server${i}`, pid })),
   ]);
   const [warmupMs, measureMs] = phaseMs(run.quick);
   return async (rate) => {
@@ -390,6 +405,7 @@ const phaseMs = (quick: boolean): [number, number] => (quick ? [2000, 6000] : [5
  */
 async function rateFigures(rates: number[], run: RateRun): Promise<RateFigure[]> {
   const bare = bareAtRate(run);
+  const skeleton = run.skeletonServer && bareAtRate(run, run.skeletonServer);
   const [warmupMs, measureMs] = phaseMs(run.quick);
   const figures: RateFigure[] = [];
   for (const rate of rates) {
@@ -404,16 +420,19 @@ async function rateFigures(rates: number[], run: RateRun): Promise<RateFigure[]>
       errors: phase.errors,
       httpsFloor: await bare(rate),
     };
+    if (skeleton) figure.skeleton = await skeleton(rate);
     figures.push(figure);
     run.say(
-      `  at ${rate} tx/s offered: p50 ${figure.p50Ms} ms, p99 ${figure.p99Ms} ms; CPU ms per transaction: ${cpuText(figure.cpuMsPerTx ?? {})}; ${figure.coresBusy} of ${availableParallelism()} cores busy; ${bareText(figure.httpsFloor)}`,
+      `  at ${rate} tx/s offered: p50 ${figure.p50Ms} ms, p99 ${figure.p99Ms} ms; CPU ms per transaction: ${cpuText(figure.cpuMsPerTx ?? {})}; ${figure.coresBusy} of ${availableParallelism()} cores busy; ${bareText(figure.httpsFloor)}${figure.skeleton ? `; ${skeletonText(figure.skeleton)}` : ''}`,
     );
   }
   return figures;
 }
 
-const bareText = (b: BareAtRate) =>
-  `bare HTTPS at that rate: p50 ${b.p50Ms} ms, p99 ${b.p99Ms} ms, ${b.cpuMsPerReq} CPU ms per request (client + server)`;
+const atRateText = (b: BareAtRate) =>
+  `p50 ${b.p50Ms} ms, p99 ${b.p99Ms} ms, ${b.cpuMsPerReq} CPU ms per request (client + server)`;
+const bareText = (b: BareAtRate) => `bare HTTPS at that rate: ${atRateText(b)}`;
+const skeletonText = (b: BareAtRate) => `the design's skeleton at that rate: ${atRateText(b)}`;
 
 /**
  * Runs the whole benchmark and returns (and prints) the issue's JSON object. `parts`: the client
@@ -550,15 +569,29 @@ export async function runBenchmark(
     let floor: HttpsFloor;
     let atRates: RateFigure[];
     let floorAtHalf: BareAtRate;
+    let skeletonAtHalf: BareAtRate | undefined;
+    let skeletonServer: FloorServer | undefined;
     try {
+      if (options.skeleton)
+        skeletonServer = await startHttpsFloor(parts, dir, {
+          connections: mailerCount,
+          answerBytes: 700,
+          server: 'skeleton-server',
+        });
       const run: RateRun = { mailers, floorServer, parts, cpu, quick, say };
+      if (skeletonServer) run.skeletonServer = skeletonServer;
       floorAtHalf = await bareAtRate(run)(halfRate);
       say(`  ${bareText(floorAtHalf)}`);
+      if (skeletonServer) {
+        skeletonAtHalf = await bareAtRate(run, skeletonServer)(halfRate);
+        say(`  ${skeletonText(skeletonAtHalf)}`);
+      }
       atRates = await rateFigures(options.rates ?? [], run);
       const undici = floorOf([await floorServer.measureUndici(inFlight, 1000, floorMs)]);
       floor = { ...floorOf(floorSlices), undici };
     } finally {
       await floorServer.close();
+      await skeletonServer?.close();
     }
     say(
       `  the same load on a bare HTTPS server (no work), measured in turn with the peak: ${floor.reqPerSec.toFixed(0)} req/s, ${floor.cpuMsPerReq ?? '?'} CPU ms per request (client + server); with undici as the client ${floor.undici?.reqPerSec.toFixed(0) ?? '?'} req/s, ${floor.undici?.cpuMsPerReq ?? '?'} CPU ms`,
@@ -616,6 +649,7 @@ export async function runBenchmark(
       cpuMsPerTxAtHalfLoad: half.cpuMsPerTx,
       coresBusyAtHalfLoad: halfBusy,
       httpsFloorAtHalfLoad: floorAtHalf,
+      ...(skeletonAtHalf ? { skeletonAtHalfLoad: skeletonAtHalf } : {}),
       atRates,
       httpsFloor: {
         reqPerSec: round(floor.reqPerSec, 0),

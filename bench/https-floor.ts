@@ -7,7 +7,8 @@
  * same server driven by an undici Pool (the load generator before the client moved to node:https),
  * for comparison. The server stays up so that the benchmark can measure it in slices between the
  * data center's: on a host whose speed drifts from second to second, only slices taken in turn
- * give a ratio of the two that one run can stand by.
+ * give a ratio of the two that one run can stand by. With `vpm bench --skeleton` the same driver
+ * runs the design's skeleton (skeleton-server.mjs) too, whose CPU counts its box process.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -56,7 +57,7 @@ async function drive(
   inFlight: number,
   warmupMs: number,
   measureMs: number,
-  serverPid: number,
+  serverPids: readonly number[],
 ): Promise<FloorSlice> {
   let done = 0;
   let measuring = false;
@@ -69,19 +70,20 @@ async function drive(
   };
   const workers = Array.from({ length: inFlight }, worker);
   await new Promise((r) => setTimeout(r, warmupMs));
-  const cpu0 = [processCpuMs(process.pid), processCpuMs(serverPid)];
+  const pids = [process.pid, ...serverPids];
+  const cpu0 = pids.map(processCpuMs);
   const t0 = performance.now();
   measuring = true;
   await new Promise((r) => setTimeout(r, measureMs));
   measuring = false;
   const seconds = (performance.now() - t0) / 1000;
-  const cpu1 = [processCpuMs(process.pid), processCpuMs(serverPid)];
+  const cpu1 = pids.map(processCpuMs);
   const requests = done;
   stop = true;
   await Promise.all(workers);
   const cpuMs =
     cpu0.every((x) => x !== null) && cpu1.every((x) => x !== null)
-      ? (cpu1[0] as number) - (cpu0[0] as number) + (cpu1[1] as number) - (cpu0[1] as number)
+      ? cpu1.reduce<number>((sum, ms, i) => sum + (ms as number) - (cpu0[i] as number), 0)
       : null;
   return { requests, seconds, cpuMs };
 }
@@ -99,10 +101,16 @@ export function floorOf(slices: FloorSlice[]): { reqPerSec: number; cpuMsPerReq:
   };
 }
 
+/**
+ * The servers the load generator can drive beside the data center: the bare-HTTPS floor, and the
+ * design's skeleton (skeleton-server.mjs: the work of a dispense without the product's framework).
+ */
+export type FloorKind = 'https-floor-server' | 'skeleton-server';
+
 /** A bare HTTPS server kept running, so its load can be measured in slices between others. */
 export interface FloorServer {
-  /** The floor server's process, and the clients the slices drive (one per mailer). */
-  readonly pid: number;
+  /** The server's processes (the skeleton has a box process too), and the clients the slices drive (one per mailer). */
+  readonly pids: readonly number[];
   readonly clients: readonly MailerApi[];
   /** The client's API client, `inFlight` requests over `connections` clients. */
   measure(inFlight: number, warmupMs: number, measureMs: number): Promise<FloorSlice>;
@@ -119,22 +127,22 @@ export async function startHttpsFloor(
     /** Clients (mailers), each with its own connections, inFlight / clients requests each. */
     connections: number;
     answerBytes: number;
+    /** The bare-HTTPS floor (default) or the design's skeleton. */
+    server?: FloorKind;
   },
 ): Promise<FloorServer> {
+  const entry = options.server ?? 'https-floor-server';
   // A certificate of its own like the data center's (whose key is sealed under the domain key).
-  const tls = await createTls(join(dataDir, 'https-floor'));
-  const child = launchProcess('https-floor-server', [
-    tls.certPath,
-    tls.keyPath,
-    String(options.answerBytes),
-  ]);
+  const tls = await createTls(join(dataDir, entry));
+  const child = launchProcess(entry, [tls.certPath, tls.keyPath, String(options.answerBytes)]);
   child.end();
   child.stderr.pipe(process.stderr);
   try {
-    const port = await new Promise<number>((resolve, reject) => {
+    // Its port, then the pids of its other processes.
+    const [port, ...others] = await new Promise<number[]>((resolve, reject) => {
       child.stdout.setEncoding('utf8');
-      child.stdout.once('data', (text: string) => resolve(Number(text.trim())));
-      child.onExit((code) => reject(new Error(`https floor server exited (${code})`)));
+      child.stdout.once('data', (text: string) => resolve(text.trim().split(' ').map(Number)));
+      child.onExit((code) => reject(new Error(`${entry} exited (${code})`)));
     });
     const caPem = await readFile(tls.caPath, 'utf8');
     const base = new URL(`https://localhost:${port}`);
@@ -148,9 +156,9 @@ export async function startHttpsFloor(
         connections: LOAD_CONNECTIONS,
       }),
     );
-    const pid = child.pid as number;
+    const pids = [child.pid as number, ...others];
     return {
-      pid,
+      pids,
       clients,
       measure: (inFlight, warmupMs, measureMs) =>
         drive(
@@ -158,7 +166,7 @@ export async function startHttpsFloor(
           inFlight,
           warmupMs,
           measureMs,
-          pid,
+          pids,
         ),
       async measureUndici(inFlight, warmupMs, measureMs) {
         const pool = new Pool(base.origin, {
@@ -179,7 +187,7 @@ export async function startHttpsFloor(
             inFlight,
             warmupMs,
             measureMs,
-            pid,
+            pids,
           );
         } finally {
           await pool.close();

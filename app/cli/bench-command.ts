@@ -27,6 +27,10 @@ export function registerBenchCommand(program: Command): void {
       '--rates <list>',
       'also the latency and CPU per transaction at these offered rates (tx/s, comma-separated), after the half load',
     )
+    .option(
+      '--skeleton',
+      "with the data center: also the design's skeleton (a dispense's work without the product's framework) at the half load and each of --rates",
+    )
     .option('--faults', 'run the crash, tamper, fuzz and abuse campaigns instead')
     .option('--long', 'with --faults: the deep campaign')
     .option(
@@ -45,11 +49,12 @@ export function registerBenchCommand(program: Command): void {
         long?: boolean;
         profile?: string;
         rates?: string;
+        skeleton?: boolean;
       }) => {
         const rates = opts.rates === undefined ? undefined : parseRates(opts.rates);
-        if (rates && (opts.client || opts.cli || opts.faults))
+        if ((rates || opts.skeleton) && (opts.client || opts.cli || opts.faults))
           throw new CliError(
-            '--rates measures the data center: use it without --client, --cli and --faults',
+            `${rates ? '--rates' : '--skeleton'} measures the data center: use it without --client, --cli and --faults`,
             EXIT.usage,
           );
         const { BENCH_CLIENT } = await import('../bench-client');
@@ -76,6 +81,7 @@ export function registerBenchCommand(program: Command): void {
           singleNodeOnly: opts.singleNode ?? false,
           ...(opts.profile ? { profileDir: opts.profile } : {}),
           ...(rates ? { rates } : {}),
+          ...(opts.skeleton ? { skeleton: true } : {}),
         });
       },
     );

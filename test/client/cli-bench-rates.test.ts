@@ -1,6 +1,7 @@
 /**
  * `vpm bench --rates`: the offered rates are whole numbers of transactions a second; anything
- * else is refused with a usage error before a data center is started.
+ * else is refused with a usage error before a data center is started. `--skeleton`, which also
+ * measures the data center, is refused beside the parts that do not.
  */
 import { describe, expect, it } from 'vitest';
 import { parseRates } from '../../app/cli/bench-command';
@@ -40,6 +41,10 @@ describe('vpm bench --rates', () => {
       expect(mixed.code).toBe(EXIT.usage);
       expect(mixed.stderr).toContain('--rates measures the data center');
       expect(mixed.stdout).toBe('');
+      const skeleton = await vpmInProcess(['bench', part, '--skeleton']);
+      expect(skeleton.code).toBe(EXIT.usage);
+      expect(skeleton.stderr).toContain('--skeleton measures the data center');
+      expect(skeleton.stdout).toBe('');
     }
   });
 });
