@@ -16,10 +16,11 @@ import {
 } from '../boxes/api';
 import { MAC_PERIOD_WINDOW, periodDistance, periodOf } from '../boxes/record-mac';
 import type { PieceRow } from '../storage/storage';
+import { withAllocatedTrackingNumbers } from '../storage/tracking-numbers';
 import { ApiError } from './api-error';
 import { canonicalJson, type FlowContext } from './flow-context';
 import { outboxReport } from './postal-witness';
-import { DEFAULT_MAILER_ID, withTracking } from './tracking';
+import { DEFAULT_MAILER_ID } from './tracking';
 
 /**
  * A record MACed this many key periods ago is re-MACed (meter box remac) before its next command,
@@ -263,9 +264,8 @@ export class MeterGateway {
         break;
       case 'dispense': {
         const mailer = await this.ctx.storage.getMailer(mailerId);
-        const pieces = await withTracking(
+        const pieces = await withAllocatedTrackingNumbers(
           this.ctx.storage,
-          this.ctx.options.uspsMailerId ?? DEFAULT_MAILER_ID,
           piecesFrom(
             journal.record,
             mailerId,
@@ -273,6 +273,7 @@ export class MeterGateway {
             journal.indicia,
             new Map(),
           ),
+          this.ctx.options.uspsMailerId ?? DEFAULT_MAILER_ID,
         );
         await this.ctx.storage.commitRecovered({
           kind: 'dispense',

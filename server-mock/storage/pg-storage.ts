@@ -15,7 +15,7 @@
 import pg from 'pg';
 import type { MeterRecord } from '../boxes/api';
 import { PG_MIGRATIONS } from './pg-migrations';
-import { withTrackingNumbers } from './tracking-numbers';
+import { withAllocatedTrackingNumbers } from './tracking-numbers';
 import {
   StorageConflictError,
   StorageUnavailableError,
@@ -62,6 +62,12 @@ const types = {
 /** How many times a transaction is run again after a serialization failure or deadlock. */
 const RETRIES = 3;
 const RETRYABLE = new Set(['40001', '40P01']);
+
+/** A serialization failure or deadlock on the `attempt`th try (from 0) that may be run again. */
+function mayRetry(error: unknown, attempt: number): boolean {
+  const code = (error as { code?: string }).code;
+  return code !== undefined && RETRYABLE.has(code) && attempt < RETRIES;
+}
 /** Connection exceptions (08…), shutdown and start-up (57P…), too many connections (53300). */
 const UNAVAILABLE_CODE = /^(08|57P0[1-3]|53300$)/;
 const UNAVAILABLE_ERRNO = new Set([
@@ -431,8 +437,7 @@ export class PgStorage implements Storage {
           throw unavailable(error);
         }
         await client.query('ROLLBACK').catch((e: unknown) => (broken = e));
-        const code = (error as { code?: string }).code;
-        if (code && RETRYABLE.has(code) && attempt < RETRIES) continue;
+        if (mayRetry(error, attempt)) continue;
         throw translate(error);
       } finally {
         giveBack(client, broken instanceof Error ? broken : undefined);
@@ -453,8 +458,7 @@ export class PgStorage implements Storage {
       try {
         return await this.query(text, values, name);
       } catch (error) {
-        const code = (error as { code?: string }).code;
-        if (code && RETRYABLE.has(code) && attempt < RETRIES) continue;
+        if (mayRetry(error, attempt)) continue;
         throw error;
       }
     }
@@ -679,11 +683,8 @@ export class PgStorage implements Storage {
    * report are written only if the record was (the stored counter is the one the box was given).
    */
   async commitDispense(c: DispenseCommit): Promise<(string | null)[]> {
-    const missing = c.pieces.filter((p) => !p.trackingNumber).length;
-    const serials =
-      c.trackingMailerId && missing > 0 ? await this.allocateTrackingSerials(missing) : [];
     const pieces = c.trackingMailerId
-      ? withTrackingNumbers(c.pieces, c.trackingMailerId, serials)
+      ? await withAllocatedTrackingNumbers(this, c.pieces, c.trackingMailerId)
       : c.pieces;
     const { name, text } = dispenseStatement(pieces.length, c.report !== undefined);
     const values = [...recordValues(c.record, new Date().toISOString()), c.expectedCounter];

@@ -1,10 +1,24 @@
 /**
  * @module storage/tracking-numbers
- * Tracking numbers for the pieces a dispense commits (USPS Publication 199), assigned by the
- * storage from the serials it takes for the commit: one block for the pieces that have none.
+ * Tracking numbers for the pieces a dispense commits (USPS Publication 199), assigned from the
+ * serials the storage takes for them: one call for the pieces that have none.
  */
 import { makeTrackingNumber } from '../../shared/tracking';
-import type { PieceRow } from './storage';
+import type { PieceRow, Storage } from './storage';
+
+/**
+ * The pieces, each without a tracking number given one under `mailerId`, from serials `storage`
+ * takes for them in one call (none when every piece has a number).
+ */
+export async function withAllocatedTrackingNumbers(
+  storage: Pick<Storage, 'allocateTrackingSerials'>,
+  pieces: PieceRow[],
+  mailerId: string,
+): Promise<PieceRow[]> {
+  const missing = pieces.filter((p) => !p.trackingNumber).length;
+  if (missing === 0) return pieces;
+  return withTrackingNumbers(pieces, mailerId, await storage.allocateTrackingSerials(missing));
+}
 
 /**
  * The pieces, each without a tracking number given one under `mailerId` from `serials`, in

@@ -23,6 +23,7 @@ import {
   type Storage,
 } from '../../../server-mock/storage/storage';
 import { openThreadedStorage } from '../../../server-mock/storage/threaded-storage';
+import { withAllocatedTrackingNumbers } from '../../../server-mock/storage/tracking-numbers';
 import { startPostgres, type PostgresServer } from '../../helpers/postgres';
 import { mailerRow } from '../../helpers/storage-rows';
 
@@ -374,6 +375,25 @@ describe.each(engines)('Storage on $name', (engine) => {
       expect(all).toHaveLength(11);
       expect(new Set(all).size).toBe(all.length);
       await expect(s.allocateTrackingSerials(0)).rejects.toThrow(/count/);
+    });
+
+    it('numbers the pieces that have none from one call of serials, and keeps those they have', async () => {
+      // What a recovered dispense's pieces get (meter-gateway.ts), and PostgreSQL's commit.
+      const { rec } = await meterFor(s);
+      const [before] = await s.allocateTrackingSerials(1);
+      const tracked = piece(rec, 2, { trackingNumber: '9405590000000000000017' });
+      const numbered = await withAllocatedTrackingNumbers(
+        s,
+        [piece(rec, 1), tracked, piece(rec, 3, { mailClass: 'priority' })],
+        '900000001',
+      );
+      expect(numbered[0]?.trackingNumber).toMatch(/^[0-9]{20}$/);
+      expect(numbered[1]).toBe(tracked);
+      expect(numbered[2]?.trackingNumber).toMatch(/^9[0-9]{21}$/);
+      // Two serials taken, for the two without a number; none when every piece has one.
+      expect(await s.allocateTrackingSerials(1)).toEqual([(before as number) + 3]);
+      expect(await withAllocatedTrackingNumbers(s, [tracked], '900000001')).toEqual([tracked]);
+      expect(await s.allocateTrackingSerials(1)).toEqual([(before as number) + 4]);
     });
 
     it('keeps a piece’s tracking number and finds the piece by it in the history', async () => {
